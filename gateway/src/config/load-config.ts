@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { envSchema, type JwtAlgorithmName } from './schema.ts';
+
+/** The gateway's whole configuration: parsed once at start, frozen, nested by concern. */
+export interface GatewayConfig {
+  readonly env: 'development' | 'production' | 'test';
+  readonly nodeId: string;
+  readonly log: { readonly level: string };
+  readonly http: { readonly port: number; readonly host: string; readonly corsOrigins: readonly string[] };
+  readonly auth: {
+    /** HS* shared secret; generated at start when no key is configured outside production. */
+    readonly secret: string | undefined;
+    /** The `kid` the secret answers to; tokens without a kid match a key configured without one. */
+    readonly secretKid: string | undefined;
+    readonly publicKeyFile: string | undefined;
+    /** A directory of `<kid>.pem` public keys and `<kid>.secret` HMAC secrets, for rotation. */
+    readonly keysDir: string | undefined;
+    /** Pinned algorithms; undefined means "derived from the configured keys". */
+    readonly algorithms: readonly JwtAlgorithmName[] | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    readonly clockToleranceSeconds: number;
+    readonly expiryWarningSeconds: number;
+    /** True when `secret` was generated at start (development only). */
+    readonly generatedDevSecret: boolean;
+  };
+  readonly service: { readonly token: string | undefined };
+  readonly store: {
+    /** Unset: the embedded in-memory store (single node). */
+    readonly redisUrl: string | undefined;
+    readonly commandTimeoutMs: number;
+    readonly keyPrefix: string;
+    readonly sessionTtlSeconds: number;
+    readonly heartbeatSeconds: number;
+    readonly deadAfterSeconds: number;
+  };
+  readonly rooms: { readonly patterns: readonly string[] };
+  readonly limits: {
+    readonly maxMessageBytes: number;
+    readonly eventsPerSecond: number;
+    readonly eventsBurst: number;
+    readonly maxConnectionsPerUser: number;
+    readonly maxOutboundBufferBytes: number;
+    readonly handshakesPerSecond: number;
+  };
+  readonly engine: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number };
+  readonly shutdown: { readonly graceSeconds: number };
+}
+
+/** Thrown by loadConfig with every bad variable named at once. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Parses and validates `env` (normally process.env). Empty strings count as unset. Throws ConfigError
+ * naming every bad variable. Outside production, no key at all means a throwaway dev secret.
+ */
+export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const hasKey = e.JWT_SECRET !== undefined || e.JWT_PUBLIC_KEY_FILE !== undefined || e.JWT_KEYS_DIR !== undefined;
+  if (!hasKey && e.NODE_ENV === 'production') {
+    problems.push('JWT_SECRET: a key is required in production (JWT_SECRET, JWT_PUBLIC_KEY_FILE or JWT_KEYS_DIR)');
+  }
+  if (e.NODE_ENV === 'production' && e.CORS_ORIGINS.length === 0) {
+    problems.push('CORS_ORIGINS: required in production (comma-separated origins, or * to allow any)');
+  }
+  if (e.NODE_DEAD_AFTER_SECONDS <= e.NODE_HEARTBEAT_SECONDS) {
+    problems.push('NODE_DEAD_AFTER_SECONDS: must be greater than NODE_HEARTBEAT_SECONDS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const generatedDevSecret = !hasKey;
+  return deepFreeze<GatewayConfig>({
+    env: e.NODE_ENV,
+    nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`,
+    log: { level: e.LOG_LEVEL },
+    http: { port: e.PORT, host: e.HOST, corsOrigins: e.CORS_ORIGINS },
+    auth: {
+      secret: generatedDevSecret ? randomBytes(32).toString('base64url') : e.JWT_SECRET,
+      secretKid: e.JWT_SECRET_KID,
+      publicKeyFile: e.JWT_PUBLIC_KEY_FILE,
+      keysDir: e.JWT_KEYS_DIR,
+      algorithms: e.JWT_ALGORITHMS,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
+      expiryWarningSeconds: e.AUTH_EXPIRY_WARNING_SECONDS,
+      generatedDevSecret,
+    },
+    service: { token: e.SERVICE_TOKEN },
+    store: {
+      redisUrl: e.REDIS_URL,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+      heartbeatSeconds: e.NODE_HEARTBEAT_SECONDS,
+      deadAfterSeconds: e.NODE_DEAD_AFTER_SECONDS,
+    },
+    rooms: { patterns: e.ROOM_PATTERNS },
+    limits: {
+      maxMessageBytes: e.MAX_MESSAGE_BYTES,
+      eventsPerSecond: e.EVENTS_PER_SECOND,
+      eventsBurst: e.EVENTS_BURST,
+      maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
+      maxOutboundBufferBytes: e.MAX_OUTBOUND_BUFFER_BYTES,
+      handshakesPerSecond: e.HANDSHAKES_PER_SECOND,
+    },
+    engine: { pingIntervalMs: e.PING_INTERVAL_MS, pingTimeoutMs: e.PING_TIMEOUT_MS },
+    shutdown: { graceSeconds: e.SHUTDOWN_GRACE_SECONDS },
+  });
+}

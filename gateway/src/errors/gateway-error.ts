@@ -1,0 +1,35 @@
+/**
+ * errors/ owns GatewayError, the server's one error class, and toWireError(), the edge that turns any
+ * thrown value into the wire shape. It imports only the protocol.
+ */
+import { wireError, type ErrorCode, type WireError } from '@stayline/client-sdk/protocol';
+
+/** An error the gateway means to show a client: a catalogue code, a message, and an optional cause. */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  readonly code: ErrorCode;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message ?? code, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/** True for a GatewayError with the given code (or any code when none is given). */
+export function isGatewayError(err: unknown, code?: ErrorCode): err is GatewayError {
+  return err instanceof GatewayError && (code === undefined || err.code === code);
+}
+
+/**
+ * The wire shape for any thrown value. Anything that is not a GatewayError becomes INTERNAL with a generic
+ * message: stacks and driver messages never reach clients (the caller logs the cause).
+ */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof GatewayError) {
+    const extra = err.retryAfterMs === undefined ? undefined : { retryAfterMs: err.retryAfterMs };
+    return wireError(err.code, err.message === err.code ? undefined : err.message, extra);
+  }
+  return wireError('INTERNAL');
+}

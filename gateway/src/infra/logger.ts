@@ -1,0 +1,29 @@
+/**
+ * infra/ owns the process-level plumbing other modules share: the structured logger and the Redis client
+ * factory. It imports config and errors only.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths whose values never reach a log line: tokens, secrets, auth headers. */
+const REDACT_PATHS = [
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'auth.token',
+];
+
+/** A JSON logger bound to this node's id; child loggers add a `module` binding. */
+export function createLogger(options: { level: string; nodeId: string; destination?: DestinationStream }): Logger {
+  const base = pino(
+    { level: options.level, base: { nodeId: options.nodeId }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    options.destination,
+  );
+  return base;
+}
