@@ -1,0 +1,159 @@
+/**
+ * The composition root: builds every part of one gateway node from a GatewayConfig and wires them
+ * together. It does not listen until `listen()` is called, and `close()` stops everything it started.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createAdapter } from '@socket.io/redis-adapter';
+import express from 'express';
+import { createTokenVerifier } from './auth/index.ts';
+import type { GatewayConfig } from './config/index.ts';
+import { createRoomPolicy } from './features/rooms/room-policy.ts';
+import { createLogger, type Logger } from './infra/logger.ts';
+import { createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
+import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
+import { createSessionStore } from './session/index.ts';
+import { createHousekeeping } from './transport/housekeeping.ts';
+import { createHttpApp } from './transport/http-app.ts';
+import { createOriginPolicy } from './transport/origin-policy.ts';
+import { forceClose } from './transport/socket-guards.ts';
+import { createSocketServer } from './transport/socket-server.ts';
+import { clientRoom, userRoom } from './transport/socket-types.ts';
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly log: Logger;
+  /** Starts listening on config.http; resolves with the bound port (useful with PORT=0). */
+  listen(): Promise<{ port: number }>;
+  /** Stops taking connections, tells clients to reconnect elsewhere, and releases every resource. */
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  /** Overrides the logger (tests pass a silent one or capture lines). */
+  logger?: Logger;
+}
+
+/** Sends 403 on a websocket upgrade from a refused origin (engine.io itself would answer 400). */
+function guardUpgrades(httpServer: HttpServer, isAllowed: (origin?: string, host?: string) => boolean, onRefused: () => void): void {
+  const engineListeners = httpServer.listeners('upgrade') as ((req: unknown, socket: Duplex, head: Buffer) => void)[];
+  httpServer.removeAllListeners('upgrade');
+  httpServer.on('upgrade', (req: import('node:http').IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!isAllowed(req.headers.origin, req.headers.host)) {
+      onRefused();
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    for (const listener of engineListeners) listener.call(httpServer, req, socket, head);
+  });
+}
+
+export async function buildGateway(config: GatewayConfig, options: BuildOptions = {}): Promise<Gateway> {
+  const log = options.logger ?? createLogger({ level: config.log.level, nodeId: config.nodeId });
+  const metrics = createGatewayMetrics({ nodeId: config.nodeId });
+  const verifier = createTokenVerifier(config.auth);
+  const store = createSessionStore(config.store, {
+    logger: log.child({ module: 'session' }),
+    observeCommand: (command, seconds, outcome) => {
+      metrics.redisCommandDuration.observe({ command, outcome }, seconds);
+      if (outcome === 'error') metrics.redisErrors.inc({ command });
+    },
+  });
+  let pubsub: PubSubClients | undefined;
+  if (config.store.redisUrl !== undefined) {
+    pubsub = createPubSubClients(config.store.redisUrl, {
+      commandTimeoutMs: config.store.commandTimeoutMs,
+      log: log.child({ module: 'adapter' }),
+      onPublishError: () => metrics.publishes.inc({ result: 'redis_error' }),
+    });
+  }
+  let draining = false;
+  const originPolicy = createOriginPolicy(config.http.corsOrigins);
+
+  // The express app is the server's request listener from the start: socket.io, attached next, takes over
+  // its /socket.io/ path and hands every other request to it.
+  const app = express();
+  const httpServer = createServer(app);
+  const sockets = createSocketServer(httpServer, {
+    config,
+    verifier,
+    store,
+    metrics,
+    log: log.child({ module: 'socket' }),
+    originPolicy,
+    roomDeps: { store, policy: createRoomPolicy(config.rooms.patterns) },
+    isDraining: () => draining,
+    adapter: pubsub ? (createAdapter(pubsub.pub, pubsub.sub, { key: `${config.store.keyPrefix}io` }) as never) : undefined,
+  });
+  guardUpgrades(httpServer, (o, h) => originPolicy.isAllowed(o, h), () => metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' }));
+
+  app.use(createHttpApp({
+    metrics,
+    log: log.child({ module: 'http' }),
+    nodeId: config.nodeId,
+    serviceToken: config.service.token,
+    readiness: async () => {
+      const checks: Record<string, string> = { draining: draining ? 'draining' : 'ok' };
+      checks['store'] = await store.ping().then(
+        () => 'ok',
+        () => 'unavailable',
+      );
+      return { ready: !draining && checks['store'] === 'ok', checks };
+    },
+    publish: ({ room, userId, event, data }) => {
+      const target = room !== undefined ? clientRoom(room) : userRoom(userId ?? '');
+      // App events are the backend's own vocabulary, outside the typed protocol maps.
+      const untyped = sockets.io.to(target) as unknown as { emit(event: string, data: unknown): boolean };
+      untyped.emit(event, data);
+    },
+  }));
+
+  const housekeeping = createHousekeeping(
+    { store, presence: sockets.presence, pendingDetaches: sockets.pendingDetaches, metrics, log: log.child({ module: 'housekeeping' }) },
+    { nodeId: config.nodeId, heartbeatSeconds: config.store.heartbeatSeconds, sessionTtlSeconds: config.store.sessionTtlSeconds },
+  );
+
+  return {
+    config,
+    log,
+    async listen() {
+      await housekeeping.start();
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.http.port, config.http.host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      log.info({ port, store: store.kind }, 'gateway listening');
+      return { port };
+    },
+    async close() {
+      if (draining) return;
+      draining = true;
+      housekeeping.stop();
+      const graceMs = config.shutdown.graceSeconds * 1000;
+      for (const socket of sockets.io.of('/').sockets.values()) {
+        // A jittered hint spreads the reconnects; closing the transport (not disconnect(true)) keeps the
+        // stock client's automatic reconnection on.
+        socket.emit('server:draining', { reconnectAfterMs: Math.floor(Math.random() * 1000) });
+        socket.conn.close();
+      }
+      if (!(await sockets.presence.whenEmpty(graceMs))) {
+        log.warn({ sockets: sockets.presence.socketCount }, 'shutdown grace over; closing the remaining sockets');
+        for (const socket of sockets.io.of('/').sockets.values()) forceClose(socket);
+        await sockets.presence.whenEmpty(1000);
+      }
+      await store.removeNode(config.nodeId).catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
+      await new Promise<void>((resolve) => {
+        void sockets.io.close(() => resolve());
+      });
+      httpServer.closeAllConnections();
+      await store.close();
+      await pubsub?.close();
+      log.info('gateway closed');
+    },
+  };
+}

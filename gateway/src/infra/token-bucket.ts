@@ -1,0 +1,29 @@
+/**
+ * A token bucket with an injected clock: `rate` tokens per second, at most `burst` saved up.
+ * Used for events per socket and handshakes per node; pure, so it is tested with a fake clock.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.updatedAt = now();
+  }
+
+  /** Takes one token; returns 0 when granted, else the milliseconds until a token will be available. */
+  take(): number {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.ratePerSecond) / 1000);
+    this.updatedAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The process entry point and the only reader of process.env: loadConfig(env) -> buildGateway(config) ->
+ * listen. SIGTERM and SIGINT close the node cleanly and exit 0.
+ */
+import { createTokenSigner } from './auth/index.ts';
+import { ConfigError, loadConfig, type GatewayConfig } from './config/index.ts';
+import { buildGateway } from './gateway.ts';
+import type { Logger } from './infra/logger.ts';
+
+function announceDevSecret(config: GatewayConfig, log: Logger, port: number): void {
+  const token = createTokenSigner(config.auth).sign({ sub: 'dev-user', ttlSeconds: 24 * 3600 });
+  const url = `http://localhost:${port}`;
+  // Printed on stderr for a person at a terminal, not into the JSON log (a token never enters a log line).
+  process.stderr.write(
+    [
+      '',
+      '  ************************************************************************',
+      '  *  DEVELOPMENT MODE: no JWT key configured, a throwaway secret was      *',
+      '  *  generated for this process. Never use this in production            *',
+      '  *  (NODE_ENV=production refuses to start without JWT_SECRET).          *',
+      '  ************************************************************************',
+      '',
+      `  Gateway:   ${url}   (health: ${url}/healthz, metrics: ${url}/metrics)`,
+      `  Dev token for user "dev-user" (valid 24 h):`,
+      `  ${token}`,
+      '',
+      `  Try it:    node -e "require('socket.io-client').io('${url}',{auth:{token:process.argv[1]}}).on('session:restored',s=>{console.log(s);process.exit(0)})" <token>`,
+      '',
+    ].join('\n') + '\n',
+  );
+  log.warn('development mode: generated a throwaway JWT secret; printed a dev token on stderr');
+}
+
+async function main(): Promise<void> {
+  let config: GatewayConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee docs/configuration.md.\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const gateway = await buildGateway(config);
+  const { port } = await gateway.listen();
+  if (config.auth.generatedDevSecret) announceDevSecret(config, gateway.log, port);
+
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    gateway.log.info({ signal }, 'shutting down');
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        gateway.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

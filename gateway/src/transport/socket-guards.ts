@@ -1,0 +1,136 @@
+/**
+ * Per-socket guards that keep one client from hurting the others:
+ * - inbound: a request is processed only if the token is still valid, the message is within
+ *   MAX_MESSAGE_BYTES, the socket is within its EVENTS_PER_SECOND budget, the event is part of the protocol
+ *   and it carries an ack; otherwise it is dropped unprocessed and answered with its own code;
+ * - outbound: a client that stops reading is cut off once its pending output passes
+ *   MAX_OUTBOUND_BUFFER_BYTES (socket.io's own write buffer is unbounded, upstream engine.io #420).
+ */
+import { CLIENT_EVENTS, wireError, type ErrorCode, type WireError } from '@stayline/client-sdk/protocol';
+import { TokenBucket } from '../infra/token-bucket.ts';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import type { GatewaySocket } from './socket-types.ts';
+
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
+
+/** A bounded metrics label for an inbound event name. */
+export const inboundEventLabel = (event: string): string => (KNOWN_EVENTS.has(event) ? event : 'unknown');
+
+export interface GuardLimits {
+  maxMessageBytes: number;
+  eventsPerSecond: number;
+  eventsBurst: number;
+  maxOutboundBufferBytes: number;
+  clockToleranceSeconds: number;
+}
+
+interface EnginePacket {
+  data?: unknown;
+}
+
+function packetBytes(data: unknown): number {
+  if (typeof data === 'string') {
+    // length counts UTF-16 units; only pay for an exact byte count when it could matter.
+    return data.length;
+  }
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
+
+/**
+ * Installs the inbound guard. `onExpired` is called when a request arrives after the token's expiry, so the
+ * caller can end the connection even if its timer has not fired yet.
+ */
+export function guardInbound(
+  socket: GatewaySocket,
+  limits: GuardLimits,
+  deps: { metrics: GatewayMetrics; now?: () => number; onExpired: () => void },
+): void {
+  const now = deps.now ?? Date.now;
+  const bucket = new TokenBucket(limits.eventsPerSecond, limits.eventsBurst, now);
+  let inboundBytes = 0;
+  // The engine emits each raw packet just before socket.io decodes it, so its size is known here for free.
+  socket.conn.on('packet', (packet: EnginePacket) => {
+    const bytes = packetBytes(packet.data);
+    inboundBytes =
+      bytes > 0 && typeof packet.data === 'string' && bytes * 3 > limits.maxMessageBytes
+        ? Buffer.byteLength(packet.data)
+        : bytes;
+  });
+
+  const refuse = (event: string, args: unknown[], error: WireError): void => {
+    deps.metrics.rejections.inc({ code: error.code });
+    const ack = args[args.length - 1];
+    if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
+    else socket.emit('protocol:error', { ...error, event: inboundEventLabel(event) });
+  };
+  const refuseWith = (event: string, args: unknown[], code: ErrorCode, message?: string, retryAfterMs?: number) =>
+    refuse(event, args, wireError(code, message, retryAfterMs === undefined ? undefined : { retryAfterMs }));
+
+  socket.use(([event, ...args], next) => {
+    deps.metrics.eventsIn.inc({ event: inboundEventLabel(event) });
+    const { principal } = socket.data;
+    if (socket.data.expired || now() > principal.expiresAtMs + limits.clockToleranceSeconds * 1000) {
+      refuseWith(event, args, 'AUTH_EXPIRED', 'The token expired; nothing sent after expiry is processed.');
+      deps.onExpired();
+      return;
+    }
+    if (inboundBytes > limits.maxMessageBytes) {
+      refuseWith(event, args, 'MESSAGE_TOO_LARGE', `Messages are limited to ${limits.maxMessageBytes} bytes.`);
+      return;
+    }
+    const waitMs = bucket.take();
+    if (waitMs > 0) {
+      refuseWith(event, args, 'RATE_LIMITED', `At most ${limits.eventsPerSecond} events per second.`, waitMs);
+      return;
+    }
+    if (!KNOWN_EVENTS.has(event)) {
+      refuseWith(event, args, 'UNKNOWN_EVENT', 'This event is not part of the protocol.');
+      return;
+    }
+    if (typeof args[args.length - 1] !== 'function') {
+      refuseWith(event, args, 'ACK_REQUIRED');
+      return;
+    }
+    next();
+  });
+}
+
+interface WebSocketLike {
+  bufferedAmount?: number;
+}
+
+/**
+ * Installs the outbound guard: counts bytes queued in the engine's write buffer (added when a packet is
+ * created, removed when the buffer is flushed to the transport) plus what the websocket has not yet handed
+ * to the kernel, and calls `onExceeded` once when the sum passes `maxBytes`.
+ */
+export function guardOutbound(socket: GatewaySocket, maxBytes: number, onExceeded: () => void): void {
+  const conn = socket.conn;
+  let queued = 0;
+  let tripped = false;
+  conn.on('packetCreate', (packet: EnginePacket) => {
+    queued += packetBytes(packet.data);
+    if (tripped) return;
+    const ws = conn.transport.name === 'websocket' ? (conn.transport as unknown as { socket?: WebSocketLike }).socket : undefined;
+    if (queued + (ws?.bufferedAmount ?? 0) > maxBytes) {
+      tripped = true;
+      onExceeded();
+    }
+  });
+  conn.on('flush', (buffer: EnginePacket[]) => {
+    for (const packet of buffer) queued -= packetBytes(packet.data);
+    if (queued < 0) queued = 0;
+  });
+}
+
+/**
+ * Closes a connection at once, without waiting for its queued output: for a client that stopped reading
+ * (a polite close would wait for a drain that never comes, and ws would wait 30 s for the peer's close
+ * frame), and for sockets still open at a shutdown deadline.
+ */
+export function forceClose(socket: GatewaySocket): void {
+  const transport = socket.conn.transport as unknown as { name: string; socket?: { terminate?: () => void } };
+  if (transport.name === 'websocket' && typeof transport.socket?.terminate === 'function') transport.socket.terminate();
+  else socket.conn.close(true);
+}

@@ -1,0 +1,173 @@
+/**
+ * The socket.io server of one node: engine options (message size, ping, origin check in allowRequest),
+ * the handshake, and each connection's lifecycle — restore, guards, token expiry, requests, detach.
+ */
+import type { Server as HttpServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Server } from 'socket.io';
+import type { Adapter } from 'socket.io-adapter';
+import type { AckCallback, AuthRefreshResult, RoomResult } from '@stayline/client-sdk/protocol';
+import { SERVER_EVENTS } from '@stayline/client-sdk/protocol';
+import type { TokenVerifier } from '../auth/index.ts';
+import type { GatewayConfig } from '../config/index.ts';
+import { joinRoom, leaveRoom, type RoomDeps } from '../features/rooms/room-handlers.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import type { SessionStore } from '../session/session-store.ts';
+import { startAuthLifecycle } from './auth-lifecycle.ts';
+import { createHandshake } from './handshake.ts';
+import { LocalPresence } from './local-presence.ts';
+import type { OriginPolicy } from './origin-policy.ts';
+import { answer } from './request-edge.ts';
+import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
+import { clientRoom, userRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
+
+const SERVER_EVENT_NAMES: ReadonlySet<string> = new Set(SERVER_EVENTS);
+
+export interface SocketServerDeps {
+  config: GatewayConfig;
+  verifier: TokenVerifier;
+  store: SessionStore;
+  metrics: GatewayMetrics;
+  log: Logger;
+  originPolicy: OriginPolicy;
+  roomDeps: Omit<RoomDeps, 'membership'>;
+  isDraining: () => boolean;
+  /** Optional adapter constructor (the Redis adapter when the store is Redis). */
+  adapter?: ((nsp: unknown) => Adapter) | undefined;
+}
+
+export interface SocketServer {
+  io: GatewayServer;
+  presence: LocalPresence;
+  /** Detaches that failed (store down) and are retried by the node's housekeeping. */
+  pendingDetaches: Map<string, string>;
+}
+
+/** Engine.IO error code 4 (FORBIDDEN) makes engine.io answer a polling request with HTTP 403. */
+const ENGINE_FORBIDDEN = 4;
+
+export function createSocketServer(httpServer: HttpServer, deps: SocketServerDeps): SocketServer {
+  const { config, metrics, log } = deps;
+  const io: GatewayServer = new Server(httpServer, {
+    // Frames over twice the message limit are cut at the engine; up to that, the guard answers
+    // MESSAGE_TOO_LARGE on the ack, so a client learns why.
+    maxHttpBufferSize: config.limits.maxMessageBytes * 2,
+    pingInterval: config.engine.pingIntervalMs,
+    pingTimeout: config.engine.pingTimeoutMs,
+    serveClient: false,
+    cors: {
+      origin: (origin, callback) => callback(null, deps.originPolicy.isAllowed(origin, undefined) ? origin ?? false : false),
+      credentials: true,
+    },
+    allowRequest: (req, callback) => {
+      const allowed = deps.originPolicy.isAllowed(req.headers.origin, req.headers.host);
+      if (allowed) return callback(null, true);
+      metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' });
+      callback(ENGINE_FORBIDDEN as unknown as string, false);
+    },
+    ...(deps.adapter ? { adapter: deps.adapter as never } : {}),
+  });
+
+  const presence = new LocalPresence();
+  const pendingDetaches = new Map<string, string>();
+  const everConnected = new WeakSet<GatewaySocket>();
+
+  const detach = (userId: string, socketId: string): void => {
+    deps.store.detachSocket(userId, socketId).then(
+      () => pendingDetaches.delete(socketId),
+      (err: unknown) => {
+        metrics.storeErrors.inc({ operation: 'detach' });
+        log.warn({ err }, 'detach failed; will retry');
+        pendingDetaches.set(socketId, userId);
+      },
+    );
+  };
+
+  const membership: RoomDeps['membership'] = {
+    joinEverywhere: (userId, room) => io.in(userRoom(userId)).socketsJoin(clientRoom(room)),
+    leaveEverywhere: (userId, room) => io.in(userRoom(userId)).socketsLeave(clientRoom(room)),
+  };
+  const roomDeps: RoomDeps = { ...deps.roomDeps, membership };
+
+  io.use(
+    createHandshake({
+      verifier: deps.verifier,
+      store: deps.store,
+      metrics,
+      log,
+      nodeId: config.nodeId,
+      maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
+      handshakesPerSecond: config.limits.handshakesPerSecond,
+      isDraining: deps.isDraining,
+      onOrphan: (socket) => {
+        if (!everConnected.has(socket)) detach(socket.data.principal.userId, socket.id);
+      },
+    }),
+  );
+
+  io.on('connection', (socket) => {
+    everConnected.add(socket);
+    const { principal, session } = socket.data;
+    const userId = principal.userId;
+    const socketLog = log.child({ socketId: socket.id });
+    presence.add(userId);
+    metrics.connections.inc();
+
+    void socket.join([userRoom(userId), ...session.rooms.map(clientRoom)]);
+
+    socket.onAnyOutgoing((event: string) => {
+      metrics.eventsOut.inc({ event: SERVER_EVENT_NAMES.has(event) ? event : 'app' });
+    });
+    const lifecycle = startAuthLifecycle(socket, {
+      warningSeconds: config.auth.expiryWarningSeconds,
+      clockToleranceSeconds: config.auth.clockToleranceSeconds,
+      onExpired: () => metrics.disconnects.inc({ reason: 'AUTH_EXPIRED' }),
+    });
+    guardInbound(
+      socket,
+      { ...config.limits, clockToleranceSeconds: config.auth.clockToleranceSeconds },
+      { metrics, onExpired: lifecycle.expireNow },
+    );
+    guardOutbound(socket, config.limits.maxOutboundBufferBytes, () => {
+      metrics.disconnects.inc({ reason: 'SLOW_CONSUMER' });
+      socketLog.warn('outbound buffer over the bound; closing a client that stopped reading');
+      forceClose(socket);
+    });
+
+    const ctx = () => ({ userId, claims: socket.data.principal.claims });
+    const edge = (event: string) => ({ log: socketLog, metrics, event });
+    socket.on('room:join', (payload: unknown, ack: AckCallback<RoomResult>) =>
+      answer(ack, () => joinRoom(roomDeps, ctx(), payload), edge('room:join')),
+    );
+    socket.on('room:leave', (payload: unknown, ack: AckCallback<RoomResult>) =>
+      answer(ack, () => leaveRoom(roomDeps, ctx(), payload), edge('room:leave')),
+    );
+    socket.on('auth:refresh', (payload: unknown, ack: AckCallback<AuthRefreshResult>) =>
+      answer(
+        ack,
+        () => {
+          const token = typeof payload === 'object' && payload !== null ? (payload as { token?: unknown }).token : undefined;
+          const renewed = deps.verifier.verifyRefresh(typeof token === 'string' ? token : undefined, userId);
+          lifecycle.renew(renewed);
+          return Promise.resolve({ expiresAt: renewed.expiresAtMs });
+        },
+        edge('auth:refresh'),
+      ),
+    );
+
+    socket.on('disconnect', (reason) => {
+      lifecycle.stop();
+      presence.remove(userId);
+      metrics.connections.dec();
+      metrics.disconnects.inc({ reason });
+      detach(userId, socket.id);
+    });
+
+    socket.emit('session:restored', { recovered: session.recovered, rooms: session.rooms, expiresAt: session.expiresAt });
+    metrics.restores.inc({ outcome: session.recovered ? 'recovered' : 'fresh' });
+    metrics.restoreDuration.observe((performance.now() - socket.data.restoreStartedAt) / 1000);
+  });
+
+  return { io, presence, pendingDetaches };
+}

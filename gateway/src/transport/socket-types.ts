@@ -1,0 +1,28 @@
+/**
+ * The typed socket.io server and socket of the gateway, and the internal room names. Client rooms and user
+ * rooms live in separate namespaces of room names (`r:` and `u:`), so no client room can ever coincide
+ * with a user's private room or a socket id.
+ */
+import type { Server, Socket } from 'socket.io';
+import type { ClientToServerEvents, RoomName, ServerToClientEvents, UserId } from '@stayline/client-sdk/protocol';
+import type { Principal } from '../auth/index.ts';
+import type { SessionSnapshot } from '../session/session-store.ts';
+
+/** What the handshake leaves on `socket.data`; set before the socket connects, never from client input. */
+export interface SocketData {
+  principal: Principal;
+  session: SessionSnapshot;
+  /** performance.now() when the store call of the handshake started, for the restore latency metric. */
+  restoreStartedAt: number;
+  /** Set once the token has expired; nothing the socket sends afterwards is processed. */
+  expired: boolean;
+}
+
+export type InterServerEvents = Record<string, never>;
+export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** The socket.io room that holds every socket of one user, on every node. */
+export const userRoom = (userId: UserId): string => `u:${userId}`;
+/** The socket.io room behind a client-visible room name. */
+export const clientRoom = (room: RoomName): string => `r:${room}`;
