@@ -13,7 +13,7 @@ import { createRoomPolicy } from './features/rooms/room-policy.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
-import { createSessionStore } from './session/index.ts';
+import { createSessionStore, type SessionStore } from './session/index.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
 import { createHttpApp } from './transport/http-app.ts';
 import { createOriginPolicy } from './transport/origin-policy.ts';
@@ -47,6 +47,26 @@ function guardUpgrades(httpServer: HttpServer, isAllowed: (origin?: string, host
     }
     for (const listener of engineListeners) listener.call(httpServer, req, socket, head);
   });
+}
+
+/**
+ * Gives a Redis store a moment to connect before serving, so the first handshakes are not refused; a store
+ * still down after `timeoutMs` is logged and the node starts anyway (not ready, recovering by itself).
+ */
+async function waitForStore(store: SessionStore, log: Logger, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await store.ping();
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline) {
+        log.error({ err }, 'session store unavailable at start; serving STORE_UNAVAILABLE until it recovers');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 export async function buildGateway(config: GatewayConfig, options: BuildOptions = {}): Promise<Gateway> {
@@ -118,6 +138,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     config,
     log,
     async listen() {
+      await waitForStore(store, log, config.store.commandTimeoutMs * 5);
       await housekeeping.start();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -84,9 +84,16 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     );
   };
 
+  // With the Redis adapter, socketsJoin/socketsLeave and the emit reach the user's sockets on every node.
   const membership: RoomDeps['membership'] = {
-    joinEverywhere: (userId, room) => io.in(userRoom(userId)).socketsJoin(clientRoom(room)),
-    leaveEverywhere: (userId, room) => io.in(userRoom(userId)).socketsLeave(clientRoom(room)),
+    joined: (userId, result) => {
+      io.in(userRoom(userId)).socketsJoin(clientRoom(result.room));
+      io.to(userRoom(userId)).emit('room:joined', result);
+    },
+    left: (userId, result) => {
+      io.in(userRoom(userId)).socketsLeave(clientRoom(result.room));
+      io.to(userRoom(userId)).emit('room:left', result);
+    },
   };
   const roomDeps: RoomDeps = { ...deps.roomDeps, membership };
 

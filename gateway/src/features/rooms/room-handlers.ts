@@ -9,10 +9,13 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import type { SessionStore } from '../../session/session-store.ts';
 import { ROOM_NAME_PATTERN, type RoomPolicy } from './room-policy.ts';
 
-/** Makes every live socket of a user, on every node, join or leave a room. */
+/**
+ * Makes every live socket of a user, on every node, join or leave a room, and tells each of them
+ * (`room:joined` / `room:left`), so all tabs share one session.
+ */
 export interface RoomMembership {
-  joinEverywhere(userId: UserId, room: string): void;
-  leaveEverywhere(userId: UserId, room: string): void;
+  joined(userId: UserId, result: RoomResult): void;
+  left(userId: UserId, result: RoomResult): void;
 }
 
 export interface RoomDeps {
@@ -36,14 +39,16 @@ export async function joinRoom(deps: RoomDeps, ctx: RequestContext, payload: unk
     throw new GatewayError('FORBIDDEN', `You may not join room "${room}".`);
   }
   const change = await deps.store.joinRoom(ctx.userId, room);
-  deps.membership.joinEverywhere(ctx.userId, room);
-  return { room, rooms: change.rooms };
+  const result = { room, rooms: change.rooms };
+  deps.membership.joined(ctx.userId, result);
+  return result;
 }
 
 /** Leaves `room` for the user's whole session (idempotent). */
 export async function leaveRoom(deps: RoomDeps, ctx: RequestContext, payload: unknown): Promise<RoomResult> {
   const { room } = roomRequestSchema.parse(payload);
   const change = await deps.store.leaveRoom(ctx.userId, room);
-  deps.membership.leaveEverywhere(ctx.userId, room);
-  return { room, rooms: change.rooms };
+  const result = { room, rooms: change.rooms };
+  deps.membership.left(ctx.userId, result);
+  return result;
 }

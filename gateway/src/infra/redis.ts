@@ -1,0 +1,152 @@
+/**
+ * The one place a Redis connection is configured. Every client the gateway opens fails fast: a command
+ * that cannot be answered within `commandTimeoutMs` rejects, and nothing is queued or replayed later.
+ * The connection itself keeps reconnecting in the background, so the gateway recovers by itself when Redis
+ * is back without being restarted.
+ */
+import { Redis } from 'ioredis';
+import { GatewayError } from '../errors/gateway-error.ts';
+import type { Logger } from './logger.ts';
+
+export type { Redis };
+
+/** Options of createRedisClient. */
+export interface RedisClientOptions {
+  /** A command without a reply after this long rejects with "Command timed out". */
+  commandTimeoutMs: number;
+  logger: Logger;
+  /** Shown in CLIENT LIST and in log lines, e.g. `session-store`. */
+  name: string;
+  /** TCP connect timeout per attempt. Default: max(1000, 2 * commandTimeoutMs). */
+  connectTimeoutMs?: number;
+  /** Longest wait between reconnect attempts. Default 1000. */
+  maxReconnectDelayMs?: number;
+  /** Injected randomness for the reconnect jitter. Default Math.random. */
+  random?: () => number;
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (1-based): exponential from 50 ms, capped at `capMs`, with the
+ * upper half jittered so that many gateway nodes do not reconnect to a restarted Redis in lockstep.
+ * Never gives up: the gateway must heal by itself when Redis comes back.
+ */
+export function redisReconnectDelayMs(attempt: number, capMs = 1000, random: () => number = Math.random): number {
+  const ceiling = Math.min(capMs, 50 * 2 ** Math.min(Math.max(attempt - 1, 0), 20));
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * Opens an ioredis client configured to fail fast. It connects at once (not lazily: with the offline
+ * queue off, the first command of a lazy client would only trigger the connect and fail). Until the
+ * connection is ready every command rejects, which the store maps to STORE_UNAVAILABLE; callers that
+ * need Redis at start wait for a successful ping.
+ *
+ * The ioredis defaults this overrides, and why:
+ * - `enableOfflineQueue: false` — by default commands issued while disconnected wait in a queue with no
+ *   bound on time; we want them to reject now.
+ * - `maxRetriesPerRequest: 0` — by default a command that was in flight when the connection dropped is
+ *   kept through 20 reconnect attempts; 0 rejects it at the first close
+ *   (https://github.com/redis/ioredis/issues/1322).
+ * - `autoResendUnfulfilledCommands: false` — by default unanswered commands are re-sent after a
+ *   reconnect: a caller that already got an error would see a non-idempotent script run anyway, maybe twice.
+ * - `commandTimeout` — bounds a hung (not closed) connection, e.g. Redis paused or a network black hole.
+ * - `retryStrategy` — reconnects forever with a delay capped at ~1 s, instead of a growing delay.
+ * - error events are logged (once per outage at `error`, then at `debug`), never thrown: an unhandled
+ *   'error' event would otherwise be printed to the console by ioredis.
+ */
+export function createRedisClient(url: string, options: RedisClientOptions): Redis {
+  // No `module` binding: the caller's logger already has one (e.g. session); `redisClient` says which.
+  const log = options.logger.child({ redisClient: options.name });
+  const capMs = options.maxReconnectDelayMs ?? 1000;
+  const random = options.random ?? Math.random;
+  const redis = new Redis(url, {
+    connectionName: options.name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: options.connectTimeoutMs ?? Math.max(1000, 2 * options.commandTimeoutMs),
+    retryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, capMs, random),
+    // READONLY means we are talking to a demoted primary after a failover: reconnect (DNS or the load
+    // balancer should now lead to the new primary). The command itself is rejected, never re-sent (1, not 2).
+    reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 1 : false),
+    lazyConnect: false,
+  });
+
+  let downSince: number | undefined;
+  redis.on('error', (err: unknown) => {
+    if (downSince === undefined) {
+      downSince = Date.now();
+      log.error({ err }, 'Redis connection error; commands fail with STORE_UNAVAILABLE until it is back');
+    } else {
+      log.debug({ err }, 'Redis still unreachable');
+    }
+  });
+  redis.on('close', () => {
+    downSince ??= Date.now();
+  });
+  redis.on('ready', () => {
+    if (downSince !== undefined) {
+      log.info({ downMs: Date.now() - downSince }, 'Redis connection restored');
+      downSince = undefined;
+    } else {
+      log.debug('Redis connection ready');
+    }
+  });
+  return redis;
+}
+
+/** Redis reply errors that describe a server that cannot serve now, not a bug in the command. */
+const UNAVAILABLE_REPLY_PREFIXES = [
+  'LOADING', // restarting and loading its dataset
+  'READONLY', // a replica, or a primary demoted by a failover
+  'MASTERDOWN', // replica lost its primary
+  'TRYAGAIN', // cluster resharding
+  'CLUSTERDOWN',
+  'BUSY', // another script is running past lua-time-limit
+  'OOM', // maxmemory reached with noeviction
+  'NOREPLICAS',
+  'NOAUTH', // the server restarted with a password we do not have yet; retrying later may work
+];
+
+/** Messages ioredis itself rejects commands with when the connection is not usable. */
+const UNAVAILABLE_CLIENT_MESSAGES = [
+  "Stream isn't writeable", // offline queue disabled and not connected
+  'Connection is closed.', // client ended (quit, close()) or gave up reconnecting
+  'Command timed out', // commandTimeout
+  'Command aborted due to connection close',
+  'Reached the max retries per request limit', // in flight when the connection dropped
+  'None of the sentinels are available',
+  'Failed to refresh slots cache',
+];
+
+const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * True when `err` means "Redis could not answer" (down, unreachable, slow, loading, failing over), as
+ * opposed to a real error in what we asked (a Lua runtime error, WRONGTYPE, a syntax error), which is a
+ * bug and must surface as INTERNAL.
+ */
+export function isRedisUnavailableError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const name = err.name;
+  if (name === 'MaxRetriesPerRequestError' || name === 'AbortError' || name === 'ClusterAllFailedError') return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
+  const message = err.message;
+  if (UNAVAILABLE_CLIENT_MESSAGES.some((m) => message.startsWith(m))) return true;
+  return name === 'ReplyError' && UNAVAILABLE_REPLY_PREFIXES.some((p) => message.startsWith(p));
+}
+
+/**
+ * Maps an error thrown by an ioredis call: "Redis could not answer" becomes
+ * GatewayError('STORE_UNAVAILABLE', …, { cause }); anything else (a bug) is returned unchanged so that
+ * it reaches the edge as INTERNAL with its cause logged.
+ */
+export function toStoreError(err: unknown, operation: string): unknown {
+  if (err instanceof GatewayError) return err;
+  if (isRedisUnavailableError(err)) {
+    return new GatewayError('STORE_UNAVAILABLE', `Session store unavailable during ${operation}`, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,72 @@
+/**
+ * session/ owns per-user session state: the SessionStore contract (session-store.ts), its Redis store
+ * (redis-session-store.ts + lua/*.lua) and its embedded in-memory store, node liveness (heartbeats,
+ * dead-node purge), and the choice between the two stores (createSessionStore below).
+ * It may import config (types), errors, infra and the protocol; never auth, transport, features or
+ * socket.io. Only this folder and infra/ touch ioredis.
+ */
+import type { GatewayConfig } from '../config/index.ts';
+import type { Logger } from '../infra/logger.ts';
+import { createRedisClient, type Redis } from '../infra/redis.ts';
+import { MemorySessionStore } from './memory-session-store.ts';
+import { RedisSessionStore, type ObserveCommand } from './redis-session-store.ts';
+import type { SessionStore } from './session-store.ts';
+
+export type {
+  AttachResult,
+  NodeId,
+  PurgeResult,
+  RoomChange,
+  SessionSnapshot,
+  SessionStore,
+  SessionView,
+  SocketId,
+} from './session-store.ts';
+export { MemorySessionStore, type MemorySessionStoreOptions } from './memory-session-store.ts';
+export { RedisSessionStore, type ObserveCommand, type RedisSessionStoreOptions } from './redis-session-store.ts';
+export { createRedisKeys, encodeKeyId, type RedisKeys, type UserKeys } from './redis-keys.ts';
+
+/** Dependencies of createSessionStore. */
+export interface SessionStoreDeps {
+  logger: Logger;
+  /**
+   * A Redis client to use instead of connecting to `redisUrl` (it stays the caller's: close() leaves it
+   * open). Default: a client created from `redisUrl` with createRedisClient, closed by close().
+   */
+  redis?: Redis;
+  /** Latency/outcome hook per store call (Redis store only; the memory store has nothing worth timing). */
+  observeCommand?: ObserveCommand;
+  /** Clock of the memory store, epoch ms. Default Date.now. (The Redis store uses Redis' clock.) */
+  now?: () => number;
+}
+
+/**
+ * The store the configuration asks for: Redis when `redisUrl` is set (or a client is injected), else the
+ * embedded memory store (single node). The Redis store's client connects in the background: until it is
+ * ready calls reject with STORE_UNAVAILABLE, so a caller that needs the store at start awaits `ping()`
+ * (with retries) first.
+ */
+export function createSessionStore(store: GatewayConfig['store'], deps: SessionStoreDeps): SessionStore {
+  const url = store.redisUrl;
+  const redis =
+    deps.redis ??
+    (url === undefined
+      ? undefined
+      : createRedisClient(url, { commandTimeoutMs: store.commandTimeoutMs, logger: deps.logger, name: 'session-store' }));
+  if (redis === undefined) {
+    return new MemorySessionStore({
+      sessionTtlSeconds: store.sessionTtlSeconds,
+      deadAfterSeconds: store.deadAfterSeconds,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    });
+  }
+  return new RedisSessionStore({
+    redis,
+    ownsClient: deps.redis === undefined,
+    keyPrefix: store.keyPrefix,
+    sessionTtlSeconds: store.sessionTtlSeconds,
+    deadAfterSeconds: store.deadAfterSeconds,
+    logger: deps.logger,
+    ...(deps.observeCommand === undefined ? {} : { observeCommand: deps.observeCommand }),
+  });
+}

@@ -1,0 +1,29 @@
+-- attach-socket.lua: ioredis command `attachSocket`. Records a socket unless the user is at the connection
+-- limit, slides the TTL and returns what to restore. The limit check and the write happen in one script,
+-- so concurrent attaches from any number of nodes can never exceed maxSockets ("check then create" race).
+-- KEYS[1] session hash {createdAt, lastSeen}   KEYS[2] sockets hash socketId -> nodeId   KEYS[3] rooms set
+-- ARGV[1] socketId   ARGV[2] nodeId   ARGV[3] maxSockets   ARGV[4] ttlMs
+-- Reply: {1, recovered (1 when the session existed before), expiresAt (epoch ms), {room...}}
+--     or {0, liveSockets} when refused by the limit (nothing written).
+-- Re-attaching a socketId that is already recorded is not counted against the limit (idempotent retry).
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[4])
+
+local recovered = redis.call('EXISTS', KEYS[1])
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+  local live = redis.call('HLEN', KEYS[2])
+  if live >= tonumber(ARGV[3]) then
+    return {0, live}
+  end
+end
+
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if recovered == 0 then
+  redis.call('HSET', KEYS[1], 'createdAt', now)
+end
+redis.call('HSET', KEYS[1], 'lastSeen', now)
+for i = 1, 3 do
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return {1, recovered, now + ttl, redis.call('SMEMBERS', KEYS[3])}

@@ -1,0 +1,308 @@
+/**
+ * The Redis session store: every user-side operation is one Lua script (lua/*.lua), so it is atomic
+ * and costs one round trip, and it touches only keys of one `{user:<id>}` hash tag, so the same scripts
+ * run on Redis Cluster.
+ *
+ * Time: scripts read Redis' own clock (TIME) for TTLs, `expiresAt` and heartbeats. All gateway nodes then
+ * share one clock, and a node with a skewed clock can neither shorten sessions nor look dead. (On Redis
+ * Cluster each shard uses its own clock; shards are expected to be NTP-synced.)
+ *
+ * Node index: each node has a set `{node:<id>}:sockets` of the sockets it holds, used to purge a dead
+ * node. A script cannot write both the user's slot and the node's slot, so the index is written by
+ * separate, idempotent commands next to the user script. The index may hold stale entries (a refused
+ * attach whose cleanup failed, an entry whose SREM failed): harmless, because the purge only removes a
+ * socket still recorded on that node (purge-sockets.lua). What it must not miss is a recorded socket,
+ * hence attachSocket sends the SADD before the script on the same connection (see attachSocket).
+ */
+import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
+import { GatewayError } from '../errors/gateway-error.ts';
+import type { Logger } from '../infra/logger.ts';
+import { toStoreError, type Redis } from '../infra/redis.ts';
+import { defineSessionScripts, type SessionScripts } from './lua-scripts.ts';
+import { createRedisKeys, nodeIndexEntry, parseNodeIndexEntry, type RedisKeys } from './redis-keys.ts';
+import type {
+  AttachResult,
+  NodeId,
+  PurgeResult,
+  RoomChange,
+  SessionStore,
+  SessionView,
+  SocketId,
+} from './session-store.ts';
+
+/**
+ * Reports the latency and outcome of one store operation (label `command`: the SessionStore method name,
+ * a bounded set), so the gateway can export Redis latency and errors without this module importing
+ * prom-client. Must not throw.
+ */
+export type ObserveCommand = (command: string, seconds: number, outcome: 'ok' | 'error') => void;
+
+/** Options of RedisSessionStore. */
+export interface RedisSessionStoreOptions {
+  /** A client from createRedisClient (fail-fast settings matter: see infra/redis.ts). */
+  redis: Redis;
+  /** Quit the client on close(). Default false (the caller owns it). */
+  ownsClient?: boolean;
+  /** Prefix of every key, e.g. `stayline:`. */
+  keyPrefix: string;
+  /** Session lifetime after the last activity. Fractions allowed (tests); applied in ms. */
+  sessionTtlSeconds: number;
+  /** A node whose last heartbeat is older than this is dead. Fractions allowed (tests). */
+  deadAfterSeconds: number;
+  logger: Logger;
+  /** Optional latency/outcome hook, called once per store method call. */
+  observeCommand?: ObserveCommand;
+}
+
+/** How many index entries purge handles per round trip, and how many sessions touch extends at once. */
+const BATCH = 500;
+/** How many dead nodes one purgeDeadNodes call handles; the rest wait for the next call. */
+const DEAD_NODES_PER_PURGE = 100;
+
+/** SessionStore on Redis (standalone now; written to run unchanged on Cluster: see the module comment). */
+export class RedisSessionStore implements SessionStore {
+  readonly kind = 'redis';
+  private readonly redis: Redis;
+  private readonly scripts: SessionScripts;
+  private readonly keys: RedisKeys;
+  private readonly ttlMs: number;
+  private readonly deadAfterMs: number;
+  private readonly log: Logger;
+  private readonly observe: ObserveCommand | undefined;
+  private readonly ownsClient: boolean;
+  /** Nodes this instance has beaten for: a later "first beat" means another node purged us as dead. */
+  private readonly beating = new Set<NodeId>();
+  private closed = false;
+
+  constructor(options: RedisSessionStoreOptions) {
+    this.redis = options.redis;
+    this.scripts = defineSessionScripts(options.redis);
+    this.keys = createRedisKeys(options.keyPrefix);
+    this.ttlMs = Math.round(options.sessionTtlSeconds * 1000);
+    this.deadAfterMs = Math.round(options.deadAfterSeconds * 1000);
+    this.log = options.logger; // bound to module 'session' by the caller
+    this.observe = options.observeCommand;
+    this.ownsClient = options.ownsClient ?? false;
+  }
+
+  /**
+   * The index SADD and the script are issued in the same tick on the same connection, so Redis runs the
+   * SADD first (one round trip of latency): whenever the script recorded the socket, the index entry
+   * exists too. If either fails the call rejects, and the caller must treat the socket as possibly
+   * recorded and detach it when it drops it (a timed-out command may still have run).
+   */
+  attachSocket(userId: UserId, socketId: SocketId, nodeId: NodeId, maxSockets: number): Promise<AttachResult> {
+    return this.run('attachSocket', async () => {
+      const nodeKey = this.keys.nodeSockets(nodeId);
+      const entry = nodeIndexEntry(userId, socketId);
+      const [, reply] = await Promise.all([
+        this.redis.sadd(nodeKey, entry),
+        this.scripts.attachSocket(...this.keys.user(userId), socketId, nodeId, maxSockets, this.ttlMs),
+      ]);
+      const result = parseAttach(reply);
+      if (!result.ok) await this.dropIndexEntry(nodeKey, entry);
+      return result;
+    });
+  }
+
+  /** Two round trips: the script says which node held the socket, then that node's index is cleaned. */
+  detachSocket(userId: UserId, socketId: SocketId): Promise<void> {
+    return this.run('detachSocket', async () => {
+      const node = await this.scripts.detachSocket(...this.keys.user(userId), socketId, this.ttlMs);
+      if (typeof node === 'string') await this.dropIndexEntry(this.keys.nodeSockets(node), nodeIndexEntry(userId, socketId));
+      else if (node !== null) throw unexpected('detachSocket', node);
+    });
+  }
+
+  joinRoom(userId: UserId, room: RoomName): Promise<RoomChange> {
+    return this.run('joinRoom', async () =>
+      parseRoomChange('joinRoom', await this.scripts.joinRoom(...this.keys.user(userId), room, this.ttlMs)),
+    );
+  }
+
+  leaveRoom(userId: UserId, room: RoomName): Promise<RoomChange> {
+    return this.run('leaveRoom', async () =>
+      parseRoomChange('leaveRoom', await this.scripts.leaveRoom(...this.keys.user(userId), room, this.ttlMs)),
+    );
+  }
+
+  /** One script per user, issued concurrently in batches (the commands share the connection's writes). */
+  touch(userIds: readonly UserId[]): Promise<void> {
+    return this.run('touch', async () => {
+      const unique = [...new Set(userIds)];
+      for (let i = 0; i < unique.length; i += BATCH) {
+        await Promise.all(
+          unique.slice(i, i + BATCH).map((userId) => this.scripts.touchSession(...this.keys.user(userId), this.ttlMs)),
+        );
+      }
+    });
+  }
+
+  getSession(userId: UserId): Promise<SessionView | null> {
+    return this.run('getSession', async () => parseSession(await this.scripts.getSession(...this.keys.user(userId))));
+  }
+
+  heartbeat(nodeId: NodeId): Promise<void> {
+    return this.run('heartbeat', async () => {
+      const added = await this.scripts.heartbeatNode(this.keys.nodes, nodeId);
+      if (added === 1 && this.beating.has(nodeId)) {
+        // Another node judged us dead (we missed beats for deadAfterSeconds) and may have purged our
+        // sockets from the users' maps. Say so loudly: those sockets no longer count or restore.
+        this.log.warn({ nodeId }, 'This node had been removed from the node registry as dead; its socket entries may be gone');
+      }
+      this.beating.add(nodeId);
+    });
+  }
+
+  /**
+   * Safe to run on every node at once: two purgers read the same index entries and run the same
+   * idempotent purge-sockets.lua (each socket is removed, and counted, by exactly one of them); the
+   * registry entry goes last and only if the node is still dead, so a crash half-way leaves it to be
+   * retried. `nodes` lists the dead nodes this call found and processed (concurrent purgers may both
+   * list one); `sockets` counts the socket entries this call removed.
+   */
+  purgeDeadNodes(): Promise<PurgeResult> {
+    return this.run('purgeDeadNodes', async () => {
+      const dead = asStrings('findDeadNodes', await this.scripts.findDeadNodes(this.keys.nodes, this.deadAfterMs, DEAD_NODES_PER_PURGE));
+      let sockets = 0;
+      for (const nodeId of dead) {
+        sockets += await this.drainNode(nodeId);
+        await this.scripts.forgetNode(this.keys.nodes, nodeId, this.deadAfterMs);
+        this.log.info({ deadNodeId: nodeId }, 'Purged a dead node');
+      }
+      return { nodes: dead, sockets };
+    });
+  }
+
+  removeNode(nodeId: NodeId): Promise<void> {
+    return this.run('removeNode', async () => {
+      await this.drainNode(nodeId);
+      await this.scripts.forgetNode(this.keys.nodes, nodeId, -1);
+      this.beating.delete(nodeId);
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.run('ping', async () => {
+      await this.redis.ping();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ownsClient) return;
+    if (this.redis.status === 'ready') {
+      // QUIT waits for the replies of commands already sent; if it fails we just drop the connection.
+      await this.redis.quit().catch(() => this.redis.disconnect());
+    } else {
+      this.redis.disconnect();
+    }
+  }
+
+  /**
+   * Removes every socket the node's index lists from the users' maps (only where still recorded on that
+   * node), deleting index entries only after their users were handled. SRANDMEMBER rather than SPOP:
+   * entries popped before a crash would be lost, leaving sockets nobody purges.
+   */
+  private async drainNode(nodeId: NodeId): Promise<number> {
+    const nodeKey = this.keys.nodeSockets(nodeId);
+    let removed = 0;
+    for (;;) {
+      const batch = await this.redis.srandmember(nodeKey, BATCH);
+      if (batch.length === 0) return removed;
+      const byUser = new Map<UserId, SocketId[]>();
+      for (const entry of batch) {
+        const parsed = parseNodeIndexEntry(entry);
+        if (parsed === undefined) {
+          this.log.warn({ nodeId, entry }, 'Dropping an unreadable node index entry');
+          continue;
+        }
+        const list = byUser.get(parsed.userId) ?? [];
+        list.push(parsed.socketId);
+        byUser.set(parsed.userId, list);
+      }
+      const counts = await Promise.all(
+        [...byUser].map(([userId, socketIds]) =>
+          this.scripts.purgeSockets(...this.keys.user(userId), nodeId, this.ttlMs, ...socketIds),
+        ),
+      );
+      for (const count of counts) removed += asInt('purgeSockets', count);
+      await this.redis.srem(nodeKey, ...batch);
+    }
+  }
+
+  /** Index cleanup is best effort: a leftover entry is harmless (see the module comment), so log and go on. */
+  private async dropIndexEntry(nodeKey: string, entry: string): Promise<void> {
+    try {
+      await this.redis.srem(nodeKey, entry);
+    } catch (err) {
+      this.log.warn({ err, nodeKey }, 'Could not remove a node index entry; the purge will ignore it');
+      this.observe?.('nodeIndexCleanup', 0, 'error');
+    }
+  }
+
+  /** Times the operation, reports it, and maps "Redis could not answer" to STORE_UNAVAILABLE. */
+  private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new GatewayError('STORE_UNAVAILABLE', 'Session store is closed');
+    const started = performance.now();
+    try {
+      const result = await fn();
+      this.observe?.(operation, (performance.now() - started) / 1000, 'ok');
+      return result;
+    } catch (err) {
+      this.observe?.(operation, (performance.now() - started) / 1000, 'error');
+      throw toStoreError(err, operation);
+    }
+  }
+}
+
+// ---- Reply parsing: the scripts' replies are checked, not cast; a mismatch is a bug (INTERNAL). ----
+
+function unexpected(script: string, reply: unknown): Error {
+  return new Error(`Unexpected reply from ${script}: ${JSON.stringify(reply)}`);
+}
+
+function asInt(script: string, value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  throw unexpected(script, value);
+}
+
+function asStrings(script: string, value: unknown): string[] {
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+  throw unexpected(script, value);
+}
+
+/** Rooms are sorted here, not in Lua, so both stores use the same (JavaScript) order. */
+function sortedRooms(script: string, value: unknown): RoomName[] {
+  return asStrings(script, value).sort();
+}
+
+function parseAttach(reply: unknown): AttachResult {
+  if (!Array.isArray(reply)) throw unexpected('attachSocket', reply);
+  if (reply[0] === 0) return { ok: false, reason: 'CONNECTION_LIMIT', liveSockets: asInt('attachSocket', reply[1]) };
+  if (reply[0] !== 1) throw unexpected('attachSocket', reply);
+  return {
+    ok: true,
+    session: {
+      recovered: asInt('attachSocket', reply[1]) === 1,
+      expiresAt: asInt('attachSocket', reply[2]),
+      rooms: sortedRooms('attachSocket', reply[3]),
+    },
+  };
+}
+
+function parseRoomChange(script: string, reply: unknown): RoomChange {
+  if (!Array.isArray(reply)) throw unexpected(script, reply);
+  return { changed: asInt(script, reply[0]) === 1, expiresAt: asInt(script, reply[1]), rooms: sortedRooms(script, reply[2]) };
+}
+
+function parseSession(reply: unknown): SessionView | null {
+  if (reply === null) return null;
+  if (!Array.isArray(reply)) throw unexpected('getSession', reply);
+  const flat = asStrings('getSession', reply[1]);
+  const pairs: [SocketId, NodeId][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as SocketId, flat[i + 1] as NodeId]);
+  // fromEntries defines own properties, so even a socket id like `__proto__` stays plain data.
+  return { expiresAt: asInt('getSession', reply[0]), sockets: Object.fromEntries(pairs), rooms: sortedRooms('getSession', reply[2]) };
+}
