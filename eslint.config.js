@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'test-artifacts/**', 'scripts/*.mjs', 'deploy/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'test-artifacts/**',
+      'scripts/*.mjs',
+      'deploy/**',
+      'eslint.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -27,7 +36,10 @@ export default tseslint.config(
     files: ['client-sdk/src/protocol/**/*.ts'],
     rules: {
       // The wire contract imports nothing, so both sides can share it without dragging code along.
-      'no-restricted-imports': ['error', { patterns: ['*'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!\\./)', message: 'The protocol imports nothing.' }] },
+      ],
     },
   },
   {
@@ -36,7 +48,14 @@ export default tseslint.config(
       // The gateway may take the wire contract from the SDK, and nothing else of it.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@stayline/client-sdk', '@stayline/client-sdk/!(protocol)'], message: 'Import only @stayline/client-sdk/protocol.' }] },
+        {
+          patterns: [
+            {
+              regex: '^@stayline/client-sdk(?!/protocol$)',
+              message: 'Import only @stayline/client-sdk/protocol.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -46,7 +65,15 @@ export default tseslint.config(
       // Only transport/ touches socket.io and express; features, auth and session stay testable without them.
       'no-restricted-imports': [
         'error',
-        { paths: ['express', 'socket.io'], patterns: [{ group: ['@stayline/client-sdk/!(protocol)'], message: 'Import only the protocol.' }] },
+        {
+          paths: ['express', 'socket.io'],
+          patterns: [
+            {
+              regex: '^@stayline/client-sdk(?!/protocol$)',
+              message: 'Import only the protocol.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -5,7 +5,10 @@
 import { spawnSync } from 'node:child_process';
 
 /** Binaries the integration tests start, and the Debian package that provides each. */
-const NEEDS = [{ bin: 'redis-server', pkg: 'redis-server' }, { bin: 'redis-cli', pkg: 'redis-tools' }];
+const NEEDS = [
+  { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'redis-cli', pkg: 'redis-tools' },
+];
 
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 const run = (cmd, args, opts = {}) => {
@@ -17,12 +20,17 @@ const missing = NEEDS.filter((n) => !has(n.bin));
 if (missing.length > 0) {
   const pkgs = [...new Set(missing.map((m) => m.pkg))];
   if (process.getuid?.() !== 0) {
-    console.error(`npm test needs ${pkgs.join(', ')}: run \`sudo apt-get install -y ${pkgs.join(' ')}\` and try again.`);
+    console.error(
+      `npm test needs ${pkgs.join(', ')}: run \`sudo apt-get install -y ${pkgs.join(' ')}\` and try again.`,
+    );
     process.exit(1);
   }
   console.log(`Installing ${pkgs.join(', ')} with apt-get ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (run('apt-get', ['update', '-qq'], { env }) !== 0 || run('apt-get', ['install', '-y', '-qq', ...pkgs], { env }) !== 0) {
+  if (
+    run('apt-get', ['update', '-qq'], { env }) !== 0 ||
+    run('apt-get', ['install', '-y', '-qq', ...pkgs], { env }) !== 0
+  ) {
     console.error(`apt-get could not install ${pkgs.join(', ')}; install them and run npm test again.`);
     process.exit(1);
   }

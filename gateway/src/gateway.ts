@@ -36,8 +36,16 @@ export interface BuildOptions {
 }
 
 /** Sends 403 on a websocket upgrade from a refused origin (engine.io itself would answer 400). */
-function guardUpgrades(httpServer: HttpServer, isAllowed: (origin?: string, host?: string) => boolean, onRefused: () => void): void {
-  const engineListeners = httpServer.listeners('upgrade') as ((req: unknown, socket: Duplex, head: Buffer) => void)[];
+function guardUpgrades(
+  httpServer: HttpServer,
+  isAllowed: (origin?: string, host?: string) => boolean,
+  onRefused: () => void,
+): void {
+  const engineListeners = httpServer.listeners('upgrade') as ((
+    req: unknown,
+    socket: Duplex,
+    head: Buffer,
+  ) => void)[];
   httpServer.removeAllListeners('upgrade');
   httpServer.on('upgrade', (req: import('node:http').IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!isAllowed(req.headers.origin, req.headers.host)) {
@@ -69,7 +77,7 @@ async function waitForStore(store: SessionStore, log: Logger, timeoutMs: number)
   }
 }
 
-export async function buildGateway(config: GatewayConfig, options: BuildOptions = {}): Promise<Gateway> {
+export function buildGateway(config: GatewayConfig, options: BuildOptions = {}): Gateway {
   const log = options.logger ?? createLogger({ level: config.log.level, nodeId: config.nodeId });
   const metrics = createGatewayMetrics({ nodeId: config.nodeId });
   const verifier = createTokenVerifier(config.auth);
@@ -102,36 +110,58 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     metrics,
     log: log.child({ module: 'socket' }),
     originPolicy,
-    roomDeps: { store, policy: createRoomPolicy(config.rooms.patterns) },
+    roomDeps: {
+      store,
+      policy: createRoomPolicy(config.rooms.patterns),
+      maxRoomsPerUser: config.rooms.maxPerUser,
+    },
     isDraining: () => draining,
-    adapter: pubsub ? (createAdapter(pubsub.pub, pubsub.sub, { key: `${config.store.keyPrefix}io` }) as never) : undefined,
+    adapter: pubsub
+      ? (createAdapter(pubsub.pub, pubsub.sub, { key: `${config.store.keyPrefix}io` }) as never)
+      : undefined,
   });
-  guardUpgrades(httpServer, (o, h) => originPolicy.isAllowed(o, h), () => metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' }));
+  guardUpgrades(
+    httpServer,
+    (o, h) => originPolicy.isAllowed(o, h),
+    () => metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' }),
+  );
 
-  app.use(createHttpApp({
-    metrics,
-    log: log.child({ module: 'http' }),
-    nodeId: config.nodeId,
-    serviceToken: config.service.token,
-    readiness: async () => {
-      const checks: Record<string, string> = { draining: draining ? 'draining' : 'ok' };
-      checks['store'] = await store.ping().then(
-        () => 'ok',
-        () => 'unavailable',
-      );
-      return { ready: !draining && checks['store'] === 'ok', checks };
-    },
-    publish: ({ room, userId, event, data }) => {
-      const target = room !== undefined ? clientRoom(room) : userRoom(userId ?? '');
-      // App events are the backend's own vocabulary, outside the typed protocol maps.
-      const untyped = sockets.io.to(target) as unknown as { emit(event: string, data: unknown): boolean };
-      untyped.emit(event, data);
-    },
-  }));
+  app.use(
+    createHttpApp({
+      metrics,
+      log: log.child({ module: 'http' }),
+      nodeId: config.nodeId,
+      serviceToken: config.service.token,
+      readiness: async () => {
+        const checks: Record<string, string> = { draining: draining ? 'draining' : 'ok' };
+        checks['store'] = await store.ping().then(
+          () => 'ok',
+          () => 'unavailable',
+        );
+        return { ready: !draining && checks['store'] === 'ok', checks };
+      },
+      publish: ({ room, userId, event, data }) => {
+        const target = room !== undefined ? clientRoom(room) : userRoom(userId ?? '');
+        // App events are the backend's own vocabulary, outside the typed protocol maps.
+        const untyped = sockets.io.to(target) as unknown as { emit(event: string, data: unknown): boolean };
+        untyped.emit(event, data);
+      },
+    }),
+  );
 
   const housekeeping = createHousekeeping(
-    { store, presence: sockets.presence, pendingDetaches: sockets.pendingDetaches, metrics, log: log.child({ module: 'housekeeping' }) },
-    { nodeId: config.nodeId, heartbeatSeconds: config.store.heartbeatSeconds, sessionTtlSeconds: config.store.sessionTtlSeconds },
+    {
+      store,
+      presence: sockets.presence,
+      pendingDetaches: sockets.pendingDetaches,
+      metrics,
+      log: log.child({ module: 'housekeeping' }),
+    },
+    {
+      nodeId: config.nodeId,
+      heartbeatSeconds: config.store.heartbeatSeconds,
+      sessionTtlSeconds: config.store.sessionTtlSeconds,
+    },
   );
 
   return {
@@ -163,11 +193,16 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
         socket.conn.close();
       }
       if (!(await sockets.presence.whenEmpty(graceMs))) {
-        log.warn({ sockets: sockets.presence.socketCount }, 'shutdown grace over; closing the remaining sockets');
+        log.warn(
+          { sockets: sockets.presence.socketCount },
+          'shutdown grace over; closing the remaining sockets',
+        );
         for (const socket of sockets.io.of('/').sockets.values()) forceClose(socket);
         await sockets.presence.whenEmpty(1000);
       }
-      await store.removeNode(config.nodeId).catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
+      await store
+        .removeNode(config.nodeId)
+        .catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
       await new Promise<void>((resolve) => {
         void sockets.io.close(() => resolve());
       });

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gateway = await buildGateway(config);
+  const gateway = buildGateway(config);
   const { port } = await gateway.listen();
   if (config.auth.generatedDevSecret) announceDevSecret(config, gateway.log, port);
 

@@ -6,27 +6,54 @@
 
 /** How each code is described on the wire and whether retrying the same thing later can succeed. */
 export const ERROR_CATALOGUE = {
-  AUTH_MISSING: { retryable: false, summary: 'No token in the handshake auth payload or Authorization header.' },
+  AUTH_MISSING: {
+    retryable: false,
+    summary: 'No token in the handshake auth payload or Authorization header.',
+  },
   AUTH_INVALID: {
     retryable: false,
-    summary: 'The token is malformed, wrongly signed, uses a refused algorithm or key, or fails iss/aud/sub checks.',
+    summary:
+      'The token is malformed, wrongly signed, uses a refused algorithm or key, or fails iss/aud/sub checks.',
   },
   AUTH_EXPIRED: { retryable: true, summary: 'The token has expired: fetch a fresh one and retry.' },
-  AUTH_SUBJECT_MISMATCH: { retryable: false, summary: 'A refreshed token names a different user than the connection.' },
-  SERVER_DRAINING: { retryable: true, summary: 'This node is shutting down: reconnect (another node will serve you).' },
+  AUTH_SUBJECT_MISMATCH: {
+    retryable: false,
+    summary: 'A refreshed token names a different user than the connection.',
+  },
+  SERVER_DRAINING: {
+    retryable: true,
+    summary: 'This node is shutting down: reconnect (another node will serve you).',
+  },
   STORE_UNAVAILABLE: {
     retryable: true,
-    summary: 'The session store is unreachable or slow; nothing was changed or read. Retry shortly.',
+    summary:
+      'The session store is unreachable or slow. A timed-out change may or may not have been applied; every request is idempotent, so retry it.',
   },
   RATE_LIMITED: { retryable: true, summary: 'Too many handshakes or events; retry after `retryAfterMs`.' },
-  CONNECTION_LIMIT: { retryable: true, summary: 'This user already has the maximum number of open connections.' },
+  CONNECTION_LIMIT: {
+    retryable: true,
+    summary: 'This user already has the maximum number of open connections.',
+  },
   ORIGIN_FORBIDDEN: { retryable: false, summary: 'The request Origin is not in CORS_ORIGINS (HTTP 403).' },
-  BAD_REQUEST: { retryable: false, summary: 'The payload does not match the event schema; nothing was changed.' },
+  BAD_REQUEST: {
+    retryable: false,
+    summary: 'The payload does not match the event schema; nothing was changed.',
+  },
   MESSAGE_TOO_LARGE: { retryable: false, summary: 'The message is larger than the configured maximum.' },
   UNKNOWN_EVENT: { retryable: false, summary: 'The event name is not part of the protocol.' },
   ACK_REQUIRED: { retryable: false, summary: 'Client requests must carry an acknowledgement callback.' },
-  FORBIDDEN: { retryable: false, summary: 'The authenticated user may not do this (room policy, not the holder).' },
-  SLOW_CONSUMER: { retryable: true, summary: 'The client stopped reading and its outbound buffer passed the bound.' },
+  ROOM_LIMIT: {
+    retryable: false,
+    summary: 'The user is already in MAX_ROOMS_PER_USER rooms; leave one first.',
+  },
+  FORBIDDEN: {
+    retryable: false,
+    summary: 'The authenticated user may not do this (room policy, not the holder).',
+  },
+  SLOW_CONSUMER: {
+    retryable: true,
+    summary: 'The client stopped reading and its outbound buffer passed the bound.',
+  },
   INTERNAL: { retryable: true, summary: 'An unexpected server error; it was logged with its cause.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

@@ -73,7 +73,11 @@ export interface ClientToServerEvents {
 }
 
 /** The names of client requests, for validation and metrics labels (a bounded set). */
-export const CLIENT_EVENTS = ['auth:refresh', 'room:join', 'room:leave'] as const satisfies readonly (keyof ClientToServerEvents)[];
+export const CLIENT_EVENTS = [
+  'auth:refresh',
+  'room:join',
+  'room:leave',
+] as const satisfies readonly (keyof ClientToServerEvents)[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
 /** The names of server events. */

@@ -35,7 +35,7 @@ export interface GatewayConfig {
     readonly heartbeatSeconds: number;
     readonly deadAfterSeconds: number;
   };
-  readonly rooms: { readonly patterns: readonly string[] };
+  readonly rooms: { readonly patterns: readonly string[]; readonly maxPerUser: number };
   readonly limits: {
     readonly maxMessageBytes: number;
     readonly eventsPerSecond: number;
@@ -71,29 +71,37 @@ function deepFreeze<T>(value: T): T {
 export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  // Rules across variables run on the raw values too, so one start reports every problem at once.
+  const raw = (name: string): string | undefined => present[name];
+  const production = raw('NODE_ENV') === 'production';
+  const hasKey = ['JWT_SECRET', 'JWT_PUBLIC_KEY_FILE', 'JWT_KEYS_DIR'].some(
+    (name) => raw(name) !== undefined,
+  );
+  if (!hasKey && production) {
+    problems.push(
+      'JWT_SECRET: a key is required in production (JWT_SECRET, JWT_PUBLIC_KEY_FILE or JWT_KEYS_DIR)',
     );
   }
-  const e = parsed.data;
-  const problems: string[] = [];
-  const hasKey = e.JWT_SECRET !== undefined || e.JWT_PUBLIC_KEY_FILE !== undefined || e.JWT_KEYS_DIR !== undefined;
-  if (!hasKey && e.NODE_ENV === 'production') {
-    problems.push('JWT_SECRET: a key is required in production (JWT_SECRET, JWT_PUBLIC_KEY_FILE or JWT_KEYS_DIR)');
-  }
-  if (e.NODE_ENV === 'production' && e.CORS_ORIGINS.length === 0) {
+  if (production && (raw('CORS_ORIGINS') ?? '').replaceAll(',', '').trim() === '') {
     problems.push('CORS_ORIGINS: required in production (comma-separated origins, or * to allow any)');
   }
-  if (e.NODE_DEAD_AFTER_SECONDS <= e.NODE_HEARTBEAT_SECONDS) {
+  if (parsed.success && parsed.data.NODE_DEAD_AFTER_SECONDS <= parsed.data.NODE_HEARTBEAT_SECONDS) {
     problems.push('NODE_DEAD_AFTER_SECONDS: must be greater than NODE_HEARTBEAT_SECONDS');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const e = parsed.data;
 
   const generatedDevSecret = !hasKey;
   return deepFreeze<GatewayConfig>({
     env: e.NODE_ENV,
-    nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`,
+    nodeId:
+      e.NODE_ID ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 40)}-${process.pid}`,
     log: { level: e.LOG_LEVEL },
     http: { port: e.PORT, host: e.HOST, corsOrigins: e.CORS_ORIGINS },
     auth: {
@@ -117,7 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       heartbeatSeconds: e.NODE_HEARTBEAT_SECONDS,
       deadAfterSeconds: e.NODE_DEAD_AFTER_SECONDS,
     },
-    rooms: { patterns: e.ROOM_PATTERNS },
+    rooms: { patterns: e.ROOM_PATTERNS, maxPerUser: e.MAX_ROOMS_PER_USER },
     limits: {
       maxMessageBytes: e.MAX_MESSAGE_BYTES,
       eventsPerSecond: e.EVENTS_PER_SECOND,

@@ -4,29 +4,37 @@
  */
 import { z } from 'zod';
 
-/** Strict boolean: only "true"/"1" and "false"/"0" (so "false" is false, and "yes" is an error). */
-const booleanString = z
-  .enum(['true', 'false', '1', '0'], { message: 'expected true or false' })
-  .transform((v) => v === 'true' || v === '1');
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
 
-const commaList = z
+/** Whole decimal numbers only: " ", "0x50" and "1e3" are errors, not 0, 80 and 1000. */
+const wholeNumber = z
   .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
-  );
+  .regex(/^\d{1,15}$/, 'expected a whole number')
+  .transform(Number);
+const positiveInt = wholeNumber.pipe(z.number().int().positive());
+const nonNegativeInt = wholeNumber.pipe(z.number().int().nonnegative());
 
-const positiveInt = z.coerce.number().int().positive();
-const nonNegativeInt = z.coerce.number().int().nonnegative();
-
-export const JWT_ALGORITHM_NAMES = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;
+export const JWT_ALGORITHM_NAMES = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'ES256',
+  'ES384',
+  'ES512',
+] as const;
 
 /** The raw environment schema: names and defaults exactly as documented in docs/configuration.md. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: nonNegativeInt.max(65535).default(3000),
+  PORT: wholeNumber.pipe(z.number().int().max(65535)).default('3000'),
   HOST: z.string().min(1).default('0.0.0.0'),
   NODE_ID: z
     .string()
@@ -41,31 +49,35 @@ export const envSchema = z.object({
   JWT_ALGORITHMS: commaList.pipe(z.array(z.enum(JWT_ALGORITHM_NAMES)).min(1)).optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
-  JWT_CLOCK_TOLERANCE_SECONDS: nonNegativeInt.max(300).default(5),
-  AUTH_EXPIRY_WARNING_SECONDS: positiveInt.max(3600).default(60),
+  JWT_CLOCK_TOLERANCE_SECONDS: nonNegativeInt.pipe(z.number().max(300)).default('5'),
+  AUTH_EXPIRY_WARNING_SECONDS: positiveInt.pipe(z.number().max(3600)).default('60'),
 
   CORS_ORIGINS: commaList.default(''),
   SERVICE_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
 
   REDIS_URL: z.string().url('expected a redis:// or rediss:// URL').optional(),
-  REDIS_COMMAND_TIMEOUT_MS: positiveInt.max(60_000).default(1000),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,32}$/).default('stayline:'),
-  SESSION_TTL_SECONDS: positiveInt.max(30 * 24 * 3600).default(3600),
-  NODE_HEARTBEAT_SECONDS: positiveInt.max(300).default(5),
-  NODE_DEAD_AFTER_SECONDS: positiveInt.max(3600).default(15),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.pipe(z.number().max(60_000)).default('1000'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{0,32}$/)
+    .default('stayline:'),
+  SESSION_TTL_SECONDS: positiveInt.pipe(z.number().max(30 * 24 * 3600)).default('3600'),
+  NODE_HEARTBEAT_SECONDS: positiveInt.pipe(z.number().max(300)).default('5'),
+  NODE_DEAD_AFTER_SECONDS: positiveInt.pipe(z.number().max(3600)).default('15'),
 
   ROOM_PATTERNS: commaList.default('*'),
+  MAX_ROOMS_PER_USER: positiveInt.pipe(z.number().max(10_000)).default('100'),
 
-  MAX_MESSAGE_BYTES: positiveInt.default(64 * 1024),
-  EVENTS_PER_SECOND: positiveInt.default(50),
-  EVENTS_BURST: positiveInt.default(100),
-  MAX_CONNECTIONS_PER_USER: positiveInt.default(10),
-  MAX_OUTBOUND_BUFFER_BYTES: positiveInt.default(1024 * 1024),
-  HANDSHAKES_PER_SECOND: positiveInt.default(1000),
-  SHUTDOWN_GRACE_SECONDS: nonNegativeInt.max(600).default(10),
+  MAX_MESSAGE_BYTES: positiveInt.default('65536'),
+  EVENTS_PER_SECOND: positiveInt.default('50'),
+  EVENTS_BURST: positiveInt.default('100'),
+  MAX_CONNECTIONS_PER_USER: positiveInt.default('10'),
+  MAX_OUTBOUND_BUFFER_BYTES: positiveInt.default('1048576'),
+  HANDSHAKES_PER_SECOND: positiveInt.default('1000'),
+  SHUTDOWN_GRACE_SECONDS: nonNegativeInt.pipe(z.number().max(600)).default('10'),
 
-  PING_INTERVAL_MS: positiveInt.default(25_000),
-  PING_TIMEOUT_MS: positiveInt.default(20_000),
+  PING_INTERVAL_MS: positiveInt.default('25000'),
+  PING_TIMEOUT_MS: positiveInt.default('20000'),
 });
 
 export type RawEnv = z.input<typeof envSchema>;

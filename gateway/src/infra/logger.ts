@@ -20,9 +20,17 @@ const REDACT_PATHS = [
 ];
 
 /** A JSON logger bound to this node's id; child loggers add a `module` binding. */
-export function createLogger(options: { level: string; nodeId: string; destination?: DestinationStream }): Logger {
+export function createLogger(options: {
+  level: string;
+  nodeId: string;
+  destination?: DestinationStream;
+}): Logger {
   const base = pino(
-    { level: options.level, base: { nodeId: options.nodeId }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    {
+      level: options.level,
+      base: { nodeId: options.nodeId },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
     options.destination,
   );
   return base;

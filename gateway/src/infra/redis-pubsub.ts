@@ -29,7 +29,11 @@ export function createPubSubClients(
     retryStrategy,
     connectionName: 'stayline-adapter-pub',
   });
-  const sub = new Redis(url, { maxRetriesPerRequest: null, retryStrategy, connectionName: 'stayline-adapter-sub' });
+  const sub = new Redis(url, {
+    maxRetriesPerRequest: null,
+    retryStrategy,
+    connectionName: 'stayline-adapter-sub',
+  });
   rawPub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter publisher error'));
   sub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter subscriber error'));
 

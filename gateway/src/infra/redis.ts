@@ -30,7 +30,11 @@ export interface RedisClientOptions {
  * upper half jittered so that many gateway nodes do not reconnect to a restarted Redis in lockstep.
  * Never gives up: the gateway must heal by itself when Redis comes back.
  */
-export function redisReconnectDelayMs(attempt: number, capMs = 1000, random: () => number = Math.random): number {
+export function redisReconnectDelayMs(
+  attempt: number,
+  capMs = 1000,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(capMs, 50 * 2 ** Math.min(Math.max(attempt - 1, 0), 20));
   return Math.floor(ceiling / 2 + random() * (ceiling / 2));
 }
@@ -120,7 +124,15 @@ const UNAVAILABLE_CLIENT_MESSAGES = [
   'Failed to refresh slots cache',
 ];
 
-const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /**
  * True when `err` means "Redis could not answer" (down, unreachable, slow, loading, failing over), as
@@ -130,7 +142,8 @@ const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 
 export function isRedisUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const name = err.name;
-  if (name === 'MaxRetriesPerRequestError' || name === 'AbortError' || name === 'ClusterAllFailedError') return true;
+  if (name === 'MaxRetriesPerRequestError' || name === 'AbortError' || name === 'ClusterAllFailedError')
+    return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
   const message = err.message;
@@ -146,7 +159,9 @@ export function isRedisUnavailableError(err: unknown): boolean {
 export function toStoreError(err: unknown, operation: string): unknown {
   if (err instanceof GatewayError) return err;
   if (isRedisUnavailableError(err)) {
-    return new GatewayError('STORE_UNAVAILABLE', `Session store unavailable during ${operation}`, { cause: err });
+    return new GatewayError('STORE_UNAVAILABLE', `Session store unavailable during ${operation}`, {
+      cause: err,
+    });
   }
   return err;
 }

@@ -1,6 +1,8 @@
 /**
  * A token bucket with an injected clock: `rate` tokens per second, at most `burst` saved up.
  * Used for events per socket and handshakes per node; pure, so it is tested with a fake clock.
+ * The default clock is monotonic (performance.now), and a clock that steps back refills nothing instead
+ * of locking everyone out until it catches up.
  */
 export class TokenBucket {
   private tokens: number;
@@ -9,7 +11,7 @@ export class TokenBucket {
   constructor(
     private readonly ratePerSecond: number,
     private readonly burst: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.tokens = burst;
     this.updatedAt = now();
@@ -18,7 +20,8 @@ export class TokenBucket {
   /** Takes one token; returns 0 when granted, else the milliseconds until a token will be available. */
   take(): number {
     const now = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.ratePerSecond) / 1000);
+    const elapsedMs = Math.max(0, now - this.updatedAt);
+    this.tokens = Math.min(this.burst, this.tokens + (elapsedMs * this.ratePerSecond) / 1000);
     this.updatedAt = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;

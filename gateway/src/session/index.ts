@@ -23,7 +23,11 @@ export type {
   SocketId,
 } from './session-store.ts';
 export { MemorySessionStore, type MemorySessionStoreOptions } from './memory-session-store.ts';
-export { RedisSessionStore, type ObserveCommand, type RedisSessionStoreOptions } from './redis-session-store.ts';
+export {
+  RedisSessionStore,
+  type ObserveCommand,
+  type RedisSessionStoreOptions,
+} from './redis-session-store.ts';
 export { createRedisKeys, encodeKeyId, type RedisKeys, type UserKeys } from './redis-keys.ts';
 
 /** Dependencies of createSessionStore. */
@@ -52,7 +56,11 @@ export function createSessionStore(store: GatewayConfig['store'], deps: SessionS
     deps.redis ??
     (url === undefined
       ? undefined
-      : createRedisClient(url, { commandTimeoutMs: store.commandTimeoutMs, logger: deps.logger, name: 'session-store' }));
+      : createRedisClient(url, {
+          commandTimeoutMs: store.commandTimeoutMs,
+          logger: deps.logger,
+          name: 'session-store',
+        }));
   if (redis === undefined) {
     return new MemorySessionStore({
       sessionTtlSeconds: store.sessionTtlSeconds,

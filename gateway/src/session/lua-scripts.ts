@@ -28,7 +28,10 @@ export type SessionScripts = Readonly<Record<ScriptName, ScriptCall>>;
 
 /** Every script's source, read once at module load (a missing file fails at start, not on first use). */
 export const SCRIPT_SOURCES: Readonly<Record<ScriptName, string>> = Object.fromEntries(
-  Object.entries(SCRIPT_FILES).map(([name, { file }]) => [name, readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8')]),
+  Object.entries(SCRIPT_FILES).map(([name, { file }]) => [
+    name,
+    readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8'),
+  ]),
 ) as Record<ScriptName, string>;
 
 /**

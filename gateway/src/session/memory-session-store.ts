@@ -63,7 +63,12 @@ export class MemorySessionStore implements SessionStore {
     return this.sessions.size;
   }
 
-  attachSocket(userId: UserId, socketId: SocketId, nodeId: NodeId, maxSockets: number): Promise<AttachResult> {
+  attachSocket(
+    userId: UserId,
+    socketId: SocketId,
+    nodeId: NodeId,
+    maxSockets: number,
+  ): Promise<AttachResult> {
     return this.run((now) => {
       const existing = this.live(userId, now);
       const live = existing?.sockets.size ?? 0;
@@ -73,7 +78,14 @@ export class MemorySessionStore implements SessionStore {
       const session = existing ?? this.create(userId, now);
       session.sockets.set(socketId, nodeId);
       this.slide(session, now);
-      return { ok: true, session: { recovered: existing !== undefined, rooms: sorted(session.rooms), expiresAt: session.expiresAt } };
+      return {
+        ok: true,
+        session: {
+          recovered: existing !== undefined,
+          rooms: sorted(session.rooms),
+          expiresAt: session.expiresAt,
+        },
+      };
     });
   }
 
@@ -86,10 +98,12 @@ export class MemorySessionStore implements SessionStore {
     });
   }
 
-  joinRoom(userId: UserId, room: RoomName): Promise<RoomChange> {
+  joinRoom(userId: UserId, room: RoomName, maxRooms: number): Promise<RoomChange> {
     return this.run((now) => {
       // Like join-room.lua: a join comes from a live socket, so an expired session is created again.
-      const session = this.live(userId, now) ?? this.create(userId, now);
+      const existing = this.live(userId, now);
+      if (existing && !existing.rooms.has(room) && existing.rooms.size >= maxRooms) throw roomLimit(maxRooms);
+      const session = existing ?? this.create(userId, now);
       const changed = !session.rooms.has(room);
       session.rooms.add(room);
       this.slide(session, now);
@@ -119,7 +133,11 @@ export class MemorySessionStore implements SessionStore {
     return this.run((now) => {
       const session = this.live(userId, now);
       if (session === undefined) return null;
-      return { rooms: sorted(session.rooms), sockets: Object.fromEntries(session.sockets), expiresAt: session.expiresAt };
+      return {
+        rooms: sorted(session.rooms),
+        sockets: Object.fromEntries(session.sockets),
+        expiresAt: session.expiresAt,
+      };
     });
   }
 
@@ -181,7 +199,12 @@ export class MemorySessionStore implements SessionStore {
   }
 
   private create(userId: UserId, now: number): MemorySession {
-    const session: MemorySession = { createdAt: now, expiresAt: now + this.ttlMs, sockets: new Map(), rooms: new Set() };
+    const session: MemorySession = {
+      createdAt: now,
+      expiresAt: now + this.ttlMs,
+      sockets: new Map(),
+      rooms: new Set(),
+    };
     this.sessions.set(userId, session);
     return session;
   }
@@ -222,4 +245,8 @@ export class MemorySessionStore implements SessionStore {
 
 function sorted(rooms: Set<RoomName>): RoomName[] {
   return [...rooms].sort();
+}
+
+function roomLimit(maxRooms: number): GatewayError {
+  return new GatewayError('ROOM_LIMIT', `A user may be in at most ${maxRooms} rooms.`);
 }

@@ -55,7 +55,12 @@ export function nodeIndexEntry(userId: UserId, socketId: SocketId): string {
 export function parseNodeIndexEntry(entry: string): { userId: UserId; socketId: SocketId } | undefined {
   try {
     const parsed: unknown = JSON.parse(entry);
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') {
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      typeof parsed[1] === 'string'
+    ) {
       return { userId: parsed[0], socketId: parsed[1] };
     }
   } catch {

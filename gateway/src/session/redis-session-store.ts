@@ -91,7 +91,12 @@ export class RedisSessionStore implements SessionStore {
    * exists too. If either fails the call rejects, and the caller must treat the socket as possibly
    * recorded and detach it when it drops it (a timed-out command may still have run).
    */
-  attachSocket(userId: UserId, socketId: SocketId, nodeId: NodeId, maxSockets: number): Promise<AttachResult> {
+  attachSocket(
+    userId: UserId,
+    socketId: SocketId,
+    nodeId: NodeId,
+    maxSockets: number,
+  ): Promise<AttachResult> {
     return this.run('attachSocket', async () => {
       const nodeKey = this.keys.nodeSockets(nodeId);
       const entry = nodeIndexEntry(userId, socketId);
@@ -109,15 +114,20 @@ export class RedisSessionStore implements SessionStore {
   detachSocket(userId: UserId, socketId: SocketId): Promise<void> {
     return this.run('detachSocket', async () => {
       const node = await this.scripts.detachSocket(...this.keys.user(userId), socketId, this.ttlMs);
-      if (typeof node === 'string') await this.dropIndexEntry(this.keys.nodeSockets(node), nodeIndexEntry(userId, socketId));
+      if (typeof node === 'string')
+        await this.dropIndexEntry(this.keys.nodeSockets(node), nodeIndexEntry(userId, socketId));
       else if (node !== null) throw unexpected('detachSocket', node);
     });
   }
 
-  joinRoom(userId: UserId, room: RoomName): Promise<RoomChange> {
-    return this.run('joinRoom', async () =>
-      parseRoomChange('joinRoom', await this.scripts.joinRoom(...this.keys.user(userId), room, this.ttlMs)),
-    );
+  joinRoom(userId: UserId, room: RoomName, maxRooms: number): Promise<RoomChange> {
+    return this.run('joinRoom', async () => {
+      const reply = await this.scripts.joinRoom(...this.keys.user(userId), room, this.ttlMs, maxRooms);
+      if (Array.isArray(reply) && reply[0] === -1) {
+        throw new GatewayError('ROOM_LIMIT', `A user may be in at most ${maxRooms} rooms.`);
+      }
+      return parseRoomChange('joinRoom', reply);
+    });
   }
 
   leaveRoom(userId: UserId, room: RoomName): Promise<RoomChange> {
@@ -132,23 +142,31 @@ export class RedisSessionStore implements SessionStore {
       const unique = [...new Set(userIds)];
       for (let i = 0; i < unique.length; i += BATCH) {
         await Promise.all(
-          unique.slice(i, i + BATCH).map((userId) => this.scripts.touchSession(...this.keys.user(userId), this.ttlMs)),
+          unique
+            .slice(i, i + BATCH)
+            .map((userId) => this.scripts.touchSession(...this.keys.user(userId), this.ttlMs)),
         );
       }
     });
   }
 
   getSession(userId: UserId): Promise<SessionView | null> {
-    return this.run('getSession', async () => parseSession(await this.scripts.getSession(...this.keys.user(userId))));
+    return this.run('getSession', async () =>
+      parseSession(await this.scripts.getSession(...this.keys.user(userId))),
+    );
   }
 
   heartbeat(nodeId: NodeId): Promise<void> {
     return this.run('heartbeat', async () => {
       const added = await this.scripts.heartbeatNode(this.keys.nodes, nodeId);
       if (added === 1 && this.beating.has(nodeId)) {
-        // Another node judged us dead (we missed beats for deadAfterSeconds) and may have purged our
-        // sockets from the users' maps. Say so loudly: those sockets no longer count or restore.
-        this.log.warn({ nodeId }, 'This node had been removed from the node registry as dead; its socket entries may be gone');
+        // Either another node judged us dead (we missed beats for deadAfterSeconds) and purged our
+        // sockets from the users' maps, or Redis lost its data (restart without persistence). Either way
+        // sessions of sockets still open here may be missing: say so loudly.
+        this.log.warn(
+          { heartbeatNodeId: nodeId },
+          'Node was missing from the registry (purged as dead, or Redis lost data); socket entries may be gone',
+        );
       }
       this.beating.add(nodeId);
     });
@@ -163,7 +181,10 @@ export class RedisSessionStore implements SessionStore {
    */
   purgeDeadNodes(): Promise<PurgeResult> {
     return this.run('purgeDeadNodes', async () => {
-      const dead = asStrings('findDeadNodes', await this.scripts.findDeadNodes(this.keys.nodes, this.deadAfterMs, DEAD_NODES_PER_PURGE));
+      const dead = asStrings(
+        'findDeadNodes',
+        await this.scripts.findDeadNodes(this.keys.nodes, this.deadAfterMs, DEAD_NODES_PER_PURGE),
+      );
       let sockets = 0;
       for (const nodeId of dead) {
         sockets += await this.drainNode(nodeId);
@@ -232,7 +253,7 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  /** Index cleanup is best effort: a leftover entry is harmless (see the module comment), so log and go on. */
+  /** Index cleanup is best effort: a leftover entry is harmless (see the module comment); log, go on. */
   private async dropIndexEntry(nodeKey: string, entry: string): Promise<void> {
     try {
       await this.redis.srem(nodeKey, entry);
@@ -280,7 +301,8 @@ function sortedRooms(script: string, value: unknown): RoomName[] {
 
 function parseAttach(reply: unknown): AttachResult {
   if (!Array.isArray(reply)) throw unexpected('attachSocket', reply);
-  if (reply[0] === 0) return { ok: false, reason: 'CONNECTION_LIMIT', liveSockets: asInt('attachSocket', reply[1]) };
+  if (reply[0] === 0)
+    return { ok: false, reason: 'CONNECTION_LIMIT', liveSockets: asInt('attachSocket', reply[1]) };
   if (reply[0] !== 1) throw unexpected('attachSocket', reply);
   return {
     ok: true,
@@ -294,7 +316,11 @@ function parseAttach(reply: unknown): AttachResult {
 
 function parseRoomChange(script: string, reply: unknown): RoomChange {
   if (!Array.isArray(reply)) throw unexpected(script, reply);
-  return { changed: asInt(script, reply[0]) === 1, expiresAt: asInt(script, reply[1]), rooms: sortedRooms(script, reply[2]) };
+  return {
+    changed: asInt(script, reply[0]) === 1,
+    expiresAt: asInt(script, reply[1]),
+    rooms: sortedRooms(script, reply[2]),
+  };
 }
 
 function parseSession(reply: unknown): SessionView | null {
@@ -304,5 +330,9 @@ function parseSession(reply: unknown): SessionView | null {
   const pairs: [SocketId, NodeId][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as SocketId, flat[i + 1] as NodeId]);
   // fromEntries defines own properties, so even a socket id like `__proto__` stays plain data.
-  return { expiresAt: asInt('getSession', reply[0]), sockets: Object.fromEntries(pairs), rooms: sortedRooms('getSession', reply[2]) };
+  return {
+    expiresAt: asInt('getSession', reply[0]),
+    sockets: Object.fromEntries(pairs),
+    rooms: sortedRooms('getSession', reply[2]),
+  };
 }

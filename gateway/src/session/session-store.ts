@@ -5,7 +5,13 @@
  *
  * Every method is atomic for one user (one Lua script / one critical section, one round trip on the hot
  * path). A store that cannot answer rejects with GatewayError('STORE_UNAVAILABLE') — it never guesses, and
- * never reports "no session" because Redis was down.
+ * never reports "no session" because Redis was down. Such a rejection does not prove nothing happened: a
+ * command that timed out against a hung Redis may still be applied when Redis wakes up. Every method is
+ * therefore idempotent, so retrying it is safe.
+ *
+ * Times are epoch ms by the store's clock: Redis' own (TIME inside the scripts) for the Redis store, the
+ * injected `now` for the memory store. Every write of a session (attach, detach, join, leave, touch, and a
+ * purge that removed one of its sockets) slides its TTL: all of the session expires a full TTL later.
  */
 import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 
@@ -24,8 +30,7 @@ export interface SessionSnapshot {
 
 /** Result of attachSocket: refused only by the per-user connection limit. */
 export type AttachResult =
-  | { ok: true; session: SessionSnapshot }
-  | { ok: false; reason: 'CONNECTION_LIMIT'; liveSockets: number };
+  { ok: true; session: SessionSnapshot } | { ok: false; reason: 'CONNECTION_LIMIT'; liveSockets: number };
 
 /** Result of joinRoom / leaveRoom. */
 export interface RoomChange {
@@ -45,7 +50,9 @@ export interface SessionView {
 
 /** Result of purgeDeadNodes. */
 export interface PurgeResult {
+  /** Dead nodes this call found and purged (two nodes purging at once may both list a node). */
   nodes: NodeId[];
+  /** Socket entries this call removed (under a concurrent purge each is removed, and counted, once). */
   sockets: number;
 }
 
@@ -53,24 +60,43 @@ export interface SessionStore {
   readonly kind: 'memory' | 'redis';
   /**
    * Records `socketId` on `nodeId` for `userId` unless the user already has `maxSockets` sockets, extends
-   * the session TTL and returns the snapshot to restore. `recovered` is judged before the attach.
+   * the session TTL and returns the snapshot to restore. `recovered` is judged before the attach. The
+   * limit check and the write are one atomic step, across all nodes. Re-attaching a socketId that is already
+   * recorded is not counted against the limit. If this rejects, the socket may still have been recorded:
+   * detach it when dropping it.
    */
   attachSocket(userId: UserId, socketId: SocketId, nodeId: NodeId, maxSockets: number): Promise<AttachResult>;
   /** Removes the socket from the maps at once; the session lives on for a full TTL from now. Idempotent. */
   detachSocket(userId: UserId, socketId: SocketId): Promise<void>;
-  joinRoom(userId: UserId, room: RoomName): Promise<RoomChange>;
+  /**
+   * Adds the room (idempotent) and slides the TTL. Called for a live socket, so a session that expired
+   * under it is created again rather than refused.
+   */
+  /**
+   * Adds `room` unless the user is already in `maxRooms` other rooms, which rejects with
+   * GatewayError('ROOM_LIMIT') and changes nothing; the check and the add are one atomic step.
+   */
+  joinRoom(userId: UserId, room: RoomName, maxRooms: number): Promise<RoomChange>;
+  /** Removes the room (idempotent) and slides the TTL; like joinRoom, creates an expired session again. */
   leaveRoom(userId: UserId, room: RoomName): Promise<RoomChange>;
   /** Extends the TTL of each existing session (activity). Users without a session are ignored. */
   touch(userIds: readonly UserId[]): Promise<void>;
   /** The user's session, or null when none exists (expired or never created). */
   getSession(userId: UserId): Promise<SessionView | null>;
-  /** Marks `nodeId` alive now; a node that stops beating is dead after the configured interval. */
+  /** Marks `nodeId` alive now; a node that stops beating is dead after deadAfterSeconds. */
   heartbeat(nodeId: NodeId): Promise<void>;
-  /** Removes the socket entries of every node whose heartbeat is older than the dead-after interval. */
+  /**
+   * Removes the socket entries of every node whose heartbeat is older than the dead-after interval, then
+   * the node itself; sessions and rooms stay. Safe to run on every live node at the same time.
+   */
   purgeDeadNodes(): Promise<PurgeResult>;
-  /** Graceful leave: removes this node's socket entries and its heartbeat now. */
+  /** Graceful leave: removes this node's socket entries and its heartbeat now. Idempotent. */
   removeNode(nodeId: NodeId): Promise<void>;
   /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
+  /**
+   * Releases what the store holds (a Redis client it created, the memory sweep timer); later calls reject
+   * with STORE_UNAVAILABLE.
+   */
   close(): Promise<void>;
 }

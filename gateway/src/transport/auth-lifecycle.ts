@@ -58,7 +58,9 @@ export function startAuthLifecycle(socket: GatewaySocket, options: AuthLifecycle
   const arm = (principal: Principal): void => {
     stop();
     const expiresAt = principal.expiresAtMs;
-    warnSlot = at(expiresAt - options.warningSeconds * 1000, () => socket.emit('auth:expiring', { expiresAt }));
+    warnSlot = at(expiresAt - options.warningSeconds * 1000, () =>
+      socket.emit('auth:expiring', { expiresAt }),
+    );
     cutSlot = at(expiresAt + options.clockToleranceSeconds * 1000, expireNow);
   };
 

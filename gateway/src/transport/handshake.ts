@@ -44,7 +44,10 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
     if (deps.isDraining()) return refuse(next, new GatewayError('SERVER_DRAINING'));
     const waitMs = admission.take();
     if (waitMs > 0) {
-      return refuse(next, new GatewayError('RATE_LIMITED', 'Too many handshakes on this node.', { retryAfterMs: waitMs }));
+      return refuse(
+        next,
+        new GatewayError('RATE_LIMITED', 'Too many handshakes on this node.', { retryAfterMs: waitMs }),
+      );
     }
     let principal;
     try {
@@ -62,7 +65,10 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
           deps.metrics.restores.inc({ outcome: 'limited' });
           return refuse(
             next,
-            new GatewayError('CONNECTION_LIMIT', `At most ${deps.maxConnectionsPerUser} connections per user.`),
+            new GatewayError(
+              'CONNECTION_LIMIT',
+              `At most ${deps.maxConnectionsPerUser} connections per user.`,
+            ),
           );
         }
         socket.data.session = result.session;

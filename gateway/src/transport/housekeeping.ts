@@ -25,7 +25,13 @@ export interface Housekeeping {
 }
 
 export function createHousekeeping(
-  deps: { store: SessionStore; presence: LocalPresence; pendingDetaches: Map<string, string>; metrics: GatewayMetrics; log: Logger },
+  deps: {
+    store: SessionStore;
+    presence: LocalPresence;
+    pendingDetaches: Map<string, string>;
+    metrics: GatewayMetrics;
+    log: Logger;
+  },
   options: HousekeepingOptions,
 ): Housekeeping {
   const timers: NodeJS.Timeout[] = [];
@@ -76,7 +82,7 @@ export function createHousekeeping(
       every(heartbeatMs, purge, 'purge');
       every(heartbeatMs, retryDetaches, 'detach-retry');
       // Three touches per TTL: a user connected here never gets within two thirds of a TTL of expiry.
-      every(Math.min(options.sessionTtlSeconds * 1000 / 3, 60_000), touch, 'touch');
+      every(Math.min((options.sessionTtlSeconds * 1000) / 3, 60_000), touch, 'touch');
     },
     stop() {
       for (const timer of timers) clearInterval(timer);

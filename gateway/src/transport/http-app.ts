@@ -90,11 +90,17 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   });
 
   app.post('/v1/publish', express.json({ limit: '256kb' }), (req, res) => {
-    if (deps.serviceToken === undefined) return fail(res, 'FORBIDDEN', 'The service API is off: set SERVICE_TOKEN.');
-    if (!hasServiceToken(req, deps.serviceToken)) return fail(res, 'AUTH_INVALID', 'A valid service token is required.');
+    if (deps.serviceToken === undefined)
+      return fail(res, 'FORBIDDEN', 'The service API is off: set SERVICE_TOKEN.');
+    if (!hasServiceToken(req, deps.serviceToken))
+      return fail(res, 'AUTH_INVALID', 'A valid service token is required.');
     const parsed = publishRequestSchema.safeParse(req.body);
     if (!parsed.success) {
-      return fail(res, 'BAD_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+      return fail(
+        res,
+        'BAD_REQUEST',
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+      );
     }
     deps.publish(parsed.data);
     deps.metrics.publishes.inc({ result: 'accepted' });
@@ -104,7 +110,8 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   // Malformed JSON and anything thrown above: a wire-shaped answer, the cause logged, no stack sent.
   app.use((err: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
     const status = (err as { status?: unknown }).status;
-    if (status === 400 || status === 413) return fail(res, 'BAD_REQUEST', 'Malformed or oversized JSON body.');
+    if (status === 400 || status === 413)
+      return fail(res, 'BAD_REQUEST', 'Malformed or oversized JSON body.');
     deps.log.error({ err }, 'http request failed');
     fail(res, 'INTERNAL');
   });

@@ -16,7 +16,8 @@ export function edgeError(err: unknown, log: Logger, context: Record<string, unk
     return wireError('BAD_REQUEST', `Invalid payload (${detail}).`);
   }
   if (!isGatewayError(err)) log.error({ err, ...context }, 'request failed unexpectedly');
-  else if (err.code === 'STORE_UNAVAILABLE') log.warn({ err: err.cause ?? err, ...context }, 'store unavailable');
+  else if (err.code === 'STORE_UNAVAILABLE')
+    log.warn({ err: err.cause ?? err, ...context }, 'store unavailable');
   return toWireError(err);
 }
 

@@ -8,6 +8,7 @@
  */
 import { CLIENT_EVENTS, wireError, type ErrorCode, type WireError } from '@stayline/client-sdk/protocol';
 import { TokenBucket } from '../infra/token-bucket.ts';
+import { wireBytesOf } from './sized-parser.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { GatewaySocket } from './socket-types.ts';
 
@@ -28,11 +29,9 @@ interface EnginePacket {
   data?: unknown;
 }
 
+/** Size of an outbound engine packet, for the outbound buffer account. */
 function packetBytes(data: unknown): number {
-  if (typeof data === 'string') {
-    // length counts UTF-16 units; only pay for an exact byte count when it could matter.
-    return data.length;
-  }
+  if (typeof data === 'string') return data.length;
   if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
   return 0;
 }
@@ -47,16 +46,7 @@ export function guardInbound(
   deps: { metrics: GatewayMetrics; now?: () => number; onExpired: () => void },
 ): void {
   const now = deps.now ?? Date.now;
-  const bucket = new TokenBucket(limits.eventsPerSecond, limits.eventsBurst, now);
-  let inboundBytes = 0;
-  // The engine emits each raw packet just before socket.io decodes it, so its size is known here for free.
-  socket.conn.on('packet', (packet: EnginePacket) => {
-    const bytes = packetBytes(packet.data);
-    inboundBytes =
-      bytes > 0 && typeof packet.data === 'string' && bytes * 3 > limits.maxMessageBytes
-        ? Buffer.byteLength(packet.data)
-        : bytes;
-  });
+  const bucket = new TokenBucket(limits.eventsPerSecond, limits.eventsBurst);
 
   const refuse = (event: string, args: unknown[], error: WireError): void => {
     deps.metrics.rejections.inc({ code: error.code });
@@ -64,10 +54,17 @@ export function guardInbound(
     if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
     else socket.emit('protocol:error', { ...error, event: inboundEventLabel(event) });
   };
-  const refuseWith = (event: string, args: unknown[], code: ErrorCode, message?: string, retryAfterMs?: number) =>
+  const refuseWith = (
+    event: string,
+    args: unknown[],
+    code: ErrorCode,
+    message?: string,
+    retryAfterMs?: number,
+  ) =>
     refuse(event, args, wireError(code, message, retryAfterMs === undefined ? undefined : { retryAfterMs }));
 
-  socket.use(([event, ...args], next) => {
+  socket.use((packet, next) => {
+    const [event, ...args] = packet;
     deps.metrics.eventsIn.inc({ event: inboundEventLabel(event) });
     const { principal } = socket.data;
     if (socket.data.expired || now() > principal.expiresAtMs + limits.clockToleranceSeconds * 1000) {
@@ -75,8 +72,13 @@ export function guardInbound(
       deps.onExpired();
       return;
     }
-    if (inboundBytes > limits.maxMessageBytes) {
-      refuseWith(event, args, 'MESSAGE_TOO_LARGE', `Messages are limited to ${limits.maxMessageBytes} bytes.`);
+    if ((wireBytesOf(packet) ?? 0) > limits.maxMessageBytes) {
+      refuseWith(
+        event,
+        args,
+        'MESSAGE_TOO_LARGE',
+        `Messages are limited to ${limits.maxMessageBytes} bytes.`,
+      );
       return;
     }
     const waitMs = bucket.take();
@@ -88,8 +90,13 @@ export function guardInbound(
       refuseWith(event, args, 'UNKNOWN_EVENT', 'This event is not part of the protocol.');
       return;
     }
+    // Every request is exactly (payload, ack): anything else never reaches a handler.
     if (typeof args[args.length - 1] !== 'function') {
       refuseWith(event, args, 'ACK_REQUIRED');
+      return;
+    }
+    if (args.length !== 2) {
+      refuseWith(event, args, 'BAD_REQUEST', 'A request carries exactly one payload and an ack.');
       return;
     }
     next();
@@ -112,7 +119,10 @@ export function guardOutbound(socket: GatewaySocket, maxBytes: number, onExceede
   conn.on('packetCreate', (packet: EnginePacket) => {
     queued += packetBytes(packet.data);
     if (tripped) return;
-    const ws = conn.transport.name === 'websocket' ? (conn.transport as unknown as { socket?: WebSocketLike }).socket : undefined;
+    const ws =
+      conn.transport.name === 'websocket'
+        ? (conn.transport as unknown as { socket?: WebSocketLike }).socket
+        : undefined;
     if (queued + (ws?.bufferedAmount ?? 0) > maxBytes) {
       tripped = true;
       onExceeded();
@@ -131,6 +141,7 @@ export function guardOutbound(socket: GatewaySocket, maxBytes: number, onExceede
  */
 export function forceClose(socket: GatewaySocket): void {
   const transport = socket.conn.transport as unknown as { name: string; socket?: { terminate?: () => void } };
-  if (transport.name === 'websocket' && typeof transport.socket?.terminate === 'function') transport.socket.terminate();
+  if (transport.name === 'websocket' && typeof transport.socket?.terminate === 'function')
+    transport.socket.terminate();
   else socket.conn.close(true);
 }

@@ -20,6 +20,7 @@ import { LocalPresence } from './local-presence.ts';
 import type { OriginPolicy } from './origin-policy.ts';
 import { answer } from './request-edge.ts';
 import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
+import { sizedParser } from './sized-parser.ts';
 import { clientRoom, userRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
 
 const SERVER_EVENT_NAMES: ReadonlySet<string> = new Set(SERVER_EVENTS);
@@ -56,8 +57,10 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     pingInterval: config.engine.pingIntervalMs,
     pingTimeout: config.engine.pingTimeoutMs,
     serveClient: false,
+    parser: sizedParser,
     cors: {
-      origin: (origin, callback) => callback(null, deps.originPolicy.isAllowed(origin, undefined) ? origin ?? false : false),
+      origin: (origin, callback) =>
+        callback(null, deps.originPolicy.isAllowed(origin, undefined) ? (origin ?? false) : false),
       credentials: true,
     },
     allowRequest: (req, callback) => {
@@ -134,7 +137,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     guardInbound(
       socket,
       { ...config.limits, clockToleranceSeconds: config.auth.clockToleranceSeconds },
-      { metrics, onExpired: lifecycle.expireNow },
+      { metrics, onExpired: () => lifecycle.expireNow() },
     );
     guardOutbound(socket, config.limits.maxOutboundBufferBytes, () => {
       metrics.disconnects.inc({ reason: 'SLOW_CONSUMER' });
@@ -154,7 +157,10 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       answer(
         ack,
         () => {
-          const token = typeof payload === 'object' && payload !== null ? (payload as { token?: unknown }).token : undefined;
+          const token =
+            typeof payload === 'object' && payload !== null
+              ? (payload as { token?: unknown }).token
+              : undefined;
           const renewed = deps.verifier.verifyRefresh(typeof token === 'string' ? token : undefined, userId);
           lifecycle.renew(renewed);
           return Promise.resolve({ expiresAt: renewed.expiresAtMs });
@@ -171,7 +177,11 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       detach(userId, socket.id);
     });
 
-    socket.emit('session:restored', { recovered: session.recovered, rooms: session.rooms, expiresAt: session.expiresAt });
+    socket.emit('session:restored', {
+      recovered: session.recovered,
+      rooms: session.rooms,
+      expiresAt: session.expiresAt,
+    });
     metrics.restores.inc({ outcome: session.recovered ? 'recovered' : 'fresh' });
     metrics.restoreDuration.observe((performance.now() - socket.data.restoreStartedAt) / 1000);
   });

@@ -4,7 +4,12 @@
  * with a user's private room or a socket id.
  */
 import type { Server, Socket } from 'socket.io';
-import type { ClientToServerEvents, RoomName, ServerToClientEvents, UserId } from '@stayline/client-sdk/protocol';
+import type {
+  ClientToServerEvents,
+  RoomName,
+  ServerToClientEvents,
+  UserId,
+} from '@stayline/client-sdk/protocol';
 import type { Principal } from '../auth/index.ts';
 import type { SessionSnapshot } from '../session/session-store.ts';
 

@@ -44,7 +44,9 @@ describe('node death and Redis outages', () => {
     const users = Array.from({ length: 12 }, (_, i) => `killed-${i}`);
     const clients = await Promise.all(users.map((u) => open(victim.url, u)));
     await Promise.all(
-      clients.map(({ socket }, i) => request<Ack<RoomResult>>(socket, 'room:join', { room: `team-${i % 3}` })),
+      clients.map(({ socket }, i) =>
+        request<Ack<RoomResult>>(socket, 'room:join', { room: `team-${i % 3}` }),
+      ),
     );
     const before = await store.getSession('killed-0');
     expect(Object.values(before?.sockets ?? {})).toEqual(['node-1']);
@@ -54,7 +56,9 @@ describe('node death and Redis outages', () => {
     await Promise.all(drops);
 
     const restored = await Promise.all(users.map((u, i) => open(node(1 + (i % 2)).url, u)));
-    restored.forEach(({ session }, i) => expect(session).toMatchObject({ recovered: true, rooms: [`team-${i % 3}`] }));
+    restored.forEach(({ session }, i) =>
+      expect(session).toMatchObject({ recovered: true, rooms: [`team-${i % 3}`] }),
+    );
 
     // Heartbeat 1 s, dead after 3 s: the survivors purge the dead node's entries within about 4 s.
     const purgedAt = Date.now();
@@ -87,13 +91,21 @@ describe('node death and Redis outages', () => {
     const error = await nextEvent<ConnectError>(refused, 'connect_error');
     expect(error.data).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });
 
-    await waitFor(async () => (await fetch(`${node(1).url}/readyz`)).status === 503, 5_000, '/readyz to turn 503');
+    await waitFor(
+      async () => (await fetch(`${node(1).url}/readyz`)).status === 503,
+      5_000,
+      '/readyz to turn 503',
+    );
     // A broadcast during the outage must not crash the node (the adapter's publish fails unhandled).
     expect((await cluster.publish(node(1), { room: 'before', event: 'ping', data: 1 })).status).toBe(202);
     expect((await fetch(`${node(1).url}/healthz`)).status).toBe(200);
 
     await cluster.redis.restart();
-    await waitFor(async () => (await fetch(`${node(1).url}/readyz`)).status === 200, 10_000, '/readyz to recover');
+    await waitFor(
+      async () => (await fetch(`${node(1).url}/readyz`)).status === 200,
+      10_000,
+      '/readyz to recover',
+    );
     await waitFor(
       async () => (await request<Ack<RoomResult>>(live.socket, 'room:join', { room: 'after' })).ok,
       10_000,

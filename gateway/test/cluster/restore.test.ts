@@ -16,7 +16,10 @@ describe('restorable sessions across nodes', () => {
   let cluster: TestCluster;
   const sockets: Socket[] = [];
   beforeAll(async () => {
-    cluster = await startCluster({ nodes: 3, env: { REDIS_COMMAND_TIMEOUT_MS: '3000', MAX_ROOMS_PER_USER: '1000' } });
+    cluster = await startCluster({
+      nodes: 3,
+      env: { REDIS_COMMAND_TIMEOUT_MS: '3000', MAX_ROOMS_PER_USER: '1000' },
+    });
   });
   afterAll(async () => {
     for (const s of sockets) s.close();
@@ -27,7 +30,10 @@ describe('restorable sessions across nodes', () => {
     if (!n) throw new Error(`no node ${i}`);
     return n;
   };
-  const open = async (nodeIndex: number, sub: string): Promise<{ socket: Socket; session: RestoredSession }> => {
+  const open = async (
+    nodeIndex: number,
+    sub: string,
+  ): Promise<{ socket: Socket; session: RestoredSession }> => {
     const socket = connect(node(nodeIndex).url, tokenFor(cluster.env, sub));
     sockets.push(socket);
     const session = await nextEvent<RestoredSession>(socket, 'session:restored');
@@ -49,7 +55,9 @@ describe('restorable sessions across nodes', () => {
     const second = await open(1, 'carol');
     expect(second.session).toMatchObject({ recovered: true, rooms: ['lobby', 'match:42'] });
     const message = nextEvent<{ n: number }>(second.socket, 'score');
-    expect((await cluster.publish(node(2), { room: 'match:42', event: 'score', data: { n: 7 } })).status).toBe(202);
+    expect(
+      (await cluster.publish(node(2), { room: 'match:42', event: 'score', data: { n: 7 } })).status,
+    ).toBe(202);
     expect(await message).toEqual({ n: 7 });
   });
 
@@ -61,11 +69,18 @@ describe('restorable sessions across nodes', () => {
     await join(tabA.socket, 'news');
     expect(await joinedOnB).toEqual({ room: 'news', rooms: ['news'] });
     // The membership change travels through the adapter; wait until node 3's publish reaches tab B.
-    await waitFor(async () => {
-      const got = nextEvent(tabB.socket, 'headline', 300).then(() => true, () => false);
-      await cluster.publish(node(2), { room: 'news', event: 'headline', data: 1 });
-      return got;
-    }, 5_000, 'tab B to receive room messages');
+    await waitFor(
+      async () => {
+        const got = nextEvent(tabB.socket, 'headline', 300).then(
+          () => true,
+          () => false,
+        );
+        await cluster.publish(node(2), { room: 'news', event: 'headline', data: 1 });
+        return got;
+      },
+      5_000,
+      'tab B to receive room messages',
+    );
 
     const leftOnB = nextEvent<RoomResult>(tabB.socket, 'room:left');
     const ack = await request<Ack<RoomResult>>(tabA.socket, 'room:leave', { room: 'news' });

@@ -50,7 +50,9 @@ describe('handshake', () => {
   });
 
   it('accepts a token from an Authorization: Bearer header', async () => {
-    const socket = open(gw.url, undefined, { extraHeaders: { Authorization: `Bearer ${tokenFor(env, 'header-user')}` } });
+    const socket = open(gw.url, undefined, {
+      extraHeaders: { Authorization: `Bearer ${tokenFor(env, 'header-user')}` },
+    });
     expect((await outcome(socket)).session?.recovered).toBe(false);
   });
 
@@ -61,7 +63,9 @@ describe('handshake', () => {
   });
 
   it('never reads a token from the query string', async () => {
-    const { error } = await outcome(open(gw.url, undefined, { query: { token: tokenFor(env, 'query-user') } }));
+    const { error } = await outcome(
+      open(gw.url, undefined, { query: { token: tokenFor(env, 'query-user') } }),
+    );
     expect(error?.data?.code).toBe('AUTH_MISSING');
   });
 
@@ -104,7 +108,9 @@ describe('handshake', () => {
   it('counts handshakes by result in /metrics', async () => {
     const before = await fetch(`${gw.url}/metrics`).then((r) => r.text());
     const count = (text: string, result: string): number =>
-      Number(new RegExp(`stayline_handshakes_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      Number(
+        new RegExp(`stayline_handshakes_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0,
+      );
     await outcome(open(gw.url, tokenFor(env, 'metrics-user')));
     await outcome(open(gw.url, undefined));
     const after = await fetch(`${gw.url}/metrics`).then((r) => r.text());
@@ -141,18 +147,39 @@ describe('origin check', () => {
     });
 
   it('answers a polling handshake from a refused origin with HTTP 403', async () => {
-    expect(await rawStatus('/socket.io/?EIO=4&transport=polling', { Origin: 'https://evil.example.com' })).toBe(403);
-    expect(await rawStatus('/socket.io/?EIO=4&transport=polling', { Origin: 'https://app.example.com' })).toBe(200);
+    expect(
+      await rawStatus('/socket.io/?EIO=4&transport=polling', { Origin: 'https://evil.example.com' }),
+    ).toBe(403);
+    expect(
+      await rawStatus('/socket.io/?EIO=4&transport=polling', { Origin: 'https://app.example.com' }),
+    ).toBe(200);
   });
 
   it('answers a websocket upgrade from a refused origin with HTTP 403', async () => {
-    const upgrade = { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' };
-    expect(await rawStatus('/socket.io/?EIO=4&transport=websocket', { ...upgrade, Origin: 'https://evil.example.com' })).toBe(403);
-    expect(await rawStatus('/socket.io/?EIO=4&transport=websocket', { ...upgrade, Origin: 'https://app.example.com' })).toBe(101);
+    const upgrade = {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Version': '13',
+      'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    };
+    expect(
+      await rawStatus('/socket.io/?EIO=4&transport=websocket', {
+        ...upgrade,
+        Origin: 'https://evil.example.com',
+      }),
+    ).toBe(403);
+    expect(
+      await rawStatus('/socket.io/?EIO=4&transport=websocket', {
+        ...upgrade,
+        Origin: 'https://app.example.com',
+      }),
+    ).toBe(101);
   });
 
   it('lets a client from an allowed origin connect', async () => {
-    const socket = connect(gw.url, tokenFor(env, 'origin-user'), { extraHeaders: { Origin: 'https://app.example.com' } });
+    const socket = connect(gw.url, tokenFor(env, 'origin-user'), {
+      extraHeaders: { Origin: 'https://app.example.com' },
+    });
     await expect(nextEvent(socket, 'session:restored')).resolves.toMatchObject({ recovered: false });
     socket.close();
   });

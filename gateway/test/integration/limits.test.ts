@@ -38,7 +38,21 @@ describe('per-socket limits', () => {
     const socket = await open('big-sender');
     const ack = await request<Ack<RoomResult>>(socket, 'room:join', { room: 'x', padding: 'p'.repeat(1500) });
     expect(ack).toMatchObject({ ok: false, error: { code: 'MESSAGE_TOO_LARGE', retryable: false } });
-    await waitFor(async () => (await request<Ack<RoomResult>>(socket, 'room:join', { room: 'small' })).ok, 3_000, 'a normal join');
+    await waitFor(
+      async () => (await request<Ack<RoomResult>>(socket, 'room:join', { room: 'small' })).ok,
+      3_000,
+      'a normal join',
+    );
+  });
+
+  it('judges each message by its own size when a small one follows a big one in the same tick', async () => {
+    const socket = await open('burst-sender');
+    const [big, small] = await Promise.all([
+      request<Ack<RoomResult>>(socket, 'room:join', { room: 'big', padding: 'p'.repeat(1500) }),
+      request<Ack<RoomResult>>(socket, 'room:join', { room: 'small-after-big' }),
+    ]);
+    expect(big).toMatchObject({ ok: false, error: { code: 'MESSAGE_TOO_LARGE' } });
+    expect(small).toMatchObject({ ok: true, data: { room: 'small-after-big' } });
   });
 
   it('cuts a frame far over the limit at the engine without touching other sockets', async () => {
@@ -48,14 +62,20 @@ describe('per-socket limits', () => {
     abuser.emit('room:join', { room: 'x', padding: 'p'.repeat(10_000) }, () => undefined);
     await closed;
     expect(bystander.connected).toBe(true);
-    await waitFor(async () => (await request<Ack<RoomResult>>(bystander, 'room:join', { room: 'still-fine' })).ok, 3_000, 'bystander join');
+    await waitFor(
+      async () => (await request<Ack<RoomResult>>(bystander, 'room:join', { room: 'still-fine' })).ok,
+      3_000,
+      'bystander join',
+    );
   });
 
   it('refuses events over the per-socket rate with RATE_LIMITED and a retry hint, sparing other sockets', async () => {
     const flooder = await open('flooder');
     const neighbour = await open('neighbour');
     const acks = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => request<Ack<RoomResult>>(flooder, 'room:join', { room: `flood-${i}` })),
+      Array.from({ length: 20 }, (_, i) =>
+        request<Ack<RoomResult>>(flooder, 'room:join', { room: `flood-${i}` }),
+      ),
     );
     const limited = acks.filter((a) => !a.ok);
     // The burst of 5, plus at most one token refilled while the 20 requests were being read.
@@ -101,7 +121,9 @@ describe('per-socket limits', () => {
     await waitFor(
       async () => {
         for (let i = 0; i < 20; i++) expect((await publish('slow-reader')).status).toBe(202);
-        return (await metric(/stayline_disconnects_total\{[^}]*reason="SLOW_CONSUMER"[^}]*\} (\d+)/)) > before;
+        return (
+          (await metric(/stayline_disconnects_total\{[^}]*reason="SLOW_CONSUMER"[^}]*\} (\d+)/)) > before
+        );
       },
       20_000,
       'the slow reader to be cut off',
@@ -131,12 +153,18 @@ describe('payload validation', () => {
 
   it('answers an invalid payload with BAD_REQUEST and changes nothing', async () => {
     const socket = await open('bad-payload');
-    for (const payload of [{ room: '' }, { room: 'has space' }, { room: 42 }, null, 'room', { room: 'ok', extra: 1 }]) {
+    for (const payload of [
+      { room: '' },
+      { room: 'has space' },
+      { room: 42 },
+      null,
+      'room',
+      { room: 'ok', extra: 1 },
+    ]) {
       const ack = await request<Ack<RoomResult>>(socket, 'room:join', payload);
       expect(ack).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', retryable: false } });
     }
     const ok = await request<Ack<RoomResult>>(socket, 'room:join', { room: 'valid' });
     expect(ok).toEqual({ ok: true, data: { room: 'valid', rooms: ['valid'] } });
   });
-
 });

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import type { Ack, AuthExpiringPayload, RestoredSession, RoomResult, WireError } from '@stayline/client-sdk/protocol';
+import type {
+  Ack,
+  AuthExpiringPayload,
+  RestoredSession,
+  RoomResult,
+  WireError,
+} from '@stayline/client-sdk/protocol';
 import { baseEnv, connect, startGateway, tokenFor, type RunningGateway } from '../support/gateway.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
 
@@ -36,7 +42,13 @@ describe('token expiry on a live socket', () => {
     const disconnected = nextEvent<string>(socket, 'disconnect', 6_000);
     const pump = setInterval(() => {
       const room = `tick-${sent.length}`;
-      sent.push({ room, at: Date.now(), ack: request<Ack<RoomResult>>(socket, 'room:join', { room }, 8_000).catch(() => ({ ok: false }) as never) });
+      sent.push({
+        room,
+        at: Date.now(),
+        ack: request<Ack<RoomResult>>(socket, 'room:join', { room }, 8_000).catch(
+          () => ({ ok: false }) as never,
+        ),
+      });
     }, 40);
     await expect(expired).resolves.toMatchObject({ code: 'AUTH_EXPIRED' });
     expect(await disconnected).toBe('io server disconnect');
@@ -69,7 +81,9 @@ describe('token expiry on a live socket', () => {
 
   it('refuses a refresh naming another user with AUTH_SUBJECT_MISMATCH and keeps the old expiry', async () => {
     const socket = await open(tokenFor(env, 'victim', { expiresIn: 600 }));
-    const ack = await request<Ack<unknown>>(socket, 'auth:refresh', { token: tokenFor(env, 'attacker', { expiresIn: 600 }) });
+    const ack = await request<Ack<unknown>>(socket, 'auth:refresh', {
+      token: tokenFor(env, 'attacker', { expiresIn: 600 }),
+    });
     expect(ack).toMatchObject({ ok: false, error: { code: 'AUTH_SUBJECT_MISMATCH' } });
     const bad = await request<Ack<unknown>>(socket, 'auth:refresh', { token: 'not-a-token' });
     expect(bad).toMatchObject({ ok: false, error: { code: 'AUTH_INVALID' } });

@@ -18,7 +18,9 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { nodes?: number; env?: Record<string, string> } = {}): Promise<TestCluster> {
+export async function startCluster(
+  options: { nodes?: number; env?: Record<string, string> } = {},
+): Promise<TestCluster> {
   const redis = await startRedis();
   const env = baseEnv({
     REDIS_URL: redis.url,
@@ -30,8 +32,11 @@ export async function startCluster(options: { nodes?: number; env?: Record<strin
     EVENTS_BURST: '5000',
     ...options.env,
   });
-  const start = (id: string): Promise<GatewayProcess> => startGatewayProcess({ ...env, NODE_ID: id, LOG_LEVEL: 'info' });
-  const nodes = await Promise.all(Array.from({ length: options.nodes ?? 3 }, (_, i) => start(`node-${i + 1}`)));
+  const start = (id: string): Promise<GatewayProcess> =>
+    startGatewayProcess({ ...env, NODE_ID: id, LOG_LEVEL: 'info' });
+  const nodes = await Promise.all(
+    Array.from({ length: options.nodes ?? 3 }, (_, i) => start(`node-${i + 1}`)),
+  );
   return {
     redis,
     nodes,

@@ -20,7 +20,9 @@ const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 export const newSecret = (): string => randomBytes(32).toString('base64url');
 
 /** The env every test gateway starts from; tests override what they need. */
-export function baseEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+export function baseEnv(
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
   return {
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -42,7 +44,7 @@ export interface RunningGateway {
 /** Builds and starts a gateway in this process. */
 export async function startGateway(env: Record<string, string | undefined>): Promise<RunningGateway> {
   const config = loadConfig(env);
-  const gateway = await buildGateway(config, { logger: pino({ level: config.log.level }) });
+  const gateway = buildGateway(config, { logger: pino({ level: config.log.level }) });
   const { port } = await gateway.listen();
   return { url: `http://127.0.0.1:${port}`, port, gateway, stop: () => gateway.close() };
 }
@@ -65,10 +67,18 @@ process.on('exit', () => {
 });
 
 /** Spawns `node --import tsx gateway/src/main.ts` and waits for its "gateway listening" log line. */
-export async function startGatewayProcess(env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  env: Record<string, string | undefined>,
+  timeoutMs = 20_000,
+): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env['PATH'], LOG_LEVEL: 'info', ...env },
+    // The "gateway listening" line is how we learn the port, so the log level is at least info.
+    env: {
+      PATH: process.env['PATH'],
+      ...env,
+      LOG_LEVEL: env['LOG_LEVEL'] === 'silent' || env['LOG_LEVEL'] === undefined ? 'info' : env['LOG_LEVEL'],
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
@@ -80,7 +90,10 @@ export async function startGatewayProcess(env: Record<string, string | undefined
     }),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`gateway did not start in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       const match = /"port":(\d+)[^\n]*"msg":"gateway listening"/.exec(output);
@@ -132,5 +145,11 @@ export function tokenFor(
 ): string {
   const secret = env['JWT_SECRET'];
   if (secret === undefined) throw new Error('tokenFor needs JWT_SECRET in the env');
-  return signToken({ key: secret, sub, expiresIn: options.expiresIn ?? 3600, nowMs: Date.now(), ...(options.claims ? { claims: options.claims } : {}) });
+  return signToken({
+    key: secret,
+    sub,
+    expiresIn: options.expiresIn ?? 3600,
+    nowMs: Date.now(),
+    ...(options.claims ? { claims: options.claims } : {}),
+  });
 }

@@ -20,24 +20,34 @@ export function nextEvent<T = unknown>(socket: Socket, event: string, timeoutMs 
 }
 
 /** Polls `check` until it returns a truthy value (which is returned), or rejects after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (err) {
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`${what} not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+      const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`${what} not met within ${timeoutMs} ms${cause}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
 /** Sends a request and resolves with its ack, or rejects when none comes within `timeoutMs`. */
-export function request<T = unknown>(socket: Socket, event: string, payload: unknown, timeoutMs = 5_000): Promise<T> {
+export function request<T = unknown>(
+  socket: Socket,
+  event: string,
+  payload: unknown,
+  timeoutMs = 5_000,
+): Promise<T> {
   return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<T>;
 }

@@ -21,11 +21,15 @@ export interface RoomMembership {
 export interface RoomDeps {
   store: SessionStore;
   policy: RoomPolicy;
+  /** MAX_ROOMS_PER_USER: per-user state in the store stays bounded. */
+  maxRoomsPerUser: number;
   membership: RoomMembership;
 }
 
 /** The payload of `room:join` and `room:leave`. */
-export const roomRequestSchema = z.object({ room: z.string().regex(ROOM_NAME_PATTERN, 'invalid room name') }).strict();
+export const roomRequestSchema = z
+  .object({ room: z.string().regex(ROOM_NAME_PATTERN, 'invalid room name') })
+  .strict();
 
 export interface RequestContext {
   userId: UserId;
@@ -38,7 +42,7 @@ export async function joinRoom(deps: RoomDeps, ctx: RequestContext, payload: unk
   if (!deps.policy.mayJoin(room, ctx.userId, ctx.claims)) {
     throw new GatewayError('FORBIDDEN', `You may not join room "${room}".`);
   }
-  const change = await deps.store.joinRoom(ctx.userId, room);
+  const change = await deps.store.joinRoom(ctx.userId, room, deps.maxRoomsPerUser);
   const result = { room, rooms: change.rooms };
   deps.membership.joined(ctx.userId, result);
   return result;

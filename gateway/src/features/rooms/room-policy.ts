@@ -19,7 +19,10 @@ function escapeRegExp(text: string): string {
 }
 
 function compile(pattern: string, userId: UserId): RegExp {
-  const parts = pattern.split('*').map((part) => escapeRegExp(part).replaceAll('\\{sub\\}', escapeRegExp(userId)));
+  // A replacer function, not a string: `$&`, `$\`` and `$'` in a user id must stay literal text.
+  const parts = pattern
+    .split('*')
+    .map((part) => escapeRegExp(part).replaceAll('\\{sub\\}', () => escapeRegExp(userId)));
   return new RegExp(`^${parts.join('.*')}$`);
 }
 

@@ -1,0 +1,262 @@
+/**
+ * Benchmark, not a test: connect-and-restore through the full gateway (JWT check, session attach in Redis,
+ * rejoin, `session:restored`) beside a plain socket.io + redis-adapter server with no auth and no session,
+ * both driven by the same lean client in the same run, rounds interleaved (the machine is shared and noisy).
+ *
+ *   node --import tsx gateway/bench/connect-restore.ts [--clients 2000] [--concurrency 50] [--rounds 3] [--json]
+ *
+ * Per round and server: connects/s (closed loop with `concurrency` handshakes in flight) and p50/p99 from
+ * opening the TCP connection to `session:restored`. The gateway runs twice per round: fresh users (no
+ * session yet) and the same users again (a session to restore). Redis commands per restore come from
+ * a separate, untimed pass with MONITOR on, counting only what clients sent (a script's inner commands are
+ * listed as `lua` and not counted): the commands one restore costs and how many of them travel together.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { LeanClient } from '../../loadtest/src/lean-client.ts';
+import { baseEnv, startGatewayProcess } from '../test/support/gateway.ts';
+import { startRedis } from '../test/support/redis.ts';
+import { signToken } from '../test/support/tokens.ts';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const CLIENTS = Number(values.clients);
+const CONCURRENCY = Number(values.concurrency);
+const ROUNDS = Number(values.rounds);
+
+interface Phase {
+  name: string;
+  connectsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  recovered: number;
+  errors: number;
+}
+
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const median = (xs: number[]): number =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
+
+/** Opens `tokens.length` clients, `concurrency` at a time; keeps them open; returns them with timings. */
+async function connectAll(
+  url: string,
+  tokens: (string | undefined)[],
+  name: string,
+): Promise<{ phase: Phase; clients: LeanClient[] }> {
+  const latencies: number[] = [];
+  const clients: LeanClient[] = [];
+  let recovered = 0;
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < tokens.length) {
+      const token = tokens[next++];
+      const client = new LeanClient({ url, ...(token === undefined ? {} : { token }) });
+      try {
+        const outcome = await client.connect();
+        if (outcome.error) errors++;
+        else {
+          latencies.push(outcome.ms);
+          if ((outcome.session as { recovered?: boolean } | undefined)?.recovered) recovered++;
+        }
+      } catch {
+        errors++;
+      }
+      clients.push(client);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    phase: {
+      name,
+      connectsPerSecond: latencies.length / seconds,
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+      recovered,
+      errors,
+    },
+    clients,
+  };
+}
+
+async function closeAll(clients: LeanClient[], settle: () => Promise<void>): Promise<void> {
+  for (const c of clients) c.close();
+  await settle();
+}
+
+function startPlain(redisUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const script = fileURLToPath(new URL('./plain-server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, REDIS_URL: redisUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout?.once('data', (chunk: Buffer) => {
+      const { port } = JSON.parse(chunk.toString()) as { port: number };
+      resolve({ url: `http://127.0.0.1:${port}`, child });
+    });
+    child.once('exit', (code) => reject(new Error(`plain server exited ${String(code)}`)));
+  });
+}
+
+/**
+ * Counts the Redis commands the gateway sends while `clients` sessions are restored, with MONITOR: lines
+ * from a client address are the gateway's own commands, lines from `lua` run inside a script.
+ */
+async function countRestoreCommands(
+  redisUrl: string,
+  gatewayUrl: string,
+  tokens: string[],
+): Promise<Record<string, number>> {
+  const monitor = await new Redis(redisUrl).monitor();
+  const counts: Record<string, number> = {};
+  let capturing = true;
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (!capturing || source.endsWith('lua') || source.startsWith('lua')) return;
+    const name = (args[0] ?? '').toLowerCase();
+    if (['zadd', 'zrangebyscore', 'ping', 'info', 'monitor', 'client', 'publish'].includes(name)) return; // heartbeat / adapter / ours
+    counts[name] = (counts[name] ?? 0) + 1;
+  });
+  const { clients } = await connectAll(gatewayUrl, tokens, 'monitored');
+  capturing = false;
+  for (const c of clients) c.close();
+  monitor.disconnect();
+  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / tokens.length]));
+}
+
+async function gatewayConnections(url: string): Promise<number> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text());
+  return Number(/^stayline_connections\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  const env = baseEnv({
+    REDIS_URL: redis.url,
+    HANDSHAKES_PER_SECOND: '1000000',
+    LOG_LEVEL: 'info',
+    NODE_ID: 'bench-node',
+  });
+  const secret = env['JWT_SECRET'] ?? '';
+  const gateway = await startGatewayProcess(env);
+  const plain = await startPlain(redis.url);
+  const settleGateway = async (): Promise<void> => {
+    for (let i = 0; i < 400 && (await gatewayConnections(gateway.url)) > 0; i++)
+      await new Promise((r) => setTimeout(r, 25));
+  };
+  const settlePlain = (): Promise<void> => new Promise((r) => setTimeout(r, 500));
+
+  const results: Phase[][] = [];
+  let commandBreakdown: Record<string, number> = {};
+  try {
+    // Warm-up (JIT, connection pools) on both servers, not recorded.
+    const warm = Array.from({ length: 300 }, (_, i) =>
+      signToken({ key: secret, sub: `warm-${i}`, nowMs: Date.now() }),
+    );
+    await closeAll(
+      (
+        await connectAll(
+          plain.url,
+          warm.map(() => undefined),
+          'warm',
+        )
+      ).clients,
+      settlePlain,
+    );
+    await closeAll((await connectAll(gateway.url, warm, 'warm')).clients, settleGateway);
+    // Restores (the users of the warm-up have sessions), counted with MONITOR, untimed.
+    commandBreakdown = await countRestoreCommands(redis.url, gateway.url, warm.slice(0, 200));
+    await settleGateway();
+    for (let round = 0; round < ROUNDS; round++) {
+      const tokens = Array.from({ length: CLIENTS }, (_, i) =>
+        signToken({ key: secret, sub: `bench-${round}-${i}`, nowMs: Date.now() }),
+      );
+      const phases: Phase[] = [];
+      const p = await connectAll(
+        plain.url,
+        tokens.map(() => undefined),
+        'plain socket.io + redis-adapter',
+      );
+      phases.push(p.phase);
+      await closeAll(p.clients, settlePlain);
+
+      const fresh = await connectAll(gateway.url, tokens, 'gateway, fresh session');
+      phases.push(fresh.phase);
+      await closeAll(fresh.clients, settleGateway);
+
+      const restore = await connectAll(gateway.url, tokens, 'gateway, session restored');
+      phases.push(restore.phase);
+      await closeAll(restore.clients, settleGateway);
+      results.push(phases);
+    }
+  } finally {
+    plain.child.kill('SIGTERM');
+    await gateway.kill('SIGTERM');
+    await redis.stop();
+  }
+
+  const names = results[0]?.map((p) => p.name) ?? [];
+  const summary = names.map((name, i) => {
+    const rows = results.map((r) => r[i]).filter((x): x is Phase => x !== undefined);
+    return {
+      name,
+      connectsPerSecond: median(rows.map((r) => r.connectsPerSecond)),
+      p50Ms: median(rows.map((r) => r.p50Ms)),
+      p99Ms: median(rows.map((r) => r.p99Ms)),
+      recovered: rows.reduce((a, r) => a + r.recovered, 0),
+      errors: rows.reduce((a, r) => a + r.errors, 0),
+      ratioVsPlain: median(
+        results.map((r) => (r[i]?.connectsPerSecond ?? NaN) / (r[0]?.connectsPerSecond ?? NaN)),
+      ),
+    };
+  });
+  const meta = {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    clients: CLIENTS,
+    concurrency: CONCURRENCY,
+    rounds: ROUNDS,
+  };
+  if (values.json) {
+    console.log(
+      JSON.stringify({ meta, summary, commandsPerRestore: commandBreakdown, rounds: results }, null, 2),
+    );
+    return;
+  }
+  console.log(
+    `connect-and-restore, ${CLIENTS} clients x ${ROUNDS} rounds, ${CONCURRENCY} in flight — ${meta.node}, ${meta.cores} x ${meta.cpu}\n`,
+  );
+  console.log('| server | connects/s (median) | p50 ms | p99 ms | vs plain | restored | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const s of summary) {
+    console.log(
+      `| ${s.name} | ${s.connectsPerSecond.toFixed(0)} | ${s.p50Ms.toFixed(1)} | ${s.p99Ms.toFixed(1)} | ${s.ratioVsPlain.toFixed(2)}x | ${s.recovered} | ${s.errors} |`,
+    );
+  }
+  const total = Object.values(commandBreakdown).reduce((a, b) => a + b, 0);
+  console.log(
+    `\nRedis commands sent per restore (MONITOR, 200 restores): ${total.toFixed(2)} — ${JSON.stringify(commandBreakdown)}`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+/**
+ * socket.io's own parser, with one addition: the decoder remembers how many bytes each decoded packet
+ * took on the wire (all its frames, binary attachments included). socket.io hands the packet's `data`
+ * array itself to `socket.use` middlewares, so the inbound guard can look the size up for exactly the
+ * message it is judging; a per-connection "last frame size" would judge the wrong message whenever a
+ * second frame arrives before socket.io runs the middlewares (it defers them with process.nextTick).
+ */
+import { Decoder, Encoder } from 'socket.io-parser';
+
+const decodedBytes = new WeakMap<object, number>();
+
+/** The wire size of the packet whose event arguments are `args`, if this parser decoded it. */
+export function wireBytesOf(args: object): number | undefined {
+  return decodedBytes.get(args);
+}
+
+function frameBytes(frame: unknown): number {
+  if (typeof frame === 'string') return Buffer.byteLength(frame);
+  if (frame instanceof ArrayBuffer || ArrayBuffer.isView(frame)) return frame.byteLength;
+  return 0;
+}
+
+class SizedDecoder extends Decoder {
+  private pendingBytes = 0;
+
+  constructor() {
+    super();
+    // Registered before socket.io's own listener, so the size is recorded before the packet is handled.
+    this.on('decoded', (packet: { data?: unknown }) => {
+      if (typeof packet.data === 'object' && packet.data !== null)
+        decodedBytes.set(packet.data, this.pendingBytes);
+      this.pendingBytes = 0;
+    });
+  }
+
+  override add(frame: unknown): void {
+    this.pendingBytes += frameBytes(frame);
+    super.add(frame);
+  }
+
+  override destroy(): void {
+    this.pendingBytes = 0;
+    super.destroy();
+  }
+}
+
+/** The `parser` option for the socket.io Server. */
+export const sizedParser = { Encoder, Decoder: SizedDecoder };

@@ -1,0 +1,140 @@
+/**
+ * Every Lua script of the session store, called directly on a real redis-server, checked against the
+ * KEYS/ARGV/reply its header documents, and for what the contract suite cannot see through the store's
+ * API: the TTL of each of the user's keys, and the guards that make purges safe to repeat.
+ */
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRedisClient, type Redis } from '../../src/infra/redis.ts';
+import { defineSessionScripts, type SessionScripts } from '../../src/session/lua-scripts.ts';
+import { createRedisKeys } from '../../src/session/redis-keys.ts';
+import { eventually, startRedis, type RedisProcess } from '../support/redis.ts';
+
+const TTL_MS = 60_000;
+const keys = createRedisKeys('lua:');
+const userKeys = keys.user('u1');
+const [session, sockets, rooms] = userKeys;
+
+let server: RedisProcess;
+let redis: Redis;
+let scripts: SessionScripts;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = createRedisClient(server.url, {
+    commandTimeoutMs: 2000,
+    logger: pino({ level: 'silent' }),
+    name: 'lua-test',
+  });
+  await eventually(() => redis.ping());
+  scripts = defineSessionScripts(redis);
+});
+beforeEach(async () => {
+  await redis.flushall();
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+/** Asserts every one of the user's existing keys expires in (almost exactly) ttlMs. */
+async function expectUserKeysExpireIn(ttlMs: number): Promise<void> {
+  for (const key of userKeys) {
+    if ((await redis.exists(key)) === 0) continue;
+    const pttl = await redis.pttl(key);
+    expect(pttl, key).toBeGreaterThan(ttlMs - 1000);
+    expect(pttl, key).toBeLessThanOrEqual(ttlMs);
+  }
+}
+
+const nowMs = (): number => Date.now();
+
+describe('session Lua scripts on real Redis', () => {
+  it('attach-socket.lua records the socket, refuses past maxSockets without writing, and sets every TTL', async () => {
+    const before = nowMs();
+    const first = (await scripts.attachSocket(...userKeys, 's1', 'A', 2, TTL_MS)) as unknown[];
+    expect(first.slice(0, 2)).toEqual([1, 0]);
+    expect(first[2]).toBeGreaterThanOrEqual(before + TTL_MS - 20);
+    expect(first[3]).toEqual([]);
+    await redis.sadd(rooms, 'lobby');
+    expect(await scripts.attachSocket(...userKeys, 's2', 'B', 2, TTL_MS)).toEqual([
+      1,
+      1,
+      expect.any(Number),
+      ['lobby'],
+    ]);
+    expect(await scripts.attachSocket(...userKeys, 's3', 'B', 2, TTL_MS)).toEqual([0, 2]);
+    expect(await redis.hgetall(sockets)).toEqual({ s1: 'A', s2: 'B' });
+    expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['createdAt', 'lastSeen']);
+    await expectUserKeysExpireIn(TTL_MS);
+  });
+
+  it('detach-socket.lua returns the node the socket was on, then nil, and never creates a session', async () => {
+    await scripts.attachSocket(...userKeys, 's1', 'A', 5, 5000);
+    expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBe('A');
+    expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBeNull();
+    await expectUserKeysExpireIn(TTL_MS);
+    await redis.flushall();
+    expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBeNull();
+    expect(await redis.exists(...userKeys)).toBe(0);
+  });
+
+  it('join-room.lua and leave-room.lua report changes, return the rooms and slide every TTL', async () => {
+    await scripts.attachSocket(...userKeys, 's1', 'A', 5, 5000);
+    expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 100)).toEqual([1, expect.any(Number), ['b']]);
+    expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 100)).toEqual([0, expect.any(Number), ['b']]);
+    // At the limit: a new room is refused with the count, a room already joined is still fine.
+    expect(await scripts.joinRoom(...userKeys, 'c', TTL_MS, 1)).toEqual([-1, 1]);
+    expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 1)).toEqual([0, expect.any(Number), ['b']]);
+    await expectUserKeysExpireIn(TTL_MS);
+    expect(await scripts.leaveRoom(...userKeys, 'b', 2 * TTL_MS)).toEqual([1, expect.any(Number), []]);
+    expect(await scripts.leaveRoom(...userKeys, 'b', 2 * TTL_MS)).toEqual([0, expect.any(Number), []]);
+    await expectUserKeysExpireIn(2 * TTL_MS);
+  });
+
+  it('touch-session.lua extends an existing session (1) and leaves a missing one missing (0)', async () => {
+    expect(await scripts.touchSession(...userKeys, TTL_MS)).toBe(0);
+    expect(await redis.exists(...userKeys)).toBe(0);
+    await scripts.attachSocket(...userKeys, 's1', 'A', 5, 5000);
+    await scripts.joinRoom(...userKeys, 'lobby', 5000, 100);
+    expect(await scripts.touchSession(...userKeys, TTL_MS)).toBe(1);
+    await expectUserKeysExpireIn(TTL_MS);
+  });
+
+  it('get-session.lua returns nil without a session, else expiresAt, the socket pairs and the rooms', async () => {
+    expect(await scripts.getSession(...userKeys)).toBeNull();
+    const before = nowMs();
+    await scripts.attachSocket(...userKeys, 's1', 'A', 5, TTL_MS);
+    await scripts.joinRoom(...userKeys, 'lobby', TTL_MS, 100);
+    const reply = (await scripts.getSession(...userKeys)) as unknown[];
+    expect(reply.slice(1)).toEqual([['s1', 'A'], ['lobby']]);
+    expect(reply[0]).toBeGreaterThanOrEqual(before + TTL_MS - 20);
+    expect(reply[0]).toBeLessThanOrEqual(nowMs() + TTL_MS + 20);
+  });
+
+  it('purge-sockets.lua removes only sockets still recorded on the given node, and is safe to repeat', async () => {
+    await scripts.attachSocket(...userKeys, 's1', 'A', 5, 5000);
+    await scripts.attachSocket(...userKeys, 's2', 'B', 5, 5000);
+    expect(await scripts.purgeSockets(...userKeys, 'A', TTL_MS, 's1', 's2', 'missing')).toBe(1);
+    expect(await scripts.purgeSockets(...userKeys, 'A', TTL_MS, 's1', 's2', 'missing')).toBe(0);
+    expect(await redis.hgetall(sockets)).toEqual({ s2: 'B' });
+    await expectUserKeysExpireIn(TTL_MS);
+  });
+
+  it('heartbeat-node.lua, find-dead-nodes.lua and forget-node.lua track liveness by the Redis clock', async () => {
+    expect(await scripts.heartbeatNode(keys.nodes, 'A')).toBe(1);
+    expect(await scripts.heartbeatNode(keys.nodes, 'A')).toBe(0);
+    const score = Number(await redis.zscore(keys.nodes, 'A'));
+    expect(Math.abs(score - nowMs())).toBeLessThan(1000);
+    // Backdate two nodes instead of waiting: C died before B.
+    await redis.zadd(keys.nodes, score - 10_000, 'B', score - 20_000, 'C');
+    expect(await scripts.findDeadNodes(keys.nodes, 5000, 100)).toEqual(['C', 'B']);
+    expect(await scripts.findDeadNodes(keys.nodes, 5000, 1)).toEqual(['C']);
+    expect(await scripts.findDeadNodes(keys.nodes, 30_000, 100)).toEqual([]);
+    expect(await scripts.forgetNode(keys.nodes, 'A', 5000)).toBe(0); // alive: kept
+    expect(await scripts.forgetNode(keys.nodes, 'B', 5000)).toBe(1);
+    expect(await scripts.forgetNode(keys.nodes, 'B', 5000)).toBe(0); // already gone
+    expect(await scripts.forgetNode(keys.nodes, 'A', -1)).toBe(1); // graceful: unconditional
+    expect(await redis.zrange(keys.nodes, 0, -1)).toEqual(['C']);
+  });
+});
