@@ -54,6 +54,29 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     summary: 'The client stopped reading and its outbound buffer passed the bound.',
   },
+  SEAT_UNAVAILABLE: {
+    retryable: false,
+    summary:
+      'Some of the seats are held or sold by someone else (`seatIds` names them, never the holder); none were held.',
+  },
+  SEAT_UNKNOWN: {
+    retryable: false,
+    summary: 'The event has no seat with one of these ids; nothing was held.',
+  },
+  SEAT_LIMIT: {
+    retryable: false,
+    summary: 'The hold would pass the per-user seat limit for this event; nothing was held.',
+  },
+  ADMISSION_REQUIRED: {
+    retryable: false,
+    summary:
+      'This event admits through its queue: hold seats with the admission token from `queue:admitted`.',
+  },
+  EVENT_UNKNOWN: { retryable: false, summary: 'No event with this id is configured.' },
+  FENCE_STALE: {
+    retryable: false,
+    summary: 'The hold behind this fencing token lapsed or moved on; the sale was not confirmed.',
+  },
   INTERNAL: { retryable: true, summary: 'An unexpected server error; it was logged with its cause.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
@@ -67,6 +90,8 @@ export interface WireError {
   retryable: boolean;
   /** Present with RATE_LIMITED: how long to wait before trying again. */
   retryAfterMs?: number;
+  /** Present with SEAT_UNAVAILABLE: the seats that could not be held (never who holds them). */
+  seatIds?: string[];
 }
 
 /** Every code in the catalogue, in declaration order. */
@@ -78,9 +103,14 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /** Builds the wire shape for `code`, taking `retryable` from the catalogue. */
-export function wireError(code: ErrorCode, message?: string, extra?: { retryAfterMs?: number }): WireError {
+export function wireError(
+  code: ErrorCode,
+  message?: string,
+  extra?: { retryAfterMs?: number; seatIds?: string[] },
+): WireError {
   const entry = ERROR_CATALOGUE[code];
   const error: WireError = { code, message: message ?? entry.summary, retryable: entry.retryable };
   if (extra?.retryAfterMs !== undefined) error.retryAfterMs = extra.retryAfterMs;
+  if (extra?.seatIds !== undefined) error.seatIds = extra.seatIds;
   return error;
 }

@@ -8,6 +8,19 @@ import type { WireError } from './errors.ts';
 export type UserId = string;
 /** A room a client may join; validated by the gateway's room policy. */
 export type RoomName = string;
+/** An event (a show, a match) with a waiting queue and a seat map. */
+export type EventId = string;
+export type SeatId = string;
+/** A seat's state as every client sees it. */
+export type SeatStatus = 'free' | 'held' | 'sold';
+
+/**
+ * Every request payload may carry a `requestId` (1-64 characters, unique per user): a request retried
+ * with the same id (say after a dropped ack) is answered with the first result and never acts twice.
+ */
+export interface RequestMeta {
+  requestId?: string;
+}
 
 /** Every acknowledged request is answered with exactly one of these. */
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireError };
@@ -22,6 +35,26 @@ export interface RestoredSession {
   rooms: RoomName[];
   /** When the session expires unless the user stays active (epoch milliseconds). */
   expiresAt: number;
+  /** The user's places in waiting queues, with positions computed now (not stale copies). */
+  queues: QueuePlace[];
+  /** The user's live seat holds. */
+  holds: SeatHold[];
+}
+
+export interface QueuePlace {
+  eventId: EventId;
+  /** 1-based, gap-free: the first in line is 1. */
+  position: number;
+  size: number;
+}
+
+export interface SeatHold {
+  eventId: EventId;
+  seatIds: SeatId[];
+  /** Epoch ms at which the hold lapses unless the sale is confirmed. */
+  expiresAt: number;
+  /** Fencing token: the backend confirms a sale with it; a stale fence is refused. */
+  fence: number;
 }
 
 export interface AuthExpiringPayload {
@@ -29,14 +62,14 @@ export interface AuthExpiringPayload {
   expiresAt: number;
 }
 
-export interface AuthRefreshRequest {
+export interface AuthRefreshRequest extends RequestMeta {
   token: string;
 }
 export interface AuthRefreshResult {
   expiresAt: number;
 }
 
-export interface RoomRequest {
+export interface RoomRequest extends RequestMeta {
   room: RoomName;
 }
 export interface RoomResult {
@@ -47,6 +80,53 @@ export interface RoomResult {
 export interface ServerDrainingPayload {
   /** Wait this long (already jittered by the server) before reconnecting. */
   reconnectAfterMs: number;
+}
+
+export interface QueueRequest extends RequestMeta {
+  eventId: EventId;
+}
+export interface QueueLeaveResult {
+  eventId: EventId;
+  /** False when the user was not in the queue (leaving is idempotent). */
+  left: boolean;
+}
+export interface QueueAdmittedPayload {
+  eventId: EventId;
+  /** Signed, short-lived; `seat:hold` for an event that requires admission must carry it. */
+  admissionToken: string;
+  expiresAt: number;
+}
+
+export interface SeatHoldRequest extends RequestMeta {
+  eventId: EventId;
+  seatIds: SeatId[];
+  /** Required when the event admits through its queue. */
+  admissionToken?: string;
+}
+export interface SeatReleaseRequest extends RequestMeta {
+  eventId: EventId;
+  seatIds: SeatId[];
+}
+export interface SeatReleaseResult {
+  eventId: EventId;
+  seatIds: SeatId[];
+}
+export interface SeatMapRequest extends RequestMeta {
+  eventId: EventId;
+}
+export interface SeatMapResult {
+  eventId: EventId;
+  seats: Record<SeatId, SeatStatus>;
+}
+export interface SeatUpdatePayload {
+  eventId: EventId;
+  seatId: SeatId;
+  status: SeatStatus;
+}
+/** Told to the holder when a hold lapsed (expired, or ended with the session). */
+export interface SeatExpiredPayload {
+  eventId: EventId;
+  seatIds: SeatId[];
 }
 
 /** Pushed when a client sends something that cannot be answered through an ack. */
@@ -63,6 +143,10 @@ export interface ServerToClientEvents {
   'protocol:error': (payload: ProtocolErrorPayload) => void;
   'room:joined': (payload: RoomResult) => void;
   'room:left': (payload: RoomResult) => void;
+  'queue:position': (payload: QueuePlace) => void;
+  'queue:admitted': (payload: QueueAdmittedPayload) => void;
+  'seat:update': (payload: SeatUpdatePayload) => void;
+  'seat:expired': (payload: SeatExpiredPayload) => void;
 }
 
 /** Client-to-server requests; each carries an ack callback. */
@@ -70,6 +154,11 @@ export interface ClientToServerEvents {
   'auth:refresh': (request: AuthRefreshRequest, ack: AckCallback<AuthRefreshResult>) => void;
   'room:join': (request: RoomRequest, ack: AckCallback<RoomResult>) => void;
   'room:leave': (request: RoomRequest, ack: AckCallback<RoomResult>) => void;
+  'queue:join': (request: QueueRequest, ack: AckCallback<QueuePlace>) => void;
+  'queue:leave': (request: QueueRequest, ack: AckCallback<QueueLeaveResult>) => void;
+  'seat:hold': (request: SeatHoldRequest, ack: AckCallback<SeatHold>) => void;
+  'seat:release': (request: SeatReleaseRequest, ack: AckCallback<SeatReleaseResult>) => void;
+  'seat:map': (request: SeatMapRequest, ack: AckCallback<SeatMapResult>) => void;
 }
 
 /** The names of client requests, for validation and metrics labels (a bounded set). */
@@ -89,4 +178,8 @@ export const SERVER_EVENTS = [
   'protocol:error',
   'room:joined',
   'room:left',
+  'queue:position',
+  'queue:admitted',
+  'seat:update',
+  'seat:expired',
 ] as const satisfies readonly (keyof ServerToClientEvents)[];
