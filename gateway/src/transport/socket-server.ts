@@ -181,6 +181,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       recovered: session.recovered,
       rooms: session.rooms,
       expiresAt: session.expiresAt,
+      queues: [],
+      holds: [],
     });
     metrics.restores.inc({ outcome: session.recovered ? 'recovered' : 'fresh' });
     metrics.restoreDuration.observe((performance.now() - socket.data.restoreStartedAt) / 1000);
