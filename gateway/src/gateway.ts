@@ -17,7 +17,7 @@ import { createSessionStore, type SessionStore } from './session/index.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
 import { createHttpApp } from './transport/http-app.ts';
 import { createOriginPolicy } from './transport/origin-policy.ts';
-import { forceClose } from './transport/socket-guards.ts';
+import { drainSockets } from './transport/drain.ts';
 import { createSocketServer } from './transport/socket-server.ts';
 import { clientRoom, userRoom } from './transport/socket-types.ts';
 
@@ -97,6 +97,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     });
   }
   let draining = false;
+  let closed: Promise<void> | undefined;
   const originPolicy = createOriginPolicy(config.http.corsOrigins);
 
   // The express app is the server's request listener from the start: socket.io, attached next, takes over
@@ -182,34 +183,30 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       return { port };
     },
     async close() {
-      if (draining) return;
+      if (closed) return closed;
       draining = true;
-      housekeeping.stop();
-      const graceMs = config.shutdown.graceSeconds * 1000;
-      for (const socket of sockets.io.of('/').sockets.values()) {
-        // A jittered hint spreads the reconnects; closing the transport (not disconnect(true)) keeps the
-        // stock client's automatic reconnection on.
-        socket.emit('server:draining', { reconnectAfterMs: Math.floor(Math.random() * 1000) });
-        socket.conn.close();
-      }
-      if (!(await sockets.presence.whenEmpty(graceMs))) {
-        log.warn(
-          { sockets: sockets.presence.socketCount },
-          'shutdown grace over; closing the remaining sockets',
+      metrics.draining.set(1);
+      closed = (async () => {
+        // Heartbeats go on during the drain: a draining node is alive, and its sockets are not to be purged.
+        await drainSockets(
+          sockets.io,
+          sockets.presence,
+          { log, metrics },
+          { drainSeconds: config.drain.seconds },
         );
-        for (const socket of sockets.io.of('/').sockets.values()) forceClose(socket);
-        await sockets.presence.whenEmpty(1000);
-      }
-      await store
-        .removeNode(config.nodeId)
-        .catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
-      await new Promise<void>((resolve) => {
-        void sockets.io.close(() => resolve());
-      });
-      httpServer.closeAllConnections();
-      await store.close();
-      await pubsub?.close();
-      log.info('gateway closed');
+        housekeeping.stop();
+        await store
+          .removeNode(config.nodeId)
+          .catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
+        await new Promise<void>((resolve) => {
+          void sockets.io.close(() => resolve());
+        });
+        httpServer.closeAllConnections();
+        await store.close();
+        await pubsub?.close();
+        log.info('gateway closed');
+      })();
+      return closed;
     },
   };
 }

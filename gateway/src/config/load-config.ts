@@ -45,7 +45,8 @@ export interface GatewayConfig {
     readonly handshakesPerSecond: number;
   };
   readonly engine: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number };
-  readonly shutdown: { readonly graceSeconds: number };
+  /** DRAIN_SECONDS: the window over which a stopping node closes its sockets in batches. */
+  readonly drain: { readonly seconds: number };
 }
 
 /** Thrown by loadConfig with every bad variable named at once. */
@@ -135,6 +136,6 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       handshakesPerSecond: e.HANDSHAKES_PER_SECOND,
     },
     engine: { pingIntervalMs: e.PING_INTERVAL_MS, pingTimeoutMs: e.PING_TIMEOUT_MS },
-    shutdown: { graceSeconds: e.SHUTDOWN_GRACE_SECONDS },
+    drain: { seconds: e.DRAIN_SECONDS },
   });
 }

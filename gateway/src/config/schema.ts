@@ -74,7 +74,7 @@ export const envSchema = z.object({
   MAX_CONNECTIONS_PER_USER: positiveInt.default('10'),
   MAX_OUTBOUND_BUFFER_BYTES: positiveInt.default('1048576'),
   HANDSHAKES_PER_SECOND: positiveInt.default('1000'),
-  SHUTDOWN_GRACE_SECONDS: nonNegativeInt.pipe(z.number().max(600)).default('10'),
+  DRAIN_SECONDS: nonNegativeInt.pipe(z.number().max(600)).default('20'),
 
   PING_INTERVAL_MS: positiveInt.default('25000'),
   PING_TIMEOUT_MS: positiveInt.default('20000'),

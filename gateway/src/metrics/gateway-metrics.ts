@@ -25,6 +25,8 @@ export interface GatewayMetrics {
   readonly storeErrors: Counter<'operation'>;
   readonly publishes: Counter<'result'>;
   readonly ready: Gauge;
+  readonly draining: Gauge;
+  readonly drainedSockets: Counter;
 }
 
 /**
@@ -117,5 +119,15 @@ export function createGatewayMetrics(options: { nodeId: string; collectDefaults?
       registers,
     }),
     ready: new Gauge({ name: 'stayline_ready', help: '1 when /readyz answers 200.', registers }),
+    draining: new Gauge({
+      name: 'stayline_draining',
+      help: '1 while this node drains (after SIGTERM).',
+      registers,
+    }),
+    drainedSockets: new Counter({
+      name: 'stayline_drained_sockets_total',
+      help: 'Sockets told server:draining and closed by a drain.',
+      registers,
+    }),
   };
 }

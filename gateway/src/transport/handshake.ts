@@ -6,7 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
-import { TokenBucket } from '../infra/token-bucket.ts';
+import { AdmissionGate } from './admission-gate.ts';
+import { Inflight } from './inflight.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { readToken, type TokenVerifier } from '../auth/index.ts';
 import type { NodeId, SessionStore } from '../session/session-store.ts';
@@ -31,8 +32,7 @@ export interface HandshakeDeps {
 
 /** The middleware chain as one function, installed with `io.use`. */
 export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, next: Next) => void {
-  // A second's worth of burst: a herd is admitted at the configured rate, the rest told when to return.
-  const admission = new TokenBucket(deps.handshakesPerSecond, deps.handshakesPerSecond, deps.now);
+  const admission = new AdmissionGate(deps.handshakesPerSecond, deps.now);
 
   const refuse = (next: Next, err: unknown): void => {
     const wire = edgeError(err, deps.log, { stage: 'handshake' });
@@ -42,11 +42,12 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
 
   return (socket, next) => {
     if (deps.isDraining()) return refuse(next, new GatewayError('SERVER_DRAINING'));
-    const waitMs = admission.take();
-    if (waitMs > 0) {
+    const admitted = admission.tryAdmit();
+    if (!admitted.ok) {
+      const retryAfterMs = admitted.retryAfterMs;
       return refuse(
         next,
-        new GatewayError('RATE_LIMITED', 'Too many handshakes on this node.', { retryAfterMs: waitMs }),
+        new GatewayError('RATE_LIMITED', 'Too many handshakes on this node.', { retryAfterMs }),
       );
     }
     let principal;
@@ -57,6 +58,7 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
     }
     socket.data.principal = principal;
     socket.data.expired = false;
+    socket.data.inflight = new Inflight();
     socket.data.restoreStartedAt = performance.now();
     const userId = principal.userId;
     deps.store.attachSocket(userId, socket.id, deps.nodeId, deps.maxConnectionsPerUser).then(

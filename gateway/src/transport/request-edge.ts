@@ -8,6 +8,7 @@ import { wireError, type Ack, type WireError } from '@stayline/client-sdk/protoc
 import { isGatewayError, toWireError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import type { Inflight } from './inflight.ts';
 
 /** Maps a thrown value to the wire, logging what is not a deliberate GatewayError. */
 export function edgeError(err: unknown, log: Logger, context: Record<string, unknown>): WireError {
@@ -25,15 +26,20 @@ export function edgeError(err: unknown, log: Logger, context: Record<string, unk
 export function answer<T>(
   ack: (response: Ack<T>) => void,
   handler: () => Promise<T>,
-  deps: { log: Logger; metrics: GatewayMetrics; event: string },
+  deps: { log: Logger; metrics: GatewayMetrics; event: string; inflight?: Inflight },
 ): void {
+  deps.inflight?.begin();
   // A handler that throws synchronously is answered like one that rejects.
   new Promise<T>((resolve) => resolve(handler())).then(
-    (data) => ack({ ok: true, data }),
+    (data) => {
+      ack({ ok: true, data });
+      deps.inflight?.end();
+    },
     (err: unknown) => {
       const error = edgeError(err, deps.log, { event: deps.event });
       deps.metrics.rejections.inc({ code: error.code });
       ack({ ok: false, error });
+      deps.inflight?.end();
     },
   );
 }

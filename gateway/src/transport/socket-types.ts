@@ -12,6 +12,7 @@ import type {
 } from '@stayline/client-sdk/protocol';
 import type { Principal } from '../auth/index.ts';
 import type { SessionSnapshot } from '../session/session-store.ts';
+import type { Inflight } from './inflight.ts';
 
 /** What the handshake leaves on `socket.data`; set before the socket connects, never from client input. */
 export interface SocketData {
@@ -21,6 +22,8 @@ export interface SocketData {
   restoreStartedAt: number;
   /** Set once the token has expired; nothing the socket sends afterwards is processed. */
   expired: boolean;
+  /** Requests received and not yet acknowledged (a drain waits for them). */
+  inflight: Inflight;
 }
 
 export type InterServerEvents = Record<string, never>;

@@ -165,7 +165,7 @@ describe('the start command', () => {
 
   it('on SIGTERM tells a connected client to reconnect, disconnects it and exits 0 within the grace period', async () => {
     const graceSeconds = 3;
-    const env = baseEnv({ LOG_LEVEL: 'info', SHUTDOWN_GRACE_SECONDS: String(graceSeconds) });
+    const env = baseEnv({ LOG_LEVEL: 'info', DRAIN_SECONDS: String(graceSeconds) });
     const node = await startGatewayProcess(env);
     processes.push(node);
     const client = open(node.url, tokenFor(env, 'sigterm-user'));
@@ -190,7 +190,7 @@ describe('the start command', () => {
   it('refuses a new handshake with SERVER_DRAINING while a shutdown waits for its clients', async () => {
     // A raw long-polling client that stops polling holds the node in its drain: the server:draining packet
     // cannot be delivered until the next poll, so the node waits (up to the grace period) with the window open.
-    const env = baseEnv({ LOG_LEVEL: 'info', SHUTDOWN_GRACE_SECONDS: '10' });
+    const env = baseEnv({ LOG_LEVEL: 'info', DRAIN_SECONDS: '10' });
     const node = await startGatewayProcess(env);
     processes.push(node);
     const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;

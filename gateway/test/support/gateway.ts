@@ -29,7 +29,7 @@ export function baseEnv(
     PORT: '0',
     LOG_LEVEL: 'silent',
     JWT_SECRET: newSecret(),
-    SHUTDOWN_GRACE_SECONDS: '2',
+    DRAIN_SECONDS: '2',
     ...overrides,
   };
 }

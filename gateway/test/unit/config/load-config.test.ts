@@ -62,7 +62,7 @@ describe('loadConfig', () => {
       handshakesPerSecond: 1000,
     });
     expect(config.engine).toEqual({ pingIntervalMs: 25000, pingTimeoutMs: 20000 });
-    expect(config.shutdown).toEqual({ graceSeconds: 10 });
+    expect(config.drain).toEqual({ seconds: 20 });
     expect(config.nodeId).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
     expect(config.nodeId.endsWith(`-${process.pid}`)).toBe(true);
   });
@@ -78,7 +78,7 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://a.example, https://b.example',
       ROOM_PATTERNS: 'lobby,dm:{sub}:*',
       REDIS_URL: 'redis://127.0.0.1:6379',
-      SHUTDOWN_GRACE_SECONDS: '0',
+      DRAIN_SECONDS: '0',
       JWT_CLOCK_TOLERANCE_SECONDS: '0',
     });
     expect(config.env).toBe('test');
@@ -94,7 +94,7 @@ describe('loadConfig', () => {
     expect(config.rooms.patterns).toEqual(['lobby', 'dm:{sub}:*']);
     expect(config.store.redisUrl).toBe('redis://127.0.0.1:6379');
     // Zero is a real value, not "use the default" (`??`, never `||`).
-    expect(config.shutdown.graceSeconds).toBe(0);
+    expect(config.drain.seconds).toBe(0);
     expect(config.auth.clockToleranceSeconds).toBe(0);
   });
 
@@ -115,7 +115,7 @@ describe('loadConfig', () => {
         SERVICE_TOKEN: 'short',
         REDIS_URL: 'not a url',
         EVENTS_PER_SECOND: '0',
-        SHUTDOWN_GRACE_SECONDS: '-1',
+        DRAIN_SECONDS: '-1',
         PING_INTERVAL_MS: '1.5',
         NODE_ENV: 'staging',
       });
@@ -131,7 +131,7 @@ describe('loadConfig', () => {
       'SERVICE_TOKEN',
       'REDIS_URL',
       'EVENTS_PER_SECOND',
-      'SHUTDOWN_GRACE_SECONDS',
+      'DRAIN_SECONDS',
       'PING_INTERVAL_MS',
       'NODE_ENV',
     ];
@@ -153,13 +153,13 @@ describe('loadConfig', () => {
       NODE_ENV: '',
       JWT_SECRET: '',
       ROOM_PATTERNS: '',
-      SHUTDOWN_GRACE_SECONDS: '',
+      DRAIN_SECONDS: '',
     });
     expect(config.http.port).toBe(3000);
     expect(config.log.level).toBe('info');
     expect(config.env).toBe('development');
     expect(config.rooms.patterns).toEqual(['*']);
-    expect(config.shutdown.graceSeconds).toBe(10);
+    expect(config.drain.seconds).toBe(20);
     // An empty JWT_SECRET is "no key", not a 0-character secret.
     expect(config.auth.generatedDevSecret).toBe(true);
   });
