@@ -146,7 +146,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     });
 
     const ctx = () => ({ userId, claims: socket.data.principal.claims });
-    const edge = (event: string) => ({ log: socketLog, metrics, event });
+    const edge = (event: string) => ({ log: socketLog, metrics, event, inflight: socket.data.inflight });
     socket.on('room:join', (payload: unknown, ack: AckCallback<RoomResult>) =>
       answer(ack, () => joinRoom(roomDeps, ctx(), payload), edge('room:join')),
     );
