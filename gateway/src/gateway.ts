@@ -5,16 +5,18 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import express from 'express';
 import { createTokenVerifier } from './auth/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { createRoomPolicy } from './features/rooms/room-policy.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
-import { createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
+import { parseRedisSeed } from './infra/redis.ts';
+import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { createSessionStore, type SessionStore } from './session/index.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
+import { createDemoRoute } from './transport/demo-route.ts';
 import { createHttpApp } from './transport/http-app.ts';
 import { createOriginPolicy } from './transport/origin-policy.ts';
 import { drainSockets } from './transport/drain.ts';
@@ -89,12 +91,15 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     },
   });
   let pubsub: PubSubClients | undefined;
-  if (config.store.redisUrl !== undefined) {
-    pubsub = createPubSubClients(config.store.redisUrl, {
-      commandTimeoutMs: config.store.commandTimeoutMs,
-      log: log.child({ module: 'adapter' }),
-      onPublishError: () => metrics.publishes.inc({ result: 'redis_error' }),
-    });
+  const pubsubOptions = {
+    commandTimeoutMs: config.store.commandTimeoutMs,
+    log: log.child({ module: 'adapter' }),
+    onPublishError: () => metrics.publishes.inc({ result: 'redis_error' }),
+  };
+  if (config.store.redisClusterNodes !== undefined) {
+    pubsub = createClusterPubSubClients(config.store.redisClusterNodes.map(parseRedisSeed), pubsubOptions);
+  } else if (config.store.redisUrl !== undefined) {
+    pubsub = createPubSubClients(config.store.redisUrl, pubsubOptions);
   }
   let draining = false;
   let closed: Promise<void> | undefined;
@@ -118,7 +123,11 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     },
     isDraining: () => draining,
     adapter: pubsub
-      ? (createAdapter(pubsub.pub, pubsub.sub, { key: `${config.store.keyPrefix}io` }) as never)
+      ? pubsub.sharded
+        ? (createShardedAdapter(pubsub.pub, pubsub.sub, {
+            channelPrefix: `${config.store.keyPrefix}io`,
+          }) as never)
+        : (createAdapter(pubsub.pub, pubsub.sub, { key: `${config.store.keyPrefix}io` }) as never)
       : undefined,
   });
   guardUpgrades(
@@ -127,6 +136,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     () => metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' }),
   );
 
+  app.use(createDemoRoute());
   app.use(
     createHttpApp({
       metrics,

@@ -27,8 +27,10 @@ export interface GatewayConfig {
   };
   readonly service: { readonly token: string | undefined };
   readonly store: {
-    /** Unset: the embedded in-memory store (single node). */
+    /** Unset (and no cluster nodes): the embedded in-memory store (single node). */
     readonly redisUrl: string | undefined;
+    /** Redis Cluster seed nodes; when set, the cluster client, cluster-safe keys and the sharded adapter. */
+    readonly redisClusterNodes: readonly string[] | undefined;
     readonly commandTimeoutMs: number;
     readonly keyPrefix: string;
     readonly sessionTtlSeconds: number;
@@ -89,6 +91,9 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   if (production && (raw('CORS_ORIGINS') ?? '').replaceAll(',', '').trim() === '') {
     problems.push('CORS_ORIGINS: required in production (comma-separated origins, or * to allow any)');
   }
+  if (raw('REDIS_URL') !== undefined && raw('REDIS_CLUSTER_NODES') !== undefined) {
+    problems.push('REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both');
+  }
   if (parsed.success && parsed.data.NODE_DEAD_AFTER_SECONDS <= parsed.data.NODE_HEARTBEAT_SECONDS) {
     problems.push('NODE_DEAD_AFTER_SECONDS: must be greater than NODE_HEARTBEAT_SECONDS');
   }
@@ -120,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     service: { token: e.SERVICE_TOKEN },
     store: {
       redisUrl: e.REDIS_URL,
+      redisClusterNodes: e.REDIS_CLUSTER_NODES,
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       keyPrefix: e.REDIS_KEY_PREFIX,
       sessionTtlSeconds: e.SESSION_TTL_SECONDS,

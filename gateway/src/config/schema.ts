@@ -56,6 +56,10 @@ export const envSchema = z.object({
   SERVICE_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
 
   REDIS_URL: z.string().url('expected a redis:// or rediss:// URL').optional(),
+  /** Redis Cluster seed nodes, `host:port` comma-separated; instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: commaList
+    .pipe(z.array(z.string().regex(/^(redis:\/\/)?[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')).min(1))
+    .optional(),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.pipe(z.number().max(60_000)).default('1000'),
   REDIS_KEY_PREFIX: z
     .string()

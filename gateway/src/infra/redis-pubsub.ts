@@ -6,14 +6,77 @@
  *   would be an unhandled rejection that kills Node. The publisher handed to the adapter catches, logs and
  *   counts each failed publish instead (the broadcast is lost, as it would be with any pub/sub outage).
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
 
 export interface PubSubClients {
   /** The publisher to hand to the adapter (publish never rejects unhandled). */
-  pub: Redis;
-  sub: Redis;
+  pub: Redis | Cluster;
+  sub: Redis | Cluster;
+  /** True on Redis Cluster: use the sharded adapter (SPUBLISH/SSUBSCRIBE, Redis 7+). */
+  sharded: boolean;
   close(): Promise<void>;
+}
+
+/** Wraps `client` so that its publish commands never reject unhandled: each failure is caught and counted. */
+function guardPublishes<T extends Redis | Cluster>(client: T, onError: (err: unknown) => void): T {
+  const guarded = new Map<PropertyKey, unknown>();
+  for (const name of ['publish', 'spublish'] as const) {
+    guarded.set(name, (...args: unknown[]) => {
+      const result = (client[name] as (...a: unknown[]) => Promise<unknown>)(...args);
+      result.catch(onError);
+      return result;
+    });
+  }
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (guarded.has(prop)) return guarded.get(prop);
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
+ * The adapter's connections on Redis Cluster. The subscriber uses ioredis' sharded subscribers (one per
+ * primary, following slot moves) and keeps its offline queue, like the standalone subscriber above.
+ */
+export function createClusterPubSubClients(
+  seeds: readonly { host: string; port: number }[],
+  options: { commandTimeoutMs: number; log: Logger; onPublishError: () => void },
+): PubSubClients {
+  const retry = (attempt: number): number => Math.min(50 * attempt, 1000);
+  const rawPub = new Cluster([...seeds], {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: retry,
+    redisOptions: {
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: options.commandTimeoutMs,
+      connectionName: 'stayline-adapter-pub',
+    },
+  });
+  const sub = new Cluster([...seeds], {
+    shardedSubscribers: true,
+    clusterRetryStrategy: retry,
+    redisOptions: { maxRetriesPerRequest: null, connectionName: 'stayline-adapter-sub' },
+  });
+  rawPub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter publisher error'));
+  sub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter subscriber error'));
+  const pub = guardPublishes(rawPub, (err: unknown) => {
+    options.onPublishError();
+    options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fanout publish failed');
+  });
+  return {
+    pub,
+    sub,
+    sharded: true,
+    async close() {
+      rawPub.disconnect();
+      sub.disconnect();
+      await Promise.resolve();
+    },
+  };
 }
 
 export function createPubSubClients(
@@ -37,25 +100,15 @@ export function createPubSubClients(
   rawPub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter publisher error'));
   sub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter subscriber error'));
 
-  const guardedPublish = (...args: Parameters<Redis['publish']>): ReturnType<Redis['publish']> => {
-    const result = rawPub.publish(...args);
-    result.catch((err: unknown) => {
-      options.onPublishError();
-      options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fanout publish failed');
-    });
-    return result;
-  };
-  const pub = new Proxy(rawPub, {
-    get(target, prop, receiver) {
-      if (prop === 'publish') return guardedPublish;
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
+  const pub = guardPublishes(rawPub, (err: unknown) => {
+    options.onPublishError();
+    options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fanout publish failed');
   });
 
   return {
     pub,
     sub,
+    sharded: false,
     async close() {
       rawPub.disconnect();
       sub.disconnect();

@@ -4,11 +4,14 @@
  * The connection itself keeps reconnecting in the background, so the gateway recovers by itself when Redis
  * is back without being restarted.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from './logger.ts';
 
-export type { Redis };
+export type { Cluster, Redis };
+
+/** A standalone client or a Redis Cluster client: the store and scripts run on either. */
+export type RedisLike = Redis | Cluster;
 
 /** Options of createRedisClient. */
 export interface RedisClientOptions {
@@ -58,9 +61,42 @@ export function redisReconnectDelayMs(
  * - error events are logged (once per outage at `error`, then at `debug`), never thrown: an unhandled
  *   'error' event would otherwise be printed to the console by ioredis.
  */
+/**
+ * A Redis Cluster client with the same fail-fast rules as createRedisClient: no offline queue, no retries
+ * per request, no re-send after a reconnect, a command timeout, endless bounded reconnection. `seeds` are
+ * `host:port` pairs (or redis:// URLs) of some of the cluster's nodes; the client learns the rest.
+ */
+export function createRedisClusterClient(seeds: readonly string[], options: RedisClientOptions): Cluster {
+  const capMs = options.maxReconnectDelayMs ?? 1000;
+  const random = options.random ?? Math.random;
+  const cluster = new Cluster(seeds.map(parseRedisSeed), {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, capMs, random),
+    clusterNodeRetryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, capMs, random),
+    // A MOVED/ASK or TRYAGAIN during a failover is followed this many times, then the caller is told.
+    maxRedirections: 4,
+    retryDelayOnFailover: 50,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 50,
+    redisOptions: {
+      connectionName: options.name,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: options.connectTimeoutMs ?? Math.max(1000, 2 * options.commandTimeoutMs),
+    },
+  });
+  watchConnection(cluster, options);
+  return cluster;
+}
+
+/** `host:port` or `redis://host:port` to the node address ioredis wants. */
+export function parseRedisSeed(seed: string): { host: string; port: number } {
+  const url = new URL(seed.includes('://') ? seed : `redis://${seed}`);
+  return { host: url.hostname, port: url.port === '' ? 6379 : Number(url.port) };
+}
+
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
-  // No `module` binding: the caller's logger already has one (e.g. session); `redisClient` says which.
-  const log = options.logger.child({ redisClient: options.name });
   const capMs = options.maxReconnectDelayMs ?? 1000;
   const random = options.random ?? Math.random;
   const redis = new Redis(url, {
@@ -76,6 +112,14 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 1 : false),
     lazyConnect: false,
   });
+  watchConnection(redis, options);
+  return redis;
+}
+
+/** Logs an outage once when it starts and once when it ends (not once per reconnect attempt). */
+function watchConnection(redis: RedisLike, options: RedisClientOptions): void {
+  // No `module` binding: the caller's logger already has one (e.g. session); `redisClient` says which.
+  const log = options.logger.child({ redisClient: options.name });
 
   let downSince: number | undefined;
   redis.on('error', (err: unknown) => {
@@ -97,7 +141,6 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
       log.debug('Redis connection ready');
     }
   });
-  return redis;
 }
 
 /** Redis reply errors that describe a server that cannot serve now, not a bug in the command. */

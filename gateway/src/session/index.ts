@@ -7,7 +7,7 @@
  */
 import type { GatewayConfig } from '../config/index.ts';
 import type { Logger } from '../infra/logger.ts';
-import { createRedisClient, type Redis } from '../infra/redis.ts';
+import { createRedisClient, createRedisClusterClient, type RedisLike } from '../infra/redis.ts';
 import { MemorySessionStore } from './memory-session-store.ts';
 import { RedisSessionStore, type ObserveCommand } from './redis-session-store.ts';
 import type { SessionStore } from './session-store.ts';
@@ -37,7 +37,7 @@ export interface SessionStoreDeps {
    * A Redis client to use instead of connecting to `redisUrl` (it stays the caller's: close() leaves it
    * open). Default: a client created from `redisUrl` with createRedisClient, closed by close().
    */
-  redis?: Redis;
+  redis?: RedisLike;
   /** Latency/outcome hook per store call (Redis store only; the memory store has nothing worth timing). */
   observeCommand?: ObserveCommand;
   /** Clock of the memory store, epoch ms. Default Date.now. (The Redis store uses Redis' clock.) */
@@ -45,22 +45,26 @@ export interface SessionStoreDeps {
 }
 
 /**
- * The store the configuration asks for: Redis when `redisUrl` is set (or a client is injected), else the
+ * The store the configuration asks for: Redis Cluster when `redisClusterNodes` is set, Redis when
+ * `redisUrl` is set (or a client is injected), else the
  * embedded memory store (single node). The Redis store's client connects in the background: until it is
  * ready calls reject with STORE_UNAVAILABLE, so a caller that needs the store at start awaits `ping()`
  * (with retries) first.
  */
 export function createSessionStore(store: GatewayConfig['store'], deps: SessionStoreDeps): SessionStore {
   const url = store.redisUrl;
+  const clientOptions = {
+    commandTimeoutMs: store.commandTimeoutMs,
+    logger: deps.logger,
+    name: 'session-store',
+  };
   const redis =
     deps.redis ??
-    (url === undefined
-      ? undefined
-      : createRedisClient(url, {
-          commandTimeoutMs: store.commandTimeoutMs,
-          logger: deps.logger,
-          name: 'session-store',
-        }));
+    (store.redisClusterNodes !== undefined
+      ? createRedisClusterClient(store.redisClusterNodes, clientOptions)
+      : url === undefined
+        ? undefined
+        : createRedisClient(url, clientOptions));
   if (redis === undefined) {
     return new MemorySessionStore({
       sessionTtlSeconds: store.sessionTtlSeconds,

@@ -4,7 +4,7 @@
  * Each file's header comment is the reference for its KEYS, ARGV and reply.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** Script name (the ioredis command) -> file and number of KEYS. */
 const SCRIPT_FILES = {
@@ -38,7 +38,7 @@ export const SCRIPT_SOURCES: Readonly<Record<ScriptName, string>> = Object.fromE
  * Registers every script on `redis` and returns them as typed functions. Registering twice on the same
  * client (two stores sharing it) is harmless: the definitions are identical.
  */
-export function defineSessionScripts(redis: Redis): SessionScripts {
+export function defineSessionScripts(redis: Redis | Cluster): SessionScripts {
   const entries = (Object.keys(SCRIPT_FILES) as ScriptName[]).map((name): [ScriptName, ScriptCall] => {
     redis.defineCommand(name, { numberOfKeys: SCRIPT_FILES[name].keys, lua: SCRIPT_SOURCES[name] });
     // defineCommand adds a method named after the script; ioredis' types cannot know it.

@@ -17,7 +17,8 @@
 import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
-import { toStoreError, type Redis } from '../infra/redis.ts';
+import { Cluster } from 'ioredis';
+import { toStoreError, type RedisLike } from '../infra/redis.ts';
 import { defineSessionScripts, type SessionScripts } from './lua-scripts.ts';
 import { createRedisKeys, nodeIndexEntry, parseNodeIndexEntry, type RedisKeys } from './redis-keys.ts';
 import type {
@@ -40,7 +41,7 @@ export type ObserveCommand = (command: string, seconds: number, outcome: 'ok' | 
 /** Options of RedisSessionStore. */
 export interface RedisSessionStoreOptions {
   /** A client from createRedisClient (fail-fast settings matter: see infra/redis.ts). */
-  redis: Redis;
+  redis: RedisLike;
   /** Quit the client on close(). Default false (the caller owns it). */
   ownsClient?: boolean;
   /** Prefix of every key, e.g. `stayline:`. */
@@ -62,7 +63,7 @@ const DEAD_NODES_PER_PURGE = 100;
 /** SessionStore on Redis (standalone now; written to run unchanged on Cluster: see the module comment). */
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis';
-  private readonly redis: Redis;
+  private readonly redis: RedisLike;
   private readonly scripts: SessionScripts;
   private readonly keys: RedisKeys;
   private readonly ttlMs: number;
@@ -90,6 +91,8 @@ export class RedisSessionStore implements SessionStore {
    * SADD first (one round trip of latency): whenever the script recorded the socket, the index entry
    * exists too. If either fails the call rejects, and the caller must treat the socket as possibly
    * recorded and detach it when it drops it (a timed-out command may still have run).
+   * On Redis Cluster the two keys live on different shards, so nothing orders them: the SADD is awaited
+   * first (two round trips), keeping the same guarantee.
    */
   attachSocket(
     userId: UserId,
@@ -100,10 +103,15 @@ export class RedisSessionStore implements SessionStore {
     return this.run('attachSocket', async () => {
       const nodeKey = this.keys.nodeSockets(nodeId);
       const entry = nodeIndexEntry(userId, socketId);
-      const [, reply] = await Promise.all([
-        this.redis.sadd(nodeKey, entry),
-        this.scripts.attachSocket(...this.keys.user(userId), socketId, nodeId, maxSockets, this.ttlMs),
-      ]);
+      const attach = () =>
+        this.scripts.attachSocket(...this.keys.user(userId), socketId, nodeId, maxSockets, this.ttlMs);
+      let reply: unknown;
+      if (this.redis instanceof Cluster) {
+        await this.redis.sadd(nodeKey, entry);
+        reply = await attach();
+      } else {
+        [, reply] = await Promise.all([this.redis.sadd(nodeKey, entry), attach()]);
+      }
       const result = parseAttach(reply);
       if (!result.ok) await this.dropIndexEntry(nodeKey, entry);
       return result;

@@ -12,7 +12,8 @@ function drop(socket: Socket): Promise<unknown> {
   return gone;
 }
 
-describe('restorable sessions across nodes', () => {
+// The same tests on one redis-server and on a three-primary Redis Cluster (sharded adapter, cluster client).
+describe.each(['single', 'cluster'] as const)('restorable sessions across nodes (Redis %s)', (redisKind) => {
   let cluster: TestCluster;
   const sockets: Socket[] = [];
   beforeAll(async () => {

@@ -24,6 +24,7 @@ let observed: { command: string; outcome: 'ok' | 'error' }[] = [];
 function storeConfig(redisUrl: string) {
   return {
     redisUrl,
+    redisClusterNodes: undefined,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
     keyPrefix: 'outage:',
     sessionTtlSeconds: 60,

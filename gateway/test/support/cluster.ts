@@ -3,12 +3,15 @@
  * pick the node each client talks to). Everything is stopped by `stop()`, processes by pid.
  */
 import { baseEnv, startGatewayProcess, type GatewayProcess } from './gateway.ts';
-import { startRedis, type RedisProcess } from './redis.ts';
+import { startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from './redis.ts';
 
 export const SERVICE_TOKEN = 'cluster-test-service-token-0123456789';
 
 export interface TestCluster {
-  redis: RedisProcess;
+  /** The single redis-server (undefined on a Redis Cluster). */
+  redis: RedisProcess | undefined;
+  /** The Redis Cluster (undefined on a single redis-server). */
+  redisCluster: RedisClusterProcess | undefined;
   nodes: GatewayProcess[];
   env: Record<string, string | undefined>;
   /** Starts one more node with the same env (used to replace a killed one). */
@@ -19,11 +22,13 @@ export interface TestCluster {
 }
 
 export async function startCluster(
-  options: { nodes?: number; env?: Record<string, string> } = {},
+  options: { nodes?: number; env?: Record<string, string>; redis?: 'single' | 'cluster' } = {},
 ): Promise<TestCluster> {
-  const redis = await startRedis();
+  const onCluster = options.redis === 'cluster';
+  const redis = onCluster ? undefined : await startRedis();
+  const redisCluster = onCluster ? await startRedisCluster() : undefined;
   const env = baseEnv({
-    REDIS_URL: redis.url,
+    ...(redis ? { REDIS_URL: redis.url } : { REDIS_CLUSTER_NODES: redisCluster?.seeds.join(',') }),
     SERVICE_TOKEN,
     NODE_HEARTBEAT_SECONDS: '1',
     NODE_DEAD_AFTER_SECONDS: '3',
@@ -39,6 +44,7 @@ export async function startCluster(
   );
   return {
     redis,
+    redisCluster,
     nodes,
     env,
     async addNode(id) {
@@ -54,7 +60,8 @@ export async function startCluster(
       }),
     async stop() {
       await Promise.all(nodes.map((n) => n.kill('SIGKILL')));
-      await redis.stop();
+      await redis?.stop();
+      await redisCluster?.stop();
     },
   };
 }

@@ -2,7 +2,10 @@
  * A real redis-server per test file, on a free port, with no persistence. Processes are tracked by pid
  * and killed when the test process exits, even if a test forgot to stop them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 
 const REDIS_SERVER = process.env['REDIS_SERVER_BIN'] ?? '/usr/bin/redis-server';
@@ -92,7 +95,10 @@ function pingOnce(port: number): Promise<boolean> {
   });
 }
 
-function spawnServer(port: number): { child: ChildProcess; output: () => string } {
+function spawnServer(
+  port: number,
+  extraArgs: readonly string[] = [],
+): { child: ChildProcess; output: () => string } {
   const child = spawn(
     REDIS_SERVER,
     [
@@ -106,6 +112,7 @@ function spawnServer(port: number): { child: ChildProcess; output: () => string 
       'no',
       '--protected-mode',
       'no',
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -179,5 +186,63 @@ export async function eventually<T>(
       if (Date.now() > deadline) throw err;
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export interface RedisClusterProcess {
+  /** `host:port` of every primary, the seeds for REDIS_CLUSTER_NODES. */
+  readonly seeds: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A real three-primary Redis Cluster on free ports (`redis-server --cluster-enabled yes` and
+ * `redis-cli --cluster create`), stopped by pid.
+ */
+export async function startRedisCluster(primaries = 3): Promise<RedisClusterProcess> {
+  installExitHook();
+  const dir = mkdtempSync(join(tmpdir(), 'stayline-redis-cluster-'));
+  const ports: number[] = [];
+  for (let i = 0; i < primaries; i++) ports.push(await freePort());
+  const servers = ports.map((port) =>
+    spawnServer(port, [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '2000',
+      '--dir',
+      dir,
+    ]),
+  );
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => terminate(s.child, 'SIGKILL')));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(servers.map((s, i) => waitForPong(ports[i] ?? 0, s.child, s.output)));
+    const seeds = ports.map((p) => `127.0.0.1:${p}`);
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (create.status !== 0)
+      throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+    // Every node must agree that all slots are served before clients may rely on it.
+    const deadline = Date.now() + 20_000;
+    for (const port of ports) {
+      for (;;) {
+        const info = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' });
+        if (info.stdout.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`cluster on ${port} not ok:\n${info.stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    return { seeds, stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }

@@ -1,0 +1,51 @@
+/**
+ * The claim store's Lua scripts (lua/claims/*.lua), each prefixed with lua/claims/prelude.lua and
+ * registered with ioredis `defineCommand` under a `claim*` name. Every script takes the eleven event keys.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { EVENT_KEY_PARTS } from './claim-keys.ts';
+
+const CLAIM_SCRIPT_FILES = {
+  claimDefineEvent: 'define-event.lua',
+  claimQueueJoin: 'queue-join.lua',
+  claimQueueLeave: 'queue-leave.lua',
+  claimQueueAdmit: 'queue-admit.lua',
+  claimHold: 'seat-hold.lua',
+  claimRelease: 'seat-release.lua',
+  claimConfirm: 'seat-confirm.lua',
+  claimSeatMap: 'seat-map.lua',
+  claimSweep: 'sweep-holds.lua',
+  claimSettle: 'settle-members.lua',
+  claimUserState: 'user-state.lua',
+} as const;
+
+export type ClaimScriptName = keyof typeof CLAIM_SCRIPT_FILES;
+export type ClaimScriptCall = (
+  eventKeys: readonly string[],
+  ...args: (string | number)[]
+) => Promise<unknown>;
+export type ClaimScripts = Readonly<Record<ClaimScriptName, ClaimScriptCall>>;
+
+const read = (file: string): string => readFileSync(new URL(`./lua/claims/${file}`, import.meta.url), 'utf8');
+const PRELUDE = read('prelude.lua');
+
+/** Each script's full source (prelude + body), read once at module load. */
+export const CLAIM_SCRIPT_SOURCES: Readonly<Record<ClaimScriptName, string>> = Object.fromEntries(
+  Object.entries(CLAIM_SCRIPT_FILES).map(([name, file]) => [name, `${PRELUDE}\n${read(file)}`]),
+) as Record<ClaimScriptName, string>;
+
+/** Registers every claims script on `redis` (harmless twice) and returns typed callers. */
+export function defineClaimScripts(redis: Redis): ClaimScripts {
+  const entries = (Object.keys(CLAIM_SCRIPT_FILES) as ClaimScriptName[]).map(
+    (name): [ClaimScriptName, ClaimScriptCall] => {
+      redis.defineCommand(name, { numberOfKeys: EVENT_KEY_PARTS.length, lua: CLAIM_SCRIPT_SOURCES[name] });
+      // defineCommand adds a method named after the script; ioredis' types cannot know it.
+      const command = (
+        redis as unknown as Record<ClaimScriptName, (...a: (string | number)[]) => Promise<unknown>>
+      )[name];
+      return [name, (keys, ...args) => command.apply(redis, [...keys, ...args])];
+    },
+  );
+  return Object.fromEntries(entries) as Record<ClaimScriptName, ClaimScriptCall>;
+}

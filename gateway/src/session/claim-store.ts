@@ -1,0 +1,141 @@
+/**
+ * The ClaimStore contract: per-event waiting queues and "one holder at a time" claims (seat holds) with a
+ * TTL and a fencing token, plus the request ledger that makes retried requests act once. Implemented by
+ * RedisClaimStore (lua/claims/*.lua) and MemoryClaimStore; one contract suite runs against both.
+ *
+ * Authority and layout (Redis Cluster ready): every event-side change is one Lua script over the keys of one
+ * `{event:<id>}` hash tag; that script is the truth. The user side is an index (`{user:<id>}:claims`, the
+ * events the user may have state in), written before the event script on the same connection, never in the
+ * same script. A stale index entry is harmless (restore finds nothing there and drops it); a missing one can
+ * only hide state whose session already ended (see the sweeper), so the index is repairable, never
+ * authoritative.
+ *
+ * Times are epoch ms by the store's clock (Redis TIME in the scripts; the injected `now` in memory).
+ * A store that cannot answer rejects with GatewayError('STORE_UNAVAILABLE'); every method is idempotent.
+ */
+import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/protocol';
+
+/** What `PUT /v1/events/:eventId` stores. */
+export interface EventDefinition {
+  seats: SeatId[];
+  requiresAdmission: boolean;
+  /** Admissions per second from the head of the queue; 0 = only by `POST .../admit`. */
+  admissionRatePerSecond: number;
+  maxSeatsPerUser: number;
+  /** How long a hold group lives (SEAT_HOLD_SECONDS unless the event says otherwise). */
+  holdSeconds: number;
+}
+
+/** A hold group that ended without its owner asking (expired, or the owner's session ended). */
+export interface LapsedHold {
+  eventId: EventId;
+  userId: UserId;
+  /** Seats freed by the lapse (may be empty when they were already released or sold). */
+  seatIds: SeatId[];
+}
+
+export type QueueJoinResult =
+  { kind: 'queued'; position: number; size: number } | { kind: 'admitted'; expiresAt: number; size: number };
+
+export interface HoldGroup {
+  eventId: EventId;
+  /** Every seat the user holds on the event, sorted. */
+  seatIds: SeatId[];
+  fence: number;
+  expiresAt: number;
+}
+
+export type HoldResult =
+  | { ok: true; hold: HoldGroup; newlyHeld: SeatId[]; lapsed: LapsedHold[] }
+  | { ok: false; code: 'SEAT_UNAVAILABLE'; seatIds: SeatId[]; lapsed: LapsedHold[] }
+  | { ok: false; code: 'SEAT_LIMIT'; limit: number; lapsed: LapsedHold[] };
+
+export interface Admission {
+  userId: UserId;
+  expiresAt: number;
+}
+
+/** A user's state in the events of their index, computed now (for session:restored). */
+export interface UserClaims {
+  queues: { eventId: EventId; position: number; size: number }[];
+  holds: HoldGroup[];
+  /** Admissions not yet expired: restore tells the client its token again. */
+  admissions: { eventId: EventId; expiresAt: number }[];
+}
+
+/** One round of the sweeper over every event. */
+export interface SweepResult {
+  /** Hold groups ended (expired, or their owner's session ended). */
+  lapsed: LapsedHold[];
+  /** Users dropped from queues because their session ended. */
+  droppedFromQueues: number;
+}
+
+/** What a recorded request looks like to a retry. */
+export type LedgerEntry =
+  { state: 'new' } | { state: 'pending' } | { state: 'done'; event: string; ack: string };
+
+export interface ClaimStoreLimits {
+  /** SEAT_HOLD_SECONDS: the default hold TTL of an event. */
+  holdSeconds: number;
+  /** How long an admission (and its token) lasts. */
+  admissionTtlSeconds: number;
+  /** How long after a user became a member of an event (and then between checks) their session is checked. */
+  sessionCheckSeconds: number;
+}
+
+export interface ClaimStore {
+  readonly kind: 'memory' | 'redis';
+  /** Creates or replaces an event (idempotent). Rejects with BAD_REQUEST when it would drop a held or sold seat. */
+  defineEvent(eventId: EventId, definition: EventDefinition): Promise<{ created: boolean; seats: number }>;
+  /** The event's definition, or null. */
+  getEvent(eventId: EventId): Promise<EventDefinition | null>;
+  /** Every defined event (the sweeper and the admission loop walk them). */
+  listEvents(): Promise<EventId[]>;
+
+  /** Joins the queue (idempotent). EVENT_UNKNOWN when the event is not defined. */
+  joinQueue(userId: UserId, eventId: EventId): Promise<QueueJoinResult>;
+  /** Leaves the queue and gives up an unused admission (idempotent). */
+  leaveQueue(userId: UserId, eventId: EventId): Promise<{ left: boolean; size: number }>;
+  /** Current 1-based positions of these users (absent: not queued) and the queue size, in one round trip. */
+  queuePositions(
+    eventId: EventId,
+    userIds: readonly UserId[],
+  ): Promise<{ size: number; positions: Map<UserId, number> }>;
+  /** Admits `count` users from the head of the queue, or (count undefined) as many as the event's rate allows now. */
+  admit(eventId: EventId, count?: number): Promise<Admission[]>;
+
+  /** All-or-nothing hold of `seatIds` for the user (see HoldResult). EVENT_UNKNOWN / SEAT_UNKNOWN reject. */
+  hold(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<HoldResult>;
+  /** Releases seats the user holds; FORBIDDEN when one is held by someone else or sold (nothing changes). */
+  release(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<SeatId[]>;
+  /** Sells held seats under `fence`; FENCE_STALE when the hold lapsed or moved on. Returns newly sold seats. */
+  confirm(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], fence: number): Promise<SeatId[]>;
+  /** Every seat of the event and its status. */
+  seatMap(eventId: EventId): Promise<Record<SeatId, SeatStatus>>;
+
+  /** The user's queues, holds and admissions, computed now: one index read, then one pipelined read. */
+  userClaims(userId: UserId): Promise<UserClaims>;
+  /** Ends expired holds and drops members whose session ended. Safe on every node at once. */
+  sweep(): Promise<SweepResult>;
+
+  /**
+   * Starts a request `(userId, requestId)`: `new` means the caller now owns it (an in-flight marker was set
+   * with SET NX semantics, so of two identical racing requests exactly one gets `new`); `pending` means
+   * another attempt is in flight; `done` returns the recorded ack.
+   */
+  beginRequest(userId: UserId, requestId: string, pendingMs: number): Promise<LedgerEntry>;
+  /** Records the ack of a request begun with `new`, kept for `ttlMs`. */
+  completeRequest(
+    userId: UserId,
+    requestId: string,
+    event: string,
+    ack: string,
+    ttlMs: number,
+  ): Promise<void>;
+  /** Forgets an in-flight marker (the attempt failed before acting; a retry may act). Best effort. */
+  abandonRequest(userId: UserId, requestId: string): Promise<void>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

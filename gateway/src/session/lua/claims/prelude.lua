@@ -1,0 +1,57 @@
+-- prelude.lua: prepended to every claims script (lua/claims/*.lua) when it is loaded, so they share one
+-- clock reading and the group helpers. Every claims script takes the same eleven KEYS, all of one event and
+-- so all in one `{event:<id>}` hash-tag slot (cluster-safe):
+-- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt}   KEYS[2] seats set
+-- KEYS[3] holder hash seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
+-- KEYS[5] groups hash userId -> cjson {f = fence, e = expiresAt ms, s = {seatId...}}
+-- KEYS[6] group expiry zset userId -> expiresAt   KEYS[7] fence counter   KEYS[8] queue zset userId -> seq
+-- KEYS[9] queue sequence counter   KEYS[10] admitted zset userId -> admission expiresAt
+-- KEYS[11] members zset userId -> when to check next that the user's session still lives
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local K_DEF, K_SEATS, K_HOLDER, K_SOLD, K_GROUPS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_GEXP, K_FENCE, K_QUEUE, K_QSEQ, K_ADMITTED, K_MEMBERS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+
+local function get_group(user)
+  local raw = redis.call('HGET', K_GROUPS, user)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function put_group(user, g)
+  if #g.s == 0 then
+    redis.call('HDEL', K_GROUPS, user)
+    redis.call('ZREM', K_GEXP, user)
+  else
+    redis.call('HSET', K_GROUPS, user, cjson.encode(g))
+    redis.call('ZADD', K_GEXP, g.e, user)
+  end
+end
+
+-- Ends the user's whole hold group; returns the seats it freed (only those still held by the user).
+local function end_group(user)
+  local g = get_group(user)
+  redis.call('HDEL', K_GROUPS, user)
+  redis.call('ZREM', K_GEXP, user)
+  local freed = {}
+  if not g then return freed end
+  for _, s in ipairs(g.s) do
+    if redis.call('HGET', K_HOLDER, s) == user then
+      redis.call('HDEL', K_HOLDER, s)
+      freed[#freed + 1] = s
+    end
+  end
+  return freed
+end
+
+local function add_member(user, check_ms)
+  redis.call('ZADD', K_MEMBERS, 'NX', now + check_ms, user)
+end
+
+local function unknown_seats(first)
+  local unknown = {}
+  for i = first, #ARGV do
+    if redis.call('SISMEMBER', K_SEATS, ARGV[i]) == 0 then unknown[#unknown + 1] = ARGV[i] end
+  end
+  return unknown
+end

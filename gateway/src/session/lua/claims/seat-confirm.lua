@@ -1,0 +1,38 @@
+-- seat-confirm.lua: ioredis command `claimConfirm`. Sells seats held by the user under `fence`: the group
+-- must still carry that fence and not have expired, and the user must hold every seat. Sold is final. A
+-- retried confirm (same user, seats, fence) succeeds again with nothing newly sold.
+-- KEYS: the eleven event keys (see prelude.lua)
+-- ARGV[1] userId   ARGV[2] fence   ARGV[3..] seat ids
+-- Reply: {1, {newlySold...}} | {-5} stale fence | {-2, {unknown...}} | {-1} unknown event
+if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
+local unknown = unknown_seats(3)
+if #unknown > 0 then return {-2, unknown} end
+local user = ARGV[1]
+local tag = ARGV[2] .. ':' .. user
+local g = get_group(user)
+local valid = g ~= nil and tonumber(g.f) == tonumber(ARGV[2]) and tonumber(g.e) > now
+local to_sell, selling = {}, {}
+for i = 3, #ARGV do
+  local s = ARGV[i]
+  local sold = redis.call('HGET', K_SOLD, s)
+  if sold then
+    if sold ~= tag then return {-5} end
+  elseif not selling[s] then
+    if not valid or redis.call('HGET', K_HOLDER, s) ~= user then return {-5} end
+    selling[s] = true
+    to_sell[#to_sell + 1] = s
+  end
+end
+for _, s in ipairs(to_sell) do
+  redis.call('HDEL', K_HOLDER, s)
+  redis.call('HSET', K_SOLD, s, tag)
+end
+if g and #to_sell > 0 then
+  local keep = {}
+  for _, s in ipairs(g.s) do
+    if not selling[s] then keep[#keep + 1] = s end
+  end
+  g.s = keep
+  put_group(user, g)
+end
+return {1, to_sell}

@@ -1,0 +1,33 @@
+-- seat-release.lua: ioredis command `claimRelease`. Releases seats the user holds. All-or-nothing: a seat
+-- held by someone else or sold refuses the whole call; a seat already free is ignored (idempotent retry).
+-- KEYS: the eleven event keys (see prelude.lua)
+-- ARGV[1] userId   ARGV[2..] seat ids
+-- Reply: {1, {released...}} | {-3, {forbidden...}} | {-2, {unknown...}} | {-1} unknown event
+if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
+local unknown = unknown_seats(2)
+if #unknown > 0 then return {-2, unknown} end
+local user = ARGV[1]
+local forbidden = {}
+for i = 2, #ARGV do
+  local h = redis.call('HGET', K_HOLDER, ARGV[i])
+  if redis.call('HEXISTS', K_SOLD, ARGV[i]) == 1 or (h and h ~= user) then forbidden[#forbidden + 1] = ARGV[i] end
+end
+if #forbidden > 0 then return {-3, forbidden} end
+local released, gone = {}, {}
+for i = 2, #ARGV do
+  if redis.call('HGET', K_HOLDER, ARGV[i]) == user then
+    redis.call('HDEL', K_HOLDER, ARGV[i])
+    released[#released + 1] = ARGV[i]
+    gone[ARGV[i]] = true
+  end
+end
+local g = get_group(user)
+if g then
+  local keep = {}
+  for _, s in ipairs(g.s) do
+    if not gone[s] then keep[#keep + 1] = s end
+  end
+  g.s = keep
+  put_group(user, g)
+end
+return {1, released}

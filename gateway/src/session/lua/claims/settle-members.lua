@@ -1,0 +1,29 @@
+-- settle-members.lua: ioredis command `claimSettle`. Applies the result of a session check of some members
+-- (read by the caller from the users' own slots): a user whose session ended loses their queue place,
+-- admission and holds; a live user with nothing left here is forgotten, else checked again in checkMs.
+-- Idempotent: a user already dropped is reported with nothing freed.
+-- KEYS: the eleven event keys (see prelude.lua)
+-- ARGV[1] checkMs   ARGV[2..] pairs userId, alive (1|0)
+-- Reply: {droppedUserId, wasQueued 0|1, {freedSeat...}, ...}
+local check_ms = tonumber(ARGV[1])
+local out = {}
+for i = 2, #ARGV, 2 do
+  local user = ARGV[i]
+  if ARGV[i + 1] == '1' then
+    local admitted = redis.call('ZSCORE', K_ADMITTED, user)
+    local has = redis.call('ZSCORE', K_QUEUE, user) or redis.call('HEXISTS', K_GROUPS, user) == 1
+      or (admitted and tonumber(admitted) > now)
+    if has then
+      redis.call('ZADD', K_MEMBERS, 'XX', now + check_ms, user)
+    else
+      redis.call('ZREM', K_MEMBERS, user)
+    end
+  elseif redis.call('ZREM', K_MEMBERS, user) == 1 then
+    local queued = redis.call('ZREM', K_QUEUE, user)
+    redis.call('ZREM', K_ADMITTED, user)
+    out[#out + 1] = user
+    out[#out + 1] = queued
+    out[#out + 1] = end_group(user)
+  end
+end
+return out
