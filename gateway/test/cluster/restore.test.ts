@@ -7,6 +7,7 @@ import { nextEvent, request, waitFor } from '../support/wait.ts';
 
 /** Drops the connection abruptly from the client side (no polite disconnect packet). */
 function drop(socket: Socket): Promise<unknown> {
+  if (!socket.connected) return Promise.resolve();
   const gone = nextEvent(socket, 'disconnect');
   socket.io.engine.close();
   return gone;
@@ -19,6 +20,7 @@ describe.each(['single', 'cluster'] as const)('restorable sessions across nodes 
   beforeAll(async () => {
     cluster = await startCluster({
       nodes: 3,
+      redis: redisKind,
       env: { REDIS_COMMAND_TIMEOUT_MS: '3000', MAX_ROOMS_PER_USER: '1000' },
     });
   });
@@ -118,16 +120,25 @@ describe.each(['single', 'cluster'] as const)('restorable sessions across nodes 
     // Each join answers with the user's whole room list, so 1,000 rooms make this the heaviest burst here.
     const a = await open(0, 'frank');
     const b = await open(1, 'frank');
-    const joins = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) =>
-        request<Ack<RoomResult>>(i % 2 === 0 ? a.socket : b.socket, 'room:join', { room: `r-${i}` }, 20_000),
-      ),
+    const join = (i: number) =>
+      request<Ack<RoomResult>>(i % 2 === 0 ? a.socket : b.socket, 'room:join', { room: `r-${i}` }, 20_000);
+    const acks = await Promise.all(Array.from({ length: 1000 }, (_, i) => join(i)));
+    // A retryable refusal (the store slow under this burst) is retried, as the protocol tells clients to;
+    // what must never happen is an acknowledged join that is missing afterwards.
+    let pending = acks.flatMap((ack, i) =>
+      ack.ok ? [] : [{ i, code: ack.error.code, retryable: ack.error.retryable }],
     );
-    expect(joins.filter((j) => !j.ok)).toEqual([]);
+    expect(pending.filter((p) => !p.retryable)).toEqual([]);
+    for (let round = 0; round < 3 && pending.length > 0; round++) {
+      const retried = await Promise.all(pending.map(async (p) => ({ ...p, ack: await join(p.i) })));
+      pending = retried.filter((r) => !r.ack.ok);
+    }
+    expect(pending).toEqual([]);
     await drop(a.socket);
     await drop(b.socket);
     const again = await open(2, 'frank');
     expect(again.session.rooms).toHaveLength(1000);
+    expect(new Set(again.session.rooms)).toEqual(new Set(Array.from({ length: 1000 }, (_, i) => `r-${i}`)));
   });
 
   it('refuses the publish API without the service token and with a forged protocol event', async () => {
