@@ -21,7 +21,12 @@ describe.each(['single', 'cluster'] as const)('restorable sessions across nodes 
     cluster = await startCluster({
       nodes: 3,
       redis: redisKind,
-      env: { REDIS_COMMAND_TIMEOUT_MS: '3000', MAX_ROOMS_PER_USER: '1000' },
+      // 1,000 rooms for one user: each join and room:joined carries the whole list, so allow the output.
+      env: {
+        REDIS_COMMAND_TIMEOUT_MS: '3000',
+        MAX_ROOMS_PER_USER: '1000',
+        MAX_OUTBOUND_BUFFER_BYTES: String(64 * 1024 * 1024),
+      },
     });
   });
   afterAll(async () => {
