@@ -61,22 +61,7 @@ export function createClusterPubSubClients(
     clusterRetryStrategy: retry,
     redisOptions: { maxRetriesPerRequest: null, connectionName: 'stayline-adapter-sub' },
   });
-  rawPub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter publisher error'));
-  sub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter subscriber error'));
-  const pub = guardPublishes(rawPub, (err: unknown) => {
-    options.onPublishError();
-    options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fanout publish failed');
-  });
-  return {
-    pub,
-    sub,
-    sharded: true,
-    async close() {
-      rawPub.disconnect();
-      sub.disconnect();
-      await Promise.resolve();
-    },
-  };
+  return assemble(rawPub, sub, true, options);
 }
 
 export function createPubSubClients(
@@ -97,22 +82,30 @@ export function createPubSubClients(
     retryStrategy,
     connectionName: 'stayline-adapter-sub',
   });
+  return assemble(rawPub, sub, false, options);
+}
+
+/** Logs both connections' errors, guards the publisher, and closes both on close(). */
+function assemble<T extends Redis | Cluster>(
+  rawPub: T,
+  sub: T,
+  sharded: boolean,
+  options: { log: Logger; onPublishError: () => void },
+): PubSubClients {
   rawPub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter publisher error'));
   sub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter subscriber error'));
-
   const pub = guardPublishes(rawPub, (err: unknown) => {
     options.onPublishError();
     options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fanout publish failed');
   });
-
   return {
     pub,
     sub,
-    sharded: false,
-    async close() {
+    sharded,
+    close() {
       rawPub.disconnect();
       sub.disconnect();
-      await Promise.resolve();
+      return Promise.resolve();
     },
   };
 }

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import type { Ack, ProtocolErrorPayload, RestoredSession, RoomResult } from '@stayline/client-sdk/protocol';
-import { baseEnv, connect, startGateway, tokenFor, type RunningGateway } from '../support/gateway.ts';
+import type { Ack, ProtocolErrorPayload, RoomResult } from '@stayline/client-sdk/protocol';
+import { useGateway } from '../support/fixture.ts';
+import { baseEnv } from '../support/gateway.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
 
 const SERVICE_TOKEN = 'limits-test-service-token-0123456789';
@@ -14,25 +15,9 @@ describe('per-socket limits', () => {
     MAX_OUTBOUND_BUFFER_BYTES: String(256 * 1024),
     SERVICE_TOKEN,
   });
-  let gw: RunningGateway;
-  const sockets: Socket[] = [];
-  beforeAll(async () => {
-    gw = await startGateway(env);
-  });
-  afterAll(async () => {
-    for (const s of sockets) s.close();
-    await gw.stop();
-  });
-  const open = async (sub: string): Promise<Socket> => {
-    const socket = connect(gw.url, tokenFor(env, sub));
-    sockets.push(socket);
-    await nextEvent<RestoredSession>(socket, 'session:restored');
-    return socket;
-  };
-  const metric = async (pattern: RegExp): Promise<number> => {
-    const text = await fetch(`${gw.url}/metrics`).then((r) => r.text());
-    return Number(pattern.exec(text)?.[1] ?? 0);
-  };
+  const gw = useGateway(() => env);
+  const open = async (sub: string): Promise<Socket> => (await gw.open(sub)).socket;
+  const metric = (pattern: RegExp): Promise<number> => gw.metric(pattern);
 
   it('answers an oversized message with MESSAGE_TOO_LARGE and keeps serving the socket', async () => {
     const socket = await open('big-sender');
@@ -135,21 +120,8 @@ describe('per-socket limits', () => {
 
 describe('payload validation', () => {
   const env = baseEnv();
-  let gw: RunningGateway;
-  const sockets: Socket[] = [];
-  beforeAll(async () => {
-    gw = await startGateway(env);
-  });
-  afterAll(async () => {
-    for (const s of sockets) s.close();
-    await gw.stop();
-  });
-  const open = async (sub: string): Promise<Socket> => {
-    const socket = connect(gw.url, tokenFor(env, sub));
-    sockets.push(socket);
-    await nextEvent<RestoredSession>(socket, 'session:restored');
-    return socket;
-  };
+  const gw = useGateway(() => env);
+  const open = async (sub: string): Promise<Socket> => (await gw.open(sub)).socket;
 
   it('answers an invalid payload with BAD_REQUEST and changes nothing', async () => {
     const socket = await open('bad-payload');

@@ -1,33 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import type {
-  Ack,
-  AuthExpiringPayload,
-  RestoredSession,
-  RoomResult,
-  WireError,
-} from '@stayline/client-sdk/protocol';
-import { baseEnv, connect, startGateway, tokenFor, type RunningGateway } from '../support/gateway.ts';
+import type { Ack, AuthExpiringPayload, RoomResult, WireError } from '@stayline/client-sdk/protocol';
+import { useGateway } from '../support/fixture.ts';
+import { baseEnv, tokenFor } from '../support/gateway.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
 
 describe('token expiry on a live socket', () => {
   // Warn 2 s ahead, no clock tolerance: the cut comes exactly at `exp`.
   const env = baseEnv({ AUTH_EXPIRY_WARNING_SECONDS: '2', JWT_CLOCK_TOLERANCE_SECONDS: '0' });
-  let gw: RunningGateway;
-  const sockets: Socket[] = [];
-  beforeAll(async () => {
-    gw = await startGateway(env);
-  });
-  afterAll(async () => {
-    for (const s of sockets) s.close();
-    await gw.stop();
-  });
-  const open = async (token: string): Promise<Socket> => {
-    const socket = connect(gw.url, token);
-    sockets.push(socket);
-    await nextEvent<RestoredSession>(socket, 'session:restored');
-    return socket;
-  };
+  const gw = useGateway(() => env);
+  const open = async (token: string): Promise<Socket> => (await gw.open('', { token })).socket;
 
   it('warns with auth:expiring, then ends with auth:expired and processes nothing sent after expiry', async () => {
     const token = tokenFor(env, 'expiring-user', { expiresIn: 3 });
@@ -58,9 +40,7 @@ describe('token expiry on a live socket', () => {
     const applied = new Set(acks.flatMap((a) => (a.ok ? [a.data.room] : [])));
     expect(applied.size).toBeGreaterThan(0);
     // What the session holds now is exactly what was acknowledged: nothing after expiry slipped in.
-    const again = connect(gw.url, tokenFor(env, 'expiring-user'));
-    sockets.push(again);
-    const restored = await nextEvent<RestoredSession>(again, 'session:restored');
+    const { session: restored } = await gw.open('expiring-user');
     expect(new Set(restored.rooms)).toEqual(applied);
     for (const s of sent) if (applied.has(s.room)) expect(s.at).toBeLessThan(expiresAtMs + 100);
   });
