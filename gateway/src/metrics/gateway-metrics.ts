@@ -21,6 +21,7 @@ export interface GatewayMetrics {
   readonly redisCommandDuration: Histogram<'command' | 'outcome'>;
   readonly redisErrors: Counter<'command'>;
   readonly stalePurges: Counter;
+  readonly sessionsExpired: Counter;
   readonly purgedSockets: Counter;
   readonly storeErrors: Counter<'operation'>;
   readonly publishes: Counter<'result'>;
@@ -94,6 +95,11 @@ export function createGatewayMetrics(options: { nodeId: string; collectDefaults?
       name: 'stayline_redis_errors_total',
       help: 'Session store commands that failed, by command.',
       labelNames: ['command'],
+      registers,
+    }),
+    sessionsExpired: new Counter({
+      name: 'stayline_sessions_expired_total',
+      help: 'Sessions that had expired when their user came back (counted at the return; a fresh session follows).',
       registers,
     }),
     stalePurges: new Counter({

@@ -5,14 +5,15 @@
  */
 import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
-import type {
-  AttachResult,
-  NodeId,
-  PurgeResult,
-  RoomChange,
-  SessionStore,
-  SessionView,
-  SocketId,
+import {
+  SEEN_TTL_MS,
+  type AttachResult,
+  type NodeId,
+  type PurgeResult,
+  type RoomChange,
+  type SessionStore,
+  type SessionView,
+  type SocketId,
 } from './session-store.ts';
 
 /** Options of MemorySessionStore. */
@@ -42,6 +43,8 @@ const DEAD_NODES_PER_PURGE = 100;
 export class MemorySessionStore implements SessionStore {
   readonly kind = 'memory';
   private readonly sessions = new Map<UserId, MemorySession>();
+  /** userId -> when the user last attached (epoch ms), kept SEEN_TTL_MS, like the Redis `seen` marker. */
+  private readonly seen = new Map<UserId, number>();
   /** nodeId -> last heartbeat, epoch ms. */
   private readonly nodes = new Map<NodeId, number>();
   private readonly ttlMs: number;
@@ -75,6 +78,10 @@ export class MemorySessionStore implements SessionStore {
       if (!existing?.sockets.has(socketId) && live >= maxSockets) {
         return { ok: false, reason: 'CONNECTION_LIMIT', liveSockets: live };
       }
+      const lastSeen = this.seen.get(userId);
+      const returnedAfterExpiry =
+        existing === undefined && lastSeen !== undefined && now - lastSeen <= SEEN_TTL_MS;
+      this.seen.set(userId, now);
       const session = existing ?? this.create(userId, now);
       session.sockets.set(socketId, nodeId);
       this.slide(session, now);
@@ -84,6 +91,7 @@ export class MemorySessionStore implements SessionStore {
           recovered: existing !== undefined,
           rooms: sorted(session.rooms),
           expiresAt: session.expiresAt,
+          returnedAfterExpiry,
         },
       };
     });
@@ -185,6 +193,9 @@ export class MemorySessionStore implements SessionStore {
     const now = this.now();
     for (const [userId, session] of this.sessions) {
       if (now > session.expiresAt) this.sessions.delete(userId);
+    }
+    for (const [userId, at] of this.seen) {
+      if (now - at > SEEN_TTL_MS) this.seen.delete(userId);
     }
   }
 

@@ -25,6 +25,8 @@ export interface RedisKeys {
   user(userId: UserId): UserKeys;
   /** `<prefix>{node:<id>}:sockets`: the node's index of entries, see nodeIndexEntry. */
   nodeSockets(nodeId: NodeId): string;
+  /** `<prefix>{user:<id>}:seen`: that the user had a session (attach only), for the expired-session count. */
+  seen(userId: UserId): string;
   /** `<prefix>nodes`: sorted set of node ids scored by last heartbeat (epoch ms, Redis clock). */
   readonly nodes: string;
 }
@@ -38,6 +40,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
       return [`${base}session`, `${base}sockets`, `${base}rooms`];
     },
     nodeSockets: (nodeId) => `${prefix}{node:${encodeKeyId(nodeId)}}:sockets`,
+    seen: (userId) => `${prefix}{user:${encodeKeyId(userId)}}:seen`,
     nodes: `${prefix}nodes`,
   };
 }

@@ -21,14 +21,15 @@ import { Cluster } from 'ioredis';
 import { toStoreError, type RedisLike } from '../infra/redis.ts';
 import { defineSessionScripts, type SessionScripts } from './lua-scripts.ts';
 import { createRedisKeys, nodeIndexEntry, parseNodeIndexEntry, type RedisKeys } from './redis-keys.ts';
-import type {
-  AttachResult,
-  NodeId,
-  PurgeResult,
-  RoomChange,
-  SessionStore,
-  SessionView,
-  SocketId,
+import {
+  SEEN_TTL_MS,
+  type AttachResult,
+  type NodeId,
+  type PurgeResult,
+  type RoomChange,
+  type SessionStore,
+  type SessionView,
+  type SocketId,
 } from './session-store.ts';
 
 /**
@@ -104,7 +105,15 @@ export class RedisSessionStore implements SessionStore {
       const nodeKey = this.keys.nodeSockets(nodeId);
       const entry = nodeIndexEntry(userId, socketId);
       const attach = () =>
-        this.scripts.attachSocket(...this.keys.user(userId), socketId, nodeId, maxSockets, this.ttlMs);
+        this.scripts.attachSocket(
+          ...this.keys.user(userId),
+          this.keys.seen(userId),
+          socketId,
+          nodeId,
+          maxSockets,
+          this.ttlMs,
+          SEEN_TTL_MS,
+        );
       let reply: unknown;
       if (this.redis instanceof Cluster) {
         await this.redis.sadd(nodeKey, entry);
@@ -318,6 +327,7 @@ function parseAttach(reply: unknown): AttachResult {
       recovered: asInt('attachSocket', reply[1]) === 1,
       expiresAt: asInt('attachSocket', reply[2]),
       rooms: sortedRooms('attachSocket', reply[3]),
+      returnedAfterExpiry: asInt('attachSocket', reply[4]) === 1,
     },
   };
 }

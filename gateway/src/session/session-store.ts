@@ -26,7 +26,15 @@ export interface SessionSnapshot {
   rooms: RoomName[];
   /** Epoch ms at which the session expires unless extended by activity. */
   expiresAt: number;
+  /**
+   * True when the user had a session that expired before this attach (they came back too late): the
+   * `stayline_sessions_expired_total` metric counts these. Known for SEEN_TTL (30 days) after last attach.
+   */
+  returnedAfterExpiry: boolean;
 }
+
+/** How long a store remembers that a user had a session, to tell an expired session from a first visit. */
+export const SEEN_TTL_MS = 30 * 24 * 3600 * 1000;
 
 /** Result of attachSocket: refused only by the per-user connection limit. */
 export type AttachResult =

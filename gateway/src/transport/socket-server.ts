@@ -15,6 +15,8 @@ import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { SessionStore } from '../session/session-store.ts';
 import { startAuthLifecycle } from './auth-lifecycle.ts';
+import type { ClaimsRuntime } from './claims-runtime.ts';
+import { traceConnections } from './connection-trace.ts';
 import { createHandshake } from './handshake.ts';
 import { LocalPresence } from './local-presence.ts';
 import type { OriginPolicy } from './origin-policy.ts';
@@ -36,6 +38,8 @@ export interface SocketServerDeps {
   isDraining: () => boolean;
   /** Optional adapter constructor (the Redis adapter when the store is Redis). */
   adapter?: ((nsp: unknown) => Adapter) | undefined;
+  /** Builds the queue/seat runtime on this server (request ids, queue:*, seat:*, restored queues/holds). */
+  createClaims?: ((io: GatewayServer) => ClaimsRuntime) | undefined;
 }
 
 export interface SocketServer {
@@ -43,6 +47,7 @@ export interface SocketServer {
   presence: LocalPresence;
   /** Detaches that failed (store down) and are retried by the node's housekeeping. */
   pendingDetaches: Map<string, string>;
+  claims: ClaimsRuntime | undefined;
 }
 
 /** Engine.IO error code 4 (FORBIDDEN) makes engine.io answer a polling request with HTTP 403. */
@@ -72,7 +77,11 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     ...(deps.adapter ? { adapter: deps.adapter as never } : {}),
   });
 
+  // Opt-in (CONNECTION_TRACE_FILE): a JSON-lines trace of connects/disconnects for `loadtest replay`.
+  if (config.trace.file !== undefined)
+    traceConnections(io, { ...config.trace, file: config.trace.file, nodeId: config.nodeId, log });
   const presence = new LocalPresence();
+  const claims = deps.createClaims?.(io);
   const pendingDetaches = new Map<string, string>();
   const everConnected = new WeakSet<GatewaySocket>();
 
@@ -147,26 +156,35 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
 
     const ctx = () => ({ userId, claims: socket.data.principal.claims });
     const edge = (event: string) => ({ log: socketLog, metrics, event, inflight: socket.data.inflight });
-    socket.on('room:join', (payload: unknown, ack: AckCallback<RoomResult>) =>
-      answer(ack, () => joinRoom(roomDeps, ctx(), payload), edge('room:join')),
+    // Every acknowledged request goes through the request-id ledger (claims-runtime / idempotency.ts).
+    const once =
+      <T>(event: string, handler: (payload: unknown) => Promise<T>) =>
+      (payload: unknown, ack: AckCallback<T>) =>
+        answer(
+          ack,
+          () => (claims ? claims.once(userId, event, payload, handler) : handler(payload)),
+          edge(event),
+        );
+    socket.on(
+      'room:join',
+      once<RoomResult>('room:join', (payload) => joinRoom(roomDeps, ctx(), payload)),
     );
-    socket.on('room:leave', (payload: unknown, ack: AckCallback<RoomResult>) =>
-      answer(ack, () => leaveRoom(roomDeps, ctx(), payload), edge('room:leave')),
+    socket.on(
+      'room:leave',
+      once<RoomResult>('room:leave', (payload) => leaveRoom(roomDeps, ctx(), payload)),
     );
-    socket.on('auth:refresh', (payload: unknown, ack: AckCallback<AuthRefreshResult>) =>
-      answer(
-        ack,
-        () => {
-          const token =
-            typeof payload === 'object' && payload !== null
-              ? (payload as { token?: unknown }).token
-              : undefined;
-          const renewed = deps.verifier.verifyRefresh(typeof token === 'string' ? token : undefined, userId);
-          lifecycle.renew(renewed);
-          return Promise.resolve({ expiresAt: renewed.expiresAtMs });
-        },
-        edge('auth:refresh'),
-      ),
+    claims?.register(socket, once);
+    socket.on(
+      'auth:refresh',
+      once<AuthRefreshResult>('auth:refresh', (payload) => {
+        const token =
+          typeof payload === 'object' && payload !== null
+            ? (payload as { token?: unknown }).token
+            : undefined;
+        const renewed = deps.verifier.verifyRefresh(typeof token === 'string' ? token : undefined, userId);
+        lifecycle.renew(renewed);
+        return Promise.resolve({ expiresAt: renewed.expiresAtMs });
+      }),
     );
 
     socket.on('disconnect', (reason) => {
@@ -175,18 +193,34 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       metrics.connections.dec();
       metrics.disconnects.inc({ reason });
       detach(userId, socket.id);
+      claims?.socketGone(userId);
     });
 
-    socket.emit('session:restored', {
-      recovered: session.recovered,
-      rooms: session.rooms,
-      expiresAt: session.expiresAt,
-      queues: [],
-      holds: [],
-    });
-    metrics.restores.inc({ outcome: session.recovered ? 'recovered' : 'fresh' });
-    metrics.restoreDuration.observe((performance.now() - socket.data.restoreStartedAt) / 1000);
+    const restored = () => {
+      metrics.restores.inc({ outcome: session.recovered ? 'recovered' : 'fresh' });
+      if (session.returnedAfterExpiry) metrics.sessionsExpired.inc();
+      metrics.restoreDuration.observe((performance.now() - socket.data.restoreStartedAt) / 1000);
+    };
+    const base = { recovered: session.recovered, rooms: session.rooms, expiresAt: session.expiresAt };
+    if (claims === undefined) {
+      socket.emit('session:restored', { ...base, queues: [], holds: [] });
+      restored();
+    } else {
+      // Queues and holds are computed now (index, then event side): one or two more round trips.
+      claims.restore(socket).then(
+        ({ queues, holds }) => {
+          socket.emit('session:restored', { ...base, queues, holds });
+          restored();
+        },
+        (err: unknown) => {
+          // Never an empty answer in place of the truth: the client reconnects and tries again.
+          metrics.restores.inc({ outcome: 'error' });
+          socketLog.warn({ err }, 'could not read queues and holds for session:restored; closing');
+          socket.conn.close();
+        },
+      );
+    }
   });
 
-  return { io, presence, pendingDetaches };
+  return { io, presence, pendingDetaches, claims };
 }

@@ -143,6 +143,19 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
       expect(await store.getSession('nobody')).toBeNull();
     });
 
+    it('tells a user who comes back after the TTL from a first visit (returnedAfterExpiry)', async () => {
+      const store = await open({ sessionTtlSeconds: 1 });
+      const first = await store.attachSocket('late', 's1', 'A', 5);
+      expect(first).toMatchObject({ ok: true, session: { recovered: false, returnedAfterExpiry: false } });
+      await store.detachSocket('late', 's1');
+      await h.passTime(1_300);
+      expect(await store.getSession('late')).toBeNull();
+      const back = await store.attachSocket('late', 's2', 'A', 5);
+      expect(back).toMatchObject({ ok: true, session: { recovered: false, returnedAfterExpiry: true } });
+      const tab = await store.attachSocket('late', 's3', 'A', 5);
+      expect(tab).toMatchObject({ ok: true, session: { recovered: true, returnedAfterExpiry: false } });
+    });
+
     it('reports recovered false on the first attach and true for a second tab', async () => {
       const store = await open();
       const before = h.now();

@@ -34,6 +34,8 @@ describe.each(['memory', 'redis'] as const)('session TTL through a gateway (%s s
     await waitFor(() => Date.now() > first.session.expiresAt + 1_000, 6_000, 'the TTL to pass');
     const second = await open('ttl-gone');
     expect(second.session).toMatchObject({ recovered: false, rooms: [] });
+    const metrics = await fetch(`${gw.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/stayline_sessions_expired_total\{[^}]*\} 1\b/);
   });
 
   it('keeps the session of a user connected for longer than the TTL (the TTL slides while present)', async () => {

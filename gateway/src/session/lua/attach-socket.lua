@@ -2,8 +2,10 @@
 -- limit, slides the TTL and returns what to restore. The limit check and the write happen in one script,
 -- so concurrent attaches from any number of nodes can never exceed maxSockets ("check then create" race).
 -- KEYS[1] session hash {createdAt, lastSeen}   KEYS[2] sockets hash socketId -> nodeId   KEYS[3] rooms set
--- ARGV[1] socketId   ARGV[2] nodeId   ARGV[3] maxSockets   ARGV[4] ttlMs
--- Reply: {1, recovered (1 when the session existed before), expiresAt (epoch ms), {room...}}
+-- KEYS[4] seen marker (the user had a session; outlives it by SEEN_TTL)
+-- ARGV[1] socketId   ARGV[2] nodeId   ARGV[3] maxSockets   ARGV[4] ttlMs   ARGV[5] seenTtlMs
+-- Reply: {1, recovered (1 when the session existed before), expiresAt (epoch ms), {room...},
+--         returnedAfterExpiry (1 when no session exists but the seen marker does)}
 --     or {0, liveSockets} when refused by the limit (nothing written).
 -- Re-attaching a socketId that is already recorded is not counted against the limit (idempotent retry).
 local t = redis.call('TIME')
@@ -18,6 +20,11 @@ if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   end
 end
 
+local returnedAfterExpiry = 0
+if recovered == 0 and redis.call('EXISTS', KEYS[4]) == 1 then
+  returnedAfterExpiry = 1
+end
+redis.call('SET', KEYS[4], now, 'PX', tonumber(ARGV[5]))
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if recovered == 0 then
   redis.call('HSET', KEYS[1], 'createdAt', now)
@@ -26,4 +33,4 @@ redis.call('HSET', KEYS[1], 'lastSeen', now)
 for i = 1, 3 do
   redis.call('PEXPIRE', KEYS[i], ttl)
 end
-return {1, recovered, now + ttl, redis.call('SMEMBERS', KEYS[3])}
+return {1, recovered, now + ttl, redis.call('SMEMBERS', KEYS[3]), returnedAfterExpiry}
