@@ -8,6 +8,9 @@ import { spawnSync } from 'node:child_process';
 const NEEDS = [
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'redis-cli', pkg: 'redis-tools' },
+  { bin: 'haproxy', pkg: 'haproxy' },
+  { bin: 'chromium', pkg: 'chromium' },
+  { bin: 'nginx', pkg: 'nginx-light' },
 ];
 
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
@@ -40,6 +43,7 @@ const extra = process.argv.slice(2);
 if (extra.length === 0) {
   for (const [label, cmd, args] of [
     ['typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+    ['typecheck client-sdk (DOM, demo)', 'npx', ['tsc', '-p', 'client-sdk/tsconfig.json', '--noEmit']],
     ['lint', 'npx', ['eslint', '.']],
   ]) {
     console.log(`\n== ${label} ==`);

@@ -1,7 +1,9 @@
 /**
  * Three gateway nodes behind a real HAProxy (scripts/local-cluster.ts, the `npm run cluster` path) with
  * ALB-like cookie stickiness: long-polling stays on the node that holds the session, the websocket
- * upgrade works through the proxy, and a client whose node dies lands on another node with its session.
+ * upgrade works through the proxy, a client whose node dies lands on another node with its session, and
+ * the polling sessions of a draining node keep reaching it (`option persist`) until the drain closes them.
+ * The tests share one cluster and run in order: the last two take nodes away.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -16,7 +18,9 @@ import { nextEvent, request, waitFor } from '../support/wait.ts';
 const haproxy = findHaproxy();
 if (haproxy === undefined) {
   // npm test installs haproxy (scripts/test.mjs NEEDS); a bare `vitest run` on a machine without it skips.
-  console.warn('SKIPPED gateway/test/cluster/haproxy.test.ts: haproxy is not installed (apt-get install haproxy)');
+  console.warn(
+    'SKIPPED gateway/test/cluster/haproxy.test.ts: haproxy is not installed (apt-get install haproxy)',
+  );
 }
 
 /** Everything that can go wrong with a socket, recorded instead of thrown, so a test can assert none did. */
@@ -25,6 +29,8 @@ interface Watched {
   sub: string;
   problems: string[];
   restored: RestoredSession[];
+  /** Event names in arrival order (server:draining, disconnect), to check what came first. */
+  timeline: string[];
 }
 
 describe.skipIf(haproxy === undefined)('a cluster behind HAProxy with cookie stickiness', () => {
@@ -41,6 +47,8 @@ describe.skipIf(haproxy === undefined)('a cluster behind HAProxy with cookie sti
         NODE_DEAD_AFTER_SECONDS: '3',
         EVENTS_PER_SECOND: '5000',
         EVENTS_BURST: '5000',
+        // Long enough that HAProxy's health check (1 s x 2) marks a draining node down mid-drain.
+        DRAIN_SECONDS: '4',
       },
     });
     store = createSessionStore(loadConfig(cluster.env).store, { logger: pino({ level: 'silent' }) });
@@ -56,7 +64,15 @@ describe.skipIf(haproxy === undefined)('a cluster behind HAProxy with cookie sti
   const open = (sub: string, options: ClientOptions): Watched => {
     const socket = connect(cluster.url, cluster.token(sub), { withCredentials: true, ...options });
     sockets.push(socket);
-    const watched: Watched = { socket, sub, problems: [], restored: [] };
+    const watched: Watched = { socket, sub, problems: [], restored: [], timeline: [] };
+    socket.on('server:draining', () => watched.timeline.push('server:draining'));
+    socket.on('disconnect', (reason) => watched.timeline.push(`disconnect: ${reason}`));
+    // A refused handshake (SERVER_DRAINING when a reconnect reaches the draining node before HAProxy marks
+    // it down) turns the stock client's reconnection off; a real client retries retryable codes.
+    socket.on('connect_error', (err: Error & { data?: { retryable?: boolean } }) => {
+      if (options.reconnection === true && err.data?.retryable === true)
+        setTimeout(() => socket.connect(), 100);
+    });
     socket.on('connect_error', (err) => watched.problems.push(`connect_error: ${err.message}`));
     socket.on('disconnect', (reason, details) =>
       watched.problems.push(`disconnect: ${reason} ${JSON.stringify(details ?? '')}`),
@@ -174,7 +190,11 @@ describe.skipIf(haproxy === undefined)('a cluster behind HAProxy with cookie sti
   });
 
   it('moves the clients of a SIGKILLed node to the survivors through HAProxy, sessions and rooms restored', async () => {
-    const reconnecting: ClientOptions = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 };
+    const reconnecting: ClientOptions = {
+      reconnection: true,
+      reconnectionDelay: 100,
+      reconnectionDelayMax: 500,
+    };
     const clients = [
       ...Array.from({ length: 6 }, (_, i) =>
         open(`moved-poll-${i}`, { ...reconnecting, transports: ['polling'] }),
@@ -223,5 +243,51 @@ describe.skipIf(haproxy === undefined)('a cluster behind HAProxy with cookie sti
       expect(c.problems).toEqual([]);
       expect(c.restored).toHaveLength(1);
     }
+  });
+  it('drains a node’s polling sessions through HAProxy: each is told server:draining, then restored elsewhere', async () => {
+    // Runs after the SIGKILL test: two nodes are left. The drain closes one socket per 250 ms batch, so
+    // the 14+ sessions of the target take 3.5 s or more, while HAProxy marks the node down after about 2 s
+    // of failed /readyz checks; `option persist` keeps the sessions it still holds reaching it, so none of
+    // them is cut off with "Session ID unknown" before its turn.
+    const alive = cluster.nodes.filter(
+      (n) => n.process.child.exitCode === null && n.process.child.signalCode === null,
+    );
+    expect(alive).toHaveLength(2);
+    const reconnecting: ClientOptions = {
+      reconnection: true,
+      reconnectionDelay: 100,
+      reconnectionDelayMax: 500,
+    };
+    const clients = Array.from({ length: 36 }, (_, i) =>
+      open(`drained-${i}`, { ...reconnecting, transports: ['polling'] }),
+    );
+    await Promise.all(clients.map(restoredOnce));
+    await Promise.all(
+      clients.map(async (c) =>
+        expect((await request<Ack<RoomResult>>(c.socket, 'room:join', { room: `d-${c.sub}` })).ok).toBe(true),
+      ),
+    );
+    const before = await Promise.all(clients.map(nodeOf));
+    const target = alive.find((n) => before.filter((b) => b === n.id).length >= 14);
+    if (target === undefined) throw new Error(`no node holds 14 of the clients: ${JSON.stringify(before)}`);
+    const survivor = alive.find((n) => n !== target);
+    const drained = clients.filter((_, i) => before[i] === target.id);
+    const kept = clients.filter((_, i) => before[i] !== target.id);
+
+    const exitCode = target.kill('SIGTERM');
+    await Promise.all(
+      drained.map((c) =>
+        waitFor(() => c.restored.length >= 2 && c.socket.connected, 20_000, `${c.sub} to be restored`),
+      ),
+    );
+    expect(await exitCode).toBe(0);
+    for (const c of drained) {
+      // Told first, then closed: not cut off by the load balancer before the drain reached it.
+      // ("transport close": the server closed it; a poll sent to the wrong node would be "transport error")
+      expect(c.timeline.slice(0, 2), c.sub).toEqual(['server:draining', 'disconnect: transport close']);
+      expect(c.restored[1]).toMatchObject({ recovered: true, rooms: [`d-${c.sub}`] });
+      expect(await nodeOf(c)).toBe(survivor?.id);
+    }
+    for (const c of kept) expect(c.problems).toEqual([]);
   });
 });
