@@ -124,7 +124,9 @@ async function countRestoreCommands(
   gatewayUrl: string,
   tokens: string[],
 ): Promise<Record<string, number>> {
-  const monitor = await new Redis(redisUrl).monitor();
+  // monitor() opens a second connection; both must be closed or the process never exits.
+  const admin = new Redis(redisUrl);
+  const monitor = await admin.monitor();
   const counts: Record<string, number> = {};
   let capturing = true;
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -137,6 +139,7 @@ async function countRestoreCommands(
   capturing = false;
   for (const c of clients) c.close();
   monitor.disconnect();
+  admin.disconnect();
   return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / tokens.length]));
 }
 
