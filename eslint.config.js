@@ -9,6 +9,7 @@ export default tseslint.config(
       '**/dist/**',
       'test-artifacts/**',
       'scripts/*.mjs',
+      'client-sdk/scripts/*.mjs',
       'deploy/**',
       'eslint.config.js',
     ],
@@ -39,6 +40,32 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ regex: '^(?!\\./)', message: 'The protocol imports nothing.' }] },
+      ],
+    },
+  },
+  {
+    files: ['client-sdk/src/**/*.ts'],
+    ignores: ['client-sdk/src/protocol/**'],
+    rules: {
+      // The SDK runs in browsers: no Node built-ins, and React only in the optional react/ entry.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^node:', message: 'The SDK runs in browsers: no Node built-ins.' },
+            { regex: '^react', message: 'Only client-sdk/src/react/ may import React.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['client-sdk/src/react/**/*.ts'],
+    rules: {
+      // React bindings may import React (an optional peer dependency), still nothing Node-only.
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^node:', message: 'The SDK runs in browsers: no Node built-ins.' }] },
       ],
     },
   },

@@ -15,7 +15,13 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['gateway/test/integration/**/*.test.ts', 'gateway/test/cluster/**/*.test.ts'],
+          include: [
+            'gateway/test/integration/**/*.test.ts',
+            'gateway/test/cluster/**/*.test.ts',
+            'client-sdk/test/integration/**/*.test.ts',
+            'client-sdk/test/e2e/**/*.test.ts',
+            'loadtest/test/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',

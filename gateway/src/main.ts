@@ -24,6 +24,8 @@ function announceDevSecret(config: GatewayConfig, log: Logger, port: number): vo
       `  Dev token for user "dev-user" (valid 24 h):`,
       `  ${token}`,
       '',
+      `  Demo:      ${url}/demo/#token=${token}`,
+      '',
       `  Try it:    node -e "require('socket.io-client').io('${url}',{auth:{token:process.argv[1]}}).on('session:restored',s=>{console.log(s);process.exit(0)})" <token>`,
       '',
     ].join('\n') + '\n',

@@ -43,7 +43,10 @@ export interface RestoredSession {
 
 export interface QueuePlace {
   eventId: EventId;
-  /** 1-based, gap-free: the first in line is 1. */
+  /**
+   * 1-based, gap-free: the first in line is 1. A `queue:join` ack says 0 when the user is already admitted
+   * (the `queue:admitted` event is sent again).
+   */
   position: number;
   size: number;
 }
@@ -166,6 +169,11 @@ export const CLIENT_EVENTS = [
   'auth:refresh',
   'room:join',
   'room:leave',
+  'queue:join',
+  'queue:leave',
+  'seat:hold',
+  'seat:release',
+  'seat:map',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 

@@ -1,0 +1,599 @@
+/**
+ * The client shell: one socket.io-client socket (its own reconnection off), driven by the pure state
+ * machine in connection-machine.ts. It fetches a token before every attempt, keeps `session` current, and
+ * sends calls with a request id, holding them while the connection is down and sending them again (same
+ * id, so the server answers with the first result) when it is back.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type {
+  AckCallback,
+  ClientToServerEvents,
+  EventId,
+  QueueLeaveResult,
+  QueuePlace,
+  RoomName,
+  RoomResult,
+  SeatHold,
+  SeatId,
+  SeatMapResult,
+  SeatReleaseResult,
+  ServerToClientEvents,
+  WireError,
+} from './protocol/index.ts';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import {
+  INITIAL_STATE,
+  step,
+  type ConnectionEvent,
+  type ConnectionPolicy,
+  type ConnectionState,
+} from './connection-machine.ts';
+import { SdkError, readWireError, type SdkErrorCode } from './errors.ts';
+import {
+  describeChange,
+  fromRestored,
+  withAdmission,
+  withHold,
+  withoutQueue,
+  withoutSeats,
+  withQueuePlace,
+  withRooms,
+  type ClientSession,
+  type SessionChange,
+  type SessionChangeCause,
+} from './session.ts';
+
+/** Why the SDK asks for a token. */
+export type TokenReason = 'connect' | 'reconnect' | 'refresh';
+
+/** A logger the SDK writes to; it is silent without one. Any of pino, console or your own fits. */
+export interface SdkLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** Timers the client uses; inject fakes in tests. */
+export interface SdkTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of `createClient`. */
+export interface ClientOptions {
+  /** The gateway (or load balancer) URL, e.g. `https://rt.example.com`. */
+  url: string;
+  /**
+   * Returns a token for the handshake. Called before every (re)connect and when the server warns that the
+   * token is about to expire (`auth:expiring`), so return a fresh one each time.
+   */
+  getToken: (context: { reason: TokenReason }) => string | Promise<string>;
+  /** socket.io path. Default `/socket.io`. */
+  path?: string;
+  /**
+   * Engine.IO transports. Default `['websocket']`: a cluster without sticky sessions cannot serve
+   * long-polling, whose requests may land on different nodes.
+   */
+  transports?: ('websocket' | 'polling' | 'webtransport')[];
+  /** Reconnect backoff bounds. Default `{ baseMs: 500, capMs: 10_000 }`. */
+  backoff?: Partial<BackoffOptions>;
+  /** Failed attempts in a row before giving up with status `disconnected`. Default Infinity. */
+  maxAttempts?: number;
+  /** How long a call may wait for a connection and its answer before failing with CLIENT_TIMEOUT. Default 10,000. */
+  callTimeoutMs?: number;
+  /** How long one connection attempt may take. Default 10,000. */
+  connectTimeoutMs?: number;
+  /** Connect at once. Default true; with false, call `connect()`. */
+  autoConnect?: boolean;
+  /** Where the SDK logs. Default: nowhere. */
+  logger?: SdkLogger;
+  /** Clock (epoch ms). Default Date.now. */
+  now?: () => number;
+  /** Random source in [0, 1) for the backoff jitter. Default Math.random. */
+  random?: () => number;
+  /** Timers. Default the global setTimeout/clearTimeout. */
+  timers?: SdkTimers;
+  /** Request id generator. Default 16 random bytes as hex. */
+  newRequestId?: () => string;
+  /** Socket factory (tests). Default socket.io-client's `io`. */
+  socketFactory?: typeof io;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Overrides `callTimeoutMs` for this call. */
+  timeoutMs?: number;
+  /** Send your own request id (1-64 characters) to make a retry of your own idempotent too. */
+  requestId?: string;
+}
+
+type RequestOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+type ResultOf<E extends keyof ClientToServerEvents> =
+  Parameters<ClientToServerEvents[E]>[1] extends AckCallback<infer T> ? T : never;
+/** A request payload without its request id (the SDK adds it). */
+export type RequestPayload<E extends keyof ClientToServerEvents> = Omit<RequestOf<E>, 'requestId'>;
+/** The names of server events. */
+export type ServerEventName = keyof ServerToClientEvents;
+
+/** A connected (or connecting) Stayline client. */
+export interface StaylineClient {
+  /** The connection state; a new object on every change. */
+  readonly state: ConnectionState;
+  /** The session as last restored and updated; undefined until the first `session:restored`. */
+  readonly session: ClientSession | undefined;
+  /** Starts connecting (after `autoConnect: false`, or after `close()`). */
+  connect(): void;
+  /** Closes the connection, stops reconnecting, and fails pending calls with CLIENT_CLOSED. */
+  close(): void;
+  /**
+   * Calls `listener` on every state change. Returns the unsubscribe function.
+   * @example
+   * client.onStateChange((s) => console.log(s.status, s.lastError));
+   */
+  onStateChange(listener: (state: ConnectionState, previous: ConnectionState) => void): () => void;
+  /**
+   * Calls `listener` on every session change, with what was restored and what was lost.
+   * @example
+   * client.onSessionChange((c) => { if (c.lostAnything) showNotice(c.lost); });
+   */
+  onSessionChange(listener: (change: SessionChange) => void): () => void;
+  /**
+   * Subscribes to a server event of the protocol. Returns the unsubscribe function.
+   * @example
+   * const off = client.on('seat:update', ({ seatId, status }) => paint(seatId, status));
+   */
+  on<E extends ServerEventName>(event: E, handler: ServerToClientEvents[E]): () => void;
+  /**
+   * Subscribes to an app event your backend publishes through the service API (outside the protocol).
+   * @example
+   * client.onAppEvent('score', (data) => render(data));
+   */
+  onAppEvent(event: string, handler: (data: unknown) => void): () => void;
+  /**
+   * Joins a room; resolves with the user's rooms.
+   * @example
+   * const { rooms } = await client.joinRoom('match:42');
+   */
+  joinRoom(room: RoomName, options?: CallOptions): Promise<RoomResult>;
+  /**
+   * Leaves a room; resolves with the user's rooms.
+   * @example
+   * await client.leaveRoom('match:42');
+   */
+  leaveRoom(room: RoomName, options?: CallOptions): Promise<RoomResult>;
+  /**
+   * Joins an event's waiting queue; resolves with the place (positions then arrive as `queue:position`).
+   * @example
+   * const { position, size } = await client.joinQueue('ev1');
+   */
+  joinQueue(eventId: EventId, options?: CallOptions): Promise<QueuePlace>;
+  /**
+   * Leaves an event's queue (idempotent: `left` is false when the user was not in it).
+   * @example
+   * await client.leaveQueue('ev1');
+   */
+  leaveQueue(eventId: EventId, options?: CallOptions): Promise<QueueLeaveResult>;
+  /**
+   * Holds seats, all or none; the admission token from `queue:admitted` is added when the session has one.
+   * Rejects with SEAT_UNAVAILABLE (`error.seatIds` names the taken seats), SEAT_LIMIT, ADMISSION_REQUIRED...
+   * @example
+   * const hold = await client.holdSeats('ev1', ['A1', 'A2']);
+   */
+  holdSeats(
+    eventId: EventId,
+    seatIds: SeatId[],
+    options?: CallOptions & { admissionToken?: string },
+  ): Promise<SeatHold>;
+  /**
+   * Releases held seats.
+   * @example
+   * await client.releaseSeats('ev1', ['A2']);
+   */
+  releaseSeats(eventId: EventId, seatIds: SeatId[], options?: CallOptions): Promise<SeatReleaseResult>;
+  /**
+   * Reads an event's seat map (then follow `seat:update`).
+   * @example
+   * const { seats } = await client.seatMap('ev1'); // { A1: 'free', A2: 'held', ... }
+   */
+  seatMap(eventId: EventId, options?: CallOptions): Promise<SeatMapResult>;
+  /**
+   * Sends any request of the protocol with a request id, waiting for a connection when needed.
+   * @example
+   * const place = await client.request('queue:join', { eventId: 'ev1' });
+   */
+  request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: RequestPayload<E>,
+    options?: CallOptions,
+  ): Promise<ResultOf<E>>;
+}
+
+interface PendingCall {
+  event: keyof ClientToServerEvents;
+  payload: Record<string, unknown>;
+  /** Bumped at every send, so the ack of an earlier send (on a dropped connection) is ignored. */
+  sendSeq: number;
+  inFlight: boolean;
+  /** Bound to the connection it was sent on: fails instead of being sent again after a reconnect. */
+  connectionBound: boolean;
+  settle(outcome: { ok: true; data: unknown } | { ok: false; error: SdkError }): void;
+}
+
+type AnySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+function defaultRequestId(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The codes a server puts on an ack of a request it never processed because the token had expired. */
+const RESEND_CODES: ReadonlySet<string> = new Set(['AUTH_EXPIRED']);
+
+/**
+ * Creates a client and (unless `autoConnect: false`) starts connecting.
+ * @example
+ * const client = createClient({
+ *   url: 'https://rt.example.com',
+ *   getToken: async () => (await fetch('/api/stayline-token')).text(),
+ * });
+ * client.onStateChange((s) => console.log(s.status));
+ * const place = await client.joinQueue('ev1');
+ */
+export function createClient(options: ClientOptions): StaylineClient {
+  const now = options.now ?? Date.now;
+  const timers: SdkTimers = options.timers ?? {
+    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+    clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof globalThis.setTimeout>),
+  };
+  const log = options.logger;
+  const callTimeoutMs = options.callTimeoutMs ?? 10_000;
+  const newRequestId = options.newRequestId ?? defaultRequestId;
+  const policy: ConnectionPolicy = {
+    backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+    maxAttempts: options.maxAttempts ?? Infinity,
+    random: options.random ?? Math.random,
+    now,
+  };
+
+  let state: ConnectionState = INITIAL_STATE;
+  let session: ClientSession | undefined;
+  let token: string | undefined;
+  let everConnected = false;
+  let retryTimer: unknown;
+  /** Bumped by every connect and disconnect effect: a token fetch that returns late is dropped. */
+  let attemptSeq = 0;
+  /** What the server told us before it closed: a drain hint, or an error meant to be retried. */
+  let drainHintMs: number | undefined;
+  let serverError: WireError | undefined;
+  let closedByApp = false;
+
+  const stateListeners = new Set<(s: ConnectionState, p: ConnectionState) => void>();
+  const sessionListeners = new Set<(c: SessionChange) => void>();
+  const pending = new Set<PendingCall>();
+
+  const socket: AnySocket = (options.socketFactory ?? io)(options.url, {
+    autoConnect: false,
+    // Our own reconnection: socket.io-client's stops for good after "io server disconnect".
+    reconnection: false,
+    forceNew: true,
+    transports: options.transports ?? ['websocket'],
+    timeout: options.connectTimeoutMs ?? 10_000,
+    ...(options.path === undefined ? {} : { path: options.path }),
+    // Read at every connect packet: always the token fetched for this attempt.
+    auth: (cb: (data: object) => void) => cb({ token }),
+  });
+
+  const notifyState = (previous: ConnectionState): void => {
+    for (const listener of [...stateListeners]) listener(state, previous);
+  };
+
+  const setSession = (
+    cause: SessionChangeCause,
+    next: ClientSession,
+    restored?: Parameters<typeof describeChange>[3],
+  ) => {
+    const previous = session;
+    session = next;
+    const change = describeChange(cause, previous, next, restored);
+    if (change.lostAnything) log?.warn({ lost: change.lost, cause }, 'session lost state');
+    for (const listener of [...sessionListeners]) listener(change);
+  };
+  const updateSession = (cause: SessionChangeCause, update: (s: ClientSession) => ClientSession): void => {
+    if (session !== undefined) setSession(cause, update(session));
+  };
+
+  const failPending = (error: SdkError): void => {
+    for (const call of [...pending]) call.settle({ ok: false, error });
+  };
+
+  const dispatch = (event: ConnectionEvent): void => {
+    const previous = state;
+    const result = step(state, event, policy);
+    state = result.state;
+    if (state !== previous) {
+      log?.debug({ event: event.type, status: state.status, lastError: state.lastError }, 'connection state');
+      notifyState(previous);
+      if (state.status === 'disconnected' || state.status === 'unauthorized') {
+        failPending(
+          closedByApp
+            ? new SdkError('CLIENT_CLOSED')
+            : new SdkError(
+                'CLIENT_OFFLINE',
+                `The client stopped (${state.status}, ${state.lastError ?? 'no code'}).`,
+              ),
+        );
+      }
+    }
+    const effect = result.effect;
+    switch (effect.type) {
+      case 'none':
+        return;
+      case 'wait':
+        if (retryTimer !== undefined) timers.clearTimeout(retryTimer);
+        retryTimer = timers.setTimeout(() => {
+          retryTimer = undefined;
+          dispatch({ type: 'timer' });
+        }, effect.delayMs);
+        return;
+      case 'disconnect':
+        if (retryTimer !== undefined) timers.clearTimeout(retryTimer);
+        retryTimer = undefined;
+        attemptSeq++;
+        socket.disconnect();
+        return;
+      case 'connect':
+        openSocket();
+        return;
+    }
+  };
+
+  const openSocket = (): void => {
+    const seq = ++attemptSeq;
+    const reason: TokenReason = everConnected ? 'reconnect' : 'connect';
+    // A fresh transport for every attempt: a load balancer then picks a live node.
+    socket.disconnect();
+    drainHintMs = undefined;
+    serverError = undefined;
+    Promise.resolve()
+      .then(() => options.getToken({ reason }))
+      .then((fresh) => {
+        if (seq !== attemptSeq) return;
+        if (typeof fresh !== 'string' || fresh.length === 0) throw new Error('getToken returned no token');
+        token = fresh;
+        socket.connect();
+      })
+      .catch((err: unknown) => {
+        if (seq !== attemptSeq) return;
+        log?.warn({ err }, 'getToken failed');
+        dispatch({ type: 'refused', code: 'CLIENT_TOKEN', retryable: true });
+      });
+  };
+
+  const send = (call: PendingCall): void => {
+    const seq = ++call.sendSeq;
+    call.inFlight = true;
+    const emit = socket.emit.bind(socket) as unknown as (
+      event: string,
+      payload: unknown,
+      ack: (response: unknown) => void,
+    ) => void;
+    emit(call.event, call.payload, (response: unknown) => {
+      if (seq !== call.sendSeq || !pending.has(call)) return;
+      call.inFlight = false;
+      const ack = (typeof response === 'object' && response !== null ? response : {}) as {
+        ok?: unknown;
+        data?: unknown;
+        error?: unknown;
+      };
+      if (ack.ok === true) return call.settle({ ok: true, data: ack.data });
+      const wire = readWireError(ack.error);
+      if (wire === undefined) {
+        return call.settle({
+          ok: false,
+          error: new SdkError('INTERNAL', 'The server sent a malformed ack.'),
+        });
+      }
+      // Refused unprocessed because the token ran out: the reconnect with a fresh token sends it again.
+      if (RESEND_CODES.has(wire.code)) return;
+      call.settle({ ok: false, error: SdkError.fromWire(wire) });
+    });
+  };
+
+  const flush = (): void => {
+    for (const call of pending) if (!call.inFlight) send(call);
+  };
+
+  const request = <E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: RequestPayload<E>,
+    callOptions: CallOptions = {},
+    connectionBound = false,
+  ): Promise<ResultOf<E>> => {
+    if (state.status === 'disconnected' || state.status === 'unauthorized') {
+      return Promise.reject(
+        closedByApp
+          ? new SdkError('CLIENT_CLOSED')
+          : new SdkError(
+              'CLIENT_OFFLINE',
+              `The client is ${state.status} (${state.lastError ?? 'no code'}).`,
+            ),
+      );
+    }
+    const timeoutMs = callOptions.timeoutMs ?? callTimeoutMs;
+    return new Promise<ResultOf<E>>((resolve, reject) => {
+      const call: PendingCall = {
+        event,
+        payload: { ...payload, requestId: callOptions.requestId ?? newRequestId() },
+        sendSeq: 0,
+        inFlight: false,
+        connectionBound,
+        settle(outcome) {
+          if (!pending.delete(call)) return;
+          timers.clearTimeout(deadline);
+          if (outcome.ok) resolve(outcome.data as ResultOf<E>);
+          else reject(outcome.error);
+        },
+      };
+      const deadline = timers.setTimeout(() => {
+        call.settle({
+          ok: false,
+          error: new SdkError(
+            'CLIENT_TIMEOUT',
+            call.inFlight
+              ? `No answer to ${event} within ${timeoutMs} ms.`
+              : `Not connected within ${timeoutMs} ms (${state.status}); ${event} was not sent.`,
+          ),
+        });
+      }, timeoutMs);
+      pending.add(call);
+      if (socket.connected && state.status === 'connected') send(call);
+    });
+  };
+
+  socket.on('connect', () => {
+    everConnected = true;
+    dispatch({ type: 'opened' });
+    flush();
+  });
+  socket.on('connect_error', (err: Error & { data?: unknown }) => {
+    const wire = readWireError(err.data);
+    log?.debug({ code: wire?.code, message: err.message }, 'connect_error');
+    if (wire === undefined) dispatch({ type: 'refused', code: 'CLIENT_NETWORK', retryable: true });
+    else {
+      const code = SdkError.fromWire(wire).code;
+      dispatch({ type: 'refused', code, retryable: wire.retryable, hintMs: wire.retryAfterMs });
+    }
+  });
+  socket.on('disconnect', (reason) => {
+    for (const call of [...pending]) {
+      if (call.inFlight && call.connectionBound) {
+        call.settle({
+          ok: false,
+          error: new SdkError('CLIENT_NETWORK', `${call.event}: the connection dropped.`),
+        });
+      }
+      call.inFlight = false;
+    }
+    if (reason === 'io client disconnect') return;
+    const told = serverError;
+    const hint = drainHintMs;
+    const code: SdkErrorCode =
+      told !== undefined
+        ? SdkError.fromWire(told).code
+        : hint !== undefined
+          ? 'SERVER_DRAINING'
+          : 'CLIENT_NETWORK';
+    // socket.io's "io server disconnect" is final unless the server said why and that a retry can work.
+    const retry = reason !== 'io server disconnect' || hint !== undefined || told?.retryable === true;
+    log?.debug({ reason, code, retry }, 'disconnected');
+    dispatch({ type: 'dropped', code, retry, hintMs: hint });
+  });
+  socket.on('server:draining', ({ reconnectAfterMs }) => {
+    drainHintMs = reconnectAfterMs;
+  });
+  socket.on('auth:expired', (error) => {
+    serverError = error;
+  });
+  socket.on('auth:expiring', ({ expiresAt }) => {
+    log?.debug({ expiresAt }, 'token expiring; refreshing');
+    Promise.resolve()
+      .then(() => options.getToken({ reason: 'refresh' }))
+      .then((fresh) => {
+        token = fresh;
+        // Bound to this connection: the next one authenticates with a token fetched for it anyway.
+        return request('auth:refresh', { token: fresh }, {}, true);
+      })
+      .catch((err: unknown) => {
+        // Not fatal: at expiry the server sends auth:expired and the reconnect fetches a token again.
+        log?.warn({ err }, 'token refresh failed');
+      });
+  });
+  socket.on('session:restored', (restored) => {
+    setSession('session:restored', fromRestored(restored, session), restored);
+  });
+  socket.on('room:joined', ({ rooms }) => updateSession('room:joined', (s) => withRooms(s, rooms)));
+  socket.on('room:left', ({ rooms }) => updateSession('room:left', (s) => withRooms(s, rooms)));
+  socket.on('queue:position', (place) => updateSession('queue:position', (s) => withQueuePlace(s, place)));
+  socket.on('queue:admitted', (admitted) =>
+    updateSession('queue:admitted', (s) => withAdmission(s, admitted)),
+  );
+  socket.on('seat:expired', ({ eventId, seatIds }) =>
+    updateSession('seat:expired', (s) => withoutSeats(s, eventId, seatIds)),
+  );
+
+  const client: StaylineClient = {
+    get state() {
+      return state;
+    },
+    get session() {
+      return session;
+    },
+    connect() {
+      closedByApp = false;
+      dispatch({ type: 'start' });
+    },
+    close() {
+      closedByApp = true;
+      dispatch({ type: 'close' });
+      failPending(new SdkError('CLIENT_CLOSED'));
+    },
+    onStateChange(listener) {
+      stateListeners.add(listener);
+      return () => stateListeners.delete(listener);
+    },
+    onSessionChange(listener) {
+      sessionListeners.add(listener);
+      return () => sessionListeners.delete(listener);
+    },
+    on(event, handler) {
+      const s = socket as unknown as { on(e: string, h: unknown): void; off(e: string, h: unknown): void };
+      s.on(event, handler);
+      return () => s.off(event, handler);
+    },
+    onAppEvent(event, handler) {
+      const s = socket as unknown as { on(e: string, h: unknown): void; off(e: string, h: unknown): void };
+      s.on(event, handler);
+      return () => s.off(event, handler);
+    },
+    request,
+    async joinRoom(room, o) {
+      const result = await request('room:join', { room }, o);
+      updateSession('call', (s) => withRooms(s, result.rooms));
+      return result;
+    },
+    async leaveRoom(room, o) {
+      const result = await request('room:leave', { room }, o);
+      updateSession('call', (s) => withRooms(s, result.rooms));
+      return result;
+    },
+    async joinQueue(eventId, o) {
+      const place = await request('queue:join', { eventId }, o);
+      updateSession('call', (s) => withQueuePlace(s, place));
+      return place;
+    },
+    async leaveQueue(eventId, o) {
+      const result = await request('queue:leave', { eventId }, o);
+      updateSession('call', (s) => withoutQueue(s, eventId));
+      return result;
+    },
+    async holdSeats(eventId, seatIds, o = {}) {
+      const admissionToken = o.admissionToken ?? session?.admissions[eventId]?.admissionToken;
+      const hold = await request(
+        'seat:hold',
+        admissionToken === undefined ? { eventId, seatIds } : { eventId, seatIds, admissionToken },
+        o,
+      );
+      updateSession('call', (s) => withHold(s, hold));
+      return hold;
+    },
+    async releaseSeats(eventId, seatIds, o) {
+      const result = await request('seat:release', { eventId, seatIds }, o);
+      updateSession('call', (s) => withoutSeats(s, eventId, result.seatIds));
+      return result;
+    },
+    seatMap: (eventId, o) => request('seat:map', { eventId }, o),
+  };
+
+  if (options.autoConnect ?? true) client.connect();
+  return client;
+}

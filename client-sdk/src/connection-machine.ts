@@ -1,0 +1,171 @@
+/**
+ * The connection state machine, pure: `step(state, event, policy)` returns the next state and one effect
+ * for the client shell to carry out (open the socket, wait, close). No timers, sockets or clocks in here,
+ * so every path is tested with a fixed clock and random source.
+ *
+ * ```
+ *  start ──> connecting ──opened──> connected ──dropped(retry)──> reconnecting ──opened──> connected
+ *               │  ▲ refused(retryable): wait, retry      │              │  ▲ refused(retryable): wait, retry
+ *               │  └──────────────────┘                   │              │  └──────────────┘
+ *               ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH) ──> unauthorized
+ *               └── refused(not retryable) | attempts used up | close | dropped(no retry) ──> disconnected
+ * ```
+ */
+import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from './backoff.ts';
+import type { SdkErrorCode } from './errors.ts';
+
+/** Where the connection is. */
+export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'unauthorized';
+
+/** The one observable connection state. Immutable: every change is a new object. */
+export interface ConnectionState {
+  readonly status: ConnectionStatus;
+  /** The code of the last error seen; kept after a reconnect succeeds, so an app can say why it happened. */
+  readonly lastError: SdkErrorCode | undefined;
+  /** Failed attempts since the connection was last up (0 while connected). */
+  readonly attempt: number;
+  /** While waiting to retry: when the next attempt starts (epoch ms, from the injected clock). */
+  readonly retryAt: number | undefined;
+}
+
+/** The state before `start`. */
+export const INITIAL_STATE: ConnectionState = Object.freeze({
+  status: 'disconnected',
+  lastError: undefined,
+  attempt: 0,
+  retryAt: undefined,
+});
+
+/** What happened, as the shell reports it. */
+export type ConnectionEvent =
+  /** The app asked to connect. */
+  | { type: 'start' }
+  /** The handshake was accepted. */
+  | { type: 'opened' }
+  /** An established connection was lost; `retry` is false when the server meant it to be final. */
+  | { type: 'dropped'; code: SdkErrorCode; retry: boolean; hintMs?: number | undefined }
+  /** A connection attempt failed (handshake refused, server unreachable, no token). */
+  | { type: 'refused'; code: SdkErrorCode; retryable: boolean; hintMs?: number | undefined }
+  /** The wait before the next attempt is over. */
+  | { type: 'timer' }
+  /** The app closed the client. */
+  | { type: 'close' };
+
+/** What the shell must do next. */
+export type ConnectionEffect =
+  { type: 'connect' } | { type: 'wait'; delayMs: number } | { type: 'disconnect' } | { type: 'none' };
+
+/** The strategy the machine follows; every part is injectable. */
+export interface ConnectionPolicy {
+  backoff: BackoffOptions;
+  /** Failed attempts in a row before giving up (status `disconnected`). Default Infinity. */
+  maxAttempts: number;
+  random: () => number;
+  now: () => number;
+}
+
+/** The default policy: DEFAULT_BACKOFF, never give up, Math.random, Date.now. */
+export const defaultPolicy = (): ConnectionPolicy => ({
+  backoff: DEFAULT_BACKOFF,
+  maxAttempts: Infinity,
+  random: Math.random,
+  now: Date.now,
+});
+
+/** Refusals that no retry can fix without the app: the user has to sign in again. */
+const UNAUTHORIZED_CODES: ReadonlySet<SdkErrorCode> = new Set([
+  'AUTH_INVALID',
+  'AUTH_MISSING',
+  'AUTH_SUBJECT_MISMATCH',
+]);
+
+const NONE: ConnectionEffect = { type: 'none' };
+const trying = (s: ConnectionStatus): boolean => s === 'connecting' || s === 'reconnecting';
+
+/**
+ * One transition. Events that do not apply to the current status (a late `opened` after `close`, a
+ * `timer` that is not awaited) leave the state as it is.
+ * @example
+ * let { state, effect } = step(INITIAL_STATE, { type: 'start' }, defaultPolicy());
+ * // state.status === 'connecting', effect.type === 'connect'
+ */
+export function step(
+  state: ConnectionState,
+  event: ConnectionEvent,
+  policy: ConnectionPolicy,
+): { state: ConnectionState; effect: ConnectionEffect } {
+  switch (event.type) {
+    case 'start':
+      if (state.status !== 'disconnected' && state.status !== 'unauthorized') return { state, effect: NONE };
+      return {
+        state: { status: 'connecting', lastError: state.lastError, attempt: 0, retryAt: undefined },
+        effect: { type: 'connect' },
+      };
+
+    case 'opened':
+      if (!trying(state.status)) {
+        // Closed (or refused) while the handshake was in flight: do not keep a connection nobody wants.
+        return { state, effect: state.status === 'connected' ? NONE : { type: 'disconnect' } };
+      }
+      return {
+        state: { status: 'connected', lastError: state.lastError, attempt: 0, retryAt: undefined },
+        effect: NONE,
+      };
+
+    case 'dropped': {
+      if (state.status !== 'connected') return { state, effect: NONE };
+      if (!event.retry) {
+        return {
+          state: { status: 'disconnected', lastError: event.code, attempt: 0, retryAt: undefined },
+          effect: { type: 'disconnect' },
+        };
+      }
+      // An expired token is fixed by the fresh token the next attempt fetches: no reason to wait.
+      const delayMs =
+        event.code === 'AUTH_EXPIRED' ? 0 : retryDelayMs(0, event.hintMs, policy.backoff, policy.random);
+      return {
+        state: { status: 'reconnecting', lastError: event.code, attempt: 0, retryAt: policy.now() + delayMs },
+        effect: { type: 'wait', delayMs },
+      };
+    }
+
+    case 'refused': {
+      if (!trying(state.status) || state.retryAt !== undefined) return { state, effect: NONE };
+      const attempt = state.attempt + 1;
+      if (UNAUTHORIZED_CODES.has(event.code)) {
+        return {
+          state: { status: 'unauthorized', lastError: event.code, attempt, retryAt: undefined },
+          effect: { type: 'disconnect' },
+        };
+      }
+      if (!event.retryable || attempt >= policy.maxAttempts) {
+        return {
+          state: { status: 'disconnected', lastError: event.code, attempt, retryAt: undefined },
+          effect: { type: 'disconnect' },
+        };
+      }
+      // The first AUTH_EXPIRED in a row retries at once with a fresh token; a token source that keeps
+      // handing out expired tokens backs off like any other failure.
+      const delayMs =
+        event.code === 'AUTH_EXPIRED' && state.lastError !== 'AUTH_EXPIRED'
+          ? 0
+          : retryDelayMs(attempt, event.hintMs, policy.backoff, policy.random);
+      return {
+        state: { status: state.status, lastError: event.code, attempt, retryAt: policy.now() + delayMs },
+        effect: { type: 'wait', delayMs },
+      };
+    }
+
+    case 'timer':
+      if (!trying(state.status) || state.retryAt === undefined) return { state, effect: NONE };
+      return { state: { ...state, retryAt: undefined }, effect: { type: 'connect' } };
+
+    case 'close':
+      if (state.status === 'disconnected' && state.lastError === 'CLIENT_CLOSED')
+        return { state, effect: NONE };
+      return {
+        state: { status: 'disconnected', lastError: 'CLIENT_CLOSED', attempt: 0, retryAt: undefined },
+        effect: { type: 'disconnect' },
+      };
+  }
+}

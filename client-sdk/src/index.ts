@@ -1,0 +1,44 @@
+/**
+ * @stayline/client-sdk: the web client of Stayline. `createClient` connects, reconnects (full-jitter
+ * backoff, server hints, fresh tokens), keeps the restored session, and sends typed, idempotent calls.
+ * This folder owns the client, its state machine, backoff and errors; it imports socket.io-client and the
+ * protocol, and nothing Node-only (the same code runs in browsers). React bindings live in `./react`.
+ */
+export { createClient } from './client.ts';
+export type {
+  CallOptions,
+  ClientOptions,
+  RequestPayload,
+  SdkLogger,
+  SdkTimers,
+  ServerEventName,
+  StaylineClient,
+  TokenReason,
+} from './client.ts';
+export { DEFAULT_BACKOFF, reconnectDelayMs, retryDelayMs, type BackoffOptions } from './backoff.ts';
+export {
+  INITIAL_STATE,
+  defaultPolicy,
+  step,
+  type ConnectionEffect,
+  type ConnectionEvent,
+  type ConnectionPolicy,
+  type ConnectionState,
+  type ConnectionStatus,
+} from './connection-machine.ts';
+export {
+  CLIENT_ERROR_CATALOGUE,
+  SdkError,
+  isClientErrorCode,
+  type ClientErrorCode,
+  type SdkErrorCode,
+} from './errors.ts';
+export {
+  heldSeats,
+  lossBetween,
+  type ClientSession,
+  type SessionChange,
+  type SessionChangeCause,
+  type SessionLoss,
+} from './session.ts';
+export * from './protocol/index.ts';

@@ -1,0 +1,233 @@
+/**
+ * React bindings (`@stayline/client-sdk/react`): a provider that hands a client down, hooks over its state
+ * and session (useSyncExternalStore, so concurrent rendering never tears), and a connection banner.
+ * React is an optional peer dependency; only this entry imports it.
+ */
+import {
+  createContext,
+  createElement,
+  useCallback,
+  useContext,
+  useEffect,
+  useState,
+  useSyncExternalStore,
+  type ReactElement,
+  type ReactNode,
+} from 'react';
+import type { CallOptions, StaylineClient } from '../client.ts';
+import type { ConnectionState, ConnectionStatus as Status } from '../connection-machine.ts';
+import { SdkError } from '../errors.ts';
+import type {
+  EventId,
+  QueueAdmittedPayload,
+  QueueLeaveResult,
+  QueuePlace,
+  SeatHold,
+  SeatId,
+  SeatReleaseResult,
+  SeatStatus,
+} from '../protocol/index.ts';
+import { heldSeats, type ClientSession } from '../session.ts';
+
+const ClientContext = createContext<StaylineClient | undefined>(undefined);
+
+/** Props of StaylineProvider. */
+export interface StaylineProviderProps {
+  /** The client from `createClient`; the provider neither connects nor closes it. */
+  client: StaylineClient;
+  children?: ReactNode;
+}
+
+/**
+ * Makes `client` available to the hooks below it.
+ * @example
+ * <StaylineProvider client={client}><App /></StaylineProvider>
+ */
+export function StaylineProvider({ client, children }: StaylineProviderProps): ReactElement {
+  return createElement(ClientContext.Provider, { value: client }, children);
+}
+
+/**
+ * The client of the nearest StaylineProvider (throws outside one).
+ * @example
+ * const client = useStaylineClient();
+ */
+export function useStaylineClient(): StaylineClient {
+  const client = useContext(ClientContext);
+  if (client === undefined) throw new Error('useStaylineClient must be used inside <StaylineProvider>');
+  return client;
+}
+
+/**
+ * The connection state; re-renders on every change.
+ * @example
+ * const { status, lastError } = useConnectionState();
+ */
+export function useConnectionState(): ConnectionState {
+  const client = useStaylineClient();
+  const subscribe = useCallback((onChange: () => void) => client.onStateChange(onChange), [client]);
+  return useSyncExternalStore(
+    subscribe,
+    () => client.state,
+    () => client.state,
+  );
+}
+
+/**
+ * The session (undefined before the first `session:restored`); re-renders on every change.
+ * @example
+ * const session = useSession();
+ * const rooms = session?.rooms ?? [];
+ */
+export function useSession(): ClientSession | undefined {
+  const client = useStaylineClient();
+  const subscribe = useCallback((onChange: () => void) => client.onSessionChange(onChange), [client]);
+  return useSyncExternalStore(
+    subscribe,
+    () => client.session,
+    () => client.session,
+  );
+}
+
+/** What useQueue returns. */
+export interface QueueView {
+  /** The user's place, kept current by `queue:position`; undefined when not queued. */
+  place: QueuePlace | undefined;
+  /** Set once `queue:admitted` arrived for this event. */
+  admission: QueueAdmittedPayload | undefined;
+  join: (options?: CallOptions) => Promise<QueuePlace>;
+  leave: (options?: CallOptions) => Promise<QueueLeaveResult>;
+}
+
+/**
+ * The user's place in `eventId`'s queue, and calls to join and leave it.
+ * @example
+ * const { place, join } = useQueue('ev1');
+ * return place ? <p>#{place.position} of {place.size}</p> : <button onClick={() => void join()}>Queue</button>;
+ */
+export function useQueue(eventId: EventId): QueueView {
+  const client = useStaylineClient();
+  const session = useSession();
+  const join = useCallback((o?: CallOptions) => client.joinQueue(eventId, o), [client, eventId]);
+  const leave = useCallback((o?: CallOptions) => client.leaveQueue(eventId, o), [client, eventId]);
+  return { place: session?.queues[eventId], admission: session?.admissions[eventId], join, leave };
+}
+
+/** What useSeats returns. */
+export interface SeatsView {
+  /** Every seat's status, read with `seatMap` and kept current by `seat:update`; undefined until read. */
+  seats: Readonly<Record<SeatId, SeatStatus>> | undefined;
+  /** The seats this user holds for the event. */
+  held: SeatId[];
+  /** The last failure of reading the map (the hooks never throw). */
+  error: SdkError | undefined;
+  hold: (seatIds: SeatId[], options?: CallOptions & { admissionToken?: string }) => Promise<SeatHold>;
+  release: (seatIds: SeatId[], options?: CallOptions) => Promise<SeatReleaseResult>;
+}
+
+/**
+ * `eventId`'s seat map, live: read on mount and after every reconnect, then patched by `seat:update`.
+ * @example
+ * const { seats, held, hold } = useSeats('ev1');
+ */
+export function useSeats(eventId: EventId): SeatsView {
+  const client = useStaylineClient();
+  const session = useSession();
+  const { status } = useConnectionState();
+  const [seats, setSeats] = useState<Record<SeatId, SeatStatus> | undefined>(undefined);
+  const [error, setError] = useState<SdkError | undefined>(undefined);
+
+  useEffect(() => {
+    return client.on('seat:update', (update) => {
+      if (update.eventId !== eventId) return;
+      setSeats((current) =>
+        current === undefined ? current : { ...current, [update.seatId]: update.status },
+      );
+    });
+  }, [client, eventId]);
+
+  // Re-read after every (re)connect: updates sent while the connection was down were missed.
+  useEffect(() => {
+    if (status !== 'connected') return;
+    let live = true;
+    client.seatMap(eventId).then(
+      (map) => {
+        if (!live) return;
+        setSeats(map.seats);
+        setError(undefined);
+      },
+      (err: unknown) => {
+        if (live) setError(err instanceof SdkError ? err : new SdkError('INTERNAL', String(err)));
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, eventId, status]);
+
+  const mark = useCallback(
+    (ids: readonly SeatId[], to: SeatStatus) =>
+      setSeats((current) => {
+        if (current === undefined) return current;
+        const next = { ...current };
+        for (const id of ids) next[id] = to;
+        return next;
+      }),
+    [],
+  );
+  const hold = useCallback(
+    async (ids: SeatId[], o?: CallOptions & { admissionToken?: string }) => {
+      const result = await client.holdSeats(eventId, ids, o);
+      mark(result.seatIds, 'held');
+      return result;
+    },
+    [client, eventId, mark],
+  );
+  const release = useCallback(
+    async (ids: SeatId[], o?: CallOptions) => {
+      const result = await client.releaseSeats(eventId, ids, o);
+      mark(result.seatIds, 'free');
+      return result;
+    },
+    [client, eventId, mark],
+  );
+  return { seats, held: heldSeats(session, eventId), error, hold, release };
+}
+
+/** The banner's text per status; `null` shows nothing. */
+export const DEFAULT_STATUS_LABELS: Readonly<Record<Status, string | null>> = Object.freeze({
+  connected: null,
+  connecting: 'connecting…',
+  reconnecting: 'reconnecting…',
+  disconnected: 'offline',
+  unauthorized: 'signed out',
+});
+
+/** Props of ConnectionStatus. */
+export interface ConnectionStatusProps {
+  /** Replaces some of the texts (DEFAULT_STATUS_LABELS); `null` hides the banner for that status. */
+  labels?: Partial<Record<Status, string | null>>;
+  className?: string;
+}
+
+/**
+ * A small banner: nothing while connected, "reconnecting…" while retrying, "offline" when down.
+ * Renders `<div role="status" data-status="…">`.
+ * @example
+ * <ConnectionStatus labels={{ disconnected: 'Connection lost' }} />
+ */
+export function ConnectionStatus({ labels, className }: ConnectionStatusProps): ReactElement | null {
+  const { status, lastError } = useConnectionState();
+  const text = labels?.[status] !== undefined ? labels[status] : DEFAULT_STATUS_LABELS[status];
+  if (text === null) return null;
+  return createElement(
+    'div',
+    {
+      role: 'status',
+      'data-status': status,
+      ...(lastError === undefined ? {} : { 'data-error': lastError }),
+      ...(className === undefined ? {} : { className }),
+    },
+    text,
+  );
+}

@@ -1,0 +1,301 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createClient, type StaylineClient, type TokenReason } from '../../src/client.ts';
+import { SdkError } from '../../src/errors.ts';
+import type { SessionChange } from '../../src/session.ts';
+import { FakeSocket, ManualTimers, flushPromises } from '../support/fake-socket.ts';
+
+const restored = (over: Record<string, unknown> = {}) => ({
+  recovered: false,
+  rooms: [],
+  expiresAt: 2_000_000,
+  queues: [],
+  holds: [],
+  ...over,
+});
+
+function setup(options: { maxAttempts?: number; callTimeoutMs?: number } = {}) {
+  const timers = new ManualTimers();
+  const reasons: TokenReason[] = [];
+  let tokenSeq = 0;
+  let socket: FakeSocket | undefined;
+  let ids = 0;
+  const client = createClient({
+    url: 'http://gateway.test',
+    getToken: ({ reason }) => {
+      reasons.push(reason);
+      return Promise.resolve(`token-${++tokenSeq}`);
+    },
+    timers,
+    now: timers.now,
+    random: () => 0.5,
+    newRequestId: () => `req-${++ids}`,
+    socketFactory: ((_url: string, opts: Record<string, unknown>) =>
+      (socket = new FakeSocket(opts))) as never,
+    ...options,
+  });
+  const sock = (): FakeSocket => {
+    if (socket === undefined) throw new Error('no socket');
+    return socket;
+  };
+  return { client, timers, reasons, sock };
+}
+
+/** Runs the connect effect: token fetched, socket.connect() called, server accepts. */
+async function connectNow(s: ReturnType<typeof setup>): Promise<void> {
+  await flushPromises();
+  s.sock().accept();
+  s.sock().fire('session:restored', restored());
+}
+
+const clients: StaylineClient[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+
+describe('client shell (fake socket, manual timers)', () => {
+  it("turns socket.io-client's own reconnection off and asks for a token before every attempt", async () => {
+    const s = setup();
+    clients.push(s.client);
+    expect(s.sock().options).toMatchObject({
+      reconnection: false,
+      autoConnect: false,
+      transports: ['websocket'],
+    });
+    expect(s.client.state.status).toBe('connecting');
+    await connectNow(s);
+    expect(s.client.state.status).toBe('connected');
+    expect(s.sock().authSeen).toEqual([{ token: 'token-1' }]);
+
+    s.sock().drop('transport close');
+    expect(s.client.state).toMatchObject({ status: 'reconnecting', lastError: 'CLIENT_NETWORK' });
+    s.timers.advance(249);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(1);
+    s.timers.advance(1);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(2);
+    expect(s.reasons).toEqual(['connect', 'reconnect']);
+    expect(s.sock().authSeen).toEqual([{ token: 'token-1' }, { token: 'token-2' }]);
+  });
+
+  it('holds a call made while reconnecting and sends it once, when the connection is back', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().drop();
+    const joined = s.client.joinRoom('lobby');
+    s.timers.advance(250);
+    await flushPromises();
+    expect(s.sock().sent).toHaveLength(0);
+    s.sock().accept();
+    expect(s.sock().sent.map((r) => [r.event, r.payload])).toEqual([
+      ['room:join', { room: 'lobby', requestId: 'req-1' }],
+    ]);
+    s.sock().sent[0]?.ack({ ok: true, data: { room: 'lobby', rooms: ['lobby'] } });
+    await expect(joined).resolves.toEqual({ room: 'lobby', rooms: ['lobby'] });
+  });
+
+  it('sends a call again with the same request id when the connection dropped before the ack', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    const place = s.client.joinQueue('ev1');
+    const first = s.sock().sent[0];
+    s.sock().drop();
+    s.timers.advance(250);
+    await flushPromises();
+    s.sock().accept();
+    const second = s.sock().sent[1];
+    expect(second?.payload).toEqual(first?.payload);
+    expect(second?.payload['requestId']).toBe('req-1');
+    // A late answer on the dead connection is ignored; the retried one settles the call.
+    first?.ack({ ok: false, error: { code: 'INTERNAL', message: 'late', retryable: true } });
+    second?.ack({ ok: true, data: { eventId: 'ev1', position: 3, size: 9 } });
+    await expect(place).resolves.toEqual({ eventId: 'ev1', position: 3, size: 9 });
+    expect(s.client.session?.queues['ev1']).toEqual({ eventId: 'ev1', position: 3, size: 9 });
+  });
+
+  it('fails a held call with CLIENT_TIMEOUT when the connection does not come back in time, unsent', async () => {
+    const s = setup({ callTimeoutMs: 2000 });
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().drop();
+    const call = s.client.seatMap('ev1');
+    const outcome = call.catch((err: unknown) => err);
+    s.timers.advance(2000);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(SdkError);
+    expect((err as SdkError).code).toBe('CLIENT_TIMEOUT');
+    s.sock().accept();
+    expect(s.sock().sent).toHaveLength(0);
+  });
+
+  it('rejects with the wire code (and seatIds) of a failed ack', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    const hold = s.client.holdSeats('ev1', ['A1', 'A2']).catch((err: unknown) => err);
+    s.sock().sent[0]?.ack({
+      ok: false,
+      error: { code: 'SEAT_UNAVAILABLE', message: 'taken', retryable: false, seatIds: ['A2'] },
+    });
+    const err = (await hold) as SdkError;
+    expect(err).toBeInstanceOf(SdkError);
+    expect([err.code, err.retryable, err.seatIds]).toEqual(['SEAT_UNAVAILABLE', false, ['A2']]);
+  });
+
+  it('stops as unauthorized on AUTH_INVALID, failing held and new calls with CLIENT_OFFLINE', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().drop();
+    const held = s.client.joinRoom('a').catch((err: unknown) => err);
+    s.timers.advance(250);
+    await flushPromises();
+    s.sock().refuse({ code: 'AUTH_INVALID', message: 'bad', retryable: false });
+    expect(s.client.state).toMatchObject({ status: 'unauthorized', lastError: 'AUTH_INVALID' });
+    expect(((await held) as SdkError).code).toBe('CLIENT_OFFLINE');
+    await expect(s.client.joinRoom('b')).rejects.toMatchObject({ code: 'CLIENT_OFFLINE' });
+    s.timers.advance(60_000);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(2);
+  });
+
+  it('reconnects at once with a fresh token after auth:expired and "io server disconnect"', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().fire('auth:expired', { code: 'AUTH_EXPIRED', message: 'expired', retryable: true });
+    s.sock().drop('io server disconnect');
+    expect(s.client.state).toMatchObject({ status: 'reconnecting', lastError: 'AUTH_EXPIRED' });
+    s.timers.advance(0);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(2);
+    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2' });
+  });
+
+  it('stays down after an unexplained "io server disconnect" (the server meant it)', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().drop('io server disconnect');
+    expect(s.client.state.status).toBe('disconnected');
+    s.timers.advance(60_000);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(1);
+  });
+
+  it('waits server:draining reconnectAfterMs (plus jitter) before coming back', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().fire('server:draining', { reconnectAfterMs: 800 });
+    s.sock().drop('transport close');
+    expect(s.client.state).toMatchObject({ status: 'reconnecting', lastError: 'SERVER_DRAINING' });
+    s.timers.advance(1049);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(1);
+    s.timers.advance(1);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(2);
+  });
+
+  it('refreshes the token on auth:expiring with auth:refresh, without reconnecting', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().fire('auth:expiring', { expiresAt: 1_060_000 });
+    await flushPromises();
+    expect(s.reasons).toEqual(['connect', 'refresh']);
+    expect(s.sock().sent.map((r) => [r.event, r.payload['token']])).toEqual([['auth:refresh', 'token-2']]);
+    s.sock().sent[0]?.ack({ ok: true, data: { expiresAt: 2_000_000 } });
+    expect(s.sock().connectCalls).toBe(1);
+    expect(s.client.state.status).toBe('connected');
+  });
+
+  it('does not send auth:refresh again on the next connection (it authenticates with its own token)', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().fire('auth:expiring', { expiresAt: 1_060_000 });
+    await flushPromises();
+    expect(s.sock().sent.map((r) => r.event)).toEqual(['auth:refresh']);
+    s.sock().drop();
+    s.timers.advance(250);
+    await flushPromises();
+    s.sock().accept();
+    expect(s.sock().sent.map((r) => r.event)).toEqual(['auth:refresh']);
+    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-3' });
+  });
+
+  it('reports what a restore brought back and what it lost, against the previous session', async () => {
+    const s = setup();
+    clients.push(s.client);
+    const changes: SessionChange[] = [];
+    s.client.onSessionChange((c) => changes.push(c));
+    await flushPromises();
+    s.sock().accept();
+    s.sock().fire(
+      'session:restored',
+      restored({
+        rooms: ['lobby'],
+        queues: [{ eventId: 'ev1', position: 4, size: 10 }],
+        holds: [{ eventId: 'ev2', seatIds: ['A1', 'A2'], expiresAt: 1, fence: 7 }],
+      }),
+    );
+    s.sock().drop();
+    s.timers.advance(250);
+    await flushPromises();
+    s.sock().accept();
+    s.sock().fire(
+      'session:restored',
+      restored({
+        recovered: true,
+        rooms: ['lobby'],
+        queues: [{ eventId: 'ev1', position: 2, size: 10 }],
+        holds: [{ eventId: 'ev2', seatIds: ['A1'], expiresAt: 1, fence: 7 }],
+      }),
+    );
+    expect(changes.map((c) => [c.cause, c.lostAnything])).toEqual([
+      ['session:restored', false],
+      ['session:restored', true],
+    ]);
+    expect(changes[1]?.lost).toEqual({ rooms: [], queues: [], seats: [{ eventId: 'ev2', seatIds: ['A2'] }] });
+    expect(changes[1]?.restored?.queues).toEqual([{ eventId: 'ev1', position: 2, size: 10 }]);
+    expect(s.client.session?.queues['ev1']?.position).toBe(2);
+  });
+
+  it('close() fails held calls with CLIENT_CLOSED and stops every timer', async () => {
+    const s = setup();
+    await connectNow(s);
+    s.sock().drop();
+    const held = s.client.leaveQueue('ev1').catch((err: unknown) => err);
+    s.client.close();
+    expect(((await held) as SdkError).code).toBe('CLIENT_CLOSED');
+    expect(s.client.state).toMatchObject({ status: 'disconnected', lastError: 'CLIENT_CLOSED' });
+    expect(s.timers.pending).toBe(0);
+    await expect(s.client.joinQueue('ev1')).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+  });
+
+  it('backs off when getToken fails, with CLIENT_TOKEN as the last error', async () => {
+    let fail = true;
+    const timers = new ManualTimers();
+    let socket: FakeSocket | undefined;
+    const client = createClient({
+      url: 'http://gateway.test',
+      getToken: () => (fail ? Promise.reject(new Error('auth server down')) : 'ok-token'),
+      timers,
+      now: timers.now,
+      random: () => 0.5,
+      socketFactory: ((_u: string, o: Record<string, unknown>) => (socket = new FakeSocket(o))) as never,
+    });
+    clients.push(client);
+    await flushPromises();
+    expect(client.state).toMatchObject({ status: 'connecting', lastError: 'CLIENT_TOKEN', attempt: 1 });
+    expect(socket?.connectCalls).toBe(0);
+    fail = false;
+    timers.advance(500);
+    await flushPromises();
+    expect(socket?.authSeen).toEqual([{ token: 'ok-token' }]);
+  });
+});

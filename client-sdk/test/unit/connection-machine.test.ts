@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import {
+  INITIAL_STATE,
+  step,
+  type ConnectionEvent,
+  type ConnectionPolicy,
+  type ConnectionState,
+} from '../../src/connection-machine.ts';
+
+const NOW = 1_000_000;
+const policy = (over: Partial<ConnectionPolicy> = {}): ConnectionPolicy => ({
+  backoff: { baseMs: 500, capMs: 10_000 },
+  maxAttempts: Infinity,
+  random: () => 0.5,
+  now: () => NOW,
+  ...over,
+});
+
+/** Runs events in order and returns every (status, effect) pair. */
+function run(events: ConnectionEvent[], p = policy(), from: ConnectionState = INITIAL_STATE) {
+  let state = from;
+  return events.map((event) => {
+    const result = step(state, event, p);
+    state = result.state;
+    return { state, effect: result.effect };
+  });
+}
+const last = <T>(xs: T[]): T => {
+  const x = xs[xs.length - 1];
+  if (x === undefined) throw new Error('empty');
+  return x;
+};
+
+describe('connection state machine', () => {
+  it('connects: start -> connecting (open the socket) -> connected', () => {
+    const [started, opened] = run([{ type: 'start' }, { type: 'opened' }]);
+    expect(started).toEqual({
+      state: { status: 'connecting', lastError: undefined, attempt: 0, retryAt: undefined },
+      effect: { type: 'connect' },
+    });
+    expect(opened?.state.status).toBe('connected');
+    expect(opened?.effect).toEqual({ type: 'none' });
+  });
+
+  it('retries a refused first attempt with growing jittered waits, staying "connecting"', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+      { type: 'timer' },
+      { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+      { type: 'timer' },
+      { type: 'opened' },
+    ]);
+    expect(steps.map((s) => s.state.status)).toEqual([
+      'connecting',
+      'connecting',
+      'connecting',
+      'connecting',
+      'connecting',
+      'connected',
+    ]);
+    // random 0.5: attempt 1 -> window 1000 -> 500 ms; attempt 2 -> window 2000 -> 1000 ms.
+    expect(steps[1]?.effect).toEqual({ type: 'wait', delayMs: 500 });
+    expect(steps[1]?.state.retryAt).toBe(NOW + 500);
+    expect(steps[2]?.effect).toEqual({ type: 'connect' });
+    expect(steps[3]?.effect).toEqual({ type: 'wait', delayMs: 1000 });
+    expect(last(steps).state).toEqual({
+      status: 'connected',
+      lastError: 'CLIENT_NETWORK',
+      attempt: 0,
+      retryAt: undefined,
+    });
+  });
+
+  it('goes "reconnecting" after a drop and waits a jittered first window before the next attempt', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'opened' },
+      { type: 'dropped', code: 'CLIENT_NETWORK', retry: true },
+      { type: 'timer' },
+      { type: 'opened' },
+    ]);
+    expect(steps[2]).toEqual({
+      state: { status: 'reconnecting', lastError: 'CLIENT_NETWORK', attempt: 0, retryAt: NOW + 250 },
+      effect: { type: 'wait', delayMs: 250 },
+    });
+    expect(steps[3]?.effect).toEqual({ type: 'connect' });
+    expect(last(steps).state.status).toBe('connected');
+  });
+
+  it('honours server:draining: waits reconnectAfterMs plus jitter', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'opened' },
+      { type: 'dropped', code: 'SERVER_DRAINING', retry: true, hintMs: 700 },
+    ]);
+    expect(last(steps).effect).toEqual({ type: 'wait', delayMs: 700 + 250 });
+    expect(last(steps).state.lastError).toBe('SERVER_DRAINING');
+  });
+
+  it('honours RATE_LIMITED retryAfterMs on a refused handshake, plus jitter', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'refused', code: 'RATE_LIMITED', retryable: true, hintMs: 3000 },
+    ]);
+    expect(last(steps).effect).toEqual({ type: 'wait', delayMs: 3000 + 500 });
+  });
+
+  it('retries AUTH_EXPIRED at once (a fresh token is fetched), and backs off if it happens again', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'opened' },
+      { type: 'dropped', code: 'AUTH_EXPIRED', retry: true },
+      { type: 'timer' },
+      { type: 'refused', code: 'AUTH_EXPIRED', retryable: true },
+    ]);
+    expect(steps[2]?.effect).toEqual({ type: 'wait', delayMs: 0 });
+    expect(steps[4]?.effect).toEqual({ type: 'wait', delayMs: 500 });
+
+    const refusedFirst = run([{ type: 'start' }, { type: 'refused', code: 'AUTH_EXPIRED', retryable: true }]);
+    expect(last(refusedFirst).effect).toEqual({ type: 'wait', delayMs: 0 });
+  });
+
+  it.each(['AUTH_INVALID', 'AUTH_MISSING', 'AUTH_SUBJECT_MISMATCH'] as const)(
+    'stops as "unauthorized" on %s and never retries',
+    (code) => {
+      const steps = run([
+        { type: 'start' },
+        { type: 'opened' },
+        { type: 'dropped', code: 'CLIENT_NETWORK', retry: true },
+        { type: 'timer' },
+        { type: 'refused', code, retryable: false },
+        { type: 'timer' },
+      ]);
+      expect(steps[4]).toEqual({
+        state: { status: 'unauthorized', lastError: code, attempt: 1, retryAt: undefined },
+        effect: { type: 'disconnect' },
+      });
+      expect(steps[5]?.effect).toEqual({ type: 'none' });
+    },
+  );
+
+  it('stops as "disconnected" on a refusal no retry can fix (ORIGIN_FORBIDDEN)', () => {
+    const steps = run([{ type: 'start' }, { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable: false }]);
+    expect(last(steps).state.status).toBe('disconnected');
+    expect(last(steps).state.lastError).toBe('ORIGIN_FORBIDDEN');
+    expect(last(steps).effect).toEqual({ type: 'disconnect' });
+  });
+
+  it('stays down after a final server disconnect (retry: false)', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'opened' },
+      { type: 'dropped', code: 'CLIENT_NETWORK', retry: false },
+    ]);
+    expect(last(steps).state.status).toBe('disconnected');
+  });
+
+  it('gives up after maxAttempts failures in a row', () => {
+    const refused: ConnectionEvent = { type: 'refused', code: 'CLIENT_NETWORK', retryable: true };
+    const steps = run(
+      [{ type: 'start' }, refused, { type: 'timer' }, refused, { type: 'timer' }, refused],
+      policy({ maxAttempts: 3 }),
+    );
+    expect(steps.map((s) => s.state.status)).toEqual([
+      'connecting',
+      'connecting',
+      'connecting',
+      'connecting',
+      'connecting',
+      'disconnected',
+    ]);
+    expect(last(steps).state.attempt).toBe(3);
+  });
+
+  it('caps the wait: the 40th attempt in a row waits at most capMs', () => {
+    let state: ConnectionState = step(INITIAL_STATE, { type: 'start' }, policy()).state;
+    let delay = -1;
+    for (let i = 0; i < 40; i++) {
+      const r = step(
+        state,
+        { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+        policy({ random: () => 0.999 }),
+      );
+      if (r.effect.type === 'wait') delay = r.effect.delayMs;
+      state = step(r.state, { type: 'timer' }, policy()).state;
+    }
+    expect(delay).toBe(9990);
+  });
+
+  it('close wins: stops retries, and a late "opened" is told to disconnect', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'close' },
+      { type: 'opened' },
+      { type: 'timer' },
+      { type: 'close' },
+    ]);
+    expect(steps[1]).toEqual({
+      state: { status: 'disconnected', lastError: 'CLIENT_CLOSED', attempt: 0, retryAt: undefined },
+      effect: { type: 'disconnect' },
+    });
+    expect(steps[2]?.effect).toEqual({ type: 'disconnect' });
+    expect(steps[3]?.effect).toEqual({ type: 'none' });
+    expect(steps[4]?.effect).toEqual({ type: 'none' });
+  });
+
+  it('ignores events that do not apply: a second start, a refusal while connected, a timer nobody waits for', () => {
+    const connected = last(run([{ type: 'start' }, { type: 'opened' }])).state;
+    for (const event of [
+      { type: 'start' },
+      { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+      { type: 'timer' },
+    ] as ConnectionEvent[]) {
+      const r = step(connected, event, policy());
+      expect(r.state).toBe(connected);
+      expect(r.effect).toEqual({ type: 'none' });
+    }
+    // A second refusal for the same attempt (connect_error after a timeout) does not double the wait.
+    const waiting = last(
+      run([{ type: 'start' }, { type: 'refused', code: 'CLIENT_NETWORK', retryable: true }]),
+    ).state;
+    expect(step(waiting, { type: 'refused', code: 'CLIENT_NETWORK', retryable: true }, policy()).state).toBe(
+      waiting,
+    );
+  });
+
+  it('can start again after unauthorized (the app signed the user in again)', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'refused', code: 'AUTH_INVALID', retryable: false },
+      { type: 'start' },
+    ]);
+    expect(last(steps)).toEqual({
+      state: { status: 'connecting', lastError: 'AUTH_INVALID', attempt: 0, retryAt: undefined },
+      effect: { type: 'connect' },
+    });
+  });
+});
