@@ -13,7 +13,11 @@ import { createRoomPolicy } from './features/rooms/room-policy.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { parseRedisSeed } from './infra/redis.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
+import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
+import { createClaimStore } from './session/create-claim-store.ts';
+import { createClaimsHttp } from './transport/claims-http.ts';
+import { createClaimsRuntime } from './transport/claims-runtime.ts';
 import { createSessionStore, type SessionStore } from './session/index.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
 import { createDemoRoute } from './transport/demo-route.ts';
@@ -90,6 +94,16 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       if (outcome === 'error') metrics.redisErrors.inc({ command });
     },
   });
+  // Waiting queues and seat holds: their own store (own Redis connection), metrics and runtime.
+  const claimStore = createClaimStore(config, {
+    logger: log.child({ module: 'claims' }),
+    sessions: store,
+    observeCommand: (command, seconds, outcome) => {
+      metrics.redisCommandDuration.observe({ command, outcome }, seconds);
+      if (outcome === 'error') metrics.redisErrors.inc({ command });
+    },
+  });
+  const claimMetrics = createClaimMetrics(metrics.registry);
   let pubsub: PubSubClients | undefined;
   const pubsubOptions = {
     commandTimeoutMs: config.store.commandTimeoutMs,
@@ -122,6 +136,15 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       maxRoomsPerUser: config.rooms.maxPerUser,
     },
     isDraining: () => draining,
+    createClaims: (io) =>
+      createClaimsRuntime({
+        io,
+        store: claimStore,
+        config,
+        metrics,
+        claimMetrics,
+        log: log.child({ module: 'claims' }),
+      }),
     adapter: pubsub
       ? pubsub.sharded
         ? (createShardedAdapter(pubsub.pub, pubsub.sub, {
@@ -136,6 +159,16 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     () => metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' }),
   );
 
+  if (sockets.claims) {
+    app.use(
+      createClaimsHttp({
+        serviceToken: config.service.token,
+        queueDeps: sockets.claims.queueDeps,
+        seatDeps: sockets.claims.seatDeps,
+        log: log.child({ module: 'http' }),
+      }),
+    );
+  }
   app.use(createDemoRoute());
   app.use(
     createHttpApp({
@@ -181,6 +214,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     async listen() {
       await waitForStore(store, log, config.store.commandTimeoutMs * 5);
       await housekeeping.start();
+      sockets.claims?.start();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.http.port, config.http.host, () => {
@@ -205,6 +239,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
           { drainSeconds: config.drain.seconds },
         );
         housekeeping.stop();
+        sockets.claims?.stop();
         await store
           .removeNode(config.nodeId)
           .catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
@@ -213,6 +248,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         });
         httpServer.closeAllConnections();
         await store.close();
+        await claimStore.close();
         await pubsub?.close();
         log.info('gateway closed');
       })();

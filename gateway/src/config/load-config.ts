@@ -47,6 +47,21 @@ export interface GatewayConfig {
     readonly handshakesPerSecond: number;
   };
   readonly engine: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number };
+  /** Waiting queues and seat holds (docs/queue-and-seats.md). */
+  readonly claims: {
+    /** SEAT_HOLD_SECONDS (default 300): hold TTL of events that do not set their own. */
+    readonly holdSeconds: number;
+    /** ADMISSION_SECRET; unset = derived from JWT_SECRET (else random per process: single node only). */
+    readonly admissionSecret: string | undefined;
+    /** ADMISSION_TOKEN_TTL_SECONDS (default 600). */
+    readonly admissionTtlSeconds: number;
+    /** QUEUE_PUSH_INTERVAL_MS (default 1000): at most one queue:position per user and event per interval. */
+    readonly queuePushIntervalMs: number;
+    /** CLAIM_SWEEP_INTERVAL_MS (default 1000): expired holds are freed within about this long. */
+    readonly sweepIntervalMs: number;
+  };
+  /** The opt-in connection trace for replaying storms; `file` undefined = off. */
+  readonly trace: { readonly file: string | undefined; readonly key: string | undefined };
   /** DRAIN_SECONDS: the window over which a stopping node closes its sockets in batches. */
   readonly drain: { readonly seconds: number };
 }
@@ -142,6 +157,14 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       handshakesPerSecond: e.HANDSHAKES_PER_SECOND,
     },
     engine: { pingIntervalMs: e.PING_INTERVAL_MS, pingTimeoutMs: e.PING_TIMEOUT_MS },
+    claims: {
+      holdSeconds: e.SEAT_HOLD_SECONDS,
+      admissionSecret: e.ADMISSION_SECRET,
+      admissionTtlSeconds: e.ADMISSION_TOKEN_TTL_SECONDS,
+      queuePushIntervalMs: e.QUEUE_PUSH_INTERVAL_MS,
+      sweepIntervalMs: e.CLAIM_SWEEP_INTERVAL_MS,
+    },
+    trace: { file: e.CONNECTION_TRACE_FILE, key: e.CONNECTION_TRACE_KEY },
     drain: { seconds: e.DRAIN_SECONDS },
   });
 }

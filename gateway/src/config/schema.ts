@@ -82,6 +82,18 @@ export const envSchema = z.object({
 
   PING_INTERVAL_MS: positiveInt.default('25000'),
   PING_TIMEOUT_MS: positiveInt.default('20000'),
+
+  /** Queue and seat holds (docs/queue-and-seats.md). */
+  SEAT_HOLD_SECONDS: positiveInt.pipe(z.number().max(24 * 3600)).default('300'),
+  ADMISSION_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
+  ADMISSION_TOKEN_TTL_SECONDS: positiveInt.pipe(z.number().max(24 * 3600)).default('600'),
+  QUEUE_PUSH_INTERVAL_MS: positiveInt.pipe(z.number().min(100).max(60_000)).default('1000'),
+  CLAIM_SWEEP_INTERVAL_MS: positiveInt.pipe(z.number().min(100).max(60_000)).default('1000'),
+
+  /** Opt-in: append a JSON-lines connection trace (anonymised users) here, for `loadtest replay`. */
+  CONNECTION_TRACE_FILE: z.string().min(1).optional(),
+  /** HMAC key that anonymises user ids in the trace; unset = a random key per process. */
+  CONNECTION_TRACE_KEY: z.string().min(16, 'expected at least 16 characters').optional(),
 });
 
 export type RawEnv = z.input<typeof envSchema>;

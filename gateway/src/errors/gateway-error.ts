@@ -9,11 +9,18 @@ export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   readonly code: ErrorCode;
   readonly retryAfterMs: number | undefined;
+  /** With SEAT_UNAVAILABLE: the seats that could not be held (never who holds them). */
+  readonly seatIds: string[] | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options?: { cause?: unknown; retryAfterMs?: number; seatIds?: string[] },
+  ) {
     super(message ?? code, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryAfterMs = options?.retryAfterMs;
+    this.seatIds = options?.seatIds;
   }
 }
 
@@ -28,7 +35,10 @@ export function isGatewayError(err: unknown, code?: ErrorCode): err is GatewayEr
  */
 export function toWireError(err: unknown): WireError {
   if (err instanceof GatewayError) {
-    const extra = err.retryAfterMs === undefined ? undefined : { retryAfterMs: err.retryAfterMs };
+    const extra = {
+      ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+      ...(err.seatIds === undefined ? {} : { seatIds: err.seatIds }),
+    };
     return wireError(err.code, err.message === err.code ? undefined : err.message, extra);
   }
   return wireError('INTERNAL');

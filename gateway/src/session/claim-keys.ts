@@ -32,6 +32,8 @@ export interface ClaimKeys {
   request(userId: UserId, requestId: string): string;
   /** `<prefix>events`: set of every defined event id. */
   readonly events: string;
+  /** `<prefix>events:rated`: set of the event ids that admit by rate. */
+  readonly ratedEvents: string;
 }
 
 export function createClaimKeys(prefix: string): ClaimKeys {
@@ -46,5 +48,6 @@ export function createClaimKeys(prefix: string): ClaimKeys {
     userSession: (userId) => `${user(userId)}session`,
     request: (userId, requestId) => `${user(userId)}req:${requestId}`,
     events: `${prefix}events`,
+    ratedEvents: `${prefix}events:rated`,
   };
 }

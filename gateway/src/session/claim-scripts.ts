@@ -3,7 +3,7 @@
  * registered with ioredis `defineCommand` under a `claim*` name. Every script takes the eleven event keys.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { EVENT_KEY_PARTS } from './claim-keys.ts';
 
 const CLAIM_SCRIPT_FILES = {
@@ -36,7 +36,7 @@ export const CLAIM_SCRIPT_SOURCES: Readonly<Record<ClaimScriptName, string>> = O
 ) as Record<ClaimScriptName, string>;
 
 /** Registers every claims script on `redis` (harmless twice) and returns typed callers. */
-export function defineClaimScripts(redis: Redis): ClaimScripts {
+export function defineClaimScripts(redis: Redis | Cluster): ClaimScripts {
   const entries = (Object.keys(CLAIM_SCRIPT_FILES) as ClaimScriptName[]).map(
     (name): [ClaimScriptName, ClaimScriptCall] => {
       redis.defineCommand(name, { numberOfKeys: EVENT_KEY_PARTS.length, lua: CLAIM_SCRIPT_SOURCES[name] });

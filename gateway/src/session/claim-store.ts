@@ -90,8 +90,8 @@ export interface ClaimStore {
   defineEvent(eventId: EventId, definition: EventDefinition): Promise<{ created: boolean; seats: number }>;
   /** The event's definition, or null. */
   getEvent(eventId: EventId): Promise<EventDefinition | null>;
-  /** Every defined event (the sweeper and the admission loop walk them). */
-  listEvents(): Promise<EventId[]>;
+  /** Every defined event (the sweeper walks them), or only those that admit by rate (the admission loop). */
+  listEvents(filter?: { admittingByRate?: boolean }): Promise<EventId[]>;
 
   /** Joins the queue (idempotent). EVENT_UNKNOWN when the event is not defined. */
   joinQueue(userId: UserId, eventId: EventId): Promise<QueueJoinResult>;
@@ -105,8 +105,12 @@ export interface ClaimStore {
   /** Admits `count` users from the head of the queue, or (count undefined) as many as the event's rate allows now. */
   admit(eventId: EventId, count?: number): Promise<Admission[]>;
 
-  /** All-or-nothing hold of `seatIds` for the user (see HoldResult). EVENT_UNKNOWN / SEAT_UNKNOWN reject. */
-  hold(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<HoldResult>;
+  /**
+   * All-or-nothing hold of `seatIds` for the user (see HoldResult). `admitted`: the request carried a valid
+   * admission token (checked by the caller); an event that requires admission rejects without it
+   * (ADMISSION_REQUIRED), as do EVENT_UNKNOWN and SEAT_UNKNOWN, with nothing changed.
+   */
+  hold(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], admitted: boolean): Promise<HoldResult>;
   /** Releases seats the user holds; FORBIDDEN when one is held by someone else or sold (nothing changes). */
   release(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<SeatId[]>;
   /** Sells held seats under `fence`; FENCE_STALE when the hold lapsed or moved on. Returns newly sold seats. */

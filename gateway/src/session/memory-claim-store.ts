@@ -108,8 +108,13 @@ export class MemoryClaimStore implements ClaimStore {
     });
   }
 
-  listEvents(): Promise<EventId[]> {
-    return this.run(() => [...this.events.keys()].sort());
+  listEvents(filter?: { admittingByRate?: boolean }): Promise<EventId[]> {
+    return this.run(() =>
+      [...this.events]
+        .filter(([, e]) => filter?.admittingByRate !== true || e.def.admissionRatePerSecond > 0)
+        .map(([id]) => id)
+        .sort(),
+    );
   }
 
   joinQueue(userId: UserId, eventId: EventId): Promise<QueueJoinResult> {
@@ -185,9 +190,10 @@ export class MemoryClaimStore implements ClaimStore {
     });
   }
 
-  hold(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<HoldResult> {
+  hold(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], admitted: boolean): Promise<HoldResult> {
     return this.run((now): HoldResult => {
       const e = this.event(eventId);
+      if (e.def.requiresAdmission && !admitted) throw new GatewayError('ADMISSION_REQUIRED');
       this.checkSeats(e, seatIds);
       const lapsed: LapsedHold[] = [];
       const lapse = (owner: UserId): void => {

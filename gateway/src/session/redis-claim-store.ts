@@ -8,7 +8,8 @@
 import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
-import { toStoreError, type Redis } from '../infra/redis.ts';
+import { Cluster } from 'ioredis';
+import { toStoreError, type RedisLike } from '../infra/redis.ts';
 import { createClaimKeys, type ClaimKeys } from './claim-keys.ts';
 import { defineClaimScripts, type ClaimScripts } from './claim-scripts.ts';
 import type {
@@ -27,7 +28,7 @@ import type {
 import type { ObserveCommand } from './redis-session-store.ts';
 
 export interface RedisClaimStoreOptions {
-  redis: Redis;
+  redis: RedisLike;
   /** Quit the client on close(). Default false. */
   ownsClient?: boolean;
   keyPrefix: string;
@@ -45,7 +46,7 @@ const PENDING = 'pending';
 
 export class RedisClaimStore implements ClaimStore {
   readonly kind = 'redis';
-  private readonly redis: Redis;
+  private readonly redis: RedisLike;
   private readonly scripts: ClaimScripts;
   private readonly keys: ClaimKeys;
   private readonly limits: ClaimStoreLimits;
@@ -88,6 +89,9 @@ export class RedisClaimStore implements ClaimStore {
           `Held or sold seats cannot be removed: ${asStrings('claimDefineEvent', r[1]).sort().join(', ')}.`,
         );
       }
+      // The admission loop's list: a separate, idempotent write (another slot), after the definition.
+      if (d.admissionRatePerSecond > 0) await this.redis.sadd(this.keys.ratedEvents, eventId);
+      else await this.redis.srem(this.keys.ratedEvents, eventId);
       return { created: asInt('claimDefineEvent', r[1]) === 0, seats: asInt('claimDefineEvent', r[2]) };
     });
   }
@@ -107,16 +111,16 @@ export class RedisClaimStore implements ClaimStore {
     });
   }
 
-  listEvents(): Promise<EventId[]> {
-    return this.run('listEvents', async () => (await this.redis.smembers(this.keys.events)).sort());
+  listEvents(filter?: { admittingByRate?: boolean }): Promise<EventId[]> {
+    const key = filter?.admittingByRate === true ? this.keys.ratedEvents : this.keys.events;
+    return this.run('listEvents', async () => (await this.redis.smembers(key)).sort());
   }
 
   joinQueue(userId: UserId, eventId: EventId): Promise<QueueJoinResult> {
     return this.run('joinQueue', async () => {
-      const [, reply] = await Promise.all([
-        this.indexAdd(userId, eventId),
+      const reply = await this.indexThen(userId, eventId, () =>
         this.scripts.claimQueueJoin(this.keys.event(eventId), userId, this.checkMs),
-      ]);
+      );
       const r = eventReply('claimQueueJoin', reply);
       if (r[0] === 0)
         return {
@@ -176,13 +180,13 @@ export class RedisClaimStore implements ClaimStore {
     });
   }
 
-  hold(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<HoldResult> {
+  hold(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], admitted: boolean): Promise<HoldResult> {
     return this.run('hold', async () => {
-      const [, reply] = await Promise.all([
-        this.indexAdd(userId, eventId),
-        this.scripts.claimHold(this.keys.event(eventId), userId, -1, -1, this.checkMs, ...seatIds),
-      ]);
+      const reply = await this.indexThen(userId, eventId, () =>
+        this.scripts.claimHold(this.keys.event(eventId), userId, admitted ? 1 : 0, this.checkMs, ...seatIds),
+      );
       const r = eventReply('claimHold', reply);
+      if (r[0] === -6) throw new GatewayError('ADMISSION_REQUIRED');
       const lapsed = parseLapsed(eventId, r[1]);
       if (r[0] === -3) return { ok: false, code: 'SEAT_UNAVAILABLE', seatIds: sortedStrings(r[2]), lapsed };
       if (r[0] === -4) return { ok: false, code: 'SEAT_LIMIT', limit: asInt('claimHold', r[2]), lapsed };
@@ -383,10 +387,29 @@ export class RedisClaimStore implements ClaimStore {
     else this.redis.disconnect();
   }
 
-  /** The index write: idempotent, in the user's slot, sent before the event script on the same connection. */
+  /** The index write: idempotent, in the user's slot. */
   private async indexAdd(userId: UserId, eventId: EventId): Promise<void> {
     const index = this.keys.userIndex(userId);
     await Promise.all([this.redis.hset(index, eventId, 1), this.redis.pexpire(index, this.indexTtlMs)]);
+  }
+
+  /**
+   * Index write, then the event script. On one Redis both go out in the same tick on one connection, so
+   * Redis runs the index write first (one round trip); on a Cluster they may go to different shards, so
+   * the index write is awaited first (two round trips). Either way: whenever the event side has the user's
+   * state, the index names the event.
+   */
+  private async indexThen(
+    userId: UserId,
+    eventId: EventId,
+    script: () => Promise<unknown>,
+  ): Promise<unknown> {
+    if (this.redis instanceof Cluster) {
+      await this.indexAdd(userId, eventId);
+      return script();
+    }
+    const [, reply] = await Promise.all([this.indexAdd(userId, eventId), script()]);
+    return reply;
   }
 
   private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -421,7 +444,7 @@ function asString(script: string, value: unknown): string {
   throw unexpected(script, value);
 }
 function asStrings(script: string, value: unknown): string[] {
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  if (Array.isArray(value) && value.every((v): v is string => typeof v === 'string')) return value;
   throw unexpected(script, value);
 }
 function sortedStrings(value: unknown): string[] {

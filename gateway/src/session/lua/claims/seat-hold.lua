@@ -4,13 +4,15 @@
 -- does not extend it). Groups whose expiry passed but that the sweeper has not ended yet are ended here
 -- first (and reported as lapsed), so the answer never depends on sweep timing.
 -- KEYS: the eleven event keys (see prelude.lua)
--- ARGV[1] userId   ARGV[2] maxSeats (-1: the event's)   ARGV[3] holdMs (-1: the event's)   ARGV[4] checkMs
--- ARGV[5..] seat ids
+-- ARGV[1] userId   ARGV[2] admitted (1 when the request carried a valid admission token)   ARGV[3] checkMs
+-- ARGV[4..] seat ids
 -- Reply: {1, lapsed, fence, expiresAt, {newlyHeld...}, {groupSeat...}}
---      | {-3, lapsed, {unavailable...}} | {-4, lapsed, limit} | {-2, {unknown...}} | {-1} unknown event
+--      | {-3, lapsed, {unavailable...}} | {-4, lapsed, limit} | {-6} admission required
+--      | {-2, {unknown...}} | {-1} unknown event
 -- where lapsed = {ownerUserId, {freedSeat...}, ...} (groups ended here because they had expired).
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
-local unknown = unknown_seats(5)
+if redis.call('HGET', K_DEF, 'requiresAdmission') == '1' and ARGV[2] ~= '1' then return {-6} end
+local unknown = unknown_seats(4)
 if #unknown > 0 then return {-2, unknown} end
 local user = ARGV[1]
 local lapsed = {}
@@ -23,7 +25,7 @@ local function lapse(owner)
 end
 lapse(user)
 local busy, new, seen = {}, {}, {}
-for i = 5, #ARGV do
+for i = 4, #ARGV do
   local s = ARGV[i]
   if not seen[s] then
     seen[s] = true
@@ -45,14 +47,12 @@ for i = 5, #ARGV do
 end
 if #busy > 0 then return {-3, lapsed, busy} end
 local g = get_group(user)
-local limit = tonumber(ARGV[2])
-if limit < 0 then limit = tonumber(redis.call('HGET', K_DEF, 'maxSeats')) end
+local limit = tonumber(redis.call('HGET', K_DEF, 'maxSeats'))
 local have = 0
 if g then have = #g.s end
 if have + #new > limit then return {-4, lapsed, limit} end
 if not g then
-  local hold_ms = tonumber(ARGV[3])
-  if hold_ms < 0 then hold_ms = tonumber(redis.call('HGET', K_DEF, 'holdMs')) end
+  local hold_ms = tonumber(redis.call('HGET', K_DEF, 'holdMs'))
   g = {f = redis.call('INCR', K_FENCE), e = now + hold_ms, s = {}}
 end
 for _, s in ipairs(new) do
@@ -60,5 +60,5 @@ for _, s in ipairs(new) do
   g.s[#g.s + 1] = s
 end
 put_group(user, g)
-add_member(user, tonumber(ARGV[4]))
+add_member(user, tonumber(ARGV[3]))
 return {1, lapsed, g.f, g.e, new, g.s}

@@ -1,0 +1,265 @@
+/**
+ * Benchmark, not a test: seat holds under contention, queue join/leave and admission through one real
+ * gateway process on one real Redis, each beside a raw Redis baseline of the same number of round trips
+ * measured in the same run (the machine is shared and noisy: compare the ratio, not the absolute).
+ *
+ *   node --import tsx gateway/bench/queue-seats.ts [--clients 100] [--seats 20] [--seconds 5] [--queue 2000] [--batch 50]
+ *
+ * - seat:hold: `clients` lean clients in a closed loop, each holding a random one of `seats` seats
+ *   (one per user, so most attempts conflict) and releasing it when it got it. Hold acks are timed. Run
+ *   twice: with nobody in the event's room, and with all clients in it (each change fanned out to all).
+ *   Baseline: the same loops on one raw ioredis connection, `SET seat NX PX` then `DEL` when acquired
+ *   (one round trip each, like the hold and the release).
+ * - queue:join: the same clients, join then leave one queue in a loop; join acks timed. Baseline: ZADD NX +
+ *   ZRANK pipelined (one round trip), then ZREM.
+ * - admission: `queue` users wait in a queue; `POST /v1/events/:id/admit { count: batch }` in a loop until
+ *   it is empty (each admitted user is sent a signed token). Baseline: ZPOPMIN batch (one round trip, like
+ *   the admit script).
+ * Prints a markdown table.
+ */
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { LeanClient } from '../../loadtest/src/lean-client.ts';
+import { baseEnv, startGatewayProcess } from '../test/support/gateway.ts';
+import { startRedis } from '../test/support/redis.ts';
+import { signToken } from '../test/support/tokens.ts';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '100' },
+    seats: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '5' },
+    queue: { type: 'string', default: '2000' },
+    batch: { type: 'string', default: '50' },
+  },
+});
+const CLIENTS = Number(values.clients);
+const SEATS = Array.from({ length: Number(values.seats) }, (_, i) => `S${i}`);
+const DURATION_MS = Number(values.seconds) * 1000;
+const QUEUE = Number(values.queue);
+const BATCH = Number(values.batch);
+const TOKEN = 'bench-service-token-0123456789abcdef';
+
+interface Row {
+  name: string;
+  ops: number;
+  seconds: number;
+  latencies: number[];
+  note: string;
+}
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const stats = (r: Row) => {
+  const sorted = [...r.latencies].sort((a, b) => a - b);
+  return { perSecond: r.ops / r.seconds, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
+};
+
+/** Runs `loops` closed loops of `step` for DURATION_MS; `step` returns the latency of its timed part. */
+async function closedLoop(loops: number, step: (i: number) => Promise<number | undefined>): Promise<Row> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + DURATION_MS;
+  await Promise.all(
+    Array.from({ length: loops }, async (_, i) => {
+      while (performance.now() < deadline) {
+        const ms = await step(i);
+        if (ms !== undefined) latencies.push(ms);
+      }
+    }),
+  );
+  return {
+    name: '',
+    ops: latencies.length,
+    seconds: (performance.now() - started) / 1000,
+    latencies,
+    note: '',
+  };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const value = await fn();
+  return [value, performance.now() - t];
+}
+
+async function main(): Promise<void> {
+  const redisServer = await startRedis();
+  const env = baseEnv({
+    REDIS_URL: redisServer.url,
+    SERVICE_TOKEN: TOKEN,
+    EVENTS_PER_SECOND: '100000',
+    EVENTS_BURST: '100000',
+    HANDSHAKES_PER_SECOND: '10000',
+    REDIS_COMMAND_TIMEOUT_MS: '5000',
+  });
+  const gw = await startGatewayProcess({ ...env, NODE_ID: 'bench', LOG_LEVEL: 'info' });
+  const raw = new Redis(redisServer.url);
+  const rows: [Row, Row][] = [];
+  const api = (method: string, path: string, body: unknown) =>
+    fetch(`${gw.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(body),
+    });
+  const token = (sub: string) =>
+    signToken({ key: env['JWT_SECRET']!, sub, expiresIn: 3600, nowMs: Date.now() });
+  const openClients = async (count: number, prefix: string): Promise<LeanClient[]> => {
+    const clients = Array.from(
+      { length: count },
+      (_, i) => new LeanClient({ url: gw.url, token: token(`${prefix}${i}`) }),
+    );
+    for (let i = 0; i < clients.length; i += 100)
+      await Promise.all(clients.slice(i, i + 100).map((c) => c.connect()));
+    return clients;
+  };
+  try {
+    await api('PUT', '/v1/events/bench', { seats: SEATS, maxSeatsPerUser: 1 });
+    const clients = await openClients(CLIENTS, 'u');
+    const pick = () => SEATS[Math.floor(Math.random() * SEATS.length)]!;
+
+    // ---- seat holds under contention ----
+    const holdLoop = async (eventId: string) => {
+      let wins = 0;
+      const row = await closedLoop(CLIENTS, async (i) => {
+        const seat = pick();
+        const [ack, ms] = await timed(() => clients[i]!.request('seat:hold', { eventId, seatIds: [seat] }));
+        if ((ack as { ok: boolean }).ok) {
+          wins += 1;
+          await clients[i]!.request('seat:release', { eventId, seatIds: [seat] });
+        }
+        return ms;
+      });
+      return { row, wins };
+    };
+    // First without watchers: after one hold (which joins the event room, not repeated for 10 s), each client
+    // leaves the room again, so no seat:update reaches anyone; then the same with all clients watching.
+    await api('PUT', '/v1/events/quiet', { seats: SEATS, maxSeatsPerUser: 1 });
+    await Promise.all(
+      clients.map(async (c, i) => {
+        const seatIds = [SEATS[i % SEATS.length]];
+        const ack = (await c.request('seat:hold', { eventId: 'quiet', seatIds })) as { ok: boolean };
+        if (ack.ok) await c.request('seat:release', { eventId: 'quiet', seatIds });
+        await c.request('room:leave', { room: 'event:quiet' });
+      }),
+    );
+    const quiet = await holdLoop('quiet');
+    quiet.row.name = 'seat:hold, nobody watching (gateway)';
+    quiet.row.note = `${((100 * quiet.wins) / quiet.row.ops).toFixed(0)}% held, each win released`;
+    const loud = await holdLoop('bench');
+    const hold = loud.row;
+    hold.name = `seat:hold, ${CLIENTS} watching (gateway)`;
+    hold.note = `${((100 * loud.wins) / hold.ops).toFixed(0)}% held, each win released; every change is a seat:update to ${CLIENTS} sockets`;
+    let rawWins = 0;
+    const rawHold = await closedLoop(CLIENTS, async (i) => {
+      const key = `raw:seat:${pick()}`;
+      const [got, ms] = await timed(() => raw.set(key, `u${i}`, 'PX', 300_000, 'NX'));
+      if (got === 'OK') {
+        rawWins += 1;
+        await raw.del(key);
+      }
+      return ms;
+    });
+    rawHold.name = 'SET NX PX / DEL (raw Redis)';
+    rawHold.note = `${((100 * rawWins) / rawHold.ops).toFixed(0)}% held`;
+    rows.push([quiet.row, rawHold], [hold, rawHold]);
+
+    // ---- queue join (then leave) ----
+    await api('PUT', '/v1/events/benchq', { seats: [] });
+    const join = await closedLoop(CLIENTS, async (i) => {
+      const [, ms] = await timed(() => clients[i]!.request('queue:join', { eventId: 'benchq' }));
+      await clients[i]!.request('queue:leave', { eventId: 'benchq' });
+      return ms;
+    });
+    join.name = 'queue:join (gateway)';
+    join.note = 'each followed by queue:leave';
+    let seq = 0;
+    const rawJoin = await closedLoop(CLIENTS, async (i) => {
+      const [, ms] = await timed(() =>
+        raw.pipeline().zadd('raw:queue', 'NX', ++seq, `u${i}`).zrank('raw:queue', `u${i}`).exec(),
+      );
+      await raw.zrem('raw:queue', `u${i}`);
+      return ms;
+    });
+    rawJoin.name = 'ZADD NX + ZRANK / ZREM (raw Redis)';
+    rawJoin.note = 'each followed by ZREM';
+    rows.push([join, rawJoin]);
+    for (const c of clients) c.close();
+
+    // ---- admission ----
+    await api('PUT', '/v1/events/benchadm', { seats: [] });
+    const waiting = await openClients(QUEUE, 'w');
+    for (let i = 0; i < waiting.length; i += 200)
+      await Promise.all(
+        waiting.slice(i, i + 200).map((c) => c.request('queue:join', { eventId: 'benchadm' })),
+      );
+    const admitLat: number[] = [];
+    let admitted = 0;
+    const admitStarted = performance.now();
+    for (;;) {
+      const [res, ms] = await timed(() => api('POST', '/v1/events/benchadm/admit', { count: BATCH }));
+      const body = (await res.json()) as { data: { admitted: string[] } };
+      if (body.data.admitted.length === 0) break;
+      admitted += body.data.admitted.length;
+      admitLat.push(ms);
+    }
+    const admit: Row = {
+      name: `admit ${BATCH}/call (gateway, HTTP)`,
+      ops: admitted,
+      seconds: (performance.now() - admitStarted) / 1000,
+      latencies: admitLat,
+      note: `${QUEUE} queued; users/s; latency per call`,
+    };
+    for (const c of waiting) c.close();
+    await raw.zadd('raw:adm', ...Array.from({ length: QUEUE }, (_, i) => [i, `w${i}`]).flat());
+    const rawLat: number[] = [];
+    let rawAdmitted = 0;
+    const rawStarted = performance.now();
+    for (;;) {
+      const [res, ms] = await timed(async () => {
+        const popped = (await raw.zpopmin('raw:adm', BATCH)).filter((_, j) => j % 2 === 0);
+        return popped;
+      });
+      if (res.length === 0) break;
+      // One round trip, as the admit script is (the script also records the admissions, in the same trip).
+      rawAdmitted += res.length;
+      rawLat.push(ms);
+    }
+    const rawAdmit: Row = {
+      name: `ZPOPMIN ${BATCH} (raw Redis)`,
+      ops: rawAdmitted,
+      seconds: (performance.now() - rawStarted) / 1000,
+      latencies: rawLat,
+      note: 'users/s; latency per call',
+    };
+    rows.push([admit, rawAdmit]);
+  } finally {
+    raw.disconnect();
+    await gw.kill('SIGKILL');
+    await redisServer.stop();
+  }
+
+  const f = (n: number, d = 0) => n.toFixed(d);
+  const lines = [
+    `| Operation | ops/s | p50 ms | p99 ms | Raw Redis baseline (same round trips) | ops/s | p50 ms | p99 ms | gateway/raw ops/s | Notes |`,
+    `|---|---:|---:|---:|---|---:|---:|---:|---:|---|`,
+  ];
+  for (const [g, r] of rows) {
+    const a = stats(g);
+    const b = stats(r);
+    lines.push(
+      `| ${g.name} | ${f(a.perSecond)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${r.name} | ${f(b.perSecond)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(a.perSecond / b.perSecond, 2)} | ${g.note}; raw: ${r.note} |`,
+    );
+  }
+  console.log(
+    `\nqueue-seats: ${CLIENTS} clients, ${SEATS.length} seats, ${DURATION_MS / 1000} s per closed loop, admission of ${QUEUE} in batches of ${BATCH}\n`,
+  );
+  console.log(lines.join('\n'));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,87 @@
+/**
+ * features/queue owns the waiting queue: `queue:join` / `queue:leave`, admission (by rate and by service
+ * call) with signed admission tokens, and the throttled `queue:position` pushes (queue-watch.ts). It imports
+ * session (the ClaimStore contract), errors and the protocol; never transport or another feature. What
+ * must reach sockets goes through the QueueNotifier the transport provides.
+ */
+import { z } from 'zod';
+import type {
+  EventId,
+  QueueAdmittedPayload,
+  QueueLeaveResult,
+  QueuePlace,
+  UserId,
+} from '@stayline/client-sdk/protocol';
+import type { Admission, ClaimStore } from '../../session/claim-store.ts';
+import type { AdmissionTokens } from './admission-token.ts';
+
+/** Event ids: 1-64 of letters, digits and `_ - . :` (they become part of room names and keys). */
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+export const eventIdSchema = z.string().regex(EVENT_ID_PATTERN, 'invalid event id');
+
+export const queueRequestSchema = z.object({ eventId: eventIdSchema }).strict();
+
+/** What the queue feature needs delivered; the transport implements it over socket.io. */
+export interface QueueNotifier {
+  /** Every socket of the user (all nodes) joins the event's room (`seat:update` broadcasts). */
+  followEvent(userId: UserId, eventId: EventId): void;
+  /** The user is queued (this node starts watching their position) or left / was admitted (stops). */
+  queued(userId: UserId, eventId: EventId, position: number, size: number): void;
+  unqueued(userId: UserId, eventId: EventId): void;
+  /** `queue:admitted` to every socket of the user, on every node. */
+  admitted(userId: UserId, payload: QueueAdmittedPayload): void;
+}
+
+export interface QueueDeps {
+  store: ClaimStore;
+  tokens: AdmissionTokens;
+  notifier: QueueNotifier;
+  /** Counts queue operations (bounded labels: operation, result). */
+  count: (operation: string, result: string) => void;
+}
+
+export async function joinQueue(deps: QueueDeps, userId: UserId, payload: unknown): Promise<QueuePlace> {
+  const { eventId } = queueRequestSchema.parse(payload);
+  const result = await deps.store.joinQueue(userId, eventId);
+  deps.notifier.followEvent(userId, eventId);
+  if (result.kind === 'admitted') {
+    // Already admitted: tell the token again (deterministic) and answer position 0.
+    deps.notifier.admitted(userId, {
+      eventId,
+      expiresAt: result.expiresAt,
+      admissionToken: deps.tokens.sign(eventId, userId, result.expiresAt),
+    });
+    deps.count('join', 'admitted');
+    return { eventId, position: 0, size: result.size };
+  }
+  deps.notifier.queued(userId, eventId, result.position, result.size);
+  deps.count('join', 'ok');
+  return { eventId, position: result.position, size: result.size };
+}
+
+export async function leaveQueue(
+  deps: QueueDeps,
+  userId: UserId,
+  payload: unknown,
+): Promise<QueueLeaveResult> {
+  const { eventId } = queueRequestSchema.parse(payload);
+  const { left } = await deps.store.leaveQueue(userId, eventId);
+  deps.notifier.unqueued(userId, eventId);
+  deps.count('leave', left ? 'ok' : 'noop');
+  return { eventId, left };
+}
+
+/** Admits `count` users (service call) or those due by the event's rate (count undefined), and tells them. */
+export async function admitUsers(deps: QueueDeps, eventId: EventId, count?: number): Promise<Admission[]> {
+  const admitted = await deps.store.admit(eventId, count);
+  for (const { userId, expiresAt } of admitted) {
+    deps.notifier.unqueued(userId, eventId);
+    deps.notifier.admitted(userId, {
+      eventId,
+      expiresAt,
+      admissionToken: deps.tokens.sign(eventId, userId, expiresAt),
+    });
+  }
+  if (admitted.length > 0) deps.count(count === undefined ? 'admit_rate' : 'admit_call', 'ok');
+  return admitted;
+}

@@ -1,0 +1,179 @@
+/**
+ * features/seats owns seat holds — the ticketing instance of a general "one holder at a time" claim with a
+ * TTL, a fencing token, resume by the same user and conflict for others (see docs/queue-and-seats.md for a
+ * non-ticketing use): `seat:hold`, `seat:release`, `seat:map`, the event definitions and the sale confirm
+ * of the service API, and the lapse notifications of the sweeper. Imports session (the ClaimStore
+ * contract), errors, the protocol and the queue's admission tokens type; never transport.
+ */
+import { z } from 'zod';
+import type {
+  EventId,
+  SeatHold,
+  SeatId,
+  SeatMapResult,
+  SeatReleaseResult,
+  SeatStatus,
+  UserId,
+} from '@stayline/client-sdk/protocol';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { ClaimStore, EventDefinition, LapsedHold } from '../../session/claim-store.ts';
+
+/** Seat ids: 1-64 of letters, digits and `_ - . : /`. */
+export const SEAT_ID_PATTERN = /^[A-Za-z0-9_.:/-]{1,64}$/;
+const eventIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'invalid event id');
+const seatIdSchema = z.string().regex(SEAT_ID_PATTERN, 'invalid seat id');
+/** At most this many seats in one request. */
+export const MAX_SEATS_PER_REQUEST = 100;
+
+export const seatHoldSchema = z
+  .object({
+    eventId: eventIdSchema,
+    seatIds: z.array(seatIdSchema).min(1).max(MAX_SEATS_PER_REQUEST),
+    admissionToken: z.string().min(1).max(1024).optional(),
+  })
+  .strict();
+export const seatReleaseSchema = z
+  .object({ eventId: eventIdSchema, seatIds: z.array(seatIdSchema).min(1).max(MAX_SEATS_PER_REQUEST) })
+  .strict();
+export const seatMapSchema = z.object({ eventId: eventIdSchema }).strict();
+
+/** `PUT /v1/events/:eventId` body. */
+export const eventDefinitionSchema = z
+  .object({
+    seats: z.array(seatIdSchema).max(100_000),
+    requiresAdmission: z.boolean().optional(),
+    admissionRatePerSecond: z.number().min(0).max(100_000).optional(),
+    maxSeatsPerUser: z.number().int().min(1).max(MAX_SEATS_PER_REQUEST).optional(),
+    holdSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600)
+      .optional(),
+  })
+  .strict();
+/** `POST /v1/events/:eventId/seats/confirm` body. */
+export const confirmSchema = z
+  .object({
+    userId: z.string().min(1).max(256),
+    seatIds: z.array(seatIdSchema).min(1).max(MAX_SEATS_PER_REQUEST),
+    fence: z.number().int().positive(),
+  })
+  .strict();
+
+/** What the seats feature needs delivered; the transport implements it over socket.io. */
+export interface SeatNotifier {
+  followEvent(userId: UserId, eventId: EventId): void;
+  /** `seat:update` for each seat to the event's room, on every node. */
+  seatsChanged(eventId: EventId, seatIds: readonly SeatId[], status: SeatStatus): void;
+  /** `seat:expired` to every socket of the owner. */
+  holdLapsed(lapsed: LapsedHold): void;
+}
+
+export interface SeatDeps {
+  store: ClaimStore;
+  notifier: SeatNotifier;
+  /** Verifies an admission token (features/queue/admission-token.ts). */
+  admits: (token: string, eventId: EventId, userId: UserId) => boolean;
+  count: (operation: string, result: string) => void;
+  /** SEAT_HOLD_SECONDS: the hold TTL of an event that does not set its own. */
+  holdSeconds: number;
+}
+
+/** Tells owners and rooms about holds that lapsed (found by a hold, or by the sweeper). */
+export function announceLapsed(
+  deps: Pick<SeatDeps, 'notifier' | 'count'>,
+  lapsed: readonly LapsedHold[],
+): void {
+  for (const l of lapsed) {
+    if (l.seatIds.length > 0) deps.notifier.seatsChanged(l.eventId, l.seatIds, 'free');
+    deps.notifier.holdLapsed(l);
+    deps.count('lapse', 'ok');
+  }
+}
+
+export async function holdSeats(deps: SeatDeps, userId: UserId, payload: unknown): Promise<SeatHold> {
+  const request = seatHoldSchema.parse(payload);
+  const { eventId, seatIds } = request;
+  // The token is checked here (pure); whether the event requires one is checked by the store, in the same step.
+  const admitted =
+    request.admissionToken !== undefined && deps.admits(request.admissionToken, eventId, userId);
+  let result;
+  try {
+    result = await deps.store.hold(userId, eventId, seatIds, admitted);
+  } catch (err) {
+    if (err instanceof GatewayError) deps.count('hold', err.code);
+    throw err;
+  }
+  announceLapsed(deps, result.lapsed);
+  deps.notifier.followEvent(userId, eventId);
+  if (!result.ok) {
+    deps.count('hold', result.code);
+    if (result.code === 'SEAT_LIMIT')
+      throw new GatewayError('SEAT_LIMIT', `At most ${result.limit} seats per user for this event.`);
+    throw new GatewayError('SEAT_UNAVAILABLE', `Unavailable: ${result.seatIds.join(', ')}.`, {
+      seatIds: result.seatIds,
+    });
+  }
+  if (result.newlyHeld.length > 0) deps.notifier.seatsChanged(eventId, result.newlyHeld, 'held');
+  deps.count('hold', 'ok');
+  return result.hold;
+}
+
+export async function releaseSeats(
+  deps: SeatDeps,
+  userId: UserId,
+  payload: unknown,
+): Promise<SeatReleaseResult> {
+  const { eventId, seatIds } = seatReleaseSchema.parse(payload);
+  const released = await deps.store.release(userId, eventId, seatIds);
+  if (released.length > 0) deps.notifier.seatsChanged(eventId, released, 'free');
+  deps.count('release', released.length > 0 ? 'ok' : 'noop');
+  return { eventId, seatIds: released };
+}
+
+export async function seatMap(deps: SeatDeps, userId: UserId, payload: unknown): Promise<SeatMapResult> {
+  const { eventId } = seatMapSchema.parse(payload);
+  const seats = await deps.store.seatMap(eventId);
+  deps.notifier.followEvent(userId, eventId);
+  return { eventId, seats };
+}
+
+/** The service API's event definition (idempotent PUT). */
+export async function defineEvent(
+  deps: SeatDeps,
+  eventId: string,
+  body: unknown,
+): Promise<{ eventId: EventId; created: boolean; seats: number }> {
+  const id = eventIdSchema.parse(eventId);
+  const b = eventDefinitionSchema.parse(body);
+  const definition: EventDefinition = {
+    seats: [...new Set(b.seats)],
+    requiresAdmission: b.requiresAdmission ?? false,
+    admissionRatePerSecond: b.admissionRatePerSecond ?? 0,
+    maxSeatsPerUser: b.maxSeatsPerUser ?? 10,
+    holdSeconds: b.holdSeconds ?? deps.holdSeconds,
+  };
+  const result = await deps.store.defineEvent(id, definition);
+  deps.count('define', 'ok');
+  return { eventId: id, ...result };
+}
+
+/** The service API's sale confirm: FENCE_STALE unless the hold behind `fence` still holds every seat. */
+export async function confirmSale(
+  deps: SeatDeps,
+  eventId: string,
+  body: unknown,
+): Promise<{ eventId: EventId; seatIds: SeatId[]; sold: SeatId[] }> {
+  const id = eventIdSchema.parse(eventId);
+  const { userId, seatIds, fence } = confirmSchema.parse(body);
+  try {
+    const sold = await deps.store.confirm(userId, id, seatIds, fence);
+    if (sold.length > 0) deps.notifier.seatsChanged(id, sold, 'sold');
+    deps.count('confirm', 'ok');
+    return { eventId: id, seatIds: [...new Set(seatIds)].sort(), sold };
+  } catch (err) {
+    if (err instanceof GatewayError) deps.count('confirm', err.code);
+    throw err;
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * The ClaimStore contract, run against both stores: the memory store on a fake clock, the Redis store on a
+ * real redis-server (every claims Lua script runs here against real Redis). `alive` decides whose session
+ * lives: a set for the memory store, the real session key for Redis.
+ */
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGatewayError } from '../../src/errors/gateway-error.ts';
+import { createRedisClient } from '../../src/infra/redis.ts';
+import type { ClaimStore, ClaimStoreLimits, EventDefinition } from '../../src/session/claim-store.ts';
+import { MemoryClaimStore } from '../../src/session/memory-claim-store.ts';
+import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
+import { startRedis, type RedisProcess } from '../support/redis.ts';
+
+const logger = pino({ level: 'silent' });
+const LIMITS: ClaimStoreLimits = { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 0.2 };
+
+interface Harness {
+  name: 'memory' | 'redis';
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /** `nodes` handles on the same data (separate connections for Redis). */
+  open(nodes?: number): Promise<ClaimStore[]>;
+  setAlive(userId: string, alive: boolean): Promise<void>;
+  passTime(ms: number): Promise<void>;
+}
+
+function memoryHarness(): Harness {
+  let clock = 1_700_000_000_000;
+  const alive = new Set<string>();
+  return {
+    name: 'memory',
+    setup: () => Promise.resolve(),
+    teardown: () => Promise.resolve(),
+    open(nodes = 1) {
+      const store = new MemoryClaimStore({
+        limits: LIMITS,
+        now: () => clock,
+        sessionAlive: (u) => Promise.resolve(alive.has(u)),
+      });
+      return Promise.resolve(Array.from({ length: nodes }, () => store));
+    },
+    setAlive(userId, isAlive) {
+      if (isAlive) alive.add(userId);
+      else alive.delete(userId);
+      return Promise.resolve();
+    },
+    passTime(ms) {
+      clock += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+function redisHarness(): Harness {
+  let server: RedisProcess | undefined;
+  let raw: Redis | undefined;
+  let prefix = 'c0:';
+  let n = 0;
+  const stores: ClaimStore[] = [];
+  return {
+    name: 'redis',
+    async setup() {
+      server = await startRedis();
+      raw = new Redis(server.url);
+    },
+    async teardown() {
+      await Promise.all(stores.map((s) => s.close()));
+      raw?.disconnect();
+      await server?.stop();
+    },
+    async open(nodes = 1) {
+      prefix = `c${++n}:`;
+      const opened = Array.from(
+        { length: nodes },
+        () =>
+          new RedisClaimStore({
+            redis: createRedisClient(server!.url, { commandTimeoutMs: 2000, logger, name: 'contract' }),
+            ownsClient: true,
+            keyPrefix: prefix,
+            sessionTtlSeconds: 60,
+            limits: LIMITS,
+            logger,
+          }),
+      );
+      stores.push(...opened);
+      for (const s of opened) {
+        for (let i = 0; ; i++) {
+          try {
+            await s.ping();
+            break;
+          } catch (err) {
+            if (i > 100) throw err;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      }
+      return opened;
+    },
+    async setAlive(userId, isAlive) {
+      const key = `${prefix}{user:${userId}}:session`;
+      if (isAlive) await raw!.hset(key, 'createdAt', 1);
+      else await raw!.del(key);
+    },
+    passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
+}
+
+const def = (overrides: Partial<EventDefinition> = {}): EventDefinition => ({
+  seats: ['A1', 'A2', 'A3', 'A4', 'B1', 'B2'],
+  requiresAdmission: false,
+  admissionRatePerSecond: 0,
+  maxSeatsPerUser: 4,
+  holdSeconds: 300,
+  ...overrides,
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isGatewayError(err)) return err.code;
+    throw err;
+  }
+  return 'resolved';
+}
+
+for (const harness of [memoryHarness(), redisHarness()]) {
+  describe(`ClaimStore contract (${harness.name})`, () => {
+    beforeAll(() => harness.setup());
+    afterAll(() => harness.teardown());
+
+    it('defines events idempotently and refuses to drop a held seat, changing nothing', async () => {
+      const [s] = await harness.open();
+      expect(await s!.defineEvent('e1', def())).toEqual({ created: true, seats: 6 });
+      expect(await s!.defineEvent('e1', def())).toEqual({ created: false, seats: 6 });
+      expect(await s!.getEvent('e1')).toMatchObject({
+        maxSeatsPerUser: 4,
+        requiresAdmission: false,
+        holdSeconds: 300,
+      });
+      expect(await s!.getEvent('nope')).toBeNull();
+      expect(await s!.listEvents()).toEqual(['e1']);
+      expect(await s!.listEvents({ admittingByRate: true })).toEqual([]);
+      await s!.defineEvent('e1', def({ admissionRatePerSecond: 2 }));
+      expect(await s!.listEvents({ admittingByRate: true })).toEqual(['e1']);
+      await s!.defineEvent('e1', def());
+      expect(await s!.listEvents({ admittingByRate: true })).toEqual([]);
+      await s!.hold('u1', 'e1', ['A1'], false);
+      expect(await codeOf(s!.defineEvent('e1', def({ seats: ['A2'] })))).toBe('BAD_REQUEST');
+      expect(Object.keys(await s!.seatMap('e1'))).toHaveLength(6);
+      expect(await s!.defineEvent('e1', def({ seats: ['A1', 'A2'] }))).toEqual({ created: false, seats: 2 });
+      expect(await s!.seatMap('e1')).toEqual({ A1: 'held', A2: 'free' });
+    });
+
+    it('gives exact, gap-free queue positions; joining twice keeps the place; leaving closes the gap', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('q', def());
+      for (let i = 1; i <= 5; i++)
+        expect(await s!.joinQueue(`u${i}`, 'q')).toEqual({ kind: 'queued', position: i, size: i });
+      expect(await s!.joinQueue('u3', 'q')).toEqual({ kind: 'queued', position: 3, size: 5 });
+      expect(await s!.leaveQueue('u2', 'q')).toEqual({ left: true, size: 4 });
+      expect(await s!.leaveQueue('u2', 'q')).toEqual({ left: false, size: 4 });
+      const { size, positions } = await s!.queuePositions('q', ['u1', 'u2', 'u3', 'u5']);
+      expect(size).toBe(4);
+      expect([...positions]).toEqual([
+        ['u1', 1],
+        ['u3', 2],
+        ['u5', 4],
+      ]);
+      expect(await codeOf(s!.joinQueue('u1', 'missing'))).toBe('EVENT_UNKNOWN');
+    });
+
+    it('admits in queue order by count; an admitted user who joins again is told the admission', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('a', def());
+      for (let i = 1; i <= 4; i++) await s!.joinQueue(`u${i}`, 'a');
+      const first = await s!.admit('a', 3);
+      expect(first.map((a) => a.userId)).toEqual(['u1', 'u2', 'u3']);
+      expect(await s!.joinQueue('u2', 'a')).toMatchObject({ kind: 'admitted', size: 1 });
+      expect((await s!.queuePositions('a', ['u4'])).positions.get('u4')).toBe(1);
+      expect((await s!.userClaims('u1')).admissions).toEqual([
+        { eventId: 'a', expiresAt: first[0]!.expiresAt },
+      ]);
+      expect(await s!.admit('a', 10)).toHaveLength(1);
+      expect(await s!.admit('a', 10)).toEqual([]);
+    });
+
+    it('admits by rate: at most one second of rate at once, then only what time allows', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('r', def({ admissionRatePerSecond: 5 }));
+      for (let i = 1; i <= 20; i++) await s!.joinQueue(`u${String(i).padStart(2, '0')}`, 'r');
+      const burst = await s!.admit('r');
+      expect(burst.map((a) => a.userId)).toEqual(['u01', 'u02', 'u03', 'u04', 'u05']);
+      await harness.passTime(450);
+      const later = await s!.admit('r');
+      // 450 ms at 5/s is two admissions (three if the clock moved 600 ms under a loaded machine).
+      expect(later.length).toBeGreaterThanOrEqual(2);
+      expect(later.length).toBeLessThanOrEqual(3);
+      expect(later[0]!.userId).toBe('u06');
+      expect(await s!.admit('norate-missing').catch((e: unknown) => (isGatewayError(e) ? e.code : e))).toBe(
+        'EVENT_UNKNOWN',
+      );
+    });
+
+    it('holds all seats or none, names the unavailable ones, lets the holder hold again with the same fence', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('h', def());
+      const first = await s!.hold('u1', 'h', ['A1', 'A2'], false);
+      expect(first).toMatchObject({ ok: true, newlyHeld: ['A1', 'A2'], hold: { seatIds: ['A1', 'A2'] } });
+      if (!first.ok) throw new Error('hold failed');
+      const clash = await s!.hold('u2', 'h', ['A2', 'A3', 'A1'], false);
+      expect(clash).toEqual({ ok: false, code: 'SEAT_UNAVAILABLE', seatIds: ['A1', 'A2'], lapsed: [] });
+      expect((await s!.seatMap('h'))['A3']).toBe('free');
+      const again = await s!.hold('u1', 'h', ['A2', 'A3'], false);
+      expect(again).toMatchObject({ ok: true, newlyHeld: ['A3'] });
+      if (!again.ok) throw new Error('hold failed');
+      expect(again.hold.fence).toBe(first.hold.fence);
+      expect(again.hold.expiresAt).toBe(first.hold.expiresAt);
+      expect(await s!.hold('u1', 'h', ['A4', 'B1'], false)).toEqual({
+        ok: false,
+        code: 'SEAT_LIMIT',
+        limit: 4,
+        lapsed: [],
+      });
+      expect(await codeOf(s!.hold('u1', 'h', ['Z9'], false))).toBe('SEAT_UNKNOWN');
+      expect(await codeOf(s!.hold('u1', 'missing', ['A1'], false))).toBe('EVENT_UNKNOWN');
+      expect(await s!.seatMap('h')).toEqual({
+        A1: 'held',
+        A2: 'held',
+        A3: 'held',
+        A4: 'free',
+        B1: 'free',
+        B2: 'free',
+      });
+    });
+
+    it('requires an admission for events that admit through the queue', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('adm', def({ requiresAdmission: true }));
+      expect(await codeOf(s!.hold('u1', 'adm', ['A1'], false))).toBe('ADMISSION_REQUIRED');
+      expect((await s!.seatMap('adm'))['A1']).toBe('free');
+      expect(await s!.hold('u1', 'adm', ['A1'], true)).toMatchObject({ ok: true });
+    });
+
+    it('releases only for the holder (FORBIDDEN otherwise, nothing changes); releasing twice is fine', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('rel', def());
+      await s!.hold('u1', 'rel', ['A1', 'A2'], false);
+      expect(await codeOf(s!.release('u2', 'rel', ['A1']))).toBe('FORBIDDEN');
+      expect(await codeOf(s!.release('u1', 'rel', ['A2', 'B1', 'Z9']))).toBe('SEAT_UNKNOWN');
+      expect(await s!.release('u1', 'rel', ['A1', 'B1'])).toEqual(['A1']);
+      expect(await s!.release('u1', 'rel', ['A1'])).toEqual([]);
+      expect((await s!.userClaims('u1')).holds).toMatchObject([{ eventId: 'rel', seatIds: ['A2'] }]);
+      expect(await s!.release('u1', 'rel', ['A2'])).toEqual(['A2']);
+      expect((await s!.userClaims('u1')).holds).toEqual([]);
+    });
+
+    it('confirms a sale with the live fence (retry-safe); sold is final; a stale or wrong fence is refused', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('c', def());
+      const held = await s!.hold('u1', 'c', ['A1', 'A2'], false);
+      if (!held.ok) throw new Error('hold failed');
+      const fence = held.hold.fence;
+      expect(await codeOf(s!.confirm('u1', 'c', ['A1'], fence + 1))).toBe('FENCE_STALE');
+      expect(await codeOf(s!.confirm('u2', 'c', ['A1'], fence))).toBe('FENCE_STALE');
+      expect(await s!.confirm('u1', 'c', ['A1'], fence)).toEqual(['A1']);
+      expect(await s!.confirm('u1', 'c', ['A1'], fence)).toEqual([]);
+      expect((await s!.seatMap('c'))['A1']).toBe('sold');
+      expect(await s!.hold('u2', 'c', ['A1'], false)).toMatchObject({ ok: false, code: 'SEAT_UNAVAILABLE' });
+      expect(await codeOf(s!.release('u1', 'c', ['A1']))).toBe('FORBIDDEN');
+      expect((await s!.userClaims('u1')).holds).toMatchObject([{ seatIds: ['A2'], fence }]);
+    });
+
+    it('refuses the old fence once the hold expired and another user took the seat', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('x', def({ holdSeconds: 1 }));
+      const old = await s!.hold('u1', 'x', ['A1'], false);
+      if (!old.ok) throw new Error('hold failed');
+      await harness.passTime(1100);
+      const taken = await s!.hold('u2', 'x', ['A1'], false);
+      expect(taken).toMatchObject({ ok: true, lapsed: [{ eventId: 'x', userId: 'u1', seatIds: ['A1'] }] });
+      if (!taken.ok) throw new Error('hold failed');
+      expect(taken.hold.fence).toBeGreaterThan(old.hold.fence);
+      expect(await codeOf(s!.confirm('u1', 'x', ['A1'], old.hold.fence))).toBe('FENCE_STALE');
+      expect(await s!.confirm('u2', 'x', ['A1'], taken.hold.fence)).toEqual(['A1']);
+    });
+
+    it('sweeps expired holds once across nodes sweeping at the same time', async () => {
+      const stores = await harness.open(3);
+      const [s] = stores;
+      await s!.defineEvent('sw', def({ holdSeconds: 1 }));
+      await s!.hold('u1', 'sw', ['A1', 'A2'], false);
+      await s!.hold('u2', 'sw', ['B1'], false);
+      await harness.passTime(1100);
+      const rounds = await Promise.all(stores.map((x) => x.sweep()));
+      const lapsed = rounds.flatMap((r) => r.lapsed).sort((a, b) => a.userId.localeCompare(b.userId));
+      expect(lapsed).toEqual([
+        { eventId: 'sw', userId: 'u1', seatIds: ['A1', 'A2'] },
+        { eventId: 'sw', userId: 'u2', seatIds: ['B1'] },
+      ]);
+      expect(Object.values(await s!.seatMap('sw')).every((v) => v === 'free')).toBe(true);
+      expect((await s!.sweep()).lapsed).toEqual([]);
+    });
+
+    it('drops the queue place and holds of a user whose session ended; keeps those of a live one', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('se', def());
+      await harness.setAlive('gone', true);
+      await harness.setAlive('here', true);
+      await s!.joinQueue('gone', 'se');
+      await s!.joinQueue('here', 'se');
+      await s!.hold('gone', 'se', ['A1'], false);
+      await s!.hold('here', 'se', ['A2'], false);
+      await harness.setAlive('gone', false);
+      await harness.passTime(300);
+      const round = await s!.sweep();
+      expect(round.lapsed).toEqual([{ eventId: 'se', userId: 'gone', seatIds: ['A1'] }]);
+      expect(round.droppedFromQueues).toBe(1);
+      expect(await s!.userClaims('gone')).toEqual({ queues: [], holds: [], admissions: [] });
+      const here = await s!.userClaims('here');
+      expect(here.queues).toEqual([{ eventId: 'se', position: 1, size: 1 }]);
+      expect(here.holds).toMatchObject([{ eventId: 'se', seatIds: ['A2'] }]);
+    });
+
+    it('computes userClaims now: positions move when people ahead leave', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('uc1', def());
+      await s!.defineEvent('uc2', def());
+      await s!.joinQueue('a', 'uc1');
+      await s!.joinQueue('b', 'uc1');
+      await s!.joinQueue('b', 'uc2');
+      const held = await s!.hold('b', 'uc2', ['B2', 'B1'], false);
+      if (!held.ok) throw new Error('hold failed');
+      await s!.leaveQueue('a', 'uc1');
+      expect(await s!.userClaims('b')).toEqual({
+        queues: [
+          { eventId: 'uc1', position: 1, size: 1 },
+          { eventId: 'uc2', position: 1, size: 1 },
+        ],
+        holds: [
+          { eventId: 'uc2', seatIds: ['B1', 'B2'], fence: held.hold.fence, expiresAt: held.hold.expiresAt },
+        ],
+        admissions: [],
+      });
+    });
+
+    it('records requests: of racing begins exactly one is new; a retry gets the recorded ack', async () => {
+      const stores = await harness.open(3);
+      const begins = await Promise.all(
+        stores.flatMap((s) => [s.beginRequest('u1', 'r-1', 5000), s.beginRequest('u1', 'r-1', 5000)]),
+      );
+      expect(begins.filter((b) => b.state === 'new')).toHaveLength(1);
+      expect(begins.filter((b) => b.state === 'pending')).toHaveLength(5);
+      await stores[0]!.completeRequest('u1', 'r-1', 'seat:hold', '{"ok":true,"data":1}', 60_000);
+      expect(await stores[1]!.beginRequest('u1', 'r-1', 5000)).toEqual({
+        state: 'done',
+        event: 'seat:hold',
+        ack: '{"ok":true,"data":1}',
+      });
+      expect(await stores[1]!.beginRequest('u2', 'r-1', 5000)).toEqual({ state: 'new' });
+      await stores[2]!.abandonRequest('u2', 'r-1');
+      expect(await stores[0]!.beginRequest('u2', 'r-1', 5000)).toEqual({ state: 'new' });
+    });
+  });
+}
