@@ -15,6 +15,7 @@ import { parseRedisSeed } from './infra/redis.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
+import { claimsIndexTtlMs } from './session/claim-keys.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
 import { createClaimsHttp } from './transport/claims-http.ts';
 import { createClaimsRuntime } from './transport/claims-runtime.ts';
@@ -89,6 +90,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   const verifier = createTokenVerifier(config.auth);
   const store = createSessionStore(config.store, {
     logger: log.child({ module: 'session' }),
+    // The attach script reads the queue/hold index too: a restore without them is one round trip.
+    claimsIndexTtlMs: claimsIndexTtlMs(config.store.sessionTtlSeconds, config.claims.holdSeconds),
     observeCommand: (command, seconds, outcome) => {
       metrics.redisCommandDuration.observe({ command, outcome }, seconds);
       if (outcome === 'error') metrics.redisErrors.inc({ command });

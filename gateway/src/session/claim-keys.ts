@@ -36,6 +36,14 @@ export interface ClaimKeys {
   readonly ratedEvents: string;
 }
 
+/**
+ * How long the user's queue/hold index lives after it was last written or read: two session TTLs plus a
+ * hold, so it outlives everything it points to. Used by the claim store and by the attach script.
+ */
+export function claimsIndexTtlMs(sessionTtlSeconds: number, holdSeconds: number): number {
+  return Math.round(2 * sessionTtlSeconds * 1000 + holdSeconds * 1000);
+}
+
 export function createClaimKeys(prefix: string): ClaimKeys {
   if (/[{}]/.test(prefix)) throw new Error(`Redis key prefix may not contain braces: ${prefix}`);
   const user = (userId: UserId) => `${prefix}{user:${encodeKeyId(userId)}}:`;

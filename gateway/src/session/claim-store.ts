@@ -118,8 +118,11 @@ export interface ClaimStore {
   /** Every seat of the event and its status. */
   seatMap(eventId: EventId): Promise<Record<SeatId, SeatStatus>>;
 
-  /** The user's queues, holds and admissions, computed now: one index read, then one pipelined read. */
-  userClaims(userId: UserId): Promise<UserClaims>;
+  /**
+   * The user's queues, holds and admissions, computed now: one index read, then one pipelined read.
+   * `knownEvents` is the index as the session's attach script already read it (skips the index read).
+   */
+  userClaims(userId: UserId, knownEvents?: readonly EventId[]): Promise<UserClaims>;
   /** Ends expired holds and drops members whose session ended. Safe on every node at once. */
   sweep(): Promise<SweepResult>;
 

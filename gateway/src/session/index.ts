@@ -40,6 +40,8 @@ export interface SessionStoreDeps {
   redis?: RedisLike;
   /** Latency/outcome hook per store call (Redis store only; the memory store has nothing worth timing). */
   observeCommand?: ObserveCommand;
+  /** Lifetime of the queue/hold index the Redis attach script reads (claimsIndexTtlMs); unset: not read. */
+  claimsIndexTtlMs?: number;
   /** Clock of the memory store, epoch ms. Default Date.now. (The Redis store uses Redis' clock.) */
   now?: () => number;
 }
@@ -80,5 +82,6 @@ export function createSessionStore(store: GatewayConfig['store'], deps: SessionS
     deadAfterSeconds: store.deadAfterSeconds,
     logger: deps.logger,
     ...(deps.observeCommand === undefined ? {} : { observeCommand: deps.observeCommand }),
+    ...(deps.claimsIndexTtlMs === undefined ? {} : { claimsIndexTtlMs: deps.claimsIndexTtlMs }),
   });
 }

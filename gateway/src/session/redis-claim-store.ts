@@ -10,7 +10,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
 import { toStoreError, type RedisLike } from '../infra/redis.ts';
-import { createClaimKeys, type ClaimKeys } from './claim-keys.ts';
+import { claimsIndexTtlMs, createClaimKeys, type ClaimKeys } from './claim-keys.ts';
 import { defineClaimScripts, type ClaimScripts } from './claim-scripts.ts';
 import type {
   Admission,
@@ -63,7 +63,7 @@ export class RedisClaimStore implements ClaimStore {
     this.keys = createClaimKeys(options.keyPrefix);
     this.limits = options.limits;
     this.checkMs = Math.round(options.limits.sessionCheckSeconds * 1000);
-    this.indexTtlMs = Math.round(2 * options.sessionTtlSeconds * 1000 + options.limits.holdSeconds * 1000);
+    this.indexTtlMs = claimsIndexTtlMs(options.sessionTtlSeconds, options.limits.holdSeconds);
     this.log = options.logger;
     this.observe = options.observeCommand;
     this.ownsClient = options.ownsClient ?? false;
@@ -242,13 +242,13 @@ export class RedisClaimStore implements ClaimStore {
   }
 
   /** Two round trips when the index names events (HKEYS, then one user-state script per event, concurrently); one when it is empty. */
-  userClaims(userId: UserId): Promise<UserClaims> {
+  userClaims(userId: UserId, knownEvents?: readonly EventId[]): Promise<UserClaims> {
     return this.run('userClaims', async () => {
       const index = this.keys.userIndex(userId);
-      const [events] = await Promise.all([
-        this.redis.hkeys(index),
-        this.redis.pexpire(index, this.indexTtlMs),
-      ]);
+      // The attach script already read (and extended) the index when it hands us `knownEvents`.
+      const events =
+        knownEvents ??
+        (await Promise.all([this.redis.hkeys(index), this.redis.pexpire(index, this.indexTtlMs)]))[0];
       const result: UserClaims = { queues: [], holds: [], admissions: [] };
       if (events.length === 0) return result;
       const replies = await Promise.all(

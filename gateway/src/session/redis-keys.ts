@@ -27,6 +27,8 @@ export interface RedisKeys {
   nodeSockets(nodeId: NodeId): string;
   /** `<prefix>{user:<id>}:seen`: that the user had a session (attach only), for the expired-session count. */
   seen(userId: UserId): string;
+  /** `<prefix>{user:<id>}:claims`: the user's queue/hold index (written by the claim store). */
+  claimsIndex(userId: UserId): string;
   /** `<prefix>nodes`: sorted set of node ids scored by last heartbeat (epoch ms, Redis clock). */
   readonly nodes: string;
 }
@@ -41,6 +43,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     },
     nodeSockets: (nodeId) => `${prefix}{node:${encodeKeyId(nodeId)}}:sockets`,
     seen: (userId) => `${prefix}{user:${encodeKeyId(userId)}}:seen`,
+    claimsIndex: (userId) => `${prefix}{user:${encodeKeyId(userId)}}:claims`,
     nodes: `${prefix}nodes`,
   };
 }

@@ -54,6 +54,11 @@ export interface RedisSessionStoreOptions {
   logger: Logger;
   /** Optional latency/outcome hook, called once per store method call. */
   observeCommand?: ObserveCommand;
+  /**
+   * When set, attachSocket also reads the user's queue/hold index and extends it by this many ms
+   * (see SessionSnapshot.claimEvents). Default 0: the index is not read.
+   */
+  claimsIndexTtlMs?: number;
 }
 
 /** How many index entries purge handles per round trip, and how many sessions touch extends at once. */
@@ -64,6 +69,7 @@ const DEAD_NODES_PER_PURGE = 100;
 /** SessionStore on Redis (standalone now; written to run unchanged on Cluster: see the module comment). */
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis';
+  private readonly claimsIndexTtlMs: number;
   private readonly redis: RedisLike;
   private readonly scripts: SessionScripts;
   private readonly keys: RedisKeys;
@@ -84,6 +90,7 @@ export class RedisSessionStore implements SessionStore {
     this.deadAfterMs = Math.round(options.deadAfterSeconds * 1000);
     this.log = options.logger; // bound to module 'session' by the caller
     this.observe = options.observeCommand;
+    this.claimsIndexTtlMs = Math.round(options.claimsIndexTtlMs ?? 0);
     this.ownsClient = options.ownsClient ?? false;
   }
 
@@ -108,11 +115,13 @@ export class RedisSessionStore implements SessionStore {
         this.scripts.attachSocket(
           ...this.keys.user(userId),
           this.keys.seen(userId),
+          this.keys.claimsIndex(userId),
           socketId,
           nodeId,
           maxSockets,
           this.ttlMs,
           SEEN_TTL_MS,
+          this.claimsIndexTtlMs,
         );
       let reply: unknown;
       if (this.redis instanceof Cluster) {
@@ -121,7 +130,7 @@ export class RedisSessionStore implements SessionStore {
       } else {
         [, reply] = await Promise.all([this.redis.sadd(nodeKey, entry), attach()]);
       }
-      const result = parseAttach(reply);
+      const result = parseAttach(reply, this.claimsIndexTtlMs > 0);
       if (!result.ok) await this.dropIndexEntry(nodeKey, entry);
       return result;
     });
@@ -316,7 +325,7 @@ function sortedRooms(script: string, value: unknown): RoomName[] {
   return asStrings(script, value).sort();
 }
 
-function parseAttach(reply: unknown): AttachResult {
+function parseAttach(reply: unknown, claimsIndexRead: boolean): AttachResult {
   if (!Array.isArray(reply)) throw unexpected('attachSocket', reply);
   if (reply[0] === 0)
     return { ok: false, reason: 'CONNECTION_LIMIT', liveSockets: asInt('attachSocket', reply[1]) };
@@ -328,6 +337,7 @@ function parseAttach(reply: unknown): AttachResult {
       expiresAt: asInt('attachSocket', reply[2]),
       rooms: sortedRooms('attachSocket', reply[3]),
       returnedAfterExpiry: asInt('attachSocket', reply[4]) === 1,
+      ...(claimsIndexRead ? { claimEvents: asStrings('attachSocket', reply[5]) } : {}),
     },
   };
 }

@@ -31,6 +31,12 @@ export interface SessionSnapshot {
    * `stayline_sessions_expired_total` metric counts these. Known for SEEN_TTL (30 days) after last attach.
    */
   returnedAfterExpiry: boolean;
+  /**
+   * The events named by the user's queue/hold index, read by the same attach script (Redis store with a
+   * claims index configured), so a restore without queues or holds costs no further round trip.
+   * Undefined when the store did not read it.
+   */
+  claimEvents?: string[];
 }
 
 /** How long a store remembers that a user had a session, to tell an expired session from a first visit. */

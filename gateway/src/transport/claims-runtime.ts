@@ -210,7 +210,7 @@ export function createClaimsRuntime(deps: {
     async restore(socket) {
       const userId = socket.data.principal.userId;
       localSockets.set(userId, (localSockets.get(userId) ?? 0) + 1);
-      const claims = await store.userClaims(userId);
+      const claims = await store.userClaims(userId, socket.data.session.claimEvents);
       const rooms = new Set<string>();
       for (const q of claims.queues) {
         watch.watch(q.eventId, userId, q);

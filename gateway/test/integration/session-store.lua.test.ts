@@ -15,6 +15,7 @@ const keys = createRedisKeys('lua:');
 const userKeys = keys.user('u1');
 const [session, sockets, rooms] = userKeys;
 const seen = keys.seen('u1');
+const claims = keys.claimsIndex('u1');
 /** The seen marker's lifetime in these tests (the store uses SEEN_TTL_MS). */
 const SEEN_MS = 600_000;
 
@@ -55,37 +56,100 @@ const nowMs = (): number => Date.now();
 describe('session Lua scripts on real Redis', () => {
   it('attach-socket.lua records the socket, refuses past maxSockets without writing, and sets every TTL', async () => {
     const before = nowMs();
-    const first = (await scripts.attachSocket(...userKeys, seen, 's1', 'A', 2, TTL_MS, SEEN_MS)) as unknown[];
+    const first = (await scripts.attachSocket(
+      ...userKeys,
+      seen,
+      claims,
+      's1',
+      'A',
+      2,
+      TTL_MS,
+      SEEN_MS,
+      0,
+    )) as unknown[];
     expect(first.slice(0, 2)).toEqual([1, 0]);
     expect(first[2]).toBeGreaterThanOrEqual(before + TTL_MS - 20);
     expect(first[3]).toEqual([]);
     await redis.sadd(rooms, 'lobby');
-    expect(await scripts.attachSocket(...userKeys, seen, 's2', 'B', 2, TTL_MS, SEEN_MS)).toEqual([
+    expect(await scripts.attachSocket(...userKeys, seen, claims, 's2', 'B', 2, TTL_MS, SEEN_MS, 0)).toEqual([
       1,
       1,
       expect.any(Number),
       ['lobby'],
       0,
+      [],
     ]);
-    expect(await scripts.attachSocket(...userKeys, seen, 's3', 'B', 2, TTL_MS, SEEN_MS)).toEqual([0, 2]);
+    expect(await scripts.attachSocket(...userKeys, seen, claims, 's3', 'B', 2, TTL_MS, SEEN_MS, 0)).toEqual([
+      0, 2,
+    ]);
     expect(await redis.hgetall(sockets)).toEqual({ s1: 'A', s2: 'B' });
     expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['createdAt', 'lastSeen']);
     await expectUserKeysExpireIn(TTL_MS);
     expect(await redis.pttl(seen)).toBeGreaterThan(SEEN_MS - 1000);
   });
 
+  it('attach-socket.lua reads and extends the queue/hold index only when asked to', async () => {
+    await redis.hset(claims, 'ev1', 1, 'ev2', 1);
+    const without = (await scripts.attachSocket(
+      ...userKeys,
+      seen,
+      claims,
+      's1',
+      'A',
+      5,
+      TTL_MS,
+      SEEN_MS,
+      0,
+    )) as unknown[];
+    expect(without[5]).toEqual([]);
+    expect(await redis.pttl(claims)).toBe(-1);
+    const withIndex = (await scripts.attachSocket(
+      ...userKeys,
+      seen,
+      claims,
+      's2',
+      'A',
+      5,
+      TTL_MS,
+      SEEN_MS,
+      90_000,
+    )) as unknown[];
+    expect([...(withIndex[5] as string[])].sort()).toEqual(['ev1', 'ev2']);
+    expect(await redis.pttl(claims)).toBeGreaterThan(89_000);
+  });
+
   it('attach-socket.lua tells a return after the session expired from a first visit', async () => {
-    const first = (await scripts.attachSocket(...userKeys, seen, 's1', 'A', 2, TTL_MS, SEEN_MS)) as unknown[];
+    const first = (await scripts.attachSocket(
+      ...userKeys,
+      seen,
+      claims,
+      's1',
+      'A',
+      2,
+      TTL_MS,
+      SEEN_MS,
+      0,
+    )) as unknown[];
     expect(first[4]).toBe(0);
     // The session expires (its keys go), the seen marker stays.
     await redis.del(...userKeys);
-    const back = (await scripts.attachSocket(...userKeys, seen, 's2', 'A', 2, TTL_MS, SEEN_MS)) as unknown[];
+    const back = (await scripts.attachSocket(
+      ...userKeys,
+      seen,
+      claims,
+      's2',
+      'A',
+      2,
+      TTL_MS,
+      SEEN_MS,
+      0,
+    )) as unknown[];
     expect(back.slice(0, 2)).toEqual([1, 0]);
     expect(back[4]).toBe(1);
   });
 
   it('detach-socket.lua returns the node the socket was on, then nil, and never creates a session', async () => {
-    await scripts.attachSocket(...userKeys, seen, 's1', 'A', 5, 5000, SEEN_MS);
+    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, 5000, SEEN_MS, 0);
     expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBe('A');
     expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBeNull();
     await expectUserKeysExpireIn(TTL_MS);
@@ -95,7 +159,7 @@ describe('session Lua scripts on real Redis', () => {
   });
 
   it('join-room.lua and leave-room.lua report changes, return the rooms and slide every TTL', async () => {
-    await scripts.attachSocket(...userKeys, seen, 's1', 'A', 5, 5000, SEEN_MS);
+    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, 5000, SEEN_MS, 0);
     expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 100)).toEqual([1, expect.any(Number), ['b']]);
     expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 100)).toEqual([0, expect.any(Number), ['b']]);
     // At the limit: a new room is refused with the count, a room already joined is still fine.
@@ -110,7 +174,7 @@ describe('session Lua scripts on real Redis', () => {
   it('touch-session.lua extends an existing session (1) and leaves a missing one missing (0)', async () => {
     expect(await scripts.touchSession(...userKeys, TTL_MS)).toBe(0);
     expect(await redis.exists(...userKeys)).toBe(0);
-    await scripts.attachSocket(...userKeys, seen, 's1', 'A', 5, 5000, SEEN_MS);
+    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, 5000, SEEN_MS, 0);
     await scripts.joinRoom(...userKeys, 'lobby', 5000, 100);
     expect(await scripts.touchSession(...userKeys, TTL_MS)).toBe(1);
     await expectUserKeysExpireIn(TTL_MS);
@@ -119,7 +183,7 @@ describe('session Lua scripts on real Redis', () => {
   it('get-session.lua returns nil without a session, else expiresAt, the socket pairs and the rooms', async () => {
     expect(await scripts.getSession(...userKeys)).toBeNull();
     const before = nowMs();
-    await scripts.attachSocket(...userKeys, seen, 's1', 'A', 5, TTL_MS, SEEN_MS);
+    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, TTL_MS, SEEN_MS, 0);
     await scripts.joinRoom(...userKeys, 'lobby', TTL_MS, 100);
     const reply = (await scripts.getSession(...userKeys)) as unknown[];
     expect(reply.slice(1)).toEqual([['s1', 'A'], ['lobby']]);
@@ -128,8 +192,8 @@ describe('session Lua scripts on real Redis', () => {
   });
 
   it('purge-sockets.lua removes only sockets still recorded on the given node, and is safe to repeat', async () => {
-    await scripts.attachSocket(...userKeys, seen, 's1', 'A', 5, 5000, SEEN_MS);
-    await scripts.attachSocket(...userKeys, seen, 's2', 'B', 5, 5000, SEEN_MS);
+    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, 5000, SEEN_MS, 0);
+    await scripts.attachSocket(...userKeys, seen, claims, 's2', 'B', 5, 5000, SEEN_MS, 0);
     expect(await scripts.purgeSockets(...userKeys, 'A', TTL_MS, 's1', 's2', 'missing')).toBe(1);
     expect(await scripts.purgeSockets(...userKeys, 'A', TTL_MS, 's1', 's2', 'missing')).toBe(0);
     expect(await redis.hgetall(sockets)).toEqual({ s2: 'B' });

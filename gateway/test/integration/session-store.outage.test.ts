@@ -159,7 +159,7 @@ describe('Redis session store during an outage', () => {
     const pending = store.attachSocket('u-replay', 's1', 'A', 5).catch((err: unknown) => err);
     await server.kill(); // the command was written but never answered
     const failure = await pending;
-    expect(isGatewayError(failure, 'STORE_UNAVAILABLE'), String(failure)).toBe(true);
+    expect(isGatewayError(failure, 'STORE_UNAVAILABLE'), JSON.stringify(failure)).toBe(true);
     await server.restart();
     await eventually(() => store.ping(), 10_000);
     // A replay would have been sent on reconnect, before this ping, on the same connection.

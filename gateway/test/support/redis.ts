@@ -3,7 +3,7 @@
  * and killed when the test process exits, even if a test forgot to stop them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, createServer } from 'node:net';
@@ -136,11 +136,30 @@ function exited(child: ChildProcess): Promise<void> {
 async function terminate(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = exited(child);
-  child.kill('SIGCONT'); // a paused server cannot handle SIGTERM
+  // A paused server cannot handle SIGTERM; SIGKILL needs no SIGCONT (which would let a paused server
+  // answer what it had received, as a crash never does).
+  if (signal === 'SIGTERM') child.kill('SIGCONT');
   child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await gone;
   clearTimeout(timer);
+}
+
+/**
+ * SIGSTOP is delivered asynchronously: on a busy machine the server could still answer one more command.
+ * Waits (briefly, synchronously) until the kernel reports the process stopped (state T in /proc).
+ */
+function waitUntilStopped(pid: number | undefined): void {
+  if (pid === undefined) return;
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (/\) T /.test(stat)) return;
+    } catch {
+      return;
+    }
+  }
 }
 
 /** Starts `redis-server` on a free port (no persistence) and resolves once it answers PING. */
@@ -161,6 +180,7 @@ export async function startRedis(): Promise<RedisProcess> {
     },
     pause: () => {
       current.child.kill('SIGSTOP');
+      waitUntilStopped(current.child.pid);
     },
     resume: () => {
       current.child.kill('SIGCONT');

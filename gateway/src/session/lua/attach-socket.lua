@@ -3,9 +3,11 @@
 -- so concurrent attaches from any number of nodes can never exceed maxSockets ("check then create" race).
 -- KEYS[1] session hash {createdAt, lastSeen}   KEYS[2] sockets hash socketId -> nodeId   KEYS[3] rooms set
 -- KEYS[4] seen marker (the user had a session; outlives it by SEEN_TTL)
+-- KEYS[5] the user's queue/hold index (hash eventId -> 1), read here so a restore needs no other trip
 -- ARGV[1] socketId   ARGV[2] nodeId   ARGV[3] maxSockets   ARGV[4] ttlMs   ARGV[5] seenTtlMs
+-- ARGV[6] claims index TTL in ms (0: do not read or extend the index)
 -- Reply: {1, recovered (1 when the session existed before), expiresAt (epoch ms), {room...},
---         returnedAfterExpiry (1 when no session exists but the seen marker does)}
+--         returnedAfterExpiry (1 when no session exists but the seen marker does), {eventId...}}
 --     or {0, liveSockets} when refused by the limit (nothing written).
 -- Re-attaching a socketId that is already recorded is not counted against the limit (idempotent retry).
 local t = redis.call('TIME')
@@ -33,4 +35,12 @@ redis.call('HSET', KEYS[1], 'lastSeen', now)
 for i = 1, 3 do
   redis.call('PEXPIRE', KEYS[i], ttl)
 end
-return {1, recovered, now + ttl, redis.call('SMEMBERS', KEYS[3]), returnedAfterExpiry}
+local claimEvents = {}
+local indexTtl = tonumber(ARGV[6])
+if indexTtl > 0 then
+  claimEvents = redis.call('HKEYS', KEYS[5])
+  if #claimEvents > 0 then
+    redis.call('PEXPIRE', KEYS[5], indexTtl)
+  end
+end
+return {1, recovered, now + ttl, redis.call('SMEMBERS', KEYS[3]), returnedAfterExpiry, claimEvents}
