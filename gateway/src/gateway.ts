@@ -16,6 +16,7 @@ import { createClusterPubSubClients, createPubSubClients, type PubSubClients } f
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { claimsIndexTtlMs } from './session/claim-keys.ts';
+import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
 import { createClaimsHttp } from './transport/claims-http.ts';
 import { createClaimsRuntime } from './transport/claims-runtime.ts';
@@ -40,6 +41,8 @@ export interface Gateway {
 export interface BuildOptions {
   /** Overrides the logger (tests pass a silent one or capture lines). */
   logger?: Logger;
+  /** Events defined at listen() (idempotent), e.g. the development demo's event. Default none. */
+  seedEvents?: Readonly<Record<string, EventDefinition>>;
 }
 
 /** Sends 403 on a websocket upgrade from a refused origin (engine.io itself would answer 400). */
@@ -217,6 +220,11 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     async listen() {
       await waitForStore(store, log, config.store.commandTimeoutMs * 5);
       await housekeeping.start();
+      for (const [eventId, definition] of Object.entries(options.seedEvents ?? {})) {
+        await claimStore
+          .defineEvent(eventId, definition)
+          .catch((err: unknown) => log.warn({ err, eventId }, 'could not define a seed event'));
+      }
       sockets.claims?.start();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -5,6 +5,7 @@
 import { createTokenSigner } from './auth/index.ts';
 import { ConfigError, loadConfig, type GatewayConfig } from './config/index.ts';
 import { buildGateway } from './gateway.ts';
+import type { EventDefinition } from './session/claim-store.ts';
 import type { Logger } from './infra/logger.ts';
 
 function announceDevSecret(config: GatewayConfig, log: Logger, port: number): void {
@@ -33,6 +34,20 @@ function announceDevSecret(config: GatewayConfig, log: Logger, port: number): vo
   log.warn('development mode: generated a throwaway JWT secret; printed a dev token on stderr');
 }
 
+/** The demo's event: 16 seats, a queue that admits one user every 5 s, holds of SEAT_HOLD_SECONDS. */
+function demoEvents(config: GatewayConfig): Record<string, EventDefinition> {
+  const seats = ['A', 'B'].flatMap((row) => Array.from({ length: 8 }, (_, i) => `${row}${i + 1}`));
+  return {
+    demo: {
+      seats,
+      requiresAdmission: false,
+      admissionRatePerSecond: 0.2,
+      maxSeatsPerUser: 4,
+      holdSeconds: config.claims.holdSeconds,
+    },
+  };
+}
+
 async function main(): Promise<void> {
   let config: GatewayConfig;
   try {
@@ -44,7 +59,11 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gateway = buildGateway(config);
+  // Development without a configured key is the "try it in a minute" path: give the demo an event.
+  const gateway = buildGateway(
+    config,
+    config.auth.generatedDevSecret ? { seedEvents: demoEvents(config) } : {},
+  );
   const { port } = await gateway.listen();
   if (config.auth.generatedDevSecret) announceDevSecret(config, gateway.log, port);
 

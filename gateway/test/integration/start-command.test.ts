@@ -6,7 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import type { RestoredSession, ServerDrainingPayload, WireError } from '@stayline/client-sdk/protocol';
+import type {
+  Ack,
+  RestoredSession,
+  SeatMapResult,
+  ServerDrainingPayload,
+  WireError,
+} from '@stayline/client-sdk/protocol';
 import {
   REPO_ROOT,
   baseEnv,
@@ -18,7 +24,7 @@ import {
   type GatewayProcess,
   type RunningGateway,
 } from '../support/gateway.ts';
-import { nextEvent, waitFor } from '../support/wait.ts';
+import { nextEvent, request, waitFor } from '../support/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const TOKEN_CLI = fileURLToPath(new URL('../../src/cli/token.ts', import.meta.url));
@@ -115,6 +121,10 @@ describe('the start command', () => {
     const { session, error } = await outcome(socket);
     expect(error).toBeUndefined();
     expect(session).toMatchObject({ recovered: false, rooms: [] });
+    // The demo's event is there, so the printed /demo link works with nothing else set up.
+    const map = await request<Ack<SeatMapResult>>(socket, 'seat:map', { eventId: 'demo' });
+    expect(map.ok && Object.keys(map.data.seats)).toHaveLength(16);
+    expect(stderr).toMatch(/\/demo\/#token=/);
 
     node.child.kill('SIGTERM');
     expect(await exitOf(node)).toBe(0);
