@@ -9,7 +9,7 @@ import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/p
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
-import { toStoreError, type RedisLike } from '../infra/redis.ts';
+import type { RedisLike } from '../infra/redis.ts';
 import { claimsIndexTtlMs, createClaimKeys, type ClaimKeys } from './claim-keys.ts';
 import { defineClaimScripts, type ClaimScripts } from './claim-scripts.ts';
 import type {
@@ -25,7 +25,16 @@ import type {
   SweepResult,
   UserClaims,
 } from './claim-store.ts';
-import type { ObserveCommand } from './redis-session-store.ts';
+import {
+  asArray,
+  asInt,
+  asString,
+  asStrings,
+  runStoreOperation,
+  sortedStrings,
+  unexpected,
+  type ObserveCommand,
+} from './redis-replies.ts';
 
 export interface RedisClaimStoreOptions {
   redis: RedisLike;
@@ -188,17 +197,18 @@ export class RedisClaimStore implements ClaimStore {
       const r = eventReply('claimHold', reply);
       if (r[0] === -6) throw new GatewayError('ADMISSION_REQUIRED');
       const lapsed = parseLapsed(eventId, r[1]);
-      if (r[0] === -3) return { ok: false, code: 'SEAT_UNAVAILABLE', seatIds: sortedStrings(r[2]), lapsed };
+      if (r[0] === -3)
+        return { ok: false, code: 'SEAT_UNAVAILABLE', seatIds: sortedStrings('claims', r[2]), lapsed };
       if (r[0] === -4) return { ok: false, code: 'SEAT_LIMIT', limit: asInt('claimHold', r[2]), lapsed };
       return {
         ok: true,
         lapsed,
-        newlyHeld: sortedStrings(r[4]),
+        newlyHeld: sortedStrings('claims', r[4]),
         hold: {
           eventId,
           fence: asInt('claimHold', r[2]),
           expiresAt: asInt('claimHold', r[3]),
-          seatIds: sortedStrings(r[5]),
+          seatIds: sortedStrings('claims', r[5]),
         },
       };
     });
@@ -213,9 +223,9 @@ export class RedisClaimStore implements ClaimStore {
       if (r[0] === -3)
         throw new GatewayError(
           'FORBIDDEN',
-          `Only the holder may release: ${sortedStrings(r[1]).join(', ')}.`,
+          `Only the holder may release: ${sortedStrings('claims', r[1]).join(', ')}.`,
         );
-      return sortedStrings(r[1]);
+      return sortedStrings('claims', r[1]);
     });
   }
 
@@ -226,7 +236,7 @@ export class RedisClaimStore implements ClaimStore {
         await this.scripts.claimConfirm(this.keys.event(eventId), userId, fence, ...seatIds),
       );
       if (r[0] === -5) throw new GatewayError('FENCE_STALE');
-      return sortedStrings(r[1]);
+      return sortedStrings('claims', r[1]);
     });
   }
 
@@ -234,7 +244,7 @@ export class RedisClaimStore implements ClaimStore {
     return this.run('seatMap', async () => {
       const r = eventReply('claimSeatMap', await this.scripts.claimSeatMap(this.keys.event(eventId)));
       const map: Record<SeatId, SeatStatus> = Object.create(null) as Record<SeatId, SeatStatus>;
-      for (const s of sortedStrings(r[1])) map[s] = 'free';
+      for (const s of sortedStrings('claims', r[1])) map[s] = 'free';
       for (const s of asStrings('claimSeatMap', r[2])) map[s] = 'held';
       for (const s of asStrings('claimSeatMap', r[3])) map[s] = 'sold';
       return { ...map };
@@ -267,7 +277,7 @@ export class RedisClaimStore implements ClaimStore {
             eventId,
             fence,
             expiresAt: asInt('claimUserState', r[4]),
-            seatIds: sortedStrings(r[5]),
+            seatIds: sortedStrings('claims', r[5]),
           });
         if (admitted > 0) result.admissions.push({ eventId, expiresAt: admitted });
         if (position === 0 && fence === 0 && admitted === 0) stale.push(eventId);
@@ -333,7 +343,7 @@ export class RedisClaimStore implements ClaimStore {
           const userId = asString('claimSettle', r[j]);
           dropped.add(userId);
           if (r[j + 1] === 1) droppedFromQueues += 1;
-          const seatIds = sortedStrings(r[j + 2]);
+          const seatIds = sortedStrings('claims', r[j + 2]);
           if (seatIds.length > 0) lapsed.push({ eventId: events[i]!, userId, seatIds });
         }
       });
@@ -412,51 +422,23 @@ export class RedisClaimStore implements ClaimStore {
     return reply;
   }
 
-  private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new GatewayError('STORE_UNAVAILABLE', 'Claim store is closed');
-    const started = performance.now();
-    try {
-      const result = await fn();
-      this.observe?.(operation, (performance.now() - started) / 1000, 'ok');
-      return result;
-    } catch (err) {
-      this.observe?.(operation, (performance.now() - started) / 1000, 'error');
-      throw toStoreError(err, operation);
-    }
+  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return runStoreOperation(
+      { closed: this.closed, name: 'Claim store', observe: this.observe },
+      operation,
+      fn,
+    );
   }
 }
 
 // ---- Reply parsing: checked, not cast; a mismatch is a bug (INTERNAL). ----
-
-function unexpected(script: string, reply: unknown): Error {
-  return new Error(`Unexpected reply from ${script}: ${JSON.stringify(reply)}`);
-}
-function asArray(script: string, value: unknown): unknown[] {
-  if (Array.isArray(value)) return value as unknown[];
-  throw unexpected(script, value);
-}
-function asInt(script: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  throw unexpected(script, value);
-}
-function asString(script: string, value: unknown): string {
-  if (typeof value === 'string') return value;
-  throw unexpected(script, value);
-}
-function asStrings(script: string, value: unknown): string[] {
-  if (Array.isArray(value) && value.every((v): v is string => typeof v === 'string')) return value;
-  throw unexpected(script, value);
-}
-function sortedStrings(value: unknown): string[] {
-  return asStrings('claims', value).sort();
-}
 
 /** -1 (unknown event) and -2 (unknown seats) are the same for every script. */
 function eventReply(script: string, reply: unknown): unknown[] {
   const r = asArray(script, reply);
   if (r[0] === -1) throw new GatewayError('EVENT_UNKNOWN');
   if (r[0] === -2)
-    throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${sortedStrings(r[1]).join(', ')}.`);
+    throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${sortedStrings('claims', r[1]).join(', ')}.`);
   return r;
 }
 
@@ -464,7 +446,7 @@ function parseLapsed(eventId: EventId, value: unknown): LapsedHold[] {
   const flat = asArray('claims', value);
   const out: LapsedHold[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    out.push({ eventId, userId: asString('claims', flat[i]), seatIds: sortedStrings(flat[i + 1]) });
+    out.push({ eventId, userId: asString('claims', flat[i]), seatIds: sortedStrings('claims', flat[i + 1]) });
   }
   return out;
 }

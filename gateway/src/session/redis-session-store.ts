@@ -18,7 +18,17 @@ import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
-import { toStoreError, type RedisLike } from '../infra/redis.ts';
+import type { RedisLike } from '../infra/redis.ts';
+import {
+  asInt,
+  asStrings,
+  runStoreOperation,
+  sortedStrings,
+  unexpected,
+  type ObserveCommand,
+} from './redis-replies.ts';
+
+export type { ObserveCommand } from './redis-replies.ts';
 import { defineSessionScripts, type SessionScripts } from './lua-scripts.ts';
 import { createRedisKeys, nodeIndexEntry, parseNodeIndexEntry, type RedisKeys } from './redis-keys.ts';
 import {
@@ -31,13 +41,6 @@ import {
   type SessionView,
   type SocketId,
 } from './session-store.ts';
-
-/**
- * Reports the latency and outcome of one store operation (label `command`: the SessionStore method name,
- * a bounded set), so the gateway can export Redis latency and errors without this module importing
- * prom-client. Must not throw.
- */
-export type ObserveCommand = (command: string, seconds: number, outcome: 'ok' | 'error') => void;
 
 /** Options of RedisSessionStore. */
 export interface RedisSessionStoreOptions {
@@ -290,40 +293,16 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /** Times the operation, reports it, and maps "Redis could not answer" to STORE_UNAVAILABLE. */
-  private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new GatewayError('STORE_UNAVAILABLE', 'Session store is closed');
-    const started = performance.now();
-    try {
-      const result = await fn();
-      this.observe?.(operation, (performance.now() - started) / 1000, 'ok');
-      return result;
-    } catch (err) {
-      this.observe?.(operation, (performance.now() - started) / 1000, 'error');
-      throw toStoreError(err, operation);
-    }
+  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return runStoreOperation(
+      { closed: this.closed, name: 'Session store', observe: this.observe },
+      operation,
+      fn,
+    );
   }
 }
 
 // ---- Reply parsing: the scripts' replies are checked, not cast; a mismatch is a bug (INTERNAL). ----
-
-function unexpected(script: string, reply: unknown): Error {
-  return new Error(`Unexpected reply from ${script}: ${JSON.stringify(reply)}`);
-}
-
-function asInt(script: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  throw unexpected(script, value);
-}
-
-function asStrings(script: string, value: unknown): string[] {
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-  throw unexpected(script, value);
-}
-
-/** Rooms are sorted here, not in Lua, so both stores use the same (JavaScript) order. */
-function sortedRooms(script: string, value: unknown): RoomName[] {
-  return asStrings(script, value).sort();
-}
 
 function parseAttach(reply: unknown, claimsIndexRead: boolean): AttachResult {
   if (!Array.isArray(reply)) throw unexpected('attachSocket', reply);
@@ -335,7 +314,7 @@ function parseAttach(reply: unknown, claimsIndexRead: boolean): AttachResult {
     session: {
       recovered: asInt('attachSocket', reply[1]) === 1,
       expiresAt: asInt('attachSocket', reply[2]),
-      rooms: sortedRooms('attachSocket', reply[3]),
+      rooms: sortedStrings('attachSocket', reply[3]),
       returnedAfterExpiry: asInt('attachSocket', reply[4]) === 1,
       ...(claimsIndexRead ? { claimEvents: asStrings('attachSocket', reply[5]) } : {}),
     },
@@ -347,7 +326,7 @@ function parseRoomChange(script: string, reply: unknown): RoomChange {
   return {
     changed: asInt(script, reply[0]) === 1,
     expiresAt: asInt(script, reply[1]),
-    rooms: sortedRooms(script, reply[2]),
+    rooms: sortedStrings(script, reply[2]),
   };
 }
 
@@ -361,6 +340,6 @@ function parseSession(reply: unknown): SessionView | null {
   return {
     expiresAt: asInt('getSession', reply[0]),
     sockets: Object.fromEntries(pairs),
-    rooms: sortedRooms('getSession', reply[2]),
+    rooms: sortedStrings('getSession', reply[2]),
   };
 }

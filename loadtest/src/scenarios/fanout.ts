@@ -1,0 +1,211 @@
+/**
+ * `fanout`: one room per size (10 / 100 / 1,000 members by default), members spread over the nodes, and
+ * sequence-numbered publishes through `POST /v1/publish` at a fixed total rate. Each delivery's latency is
+ * receive time minus send time (one machine, one clock); the delivery ratio and duplicates come from the
+ * sequence numbers each member saw. With `--storm kill|drop` a storm starts mid-run, so p99 during the
+ * storm stands beside steady state in one run.
+ */
+import type { Report, Table } from '../report/report.ts';
+import { buildReport, clientSpec, openRun, sleep, waitUntil, type Context } from './context.ts';
+import { FANOUT_EVENT, type ClientSpec } from '../workers/messages.ts';
+
+export interface FanoutOptions {
+  sizes: number[];
+  /** Publishes per second, all rooms together (round-robin). */
+  rate: number;
+  durationSeconds: number;
+  storm: 'none' | 'kill' | 'drop';
+  /** Seconds into publishing when the storm starts. */
+  stormAtSeconds: number;
+  /** Extra idle clients (no rooms) that only add to the reconnect herd. */
+  stormClients: number;
+  node: number;
+  rampPerSecond: number;
+}
+
+export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report> {
+  if (ctx.serviceToken === undefined)
+    throw new Error('fanout publishes through /v1/publish: give --service-token (or SERVICE_TOKEN)');
+  if (o.storm === 'kill' && !ctx.cluster) throw new Error('--storm kill needs --start-cluster');
+  const members = o.sizes.reduce((a, b) => a + b, 0);
+  const total = members + o.stormClients;
+  const run = await openRun(ctx, total);
+  const { state } = run;
+  const specs: ClientSpec[] = [];
+  const t0 = run.now() + 200;
+  let i = 0;
+  for (const size of o.sizes) {
+    for (let m = 0; m < size; m++, i++) {
+      specs.push(
+        clientSpec(ctx, i, {
+          label: `room-${size}`,
+          startAt: t0 + (i * 1000) / o.rampPerSecond,
+          setup: [{ event: 'room:join', payload: { room: `fanout-${size}` } }],
+          reconnect: true,
+        }),
+      );
+    }
+  }
+  for (let k = 0; k < o.stormClients; k++, i++)
+    specs.push(
+      clientSpec(ctx, i, { label: 'idle', startAt: t0 + (i * 1000) / o.rampPerSecond, reconnect: true }),
+    );
+  run.pool.add(specs);
+  await waitUntil(() => state.ready.size >= total, (total / o.rampPerSecond) * 1000 + 30_000);
+  await sleep(500);
+
+  const token = ctx.serviceToken;
+  const sent = new Map<number, number>(o.sizes.map((s) => [s, 0]));
+  const accepted = new Map<number, number>(o.sizes.map((s) => [s, 0]));
+  let publishErrors = 0;
+  const publishErrorKinds = new Map<string, number>();
+  let phase = 'steady';
+  let urls = [...ctx.urls];
+  const inflight = new Set<Promise<void>>();
+  const publishStart = run.now();
+  run.markers.push({ t: publishStart / 1000, label: 'publishing' });
+  let stormAt: number | undefined;
+  const intervalMs = 1000 / o.rate;
+  for (let n = 0; run.now() - publishStart < o.durationSeconds * 1000; n++) {
+    const due = publishStart + n * intervalMs;
+    const wait = due - run.now();
+    if (wait > 0) await sleep(wait);
+    if (o.storm !== 'none' && stormAt === undefined && run.now() - publishStart >= o.stormAtSeconds * 1000) {
+      stormAt = run.now();
+      state.stormAt = stormAt;
+      phase = 'storm';
+      run.markers.push({ t: stormAt / 1000, label: o.storm });
+      if (o.storm === 'kill') {
+        const node = ctx.cluster?.nodes[o.node];
+        if (node) {
+          void node.kill('SIGKILL');
+          urls = urls.filter((u) => u !== node.url);
+          ctx.urls = urls;
+        }
+      } else run.pool.storm('drop');
+    }
+    if (
+      phase === 'storm' &&
+      stormAt !== undefined &&
+      run.now() - stormAt > 1500 &&
+      state.downSince.size === 0
+    ) {
+      phase = 'after';
+      run.markers.push({ t: run.now() / 1000, label: 'all restored' });
+    }
+    const size = o.sizes[n % o.sizes.length] ?? 0;
+    const seq = (sent.get(size) ?? 0) + 1;
+    sent.set(size, seq);
+    const room = `fanout-${size}`;
+    const body = JSON.stringify({
+      room,
+      event: FANOUT_EVENT,
+      data: { seq, sentAt: performance.timeOrigin + performance.now(), room, phase, size },
+    });
+    const url = urls[n % urls.length] ?? '';
+    const p = fetch(`${url}/v1/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body,
+      signal: AbortSignal.timeout(5000),
+    }).then(
+      (res) => {
+        if (res.status === 202) accepted.set(size, (accepted.get(size) ?? 0) + 1);
+        else {
+          publishErrors++;
+          publishErrorKinds.set(`HTTP ${res.status}`, (publishErrorKinds.get(`HTTP ${res.status}`) ?? 0) + 1);
+        }
+        void res.body?.cancel();
+      },
+      (err: unknown) => {
+        publishErrors++;
+        const kind = err instanceof Error ? err.name : 'error';
+        publishErrorKinds.set(kind, (publishErrorKinds.get(kind) ?? 0) + 1);
+      },
+    );
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  }
+  await Promise.all(inflight);
+  await sleep(2000);
+  const { fanout } = await run.finish();
+
+  const rows: Table['rows'] = [];
+  let expected = 0;
+  let unique = 0;
+  let duplicates = 0;
+  for (const size of o.sizes) {
+    const tally = fanout.rooms.get(`fanout-${size}`) ?? { unique: 0, duplicates: 0 };
+    const exp = (accepted.get(size) ?? 0) * size;
+    expected += exp;
+    unique += tally.unique;
+    duplicates += tally.duplicates;
+    const l = fanout.latency.get(`size:${size}`)?.summary();
+    rows.push([
+      size,
+      accepted.get(size) ?? 0,
+      exp,
+      tally.unique,
+      exp - tally.unique,
+      tally.duplicates,
+      exp === 0 ? null : tally.unique / exp,
+      l?.p50 ?? null,
+      l?.p99 ?? null,
+      l?.p999 ?? null,
+    ]);
+  }
+  const all = fanout.latency.get('all')?.summary();
+  const byPhase = Object.fromEntries(
+    [...fanout.latency]
+      .filter(([k]) => k.startsWith('phase:'))
+      .map(([k, v]) => [`delivery ${k.slice(6)}`, v.summary()]),
+  );
+  return buildReport(run, {
+    scenario: 'fanout',
+    options: { ...o },
+    clients: total,
+    counts: {
+      members,
+      publishesSent: [...sent.values()].reduce((a, b) => a + b, 0),
+      publishesAccepted: [...accepted.values()].reduce((a, b) => a + b, 0),
+      publishErrors,
+      ...Object.fromEntries([...publishErrorKinds].map(([k, v]) => [`publishError:${k}`, v])),
+      expectedDeliveries: expected,
+      deliveries: unique,
+      gaps: expected - unique,
+      duplicates,
+    },
+    latency: { ...(all ? { 'delivery (all)': all } : {}), ...byPhase },
+    metrics: {
+      ...(all ? { 'fanout-p99-ms': all.p99, 'fanout-p999-ms': all.p999 } : {}),
+      'delivery-ratio': expected === 0 ? 0 : unique / expected,
+      'fanout-duplicates': duplicates,
+    },
+    tables: [
+      {
+        title: 'Per room',
+        columns: [
+          'members',
+          'publishes',
+          'expected',
+          'delivered',
+          'gaps',
+          'duplicates',
+          'ratio',
+          'p50 ms',
+          'p99 ms',
+          'p99.9 ms',
+        ],
+        rows,
+      },
+    ],
+    notes: [
+      'Latency is receive time minus the publisher’s send time, both on this machine’s clock.',
+      ...(o.storm !== 'none'
+        ? [
+            'Members are offline between drop and restore; what they missed counts as gaps (the protocol has no replay).',
+          ]
+        : []),
+    ],
+  });
+}

@@ -1,0 +1,258 @@
+/**
+ * `storm`: N sessions with real state (rooms; a queue place and a held seat when the server serves them),
+ * snapshot from the acks, then the storm — SIGKILL or SIGTERM of a node the tester started, every
+ * transport reset from the client side, or a black hole only heartbeats detect. Each dropped client
+ * reconnects with the chosen policy; its restored session is compared with its snapshot. Optionally the
+ * same number of fresh users then connect with the same arrival profile, for comparison.
+ */
+import { timeToFraction } from '../report/stats.ts';
+import type { Report } from '../report/report.ts';
+import type { ClientAction } from '../workers/messages.ts';
+import {
+  buildReport,
+  clientSpec,
+  defineEvent,
+  openRun,
+  probeFeatures,
+  sleep,
+  waitUntil,
+  type Context,
+} from './context.ts';
+import { userToken } from '../tokens.ts';
+import type { Features } from './features.ts';
+
+export type StormMode = 'kill' | 'drain' | 'drop' | 'blackhole';
+
+export interface StormOptions {
+  clients: number;
+  mode: StormMode;
+  /** Index (0-based) of the node to kill or drain. */
+  node: number;
+  roomsPerClient: number;
+  /** Distinct rooms; clients pick theirs round-robin. */
+  roomCount: number;
+  eventId: string;
+  /** Setup connects per second. */
+  rampPerSecond: number;
+  restoreTimeoutSeconds: number;
+  baseline: boolean;
+  /** Also take a queue place and hold a seat (defining the event when a service token is at hand). */
+  claims: boolean;
+  /** The heartbeat the target uses (pingInterval + pingTimeout), to wait out a black hole. */
+  heartbeatMs: number;
+}
+
+export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
+  if ((o.mode === 'kill' || o.mode === 'drain') && !ctx.cluster)
+    throw new Error(`--${o.mode} needs --start-cluster (the tester only signals processes it started)`);
+  const notes: string[] = [];
+  let features: Features = {
+    queue: false,
+    seats: false,
+    why: { queue: 'skipped (--no-claims)', seats: 'skipped (--no-claims)' },
+  };
+  if (o.claims) {
+    notes.push(
+      await defineEvent(
+        ctx.urls[0] ?? '',
+        ctx.serviceToken,
+        o.eventId,
+        Array.from({ length: o.clients }, (_, i) => `S${i}`),
+      ),
+    );
+    const probeUser = userToken(ctx.tokens, `${ctx.userPrefix}probe-`, 0);
+    features = await probeFeatures(ctx.urls[0] ?? '', probeUser.token, o.eventId, 'probe-seat');
+    if (!features.queue)
+      notes.push(`queue places not exercised: queue:join answered ${features.why.queue ?? '?'}`);
+    if (!features.seats)
+      notes.push(`seat holds not exercised: seat:hold answered ${features.why.seats ?? '?'}`);
+  }
+  const run = await openRun(ctx, o.clients);
+  const { state } = run;
+  const setupFor = (i: number): ClientAction[] => {
+    const actions: ClientAction[] = [];
+    for (let k = 0; k < o.roomsPerClient; k++)
+      actions.push({
+        event: 'room:join',
+        payload: { room: `storm-${(i + k * 7919) % Math.max(1, o.roomCount)}` },
+      });
+    if (features.queue) actions.push({ event: 'queue:join', payload: { eventId: o.eventId } });
+    if (features.seats)
+      actions.push({ event: 'seat:hold', payload: { eventId: o.eventId, seatIds: [`S${i}`] } });
+    return actions;
+  };
+  const t0 = run.now() + 200;
+  run.pool.add(
+    Array.from({ length: o.clients }, (_, i) =>
+      clientSpec(ctx, i, {
+        label: 'storm',
+        startAt: t0 + (i * 1000) / o.rampPerSecond,
+        setup: setupFor(i),
+        reconnect: true,
+      }),
+    ),
+  );
+  const setupDeadline = (o.clients / o.rampPerSecond) * 1000 * 2 + 60_000;
+  const allReady = await waitUntil(() => state.ready.size >= o.clients, setupDeadline);
+  if (!allReady) notes.push(`only ${state.ready.size} of ${o.clients} clients finished setup in time`);
+  await sleep(1000);
+  const ready = state.ready.size;
+
+  // The storm.
+  const stormAt = run.now();
+  state.stormAt = stormAt;
+  run.markers.push({ t: stormAt / 1000, label: o.mode });
+  let survivors = ctx.urls;
+  if (o.mode === 'kill' || o.mode === 'drain') {
+    const node = ctx.cluster?.nodes[o.node];
+    if (!node) throw new Error(`no node ${o.node}`);
+    void node.kill(o.mode === 'kill' ? 'SIGKILL' : 'SIGTERM');
+    survivors = ctx.urls.filter((u) => u !== node.url);
+    ctx.urls = survivors; // probes stop scraping the dead node
+  } else {
+    run.pool.storm(o.mode);
+  }
+  const quietMs = o.mode === 'blackhole' ? o.heartbeatMs + 2000 : o.mode === 'drain' ? 7000 : 1500;
+  await waitUntil(
+    () => run.now() - stormAt > quietMs && state.droppedIds.size > 0 && state.downSince.size === 0,
+    o.restoreTimeoutSeconds * 1000 + quietMs,
+  );
+  const dropped = [...state.droppedIds];
+  const restoredTimes = dropped
+    .map((id) => state.restoredAt.get(id))
+    .filter((t): t is number => t !== undefined && t >= stormAt);
+  const neverRestored = dropped.length - restoredTimes.length;
+  const to = (f: number): number | undefined => timeToFraction(restoredTimes, dropped.length, f, stormAt);
+  const stormPeak = peakAfter(state.timeline.samples(), stormAt);
+
+  // Fresh connects with the same arrival profile.
+  let baseline:
+    { t95?: number; t99?: number; t100?: number; peak: number; count: number; failed: number } | undefined;
+  if (o.baseline && dropped.length > 0) {
+    const arrivals = dropped.map((id) => (state.firstRetryAt.get(id) ?? stormAt) - stormAt);
+    const bStart = run.now() + 500;
+    run.markers.push({ t: bStart / 1000, label: 'fresh baseline' });
+    const base = o.clients + 1;
+    run.pool.add(
+      arrivals.map((offset, k) =>
+        clientSpec(ctx, base + k, {
+          label: 'baseline',
+          startAt: bStart + offset,
+          reconnect: true,
+          urls: survivors,
+          prefix: `${ctx.userPrefix}fresh-`,
+          userIndex: k,
+        }),
+      ),
+    );
+    const ids = arrivals.map((_, k) => base + k);
+    await waitUntil(() => ids.every((id) => state.firstUpAt.has(id)), o.restoreTimeoutSeconds * 1000);
+    const ups = ids.map((id) => state.firstUpAt.get(id)).filter((t): t is number => t !== undefined);
+    const tf = (f: number): number | undefined => timeToFraction(ups, ids.length, f, bStart);
+    baseline = {
+      ...opt('t95', tf(0.95)),
+      ...opt('t99', tf(0.99)),
+      ...opt('t100', tf(1)),
+      peak: peakAfter(state.timeline.samples(), bStart),
+      count: ids.length,
+      failed: ids.length - ups.length,
+    };
+  }
+  await run.finish();
+
+  const restore = state.restoreLatency.summary();
+  const mismatchKinds = Object.fromEntries([...state.mismatches].map(([k, v]) => [`mismatch:${k}`, v]));
+  const counts: Record<string, number> = {
+    clients: o.clients,
+    ready,
+    dropped: dropped.length,
+    restored: restoredTimes.length,
+    neverRestored,
+    mismatches: state.mismatchedClients,
+    ...mismatchKinds,
+    duplicateSeats: state.duplicateSeats(),
+    attemptsAfterStorm: state.attemptsAfterStorm,
+    peakHandshakesPerSecondAfterStorm: stormPeak,
+    ...Object.fromEntries([...state.downReasons].map(([k, v]) => [`down:${k}`, v])),
+  };
+  const row = (
+    name: string,
+    t95?: number,
+    t99?: number,
+    t100?: number,
+    peak?: number,
+    n?: number,
+  ): (string | number | null)[] => [name, n ?? null, t95 ?? null, t99 ?? null, t100 ?? null, peak ?? null];
+  return buildReport(run, {
+    scenario: 'storm',
+    options: { ...o, features },
+    clients: o.clients,
+    counts,
+    latency: {
+      'first connect (attempt → session:restored)': state.connectLatency.get('storm').summary(),
+      'drop → session:restored': restore,
+      ...Object.fromEntries([...state.ackLatency.byLabel].map(([k, v]) => [`ack ${k}`, v.summary()])),
+      ...(baseline ? { 'fresh baseline connect': state.connectLatency.get('baseline').summary() } : {}),
+    },
+    metrics: {
+      'p99-restore-ms': restore.p99,
+      'p999-restore-ms': restore.p999,
+      'max-restore-ms': restore.max,
+      'never-restored': neverRestored,
+      mismatches: state.mismatchedClients,
+      'duplicate-seats': state.duplicateSeats(),
+      errors: state.errorCount(),
+      ...opt('time-to-95-ms', to(0.95)),
+      ...opt('time-to-99-ms', to(0.99)),
+      ...opt('time-to-100-ms', to(1)),
+    },
+    tables: [
+      {
+        title: 'Time to restore (ms after the storm) vs fresh connects with the same arrival profile',
+        columns: ['', 'clients', '95 %', '99 %', '100 %', 'peak handshakes/s'],
+        rows: [
+          row(
+            `storm (${o.mode}, policy ${ctx.policy.kind})`,
+            to(0.95),
+            to(0.99),
+            to(1),
+            stormPeak,
+            dropped.length,
+          ),
+          ...(baseline
+            ? [
+                row(
+                  'fresh connects, same arrivals',
+                  baseline.t95,
+                  baseline.t99,
+                  baseline.t100,
+                  baseline.peak,
+                  baseline.count,
+                ),
+              ]
+            : []),
+        ],
+      },
+    ],
+    notes: [
+      ...notes,
+      'Peak handshakes/s counts the attempts the tester made; after a kill they all go to the survivors.',
+      ...(o.mode === 'blackhole'
+        ? [`Black hole: drop → restored includes the heartbeat (${o.heartbeatMs} ms) it takes to notice.`]
+        : []),
+    ],
+    defaultThresholds: [
+      ['never-restored', 0],
+      ['mismatches', 0],
+      ['duplicate-seats', 0],
+    ],
+  });
+}
+
+function opt<K extends string>(key: K, v: number | undefined): Partial<Record<K, number>> {
+  return v === undefined ? {} : ({ [key]: v } as Record<K, number>);
+}
+
+function peakAfter(samples: { t: number; handshakes: number }[], fromMs: number): number {
+  return Math.max(0, ...samples.filter((s) => s.t >= Math.floor(fromMs / 1000)).map((s) => s.handshakes));
+}

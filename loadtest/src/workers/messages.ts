@@ -1,0 +1,107 @@
+/**
+ * The messages between the coordinator (the CLI process) and its client workers (child processes that
+ * each run thousands of lean clients). Records are batched every 100 ms; times are milliseconds since the
+ * run started (shared epoch, so workers agree).
+ */
+import type { MismatchKind, StateSnapshot } from '../state-check.ts';
+import type { BackoffPolicy } from '../backoff.ts';
+
+/** The app event the fanout scenario publishes through /v1/publish. */
+export const FANOUT_EVENT = 'loadtest:fanout';
+
+/** A request a client sends once connected: in order after its first restore, or all at once at `raceAt`. */
+export interface ClientAction {
+  event: 'room:join' | 'queue:join' | 'seat:hold' | 'seat:release' | 'queue:leave';
+  payload: Record<string, unknown>;
+}
+
+/** One simulated user. */
+export interface ClientSpec {
+  id: number;
+  userId: string;
+  token: string;
+  /** Candidate nodes: attempt n goes to urls[n % length], as a load balancer would rotate. */
+  urls: string[];
+  localAddress?: string;
+  /** When to open the first connection (ms after the run start). */
+  startAt: number;
+  /** Requests to send, one after another, after the first `session:restored`; their acks make the snapshot. */
+  setup: ClientAction[];
+  /** Requests fired together at `raceAt` (contention), after setup. */
+  race?: { at: number; actions: ClientAction[] };
+  /** Reconnect (with the policy) after an unrequested close or a failed attempt. */
+  reconnect: boolean;
+  /** Close politely as soon as the session is restored (open-loop connect ramps). */
+  closeAfterRestore?: boolean;
+  /** A replayed timeline (ms after the run start); replaces startAt/reconnect. */
+  script?: { at: number; op: 'connect' | 'drop' | 'close' }[];
+  /** Group label carried on every record (ramp step, 'storm', 'baseline'...). */
+  label: string;
+}
+
+export interface InitMessage {
+  type: 'init';
+  runStartEpochMs: number;
+  policy: BackoffPolicy;
+  connectTimeoutMs: number;
+  /** No attempt starts after this (ms after the run start): every run stops by itself. */
+  stopAt: number;
+}
+
+export type ToWorker =
+  | InitMessage
+  | { type: 'add'; clients: ClientSpec[] }
+  | { type: 'storm'; mode: 'drop' | 'blackhole' }
+  /** Ends the clients of one label for good (closed, no reconnect). */
+  | { type: 'end'; label: string }
+  | { type: 'report' }
+  | { type: 'finish' };
+
+/** A record of something one client did. */
+export type ClientRecord =
+  | { k: 'hs'; t: number; id: number; label: string }
+  | {
+      k: 'up';
+      t: number;
+      id: number;
+      label: string;
+      /** Attempt start → session:restored. */
+      ms: number;
+      first: boolean;
+      recovered: boolean;
+      /** The client closes politely right away (connect ramps): it never counts as connected. */
+      closing?: boolean;
+      /** Drop noticed → session:restored (reconnects only). */
+      sinceDropMs?: number;
+      mismatch?: MismatchKind[];
+      /** Seats this user holds per the restored session, as `eventId/seatId` (duplicate-seat check). */
+      seats?: string[];
+    }
+  | { k: 'ready'; t: number; id: number; label: string; snapshot: StateSnapshot }
+  | {
+      k: 'ack';
+      t: number;
+      id: number;
+      label: string;
+      event: string;
+      ms: number;
+      ok: boolean;
+      code?: string;
+      data?: unknown;
+    }
+  | { k: 'err'; t: number; id: number; label: string; code: string; stage: 'connect' | 'ack' }
+  | { k: 'down'; t: number; id: number; label: string; reason: string }
+  | { k: 'end'; t: number; id: number; label: string; state: 'up' | 'down' | 'failed' };
+
+/** Fan-out deliveries one worker saw. */
+export interface FanoutTally {
+  /** Latency histograms (encoded) by `phase` and by `size:<members>`. */
+  latency: Record<string, string>;
+  /** Per room: unique deliveries and duplicates. */
+  rooms: Record<string, { unique: number; duplicates: number }>;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'batch'; records: ClientRecord[]; cpuMs: number }
+  | { type: 'report'; fanout: FanoutTally; cpuMs: number; open: number };

@@ -1,0 +1,133 @@
+/**
+ * The pure parts of the tester: reconnect policies, the restore check, SLO gates, the trace format and
+ * its anonymisation.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { anonymiseUser } from '../../gateway/src/transport/connection-trace.ts';
+import { defaultPolicy, fullJitterDelayMs, reconnectDelayMs, socketIoDelayMs } from '../src/backoff.ts';
+import { checkSlo, parseSlo } from '../src/report/slo.ts';
+import { compareRestored } from '../src/state-check.ts';
+import { readTraces, scriptsByUser } from '../src/trace.ts';
+
+describe('reconnect policies', () => {
+  it('socket.io-client default puts first retries in 500-1500 ms and caps after the jitter', () => {
+    const io = defaultPolicy('socketio');
+    const first = Array.from({ length: 100 }, (_, i) => socketIoDelayMs(0, io, () => i / 100));
+    expect(Math.min(...first)).toBeGreaterThanOrEqual(500);
+    expect(Math.max(...first)).toBeLessThanOrEqual(1500);
+    // ten bands: floor(rand*10) decides the sign, so the deviation clusters by tenth
+    expect(socketIoDelayMs(0, io, () => 0.15)).toBe(1075);
+    expect(socketIoDelayMs(0, io, () => 0.25)).toBe(875);
+    // 4th attempt: 8000 ± jitter, then the 5 s cap: mostly exactly 5000
+    expect(socketIoDelayMs(3, io, () => 0.3)).toBe(5000);
+  });
+
+  it('full jitter is uniform below min(cap, base·2^n) and the SDK honours a server hint as a floor', () => {
+    const sdk = defaultPolicy('sdk');
+    expect(fullJitterDelayMs(0, sdk, () => 0.999)).toBe(499);
+    expect(fullJitterDelayMs(10, sdk, () => 0.5)).toBe(5000);
+    expect(reconnectDelayMs(sdk, 0, 2000, () => 0.1)).toBe(2000);
+    expect(reconnectDelayMs(defaultPolicy('socketio'), 0, 2000, () => 0.15)).toBe(1075);
+    expect(reconnectDelayMs(defaultPolicy('none'), 5, 2000)).toBe(0);
+  });
+});
+
+describe('restore check', () => {
+  const snapshot = {
+    rooms: ['a', 'b'],
+    queues: [{ eventId: 'e', position: 5, size: 9 }],
+    holds: [{ eventId: 'e', seatIds: ['A1', 'A2'], expiresAt: 1, fence: 7 }],
+  };
+  const same = {
+    recovered: true,
+    rooms: ['b', 'a'],
+    expiresAt: 9,
+    queues: [{ eventId: 'e', position: 5, size: 8 }],
+    holds: [{ eventId: 'e', seatIds: ['A2', 'A1'], expiresAt: 2, fence: 7 }],
+  };
+
+  it('accepts the same state, and a better queue position', () => {
+    expect(compareRestored(snapshot, same)).toEqual([]);
+    expect(compareRestored(snapshot, { ...same, queues: [{ eventId: 'e', position: 2, size: 8 }] })).toEqual(
+      [],
+    );
+  });
+
+  it('names lost rooms, a worse or lost queue place, changed holds, and a fresh session', () => {
+    expect(compareRestored(snapshot, { ...same, rooms: ['a'] })).toEqual(['rooms']);
+    expect(compareRestored(snapshot, { ...same, queues: [{ eventId: 'e', position: 6, size: 9 }] })).toEqual([
+      'queue',
+    ]);
+    expect(compareRestored(snapshot, { ...same, queues: [] })).toEqual(['queue']);
+    expect(compareRestored(snapshot, { ...same, holds: [{ ...same.holds[0], fence: 8 }] })).toEqual([
+      'holds',
+    ]);
+    expect(compareRestored(snapshot, { ...same, recovered: false })).toEqual(['not-recovered']);
+    expect(compareRestored(snapshot, 'nope')).toEqual(['malformed']);
+  });
+});
+
+describe('SLO gates', () => {
+  it('parses thresholds, checks both directions, and fails a metric the run did not measure', () => {
+    const t = parseSlo('p99-restore-ms=2000,never-restored=0,delivery-ratio=0.99,knee-per-second=500');
+    const checks = checkSlo(t, { 'p99-restore-ms': 2500, 'never-restored': 0, 'delivery-ratio': 0.995 });
+    expect(checks.map((c) => [c.metric, c.pass])).toEqual([
+      ['p99-restore-ms', false],
+      ['never-restored', true],
+      ['delivery-ratio', true],
+      ['knee-per-second', false],
+    ]);
+    expect(() => parseSlo('p42=1')).toThrow(/unknown SLO metric/);
+  });
+});
+
+describe('connection trace', () => {
+  it('anonymises with a keyed hash: stable per key, different across keys, never the id itself', () => {
+    const a = anonymiseUser('k1-0123456789abcdef', 'alice');
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+    expect(anonymiseUser('k1-0123456789abcdef', 'alice')).toBe(a);
+    expect(anonymiseUser('k2-0123456789abcdef', 'alice')).not.toBe(a);
+  });
+
+  it('merges files on absolute time and turns disconnects into drops (closes when the client left)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trace-'));
+    try {
+      const f1 = join(dir, 'n1.jsonl');
+      const f2 = join(dir, 'n2.jsonl');
+      writeFileSync(
+        f1,
+        [
+          '{"trace":"stayline-connections","version":1,"node":"n1","startedAt":1000}',
+          '{"t":0,"user":"u1","event":"connect"}',
+          '{"t":500,"user":"u1","event":"disconnect","reason":"transport close"}',
+        ].join('\n'),
+      );
+      writeFileSync(
+        f2,
+        [
+          '{"trace":"stayline-connections","version":1,"node":"n2","startedAt":1200}',
+          '{"t":400,"user":"u1","event":"connect"}',
+          '{"t":900,"user":"u1","event":"disconnect","reason":"client namespace disconnect"}',
+        ].join('\n'),
+      );
+      const events = readTraces([f1, f2]);
+      expect(events.map((e) => [e.at, e.event])).toEqual([
+        [0, 'connect'],
+        [500, 'disconnect'],
+        [600, 'connect'],
+        [1100, 'disconnect'],
+      ]);
+      expect(scriptsByUser(events, 2).get('u1')).toEqual([
+        { at: 0, op: 'connect' },
+        { at: 250, op: 'drop' },
+        { at: 300, op: 'connect' },
+        { at: 550, op: 'close' },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
