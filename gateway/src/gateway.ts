@@ -11,7 +11,6 @@ import { createTokenVerifier } from './auth/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { createRoomPolicy } from './features/rooms/room-policy.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
-import { parseRedisSeed } from './infra/redis.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
@@ -117,7 +116,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     onPublishError: () => metrics.publishes.inc({ result: 'redis_error' }),
   };
   if (config.store.redisClusterNodes !== undefined) {
-    pubsub = createClusterPubSubClients(config.store.redisClusterNodes.map(parseRedisSeed), pubsubOptions);
+    pubsub = createClusterPubSubClients(config.store.redisClusterNodes, pubsubOptions);
   } else if (config.store.redisUrl !== undefined) {
     pubsub = createPubSubClients(config.store.redisUrl, pubsubOptions);
   }

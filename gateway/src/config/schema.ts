@@ -58,7 +58,18 @@ export const envSchema = z.object({
   REDIS_URL: z.string().url('expected a redis:// or rediss:// URL').optional(),
   /** Redis Cluster seed nodes, `host:port` comma-separated; instead of REDIS_URL. */
   REDIS_CLUSTER_NODES: commaList
-    .pipe(z.array(z.string().regex(/^(redis:\/\/)?[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')).min(1))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^(rediss?:\/\/([^@/\s]+@)?)?[A-Za-z0-9.-]+:\d{1,5}$/,
+              'expected host:port, or rediss://[user:password@]host:port',
+            ),
+        )
+        .min(1),
+    )
     .optional(),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.pipe(z.number().max(60_000)).default('1000'),
   REDIS_KEY_PREFIX: z

@@ -8,6 +8,7 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { clusterConnectionOptions, clusterDnsLookup, parseRedisSeed } from './redis.ts';
 
 export interface PubSubClients {
   /** The publisher to hand to the adapter (publish never rejects unhandled). */
@@ -42,24 +43,29 @@ function guardPublishes<T extends Redis | Cluster>(client: T, onError: (err: unk
  * primary, following slot moves) and keeps its offline queue, like the standalone subscriber above.
  */
 export function createClusterPubSubClients(
-  seeds: readonly { host: string; port: number }[],
+  seedUrls: readonly string[],
   options: { commandTimeoutMs: number; log: Logger; onPublishError: () => void },
 ): PubSubClients {
   const retry = (attempt: number): number => Math.min(50 * attempt, 1000);
-  const rawPub = new Cluster([...seeds], {
+  const seeds = seedUrls.map(parseRedisSeed);
+  const connection = clusterConnectionOptions(seedUrls);
+  const rawPub = new Cluster(seeds, {
+    ...clusterDnsLookup(connection),
     enableOfflineQueue: false,
     clusterRetryStrategy: retry,
     redisOptions: {
+      ...connection,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       commandTimeout: options.commandTimeoutMs,
       connectionName: 'stayline-adapter-pub',
     },
   });
-  const sub = new Cluster([...seeds], {
+  const sub = new Cluster(seeds, {
+    ...clusterDnsLookup(connection),
     shardedSubscribers: true,
     clusterRetryStrategy: retry,
-    redisOptions: { maxRetriesPerRequest: null, connectionName: 'stayline-adapter-sub' },
+    redisOptions: { ...connection, maxRetriesPerRequest: null, connectionName: 'stayline-adapter-sub' },
   });
   return assemble(rawPub, sub, true, options);
 }

@@ -43,6 +43,81 @@ export function redisReconnectDelayMs(
 }
 
 /**
+ * A Redis Cluster client with the same fail-fast rules as createRedisClient: no offline queue, no retries
+ * per request, no re-send after a reconnect, a command timeout, endless bounded reconnection. `seeds` are
+ * `host:port` pairs (or redis:// URLs) of some of the cluster's nodes; the client learns the rest.
+ */
+export function createRedisClusterClient(seeds: readonly string[], options: RedisClientOptions): Cluster {
+  const capMs = options.maxReconnectDelayMs ?? 1000;
+  const random = options.random ?? Math.random;
+  const connection = clusterConnectionOptions(seeds);
+  const cluster = new Cluster(seeds.map(parseRedisSeed), {
+    ...clusterDnsLookup(connection),
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, capMs, random),
+    clusterNodeRetryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, capMs, random),
+    // A MOVED/ASK or TRYAGAIN during a failover is followed this many times, then the caller is told.
+    maxRedirections: 4,
+    retryDelayOnFailover: 50,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 50,
+    redisOptions: {
+      ...connection,
+      connectionName: options.name,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: options.connectTimeoutMs ?? Math.max(1000, 2 * options.commandTimeoutMs),
+    },
+  });
+  watchConnection(cluster, options);
+  return cluster;
+}
+
+/** `host:port`, `redis://host:port` or `rediss://user:password@host:port` to the node address ioredis wants. */
+export function parseRedisSeed(seed: string): { host: string; port: number } {
+  const url = new URL(seed.includes('://') ? seed : `redis://${seed}`);
+  return { host: url.hostname, port: url.port === '' ? 6379 : Number(url.port) };
+}
+
+/** What every connection to a cluster node needs: TLS and credentials, taken from the first seed. */
+export interface ClusterConnectionOptions {
+  tls?: Record<string, never>;
+  username?: string;
+  password?: string;
+}
+
+/**
+ * TLS (`rediss://`) and credentials (`user:password@`) from the first seed: a managed cluster (e.g.
+ * ElastiCache with encryption in transit and AUTH) uses the same ones on every node.
+ */
+export function clusterConnectionOptions(seeds: readonly string[]): ClusterConnectionOptions {
+  const first = seeds[0];
+  if (first === undefined || !first.includes('://')) return {};
+  const url = new URL(first);
+  const options: ClusterConnectionOptions = {};
+  if (url.protocol === 'rediss:') options.tls = {};
+  if (url.username !== '') options.username = decodeURIComponent(url.username);
+  if (url.password !== '') options.password = decodeURIComponent(url.password);
+  return options;
+}
+
+/**
+ * With TLS, node addresses must stay the names the certificates are for: ioredis would otherwise resolve
+ * them to IPs first (the ElastiCache TLS cluster recipe in the ioredis docs).
+ */
+export function clusterDnsLookup(
+  options: ClusterConnectionOptions,
+): { dnsLookup: (address: string, callback: (err: null, address: string) => void) => void } | object {
+  return options.tls
+    ? {
+        dnsLookup: (address: string, callback: (err: null, address: string) => void) =>
+          callback(null, address),
+      }
+    : {};
+}
+
+/**
  * Opens an ioredis client configured to fail fast. It connects at once (not lazily: with the offline
  * queue off, the first command of a lazy client would only trigger the connect and fail). Until the
  * connection is ready every command rejects, which the store maps to STORE_UNAVAILABLE; callers that
@@ -61,41 +136,6 @@ export function redisReconnectDelayMs(
  * - error events are logged (once per outage at `error`, then at `debug`), never thrown: an unhandled
  *   'error' event would otherwise be printed to the console by ioredis.
  */
-/**
- * A Redis Cluster client with the same fail-fast rules as createRedisClient: no offline queue, no retries
- * per request, no re-send after a reconnect, a command timeout, endless bounded reconnection. `seeds` are
- * `host:port` pairs (or redis:// URLs) of some of the cluster's nodes; the client learns the rest.
- */
-export function createRedisClusterClient(seeds: readonly string[], options: RedisClientOptions): Cluster {
-  const capMs = options.maxReconnectDelayMs ?? 1000;
-  const random = options.random ?? Math.random;
-  const cluster = new Cluster(seeds.map(parseRedisSeed), {
-    enableOfflineQueue: false,
-    clusterRetryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, capMs, random),
-    clusterNodeRetryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, capMs, random),
-    // A MOVED/ASK or TRYAGAIN during a failover is followed this many times, then the caller is told.
-    maxRedirections: 4,
-    retryDelayOnFailover: 50,
-    retryDelayOnClusterDown: 100,
-    retryDelayOnTryAgain: 50,
-    redisOptions: {
-      connectionName: options.name,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: options.connectTimeoutMs ?? Math.max(1000, 2 * options.commandTimeoutMs),
-    },
-  });
-  watchConnection(cluster, options);
-  return cluster;
-}
-
-/** `host:port` or `redis://host:port` to the node address ioredis wants. */
-export function parseRedisSeed(seed: string): { host: string; port: number } {
-  const url = new URL(seed.includes('://') ? seed : `redis://${seed}`);
-  return { host: url.hostname, port: url.port === '' ? 6379 : Number(url.port) };
-}
-
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const capMs = options.maxReconnectDelayMs ?? 1000;
   const random = options.random ?? Math.random;
