@@ -183,11 +183,18 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       serviceToken: config.service.token,
       readiness: async () => {
         const checks: Record<string, string> = { draining: draining ? 'draining' : 'ok' };
-        checks['store'] = await store.ping().then(
-          () => 'ok',
-          () => 'unavailable',
+        // Both stores: a restore reads sessions and queue/hold state, and either may still be reconnecting.
+        const [sessions, claims] = await Promise.all(
+          [store.ping(), claimStore.ping()].map((p) =>
+            p.then(
+              () => 'ok',
+              () => 'unavailable',
+            ),
+          ),
         );
-        return { ready: !draining && checks['store'] === 'ok', checks };
+        checks['store'] = sessions ?? 'unavailable';
+        checks['claims'] = claims ?? 'unavailable';
+        return { ready: !draining && sessions === 'ok' && claims === 'ok', checks };
       },
       publish: ({ room, userId, event, data }) => {
         const target = room !== undefined ? clientRoom(room) : userRoom(userId ?? '');

@@ -108,11 +108,14 @@ describe.each(['single', 'cluster'] as const)('node death and Redis outages (Red
       expect((await fetch(`${node(1).url}/healthz`)).status).toBe(200);
 
       await singleRedis().restart();
-      await waitFor(
-        async () => (await fetch(`${node(1).url}/readyz`)).status === 200,
-        10_000,
-        '/readyz to recover',
-      );
+      // Every node reconnects by itself; the newcomer below goes to node 2, so wait for both.
+      for (const n of [node(1), node(2)]) {
+        await waitFor(
+          async () => (await fetch(`${n.url}/readyz`)).status === 200,
+          10_000,
+          '/readyz to recover',
+        );
+      }
       await waitFor(
         async () => (await request<Ack<RoomResult>>(live.socket, 'room:join', { room: 'after' })).ok,
         10_000,
