@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import type { Ack, AuthExpiringPayload, RoomResult, WireError } from '@stayline/client-sdk/protocol';
 import { useGateway } from '../support/fixture.ts';
-import { baseEnv, tokenFor } from '../support/gateway.ts';
+import { baseEnv, connect, tokenFor } from '../support/gateway.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
 
 describe('token expiry on a live socket', () => {
@@ -10,12 +10,25 @@ describe('token expiry on a live socket', () => {
   const env = baseEnv({ AUTH_EXPIRY_WARNING_SECONDS: '2', JWT_CLOCK_TOLERANCE_SECONDS: '0' });
   const gw = useGateway(() => env);
   const open = async (token: string): Promise<Socket> => (await gw.open('', { token })).socket;
+  /**
+   * Connects and starts listening for auth:expiring before the session is restored: with a token this
+   * short the warning can be due at once, in the same moment as session:restored.
+   */
+  const openExpiring = async (
+    token: string,
+  ): Promise<{ socket: Socket; expiring: Promise<AuthExpiringPayload> }> => {
+    const socket = gw.track(connect(gw.url, token));
+    const expiring = nextEvent<AuthExpiringPayload>(socket, 'auth:expiring', 6_000);
+    await nextEvent(socket, 'session:restored');
+    return { socket, expiring };
+  };
 
   it('warns with auth:expiring, then ends with auth:expired and processes nothing sent after expiry', async () => {
     const token = tokenFor(env, 'expiring-user', { expiresIn: 3 });
     const expiresAtMs = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).exp * 1000;
-    const socket = await open(token);
-    const expiring = await nextEvent<AuthExpiringPayload>(socket, 'auth:expiring', 5_000);
+    const opened = await openExpiring(token);
+    const socket = opened.socket;
+    const expiring = await opened.expiring;
     expect(expiring.expiresAt).toBe(expiresAtMs);
 
     // Keep sending joins across the expiry instant; none sent after it may be applied.
@@ -46,8 +59,8 @@ describe('token expiry on a live socket', () => {
   });
 
   it('keeps the socket past the old expiry after auth:refresh with a fresh token', async () => {
-    const socket = await open(tokenFor(env, 'refresh-user', { expiresIn: 3 }));
-    await nextEvent(socket, 'auth:expiring', 5_000);
+    const { socket, expiring } = await openExpiring(tokenFor(env, 'refresh-user', { expiresIn: 3 }));
+    await expiring;
     const fresh = tokenFor(env, 'refresh-user', { expiresIn: 600 });
     const ack = await request<Ack<{ expiresAt: number }>>(socket, 'auth:refresh', { token: fresh });
     expect(ack.ok).toBe(true);
