@@ -82,7 +82,14 @@ class Sim {
 
   private scripted(op: 'connect' | 'drop' | 'close'): void {
     if (op === 'connect') {
-      if (this.state !== 'up' && this.state !== 'connecting') void this.connect();
+      if (this.state === 'up') {
+        // A server notices a dropped connection only after the client's new one may have connected, so a
+        // trace can hold connect, connect, drop for one user: the new connection replaces this one.
+        this.downAt ??= nowMs();
+        record({ k: 'down', ...this.base(), reason: 'replaced' });
+        this.client?.drop();
+      }
+      if (this.state !== 'connecting') void this.connect();
     } else if (this.state === 'up') {
       if (op === 'drop') this.client?.drop();
       else this.client?.close();
