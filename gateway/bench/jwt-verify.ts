@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { createTokenVerifier } from '../src/auth/index.ts';
+import { testAuthConfig } from '../test/support/tokens.ts';
 
 interface Case {
   name: string;
@@ -57,18 +58,7 @@ const hsToken = jwt.sign(claims, secretKey, { algorithm: 'HS256', expiresIn: 360
 const rsToken = jwt.sign(claims, rsa.privateKey, { algorithm: 'RS256', expiresIn: 3600 });
 const esToken = jwt.sign(claims, ec.privateKey, { algorithm: 'ES256', expiresIn: 3600 });
 
-const auth = {
-  secret,
-  secretKid: undefined,
-  publicKeyFile: undefined,
-  keysDir: undefined,
-  algorithms: undefined,
-  issuer: undefined,
-  audience: undefined,
-  clockToleranceSeconds: 5,
-  expiryWarningSeconds: 60,
-  generatedDevSecret: false,
-};
+const auth = testAuthConfig({ secret });
 const hsVerifier = createTokenVerifier(auth);
 // The RSA verifier goes through the real key-ring path: a PEM file read once at creation.
 const keyDir = mkdtempSync(join(tmpdir(), 'stayline-bench-'));
