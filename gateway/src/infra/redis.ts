@@ -74,6 +74,15 @@ export function createRedisClusterClient(seeds: readonly string[], options: Redi
   return cluster;
 }
 
+/**
+ * Closes a client: QUIT when connected (it waits for the replies of commands already sent), dropping the
+ * connection if that fails or when not connected.
+ */
+export async function closeRedisClient(redis: RedisLike): Promise<void> {
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+}
+
 /** `host:port`, `redis://host:port` or `rediss://user:password@host:port` to the node address ioredis wants. */
 export function parseRedisSeed(seed: string): { host: string; port: number } {
   const url = new URL(seed.includes('://') ? seed : `redis://${seed}`);

@@ -9,7 +9,7 @@ import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/p
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
-import type { RedisLike } from '../infra/redis.ts';
+import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
 import { claimsIndexTtlMs, createClaimKeys, type ClaimKeys } from './claim-keys.ts';
 import { defineClaimScripts, type ClaimScripts } from './claim-scripts.ts';
 import type {
@@ -392,9 +392,7 @@ export class RedisClaimStore implements ClaimStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.ownsClient) return;
-    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
-    else this.redis.disconnect();
+    if (this.ownsClient) await closeRedisClient(this.redis);
   }
 
   /** The index write: idempotent, in the user's slot. */

@@ -18,7 +18,7 @@ import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
-import type { RedisLike } from '../infra/redis.ts';
+import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
 import {
   asInt,
   asStrings,
@@ -241,13 +241,7 @@ export class RedisSessionStore implements SessionStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.ownsClient) return;
-    if (this.redis.status === 'ready') {
-      // QUIT waits for the replies of commands already sent; if it fails we just drop the connection.
-      await this.redis.quit().catch(() => this.redis.disconnect());
-    } else {
-      this.redis.disconnect();
-    }
+    if (this.ownsClient) await closeRedisClient(this.redis);
   }
 
   /**
