@@ -139,7 +139,7 @@ export interface StaylineClient {
   /**
    * Subscribes to a server event of the protocol. Returns the unsubscribe function.
    * @example
-   * const off = client.on('seat:update', ({ seatId, status }) => paint(seatId, status));
+   * const off = client.on('queue:position', ({ eventId, position }) => show(eventId, position));
    */
   on<E extends ServerEventName>(event: E, handler: ServerToClientEvents[E]): () => void;
   /**
@@ -190,9 +190,11 @@ export interface StaylineClient {
    */
   releaseSeats(eventId: EventId, seatIds: SeatId[], options?: CallOptions): Promise<SeatReleaseResult>;
   /**
-   * Reads an event's seat map (then follow `seat:update`).
+   * Reads an event's seat map at its current change `version`, and follows the event: its `seat:update`s
+   * (coalesced, versioned) then reach every socket of the user. Apply them with `applySeatUpdate`, or let
+   * `followSeatMap` (or React's `useSeats`) do it, re-reading when changes were missed.
    * @example
-   * const { seats } = await client.seatMap('ev1'); // { A1: 'free', A2: 'held', ... }
+   * const { version, seats } = await client.seatMap('ev1'); // 42, { A1: 'free', A2: 'held', ... }
    */
   seatMap(eventId: EventId, options?: CallOptions): Promise<SeatMapResult>;
   /**

@@ -33,6 +33,8 @@ export {
   type ClientErrorCode,
   type SdkErrorCode,
 } from './errors.ts';
+export { applySeatUpdate, type SeatUpdateOutcome, type VersionedSeatMap } from './seat-map.ts';
+export { followSeatMap, type FollowedSeatMap, type SeatMapFollower } from './seat-map-follower.ts';
 export {
   heldSeats,
   lossBetween,

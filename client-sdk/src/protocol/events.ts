@@ -119,12 +119,22 @@ export interface SeatMapRequest extends RequestMeta {
 }
 export interface SeatMapResult {
   eventId: EventId;
+  /** The event's change version the map was read at: `seat:update`s up to this version are already in it. */
+  version: number;
   seats: Record<SeatId, SeatStatus>;
 }
+/**
+ * The seats of one event that changed in the versions `(since, version]`, each with its status at
+ * `version`. Coalesced: a node sends each of its sockets at most one per event per SEAT_UPDATE_INTERVAL_MS,
+ * in version order. With a map at version `have`: ignore it when `version <= have`; apply it (and take
+ * `version`) when `since <= have`; when `since > have`, changes were missed: read the map again
+ * (`seats` may then be empty: the server could not list what changed).
+ */
 export interface SeatUpdatePayload {
   eventId: EventId;
-  seatId: SeatId;
-  status: SeatStatus;
+  since: number;
+  version: number;
+  seats: Record<SeatId, SeatStatus>;
 }
 /** Told to the holder when a hold lapsed (expired, or ended with the session). */
 export interface SeatExpiredPayload {

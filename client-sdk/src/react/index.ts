@@ -9,6 +9,7 @@ import {
   useCallback,
   useContext,
   useEffect,
+  useRef,
   useState,
   useSyncExternalStore,
   type ReactElement,
@@ -16,7 +17,7 @@ import {
 } from 'react';
 import type { CallOptions, StaylineClient } from '../client.ts';
 import type { ConnectionState, ConnectionStatus as Status } from '../connection-machine.ts';
-import { SdkError } from '../errors.ts';
+import type { SdkError } from '../errors.ts';
 import type {
   EventId,
   QueueAdmittedPayload,
@@ -27,6 +28,7 @@ import type {
   SeatReleaseResult,
   SeatStatus,
 } from '../protocol/index.ts';
+import { followSeatMap, type FollowedSeatMap, type SeatMapFollower } from '../seat-map-follower.ts';
 import { heldSeats, type ClientSession } from '../session.ts';
 
 const ClientContext = createContext<StaylineClient | undefined>(undefined);
@@ -117,6 +119,8 @@ export function useQueue(eventId: EventId): QueueView {
 export interface SeatsView {
   /** Every seat's status, read with `seatMap` and kept current by `seat:update`; undefined until read. */
   seats: Readonly<Record<SeatId, SeatStatus>> | undefined;
+  /** The event's change version `seats` is at; undefined until read. */
+  version: number | undefined;
   /** The seats this user holds for the event. */
   held: SeatId[];
   /** The last failure of reading the map (the hooks never throw). */
@@ -126,7 +130,9 @@ export interface SeatsView {
 }
 
 /**
- * `eventId`'s seat map, live: read on mount and after every reconnect, then patched by `seat:update`.
+ * `eventId`'s seat map, live: read on mount and after every reconnect, then kept current by `seat:update`
+ * (applied by version; read again when changes were missed, see `followSeatMap`). After the user's own
+ * hold or release the seats are marked at once, without waiting for the update.
  * @example
  * const { seats, held, hold } = useSeats('ev1');
  */
@@ -134,64 +140,56 @@ export function useSeats(eventId: EventId): SeatsView {
   const client = useStaylineClient();
   const session = useSession();
   const { status } = useConnectionState();
-  const [seats, setSeats] = useState<Record<SeatId, SeatStatus> | undefined>(undefined);
-  const [error, setError] = useState<SdkError | undefined>(undefined);
+  // Tagged with its event, so a new eventId shows no map until its own is read.
+  const [followed, setFollowed] = useState<FollowedSeatMap & { eventId: EventId }>({
+    eventId,
+    map: undefined,
+    error: undefined,
+  });
+  const follower = useRef<SeatMapFollower | undefined>(undefined);
 
   useEffect(() => {
-    return client.on('seat:update', (update) => {
-      if (update.eventId !== eventId) return;
-      setSeats((current) =>
-        current === undefined ? current : { ...current, [update.seatId]: update.status },
-      );
-    });
+    const current = followSeatMap(client, eventId, (f) => setFollowed({ ...f, eventId }));
+    follower.current = current;
+    return () => {
+      current.stop();
+      if (follower.current === current) follower.current = undefined;
+    };
   }, [client, eventId]);
 
-  // Re-read after every (re)connect: updates sent while the connection was down were missed.
+  // Re-read after every (re)connect: updates sent while the connection was down were missed. Declared
+  // after the effect above, so on a new client or event it reads with the new follower.
   useEffect(() => {
-    if (status !== 'connected') return;
-    let live = true;
-    client.seatMap(eventId).then(
-      (map) => {
-        if (!live) return;
-        setSeats(map.seats);
-        setError(undefined);
-      },
-      (err: unknown) => {
-        if (live) setError(err instanceof SdkError ? err : new SdkError('INTERNAL', String(err)));
-      },
-    );
-    return () => {
-      live = false;
-    };
+    if (status === 'connected') follower.current?.read();
   }, [client, eventId, status]);
 
-  const mark = useCallback(
-    (ids: readonly SeatId[], to: SeatStatus) =>
-      setSeats((current) => {
-        if (current === undefined) return current;
-        const next = { ...current };
-        for (const id of ids) next[id] = to;
-        return next;
-      }),
-    [],
-  );
   const hold = useCallback(
     async (ids: SeatId[], o?: CallOptions & { admissionToken?: string }) => {
+      const following = follower.current; // this event's, even if eventId changes meanwhile
       const result = await client.holdSeats(eventId, ids, o);
-      mark(result.seatIds, 'held');
+      following?.mark(result.seatIds, 'held');
       return result;
     },
-    [client, eventId, mark],
+    [client, eventId],
   );
   const release = useCallback(
     async (ids: SeatId[], o?: CallOptions) => {
+      const following = follower.current; // this event's, even if eventId changes meanwhile
       const result = await client.releaseSeats(eventId, ids, o);
-      mark(result.seatIds, 'free');
+      following?.mark(result.seatIds, 'free');
       return result;
     },
-    [client, eventId, mark],
+    [client, eventId],
   );
-  return { seats, held: heldSeats(session, eventId), error, hold, release };
+  const mine = followed.eventId === eventId ? followed : undefined;
+  return {
+    seats: mine?.map?.seats,
+    version: mine?.map?.version,
+    held: heldSeats(session, eventId),
+    error: mine?.error,
+    hold,
+    release,
+  };
 }
 
 /** The banner's text per status; `null` shows nothing. */

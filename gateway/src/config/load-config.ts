@@ -59,6 +59,8 @@ export interface GatewayConfig {
     readonly queuePushIntervalMs: number;
     /** CLAIM_SWEEP_INTERVAL_MS (default 1000): expired holds are freed within about this long. */
     readonly sweepIntervalMs: number;
+    /** SEAT_UPDATE_INTERVAL_MS (default 250): at most one seat:update per follower and event per interval. */
+    readonly seatUpdateIntervalMs: number;
   };
   /** The opt-in connection trace for replaying storms; `file` undefined = off. */
   readonly trace: { readonly file: string | undefined; readonly key: string | undefined };
@@ -163,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       admissionTtlSeconds: e.ADMISSION_TOKEN_TTL_SECONDS,
       queuePushIntervalMs: e.QUEUE_PUSH_INTERVAL_MS,
       sweepIntervalMs: e.CLAIM_SWEEP_INTERVAL_MS,
+      seatUpdateIntervalMs: e.SEAT_UPDATE_INTERVAL_MS,
     },
     trace: { file: e.CONNECTION_TRACE_FILE, key: e.CONNECTION_TRACE_KEY },
     drain: { seconds: e.DRAIN_SECONDS },

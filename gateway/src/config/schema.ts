@@ -100,6 +100,7 @@ export const envSchema = z.object({
   ADMISSION_TOKEN_TTL_SECONDS: positiveInt.pipe(z.number().max(24 * 3600)).default('600'),
   QUEUE_PUSH_INTERVAL_MS: positiveInt.pipe(z.number().min(100).max(60_000)).default('1000'),
   CLAIM_SWEEP_INTERVAL_MS: positiveInt.pipe(z.number().min(100).max(60_000)).default('1000'),
+  SEAT_UPDATE_INTERVAL_MS: positiveInt.pipe(z.number().min(20).max(10_000)).default('250'),
 
   /** Opt-in: append a JSON-lines connection trace (anonymised users) here, for `loadtest replay`. */
   CONNECTION_TRACE_FILE: z.string().min(1).optional(),

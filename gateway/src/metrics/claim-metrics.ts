@@ -9,6 +9,8 @@ export interface ClaimMetrics {
   readonly operations: Counter<'operation' | 'result'>;
   readonly positionPushes: Counter;
   readonly watchedQueuedUsers: Gauge;
+  readonly seatUpdates: Counter;
+  readonly followedEvents: Gauge;
   readonly admitted: Counter;
   readonly sweepDuration: Histogram;
   readonly requestReplays: Counter<'event'>;
@@ -31,6 +33,16 @@ export function createClaimMetrics(registry: Registry): ClaimMetrics {
     watchedQueuedUsers: new Gauge({
       name: 'stayline_queue_watched_users',
       help: 'Queued users connected to this node whose positions it pushes.',
+      registers,
+    }),
+    seatUpdates: new Counter({
+      name: 'stayline_seat_updates_total',
+      help: 'seat:update batches sent by this node (one per followed event and interval with changes, to its own followers).',
+      registers,
+    }),
+    followedEvents: new Gauge({
+      name: 'stayline_seat_followed_events',
+      help: 'Events whose seat changes this node tails (some socket here follows them).',
       registers,
     }),
     admitted: new Counter({

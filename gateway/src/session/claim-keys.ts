@@ -6,7 +6,7 @@
 import type { EventId, UserId } from '@stayline/client-sdk/protocol';
 import { encodeKeyId } from './redis-keys.ts';
 
-/** The eleven keys of one event, in the order every claims script takes them (see lua/claims/prelude.lua). */
+/** The twelve keys of one event, in the order every claims script takes them (see lua/claims/prelude.lua). */
 export const EVENT_KEY_PARTS = [
   'def',
   'seats',
@@ -19,6 +19,7 @@ export const EVENT_KEY_PARTS = [
   'qseq',
   'admitted',
   'members',
+  'log',
 ] as const;
 
 export interface ClaimKeys {

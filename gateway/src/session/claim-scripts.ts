@@ -1,6 +1,6 @@
 /**
  * The claim store's Lua scripts (lua/claims/*.lua), each prefixed with lua/claims/prelude.lua and
- * registered with ioredis `defineCommand` under a `claim*` name. Every script takes the eleven event keys.
+ * registered with ioredis `defineCommand` under a `claim*` name. Every script takes the twelve event keys.
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
@@ -15,6 +15,7 @@ const CLAIM_SCRIPT_FILES = {
   claimRelease: 'seat-release.lua',
   claimConfirm: 'seat-confirm.lua',
   claimSeatMap: 'seat-map.lua',
+  claimSeatChanges: 'seat-changes.lua',
   claimSweep: 'sweep-holds.lua',
   claimSettle: 'settle-members.lua',
   claimUserState: 'user-state.lua',

@@ -71,6 +71,26 @@ export interface SweepResult {
   droppedFromQueues: number;
 }
 
+/** An event's seat map and the change version it was read at. */
+export interface VersionedSeatMap {
+  /** 0 before the first change; grows by at least one with every change of a seat's status. */
+  version: number;
+  seats: Record<SeatId, SeatStatus>;
+}
+
+/** What changed after a version (see ClaimStore.seatChanges). */
+export interface SeatChanges {
+  /** The event's version now. */
+  version: number;
+  /** false: the log no longer covers every change after the asked version; `seats` is empty, re-read the map. */
+  complete: boolean;
+  /** Each seat that changed after the asked version, with its status at `version`. */
+  seats: Record<SeatId, SeatStatus>;
+}
+
+/** How many versions back seatChanges reads at most; further back answers incomplete. */
+export const SEAT_CHANGES_MAX_VERSIONS = 5000;
+
 /** What a recorded request looks like to a retry. */
 export type LedgerEntry =
   { state: 'new' } | { state: 'pending' } | { state: 'done'; event: string; ack: string };
@@ -115,8 +135,15 @@ export interface ClaimStore {
   release(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<SeatId[]>;
   /** Sells held seats under `fence`; FENCE_STALE when the hold lapsed or moved on. Returns newly sold seats. */
   confirm(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], fence: number): Promise<SeatId[]>;
-  /** Every seat of the event and its status. */
-  seatMap(eventId: EventId): Promise<Record<SeatId, SeatStatus>>;
+  /** Every seat of the event and its status, with the change version it was read at. */
+  seatMap(eventId: EventId): Promise<VersionedSeatMap>;
+  /**
+   * The seats that changed after version `after` (undefined: none, just the current version), from the
+   * event's change log, written by the same atomic step as each change. Incomplete when the log does not
+   * reach back that far (capped, emptied when the seat set is redefined) or more than
+   * SEAT_CHANGES_MAX_VERSIONS passed. EVENT_UNKNOWN when the event is not defined.
+   */
+  seatChanges(eventId: EventId, after: number | undefined): Promise<SeatChanges>;
 
   /**
    * The user's queues, holds and admissions, computed now: one index read, then one pipelined read.

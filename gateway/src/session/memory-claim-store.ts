@@ -15,9 +15,12 @@ import type {
   LapsedHold,
   LedgerEntry,
   QueueJoinResult,
+  SeatChanges,
   SweepResult,
   UserClaims,
+  VersionedSeatMap,
 } from './claim-store.ts';
+import { SEAT_CHANGES_MAX_VERSIONS } from './claim-store.ts';
 import { sortEvents } from './redis-claim-store.ts';
 
 export interface MemoryClaimStoreOptions {
@@ -48,9 +51,16 @@ interface MemoryEvent {
   lastAdmitAt: number;
   /** userId -> when to check their session next. */
   members: Map<UserId, number>;
+  /** The change log, as in Redis: one version per seat change here, oldest first. */
+  version: number;
+  log: { version: number; seat: SeatId; status: SeatStatus }[];
+  /** The log holds every change after this version. */
+  logFrom: number;
 }
 
 const MAX_ADMIT = 10_000;
+/** About the Redis log's cap; trimmed a tenth at a time. */
+const LOG_MAX = 10_000;
 
 export class MemoryClaimStore implements ClaimStore {
   readonly kind = 'memory';
@@ -80,6 +90,14 @@ export class MemoryClaimStore implements ClaimStore {
             'BAD_REQUEST',
             `Held or sold seats cannot be removed: ${blocked.sort().join(', ')}.`,
           );
+        const reshaped =
+          wanted.size !== existing.seats.size || [...wanted].some((s) => !existing.seats.has(s));
+        if (reshaped) {
+          // The log has no "removed": every follower re-reads the map.
+          existing.version += 1;
+          existing.log = [];
+          existing.logFrom = existing.version;
+        }
         existing.seats = wanted;
         existing.def = { ...d, seats: [...wanted] };
         return { created: false, seats: wanted.size };
@@ -96,6 +114,9 @@ export class MemoryClaimStore implements ClaimStore {
         admitted: new Map(),
         lastAdmitAt: 0,
         members: new Map(),
+        version: 0,
+        log: [],
+        logFrom: 0,
       });
       return { created: true, seats: wanted.size };
     });
@@ -228,6 +249,7 @@ export class MemoryClaimStore implements ClaimStore {
       for (const s of fresh) {
         e.holder.set(s, userId);
         g.seats.push(s);
+        logChange(e, s, 'held');
       }
       this.addMember(e, userId, now);
       return {
@@ -252,7 +274,10 @@ export class MemoryClaimStore implements ClaimStore {
           `Only the holder may release: ${[...new Set(forbidden)].sort().join(', ')}.`,
         );
       const released = [...new Set(seatIds)].filter((s) => e.holder.get(s) === userId);
-      for (const s of released) e.holder.delete(s);
+      for (const s of released) {
+        e.holder.delete(s);
+        logChange(e, s, 'free');
+      }
       this.trimGroup(e, userId, released);
       return released.sort();
     });
@@ -278,19 +303,37 @@ export class MemoryClaimStore implements ClaimStore {
       for (const s of toSell) {
         e.holder.delete(s);
         e.sold.set(s, tag);
+        logChange(e, s, 'sold');
       }
       this.trimGroup(e, userId, [...toSell]);
       return [...toSell].sort();
     });
   }
 
-  seatMap(eventId: EventId): Promise<Record<SeatId, SeatStatus>> {
+  seatMap(eventId: EventId): Promise<VersionedSeatMap> {
     return this.run(() => {
       const e = this.event(eventId);
       const entries = [...e.seats]
         .sort()
         .map((s): [SeatId, SeatStatus] => [s, e.sold.has(s) ? 'sold' : e.holder.has(s) ? 'held' : 'free']);
-      return Object.fromEntries(entries);
+      return { version: e.version, seats: Object.fromEntries(entries) };
+    });
+  }
+
+  seatChanges(eventId: EventId, after: number | undefined): Promise<SeatChanges> {
+    return this.run((): SeatChanges => {
+      const e = this.event(eventId);
+      const version = e.version;
+      if (after === undefined || after >= version) return { version, complete: true, seats: {} };
+      if (after < e.logFrom || version - after > SEAT_CHANGES_MAX_VERSIONS)
+        return { version, complete: false, seats: {} };
+      const seats: Record<SeatId, SeatStatus> = {};
+      for (let i = e.log.length - 1; i >= 0; i--) {
+        const entry = e.log[i];
+        if (entry === undefined || entry.version <= after) break;
+        seats[entry.seat] ??= entry.status;
+      }
+      return { version, complete: true, seats };
     });
   }
 
@@ -456,6 +499,18 @@ function endGroup(e: MemoryEvent, userId: UserId): SeatId[] {
   e.groups.delete(userId);
   if (!g) return [];
   const freed = g.seats.filter((s) => e.holder.get(s) === userId);
-  for (const s of freed) e.holder.delete(s);
+  for (const s of freed) {
+    e.holder.delete(s);
+    logChange(e, s, 'free');
+  }
   return freed.sort();
+}
+
+function logChange(e: MemoryEvent, seat: SeatId, status: SeatStatus): void {
+  e.version += 1;
+  e.log.push({ version: e.version, seat, status });
+  if (e.log.length > LOG_MAX) {
+    const dropped = e.log.splice(0, LOG_MAX / 10);
+    e.logFrom = dropped[dropped.length - 1]?.version ?? e.logFrom;
+  }
 }

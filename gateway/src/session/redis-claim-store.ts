@@ -22,9 +22,12 @@ import type {
   LapsedHold,
   LedgerEntry,
   QueueJoinResult,
+  SeatChanges,
   SweepResult,
   UserClaims,
+  VersionedSeatMap,
 } from './claim-store.ts';
+import { SEAT_CHANGES_MAX_VERSIONS } from './claim-store.ts';
 import {
   asArray,
   asInt,
@@ -240,14 +243,31 @@ export class RedisClaimStore implements ClaimStore {
     });
   }
 
-  seatMap(eventId: EventId): Promise<Record<SeatId, SeatStatus>> {
+  seatMap(eventId: EventId): Promise<VersionedSeatMap> {
     return this.run('seatMap', async () => {
       const r = eventReply('claimSeatMap', await this.scripts.claimSeatMap(this.keys.event(eventId)));
       const map: Record<SeatId, SeatStatus> = Object.create(null) as Record<SeatId, SeatStatus>;
       for (const s of sortedStrings('claims', r[1])) map[s] = 'free';
       for (const s of asStrings('claimSeatMap', r[2])) map[s] = 'held';
       for (const s of asStrings('claimSeatMap', r[3])) map[s] = 'sold';
-      return { ...map };
+      return { version: asInt('claimSeatMap', r[4]), seats: { ...map } };
+    });
+  }
+
+  seatChanges(eventId: EventId, after: number | undefined): Promise<SeatChanges> {
+    return this.run('seatChanges', async () => {
+      const r = eventReply(
+        'claimSeatChanges',
+        await this.scripts.claimSeatChanges(
+          this.keys.event(eventId),
+          after === undefined ? '' : after,
+          SEAT_CHANGES_MAX_VERSIONS,
+        ),
+      );
+      const flat = asStrings('claimSeatChanges', r[3]);
+      const seats: Record<SeatId, SeatStatus> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) seats[flat[i] as SeatId] = asSeatStatus(flat[i + 1]);
+      return { version: asInt('claimSeatChanges', r[1]), complete: r[2] === 1, seats };
     });
   }
 
@@ -447,6 +467,11 @@ function parseLapsed(eventId: EventId, value: unknown): LapsedHold[] {
     out.push({ eventId, userId: asString('claims', flat[i]), seatIds: sortedStrings('claims', flat[i + 1]) });
   }
   return out;
+}
+
+function asSeatStatus(value: unknown): SeatStatus {
+  if (value === 'free' || value === 'held' || value === 'sold') return value;
+  throw unexpected('claimSeatChanges', value);
 }
 
 function parseLedger(value: string): LedgerEntry {

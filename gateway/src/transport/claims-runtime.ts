@@ -4,9 +4,9 @@
  * and the node's background loops — sweeper (expired holds, ended sessions), rate admission, throttled
  * `queue:position` pushes. Every loop runs on every node; the store's scripts make that safe.
  *
- * Rooms: `seat:update` goes to the client room `event:<eventId>` (socket.io room `r:event:<eventId>`).
- * Every socket of a user joins it on `seat:map`, `queue:join` and `seat:hold`, and again on restore for
- * events the user is queued in or holds seats of; clients may also `room:join` it explicitly.
+ * Rooms: `seat:update` goes to the client room `event:<eventId>` (socket.io room `r:event:<eventId>`), from
+ * each node to its own sockets there (seat-feed.ts). Every socket of a user joins it on `seat:map` and
+ * `seat:hold`, and again on restore for events the user holds seats of; clients may also `room:join` it.
  */
 import type { Ack, EventId, QueuePlace, RestoredSession, UserId } from '@stayline/client-sdk/protocol';
 import {
@@ -30,6 +30,7 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { ClaimStore } from '../session/claim-store.ts';
 import { createRequestRunner, type RequestRunner } from './idempotency.ts';
+import { SeatFeed } from './seat-feed.ts';
 import { edgeError } from './request-edge.ts';
 import { clientRoom, userRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
 
@@ -41,8 +42,9 @@ export type RequestWrapper = <T>(
 
 const FOLLOW_CACHE_MS = 10_000;
 
-/** The socket.io room of an event's `seat:update` broadcasts (client room `event:<eventId>`). */
+/** The socket.io room of an event's `seat:update`s (client room `event:<eventId>`). */
 export const eventRoom = (eventId: EventId): string => clientRoom(`event:${eventId}`);
+const EVENT_ROOM_PREFIX = eventRoom('');
 
 export interface ClaimsRuntime {
   readonly store: ClaimStore;
@@ -87,10 +89,13 @@ export function createClaimsRuntime(deps: {
   const localSockets = new Map<UserId, number>();
   const count = (operation: string, result: string) => claimMetrics.operations.inc({ operation, result });
 
-  // socketsJoin through the adapter reaches every node (one PUBLISH); a user who just followed an event
-  // from this node is not asked again for FOLLOW_CACHE_MS (restore re-joins a reconnecting socket anyway).
+  // The user's sockets here join at once (synchronously: the seat feed must know the event is followed
+  // before the map read that follows). socketsJoin through the adapter then reaches the other nodes (one
+  // PUBLISH, applied asynchronously); a user who just followed an event from this node is not published
+  // again for FOLLOW_CACHE_MS.
   const followed = new Map<string, number>();
   const followEvent = (userId: UserId, eventId: EventId) => {
+    io.local.in(userRoom(userId)).socketsJoin(eventRoom(eventId));
     const key = JSON.stringify([userId, eventId]);
     const now = Date.now();
     if ((followed.get(key) ?? 0) > now) return;
@@ -98,12 +103,17 @@ export function createClaimsRuntime(deps: {
     followed.set(key, now + FOLLOW_CACHE_MS);
     io.in(userRoom(userId)).socketsJoin(eventRoom(eventId));
   };
+  let definedEvents = new Set<EventId>();
+  const feed = new SeatFeed({
+    store,
+    isEvent: (eventId) => definedEvents.has(eventId),
+    emit: (eventId, payload) => io.local.to(eventRoom(eventId)).emit('seat:update', payload),
+  });
   const queueDeps: QueueDeps = {
     store,
     tokens,
     count,
     notifier: {
-      followEvent,
       queued: (userId, eventId, position, size) => {
         if (localSockets.has(userId)) watch.watch(eventId, userId, { eventId, position, size });
       },
@@ -121,9 +131,9 @@ export function createClaimsRuntime(deps: {
     admits: (token, eventId, userId) => tokens.verify(token, eventId, userId),
     notifier: {
       followEvent,
-      seatsChanged: (eventId, seatIds, status) => {
-        const room = io.to(eventRoom(eventId));
-        for (const seatId of seatIds) room.emit('seat:update', { eventId, seatId, status });
+      seatMapRead: (eventId, version) => {
+        definedEvents.add(eventId); // it was just read: no need to wait for the next listing
+        feed.mapRead(eventId, version);
       },
       holdLapsed: (l) =>
         io.to(userRoom(l.userId)).emit('seat:expired', { eventId: l.eventId, seatIds: l.seatIds }),
@@ -172,6 +182,7 @@ export function createClaimsRuntime(deps: {
     timers.push(timer);
   };
   let events: { list: EventId[]; at: number } = { list: [], at: 0 };
+  let defined: { set: Set<EventId>; at: number } = { set: new Set(), at: 0 };
   const knownEvents = async (): Promise<EventId[]> => {
     if (Date.now() - events.at > 2000)
       events = { list: await store.listEvents({ admittingByRate: true }), at: Date.now() };
@@ -212,10 +223,7 @@ export function createClaimsRuntime(deps: {
       localSockets.set(userId, (localSockets.get(userId) ?? 0) + 1);
       const claims = await store.userClaims(userId, socket.data.session.claimEvents);
       const rooms = new Set<string>();
-      for (const q of claims.queues) {
-        watch.watch(q.eventId, userId, q);
-        rooms.add(eventRoom(q.eventId));
-      }
+      for (const q of claims.queues) watch.watch(q.eventId, userId, q);
       for (const h of claims.holds) rooms.add(eventRoom(h.eventId));
       if (rooms.size > 0) await socket.join([...rooms]);
       // Told after session:restored (the caller emits that first): the admission is still valid.
@@ -237,6 +245,32 @@ export function createClaimsRuntime(deps: {
       watch.forgetUser(userId);
     },
     start() {
+      // The feed tails the events this node's own sockets follow: the event rooms that exist here.
+      const adapter = io.of('/').adapter;
+      const eventOf = (room: unknown): EventId | undefined =>
+        typeof room === 'string' && room.startsWith(EVENT_ROOM_PREFIX)
+          ? room.slice(EVENT_ROOM_PREFIX.length)
+          : undefined;
+      for (const room of adapter.rooms.keys()) {
+        const eventId = eventOf(room);
+        if (eventId !== undefined) feed.follow(eventId);
+      }
+      adapter.on('create-room', (room: unknown) => {
+        const eventId = eventOf(room);
+        if (eventId !== undefined) feed.follow(eventId);
+      });
+      adapter.on('delete-room', (room: unknown) => {
+        const eventId = eventOf(room);
+        if (eventId !== undefined) feed.unfollow(eventId);
+      });
+      every(config.claims.seatUpdateIntervalMs, 'seat-feed', async () => {
+        if (feed.followed === 0) return;
+        if (Date.now() - defined.at > 2000)
+          defined = { set: new Set(await store.listEvents()), at: Date.now() };
+        definedEvents = defined.set;
+        claimMetrics.followedEvents.set(feed.followed);
+        claimMetrics.seatUpdates.inc(await feed.tick());
+      });
       every(config.claims.sweepIntervalMs, 'claim-sweep', async () => {
         const started = performance.now();
         const result = await store.sweep();

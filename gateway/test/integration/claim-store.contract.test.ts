@@ -149,9 +149,9 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       expect(await s!.listEvents({ admittingByRate: true })).toEqual([]);
       await s!.hold('u1', 'e1', ['A1'], false);
       expect(await codeOf(s!.defineEvent('e1', def({ seats: ['A2'] })))).toBe('BAD_REQUEST');
-      expect(Object.keys(await s!.seatMap('e1'))).toHaveLength(6);
+      expect(Object.keys((await s!.seatMap('e1')).seats)).toHaveLength(6);
       expect(await s!.defineEvent('e1', def({ seats: ['A1', 'A2'] }))).toEqual({ created: false, seats: 2 });
-      expect(await s!.seatMap('e1')).toEqual({ A1: 'held', A2: 'free' });
+      expect((await s!.seatMap('e1')).seats).toEqual({ A1: 'held', A2: 'free' });
     });
 
     it('gives exact, gap-free queue positions; joining twice keeps the place; leaving closes the gap', async () => {
@@ -212,7 +212,7 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       if (!first.ok) throw new Error('hold failed');
       const clash = await s!.hold('u2', 'h', ['A2', 'A3', 'A1'], false);
       expect(clash).toEqual({ ok: false, code: 'SEAT_UNAVAILABLE', seatIds: ['A1', 'A2'], lapsed: [] });
-      expect((await s!.seatMap('h'))['A3']).toBe('free');
+      expect((await s!.seatMap('h')).seats['A3']).toBe('free');
       const again = await s!.hold('u1', 'h', ['A2', 'A3'], false);
       expect(again).toMatchObject({ ok: true, newlyHeld: ['A3'] });
       if (!again.ok) throw new Error('hold failed');
@@ -226,7 +226,7 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       });
       expect(await codeOf(s!.hold('u1', 'h', ['Z9'], false))).toBe('SEAT_UNKNOWN');
       expect(await codeOf(s!.hold('u1', 'missing', ['A1'], false))).toBe('EVENT_UNKNOWN');
-      expect(await s!.seatMap('h')).toEqual({
+      expect((await s!.seatMap('h')).seats).toEqual({
         A1: 'held',
         A2: 'held',
         A3: 'held',
@@ -240,7 +240,7 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       const [s] = await harness.open();
       await s!.defineEvent('adm', def({ requiresAdmission: true }));
       expect(await codeOf(s!.hold('u1', 'adm', ['A1'], false))).toBe('ADMISSION_REQUIRED');
-      expect((await s!.seatMap('adm'))['A1']).toBe('free');
+      expect((await s!.seatMap('adm')).seats['A1']).toBe('free');
       expect(await s!.hold('u1', 'adm', ['A1'], true)).toMatchObject({ ok: true });
     });
 
@@ -267,7 +267,7 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       expect(await codeOf(s!.confirm('u2', 'c', ['A1'], fence))).toBe('FENCE_STALE');
       expect(await s!.confirm('u1', 'c', ['A1'], fence)).toEqual(['A1']);
       expect(await s!.confirm('u1', 'c', ['A1'], fence)).toEqual([]);
-      expect((await s!.seatMap('c'))['A1']).toBe('sold');
+      expect((await s!.seatMap('c')).seats['A1']).toBe('sold');
       expect(await s!.hold('u2', 'c', ['A1'], false)).toMatchObject({ ok: false, code: 'SEAT_UNAVAILABLE' });
       expect(await codeOf(s!.release('u1', 'c', ['A1']))).toBe('FORBIDDEN');
       expect((await s!.userClaims('u1')).holds).toMatchObject([{ seatIds: ['A2'], fence }]);
@@ -300,8 +300,70 @@ for (const harness of [memoryHarness(), redisHarness()]) {
         { eventId: 'sw', userId: 'u1', seatIds: ['A1', 'A2'] },
         { eventId: 'sw', userId: 'u2', seatIds: ['B1'] },
       ]);
-      expect(Object.values(await s!.seatMap('sw')).every((v) => v === 'free')).toBe(true);
+      expect(Object.values((await s!.seatMap('sw')).seats).every((v) => v === 'free')).toBe(true);
       expect((await s!.sweep()).lapsed).toEqual([]);
+    });
+
+    it('logs every seat change under a version: changes after a version give each seat its latest status', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('log', def({ holdSeconds: 1 }));
+      const start = await s!.seatMap('log');
+      expect(await s!.seatChanges('log', undefined)).toEqual({
+        version: start.version,
+        complete: true,
+        seats: {},
+      });
+      await s!.hold('u1', 'log', ['A1', 'A2'], false);
+      expect(await s!.release('u1', 'log', ['A1'])).toEqual(['A1']);
+      const mid = await s!.seatMap('log');
+      expect(mid.version).toBeGreaterThan(start.version);
+      const held = await s!.hold('u2', 'log', ['B1'], false);
+      if (!held.ok) throw new Error('hold failed');
+      await s!.confirm('u2', 'log', ['B1'], held.hold.fence);
+      const end = await s!.seatMap('log');
+      expect(await s!.seatChanges('log', start.version)).toEqual({
+        version: end.version,
+        complete: true,
+        seats: { A1: 'free', A2: 'held', B1: 'sold' },
+      });
+      expect(await s!.seatChanges('log', mid.version)).toEqual({
+        version: end.version,
+        complete: true,
+        seats: { B1: 'sold' },
+      });
+      expect(await s!.seatChanges('log', end.version)).toEqual({
+        version: end.version,
+        complete: true,
+        seats: {},
+      });
+      // Refused requests change nothing and log nothing.
+      expect(await codeOf(s!.release('u3', 'log', ['A2']))).toBe('FORBIDDEN');
+      expect(await s!.hold('u3', 'log', ['A2', 'A3'], false)).toMatchObject({ ok: false });
+      expect((await s!.seatMap('log')).version).toBe(end.version);
+      // An expiry found by the sweeper is a change like any other.
+      await harness.passTime(1100);
+      expect((await s!.sweep()).lapsed).toEqual([{ eventId: 'log', userId: 'u1', seatIds: ['A2'] }]);
+      const swept = await s!.seatChanges('log', end.version);
+      expect(swept).toMatchObject({ complete: true, seats: { A2: 'free' } });
+      expect(swept.version).toBeGreaterThan(end.version);
+      // A new seat set cannot be told as changes: older versions answer incomplete, newer ones carry on.
+      await s!.defineEvent('log', def({ seats: [...def().seats, 'C1'] }));
+      const redefined = await s!.seatMap('log');
+      expect(redefined.version).toBeGreaterThan(swept.version);
+      expect(await s!.seatChanges('log', swept.version)).toEqual({
+        version: redefined.version,
+        complete: false,
+        seats: {},
+      });
+      await s!.hold('u4', 'log', ['C1'], false);
+      expect(await s!.seatChanges('log', redefined.version)).toMatchObject({
+        complete: true,
+        seats: { C1: 'held' },
+      });
+      // The same definition again is no change.
+      await s!.defineEvent('log', def({ seats: [...def().seats, 'C1'] }));
+      expect((await s!.seatChanges('log', redefined.version)).complete).toBe(true);
+      expect(await codeOf(s!.seatChanges('nope', 0))).toBe('EVENT_UNKNOWN');
     });
 
     it('drops the queue place and holds of a user whose session ended; keeps those of a live one', async () => {

@@ -113,7 +113,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect((await store.sweep()).lapsed.filter((l) => l.eventId === 'lap' && l.userId === 'early')).toEqual(
       [],
     );
-    expect(await store.seatMap('lap')).toEqual({ L1: 'free', L2: 'held' });
+    expect((await store.seatMap('lap')).seats).toEqual({ L1: 'free', L2: 'held' });
   });
 
   it('settles members by their session: a dropped user is reported once, the index goes with them', async () => {

@@ -3,7 +3,9 @@
  * lean raw client (loadtest/src/lean-client.ts) that records the events it receives, for tests with
  * hundreds of clients.
  */
-import type { Ack } from '@stayline/client-sdk/protocol';
+import type { Socket } from 'socket.io-client';
+import { applySeatUpdate, type VersionedSeatMap } from '@stayline/client-sdk';
+import type { Ack, SeatMapResult, SeatUpdatePayload } from '@stayline/client-sdk/protocol';
 import { LeanClient } from '../../../loadtest/src/lean-client.ts';
 
 export interface ServiceAnswer<T = unknown> {
@@ -64,5 +66,46 @@ export class RecordingClient {
 
   close(): void {
     this.client.close();
+  }
+}
+
+/**
+ * A seat-map follower on a socket.io-client socket, applying `seat:update`s by the SDK's rule
+ * (`applySeatUpdate`): reads the map, then keeps it current; a gap re-reads it. Counts what it saw.
+ */
+export class SeatWatcher {
+  map: VersionedSeatMap = { version: -1, seats: {} };
+  updates = 0;
+  gaps = 0;
+  stale = 0;
+  /** Receive times of the updates (ms, performance.now()). */
+  readonly times: number[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly eventId: string,
+  ) {
+    socket.on('seat:update', (u: SeatUpdatePayload) => {
+      if (u.eventId !== eventId) return;
+      this.updates += 1;
+      this.times.push(performance.now());
+      const outcome = applySeatUpdate(this.map, u);
+      if (outcome.kind === 'applied') this.map = outcome.map;
+      else if (outcome.kind === 'stale') this.stale += 1;
+      else {
+        this.gaps += 1;
+        void this.read();
+      }
+    });
+  }
+
+  /** Reads the map (and so follows the event); keeps whichever of map and current is newer. */
+  async read(): Promise<this> {
+    const ack = await new Promise<Ack<SeatMapResult>>((resolve) =>
+      this.socket.emit('seat:map', { eventId: this.eventId }, resolve),
+    );
+    if (!ack.ok) throw new Error(`seat:map refused: ${ack.error.code}`);
+    if (ack.data.version > this.map.version) this.map = { version: ack.data.version, seats: ack.data.seats };
+    return this;
   }
 }

@@ -3,6 +3,7 @@ import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { StaylineClient } from '../../../src/client.ts';
 import type { ConnectionState, ConnectionStatus as Status } from '../../../src/connection-machine.ts';
+import type { SeatMapResult } from '../../../src/protocol/index.ts';
 import {
   ConnectionStatus,
   StaylineProvider,
@@ -23,9 +24,9 @@ function fakeClient(status: Status, session?: ClientSession, lastError?: Connect
     onStateChange: () => () => undefined,
     onSessionChange: () => () => undefined,
     on: () => () => undefined,
-    seatMap: (eventId: string) => {
+    seatMap: (eventId: string): Promise<SeatMapResult> => {
       calls.push(`seatMap:${eventId}`);
-      return new Promise(() => undefined);
+      return Promise.resolve({ eventId, version: 1, seats: { A1: 'free' } });
     },
   } as unknown as StaylineClient;
   return { client, calls };
@@ -87,10 +88,15 @@ describe('React bindings', () => {
     );
     const { client } = fakeClient('connected', session);
     function Probe(): ReactElement {
-      const { seats, held } = useSeats('ev1');
-      return createElement('p', null, `${seats === undefined ? 'no map' : 'map'}|${held.join(',')}`);
+      const { seats, version, held } = useSeats('ev1');
+      return createElement(
+        'p',
+        null,
+        `${seats === undefined ? 'no map' : 'map'}|${version ?? 'no version'}|${held.join(',')}`,
+      );
     }
-    expect(render(client, createElement(Probe))).toBe('<p>no map|A1,A3</p>');
+    // Server rendering runs no effects: the map is read (and followed, see seat-map-follower.test.ts) on mount.
+    expect(render(client, createElement(Probe))).toBe('<p>no map|no version|A1,A3</p>');
   });
 
   it('the hooks throw a clear error outside a provider', () => {

@@ -23,8 +23,6 @@ export const queueRequestSchema = z.object({ eventId: eventIdSchema }).strict();
 
 /** What the queue feature needs delivered; the transport implements it over socket.io. */
 export interface QueueNotifier {
-  /** Every socket of the user (all nodes) joins the event's room (`seat:update` broadcasts). */
-  followEvent(userId: UserId, eventId: EventId): void;
   /** The user is queued (this node starts watching their position) or left / was admitted (stops). */
   queued(userId: UserId, eventId: EventId, position: number, size: number): void;
   unqueued(userId: UserId, eventId: EventId): void;
@@ -42,8 +40,9 @@ export interface QueueDeps {
 
 export async function joinQueue(deps: QueueDeps, userId: UserId, payload: unknown): Promise<QueuePlace> {
   const { eventId } = queueRequestSchema.parse(payload);
+  // Queued users do not follow the seat map (they are waiting, not choosing): a 10,000-person queue would
+  // otherwise receive every seat change.
   const result = await deps.store.joinQueue(userId, eventId);
-  deps.notifier.followEvent(userId, eventId);
   if (result.kind === 'admitted') {
     // Already admitted: tell the token again (deterministic) and answer position 0.
     deps.notifier.admitted(userId, {

@@ -12,7 +12,6 @@ import type {
   SeatId,
   SeatMapResult,
   SeatReleaseResult,
-  SeatStatus,
   UserId,
 } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../../errors/gateway-error.ts';
@@ -63,9 +62,14 @@ export const confirmSchema = z
 
 /** What the seats feature needs delivered; the transport implements it over socket.io. */
 export interface SeatNotifier {
+  /** Every socket of the user (all nodes) follows the event's `seat:update`s. */
   followEvent(userId: UserId, eventId: EventId): void;
-  /** `seat:update` for each seat to the event's room, on every node. */
-  seatsChanged(eventId: EventId, seatIds: readonly SeatId[], status: SeatStatus): void;
+  /**
+   * A map at `version` was read for a follower here: this node's `seat:update`s for the event must cover
+   * every change after it. (The changes themselves reach followers from the store's change log, written by
+   * the same step as each change: handlers never announce them.)
+   */
+  seatMapRead(eventId: EventId, version: number): void;
   /** `seat:expired` to every socket of the owner. */
   holdLapsed(lapsed: LapsedHold): void;
 }
@@ -80,13 +84,12 @@ export interface SeatDeps {
   holdSeconds: number;
 }
 
-/** Tells owners and rooms about holds that lapsed (found by a hold, or by the sweeper). */
+/** Tells owners about holds that lapsed (found by a hold, or by the sweeper). */
 export function announceLapsed(
   deps: Pick<SeatDeps, 'notifier' | 'count'>,
   lapsed: readonly LapsedHold[],
 ): void {
   for (const l of lapsed) {
-    if (l.seatIds.length > 0) deps.notifier.seatsChanged(l.eventId, l.seatIds, 'free');
     deps.notifier.holdLapsed(l);
     deps.count('lapse', 'ok');
   }
@@ -115,7 +118,6 @@ export async function holdSeats(deps: SeatDeps, userId: UserId, payload: unknown
       seatIds: result.seatIds,
     });
   }
-  if (result.newlyHeld.length > 0) deps.notifier.seatsChanged(eventId, result.newlyHeld, 'held');
   deps.count('hold', 'ok');
   return result.hold;
 }
@@ -127,16 +129,17 @@ export async function releaseSeats(
 ): Promise<SeatReleaseResult> {
   const { eventId, seatIds } = seatReleaseSchema.parse(payload);
   const released = await deps.store.release(userId, eventId, seatIds);
-  if (released.length > 0) deps.notifier.seatsChanged(eventId, released, 'free');
   deps.count('release', released.length > 0 ? 'ok' : 'noop');
   return { eventId, seatIds: released };
 }
 
 export async function seatMap(deps: SeatDeps, userId: UserId, payload: unknown): Promise<SeatMapResult> {
   const { eventId } = seatMapSchema.parse(payload);
-  const seats = await deps.store.seatMap(eventId);
+  // Follow first, then read: every change after the read reaches this socket through seat:update.
   deps.notifier.followEvent(userId, eventId);
-  return { eventId, seats };
+  const { version, seats } = await deps.store.seatMap(eventId);
+  deps.notifier.seatMapRead(eventId, version);
+  return { eventId, version, seats };
 }
 
 /** The service API's event definition (idempotent PUT). */
@@ -169,7 +172,6 @@ export async function confirmSale(
   const { userId, seatIds, fence } = confirmSchema.parse(body);
   try {
     const sold = await deps.store.confirm(userId, id, seatIds, fence);
-    if (sold.length > 0) deps.notifier.seatsChanged(id, sold, 'sold');
     deps.count('confirm', 'ok');
     return { eventId: id, seatIds: [...new Set(seatIds)].sort(), sold };
   } catch (err) {

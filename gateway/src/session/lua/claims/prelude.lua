@@ -1,16 +1,39 @@
 -- prelude.lua: prepended to every claims script (lua/claims/*.lua) when it is loaded, so they share one
--- clock reading and the group helpers. Every claims script takes the same eleven KEYS, all of one event and
--- so all in one `{event:<id>}` hash-tag slot (cluster-safe):
--- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt}   KEYS[2] seats set
+-- clock reading, the group helpers and the change log. Every claims script takes the same twelve KEYS, all of
+-- one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
+-- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt, ver}   KEYS[2] seats set
 -- KEYS[3] holder hash seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
 -- KEYS[5] groups hash userId -> cjson {f = fence, e = expiresAt ms, s = {seatId...}}
 -- KEYS[6] group expiry zset userId -> expiresAt   KEYS[7] fence counter   KEYS[8] queue zset userId -> seq
 -- KEYS[9] queue sequence counter   KEYS[10] admitted zset userId -> admission expiresAt
 -- KEYS[11] members zset userId -> when to check next that the user's session still lives
+-- KEYS[12] change log stream: entry id `<version>-0`, fields seatId -> status (free|held|sold)
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local K_DEF, K_SEATS, K_HOLDER, K_SOLD, K_GROUPS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_GEXP, K_FENCE, K_QUEUE, K_QSEQ, K_ADMITTED, K_MEMBERS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local K_LOG = KEYS[12]
+
+-- The change log: every seat status change a script makes is noted here and appended by `logged` under a
+-- new version (def field `ver`), in the same script, so the log can never miss or reorder a change. Nodes
+-- read it to send coalesced `seat:update`s. Capped (about LOG_MAX entries); a reader that fell behind the
+-- cap re-reads the whole map.
+local LOG_MAX = 10000
+local changes = {}
+local function changed(seat, status)
+  changes[#changes + 1] = seat
+  changes[#changes + 1] = status
+end
+-- Appends the noted changes (if any) and returns `reply`. Chunked: unpack() takes a few thousand values at
+-- most, so a very large change takes several consecutive versions.
+local function logged(reply)
+  for i = 1, #changes, 2000 do
+    local v = redis.call('HINCRBY', K_DEF, 'ver', 1)
+    redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAX, v .. '-0', unpack(changes, i, math.min(i + 1999, #changes)))
+  end
+  changes = {}
+  return reply
+end
 
 local function get_group(user)
   local raw = redis.call('HGET', K_GROUPS, user)
@@ -39,6 +62,7 @@ local function end_group(user)
     if redis.call('HGET', K_HOLDER, s) == user then
       redis.call('HDEL', K_HOLDER, s)
       freed[#freed + 1] = s
+      changed(s, 'free')
     end
   end
   return freed

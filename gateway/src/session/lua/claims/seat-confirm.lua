@@ -1,7 +1,7 @@
 -- seat-confirm.lua: ioredis command `claimConfirm`. Sells seats held by the user under `fence`: the group
 -- must still carry that fence and not have expired, and the user must hold every seat. Sold is final. A
 -- retried confirm (same user, seats, fence) succeeds again with nothing newly sold.
--- KEYS: the eleven event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2] fence   ARGV[3..] seat ids
 -- Reply: {1, {newlySold...}} | {-5} stale fence | {-2, {unknown...}} | {-1} unknown event
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
@@ -26,6 +26,7 @@ end
 for _, s in ipairs(to_sell) do
   redis.call('HDEL', K_HOLDER, s)
   redis.call('HSET', K_SOLD, s, tag)
+  changed(s, 'sold')
 end
 if g and #to_sell > 0 then
   local keep = {}
@@ -35,4 +36,4 @@ if g and #to_sell > 0 then
   g.s = keep
   put_group(user, g)
 end
-return {1, to_sell}
+return logged({1, to_sell})

@@ -3,7 +3,7 @@
 -- holds on one event form one group with one fence and one expiry (set when the group starts; adding seats
 -- does not extend it). Groups whose expiry passed but that the sweeper has not ended yet are ended here
 -- first (and reported as lapsed), so the answer never depends on sweep timing.
--- KEYS: the eleven event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2] admitted (1 when the request carried a valid admission token)   ARGV[3] checkMs
 -- ARGV[4..] seat ids
 -- Reply: {1, lapsed, fence, expiresAt, {newlyHeld...}, {groupSeat...}}
@@ -45,12 +45,12 @@ for i = 4, #ARGV do
     end
   end
 end
-if #busy > 0 then return {-3, lapsed, busy} end
+if #busy > 0 then return logged({-3, lapsed, busy}) end
 local g = get_group(user)
 local limit = tonumber(redis.call('HGET', K_DEF, 'maxSeats'))
 local have = 0
 if g then have = #g.s end
-if have + #new > limit then return {-4, lapsed, limit} end
+if have + #new > limit then return logged({-4, lapsed, limit}) end
 if not g then
   local hold_ms = tonumber(redis.call('HGET', K_DEF, 'holdMs'))
   g = {f = redis.call('INCR', K_FENCE), e = now + hold_ms, s = {}}
@@ -58,7 +58,8 @@ end
 for _, s in ipairs(new) do
   redis.call('HSET', K_HOLDER, s, user)
   g.s[#g.s + 1] = s
+  changed(s, 'held')
 end
 put_group(user, g)
 add_member(user, tonumber(ARGV[3]))
-return {1, lapsed, g.f, g.e, new, g.s}
+return logged({1, lapsed, g.f, g.e, new, g.s})

@@ -1,6 +1,6 @@
 -- seat-release.lua: ioredis command `claimRelease`. Releases seats the user holds. All-or-nothing: a seat
 -- held by someone else or sold refuses the whole call; a seat already free is ignored (idempotent retry).
--- KEYS: the eleven event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2..] seat ids
 -- Reply: {1, {released...}} | {-3, {forbidden...}} | {-2, {unknown...}} | {-1} unknown event
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
@@ -19,6 +19,7 @@ for i = 2, #ARGV do
     redis.call('HDEL', K_HOLDER, ARGV[i])
     released[#released + 1] = ARGV[i]
     gone[ARGV[i]] = true
+    changed(ARGV[i], 'free')
   end
 end
 local g = get_group(user)
@@ -30,4 +31,4 @@ if g then
   g.s = keep
   put_group(user, g)
 end
-return {1, released}
+return logged({1, released})

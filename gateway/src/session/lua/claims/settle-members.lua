@@ -2,7 +2,7 @@
 -- (read by the caller from the users' own slots): a user whose session ended loses their queue place,
 -- admission and holds; a live user with nothing left here is forgotten, else checked again in checkMs.
 -- Idempotent: a user already dropped is reported with nothing freed.
--- KEYS: the eleven event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] checkMs   ARGV[2..] pairs userId, alive (1|0)
 -- Reply: {droppedUserId, wasQueued 0|1, {freedSeat...}, ...}
 local check_ms = tonumber(ARGV[1])
@@ -26,4 +26,4 @@ for i = 2, #ARGV, 2 do
     out[#out + 1] = end_group(user)
   end
 end
-return out
+return logged(out)

@@ -1,7 +1,7 @@
 -- sweep-holds.lua: ioredis command `claimSweep`. Ends hold groups whose expiry has passed (at most
 -- `limit` per call) and forgets lapsed admissions. Idempotent: two nodes sweeping at once end each group
 -- once, and only the one that ended it reports it (so the owner is told once).
--- KEYS: the eleven event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] limit
 -- Reply: {ownerUserId, {freedSeat...}, ...}
 redis.call('ZREMRANGEBYSCORE', K_ADMITTED, '-inf', now)
@@ -10,4 +10,4 @@ for _, user in ipairs(redis.call('ZRANGEBYSCORE', K_GEXP, '-inf', now, 'LIMIT', 
   out[#out + 1] = user
   out[#out + 1] = end_group(user)
 end
-return out
+return logged(out)

@@ -1,0 +1,124 @@
+/**
+ * Keeps one event's seat map current for a client: applies its `seat:update`s by version and reads the map
+ * again when changes were missed. The machinery behind `useSeats`, without React (so it is tested without
+ * a renderer). Imports the client's type, the versioned map and the protocol.
+ */
+import type { StaylineClient } from './client.ts';
+import { SdkError } from './errors.ts';
+import type { EventId, SeatId, SeatStatus, SeatUpdatePayload } from './protocol/index.ts';
+import { applySeatUpdate, type VersionedSeatMap } from './seat-map.ts';
+
+/** Updates kept while a read is in flight; past this the oldest are dropped (a gap, read again). */
+const MAX_BUFFERED_UPDATES = 64;
+
+/** The map as a follower knows it: `map` undefined until read; `error` the last failed read. */
+export interface FollowedSeatMap {
+  map: VersionedSeatMap | undefined;
+  error: SdkError | undefined;
+}
+
+/** What followSeatMap returns. */
+export interface SeatMapFollower {
+  /**
+   * Reads the map now with a new `seat:map` call, even while another read is in flight (after a reconnect
+   * an earlier call may be answered from before the drop). Whichever answer has the higher version wins.
+   */
+  read(): void;
+  /** Sets seats to a status locally (after the user's own hold or release); the version stays. */
+  mark(seatIds: readonly SeatId[], to: SeatStatus): void;
+  /** Stops listening; answers still in flight are dropped. */
+  stop(): void;
+}
+
+/**
+ * Follows `eventId`'s seat map: every `seat:update` for it is applied by version (`applySeatUpdate`); a gap
+ * (or an update before the first read) starts one re-read, and updates arriving meanwhile are applied on
+ * top of its answer. A read's answer never replaces a map at a higher version. Does not read by itself:
+ * call `read()` once connected, and again after every reconnect (updates sent while down were missed).
+ * `onChange` gets every new map or error.
+ * @example
+ * const follower = followSeatMap(client, 'ev1', ({ map }) => paint(map?.seats));
+ * client.onStateChange((s) => { if (s.status === 'connected') follower.read(); });
+ */
+export function followSeatMap(
+  client: Pick<StaylineClient, 'on' | 'seatMap'>,
+  eventId: EventId,
+  onChange: (followed: FollowedSeatMap) => void,
+): SeatMapFollower {
+  let map: VersionedSeatMap | undefined;
+  let error: SdkError | undefined;
+  let readsInFlight = 0;
+  /** Updates that did not fit the map while a read was in flight, in arrival (version) order. */
+  let buffered: SeatUpdatePayload[] = [];
+  let stopped = false;
+
+  const publish = (): void => onChange({ map, error });
+
+  const read = (): void => {
+    readsInFlight += 1;
+    client.seatMap(eventId).then(
+      (result) => {
+        readsInFlight -= 1;
+        if (stopped) return;
+        // An answer at a lower version than the map (a slower, earlier read) changes nothing but the error.
+        let next: VersionedSeatMap =
+          map !== undefined && map.version > result.version
+            ? map
+            : { version: result.version, seats: result.seats };
+        const left: SeatUpdatePayload[] = [];
+        for (const update of buffered) {
+          const outcome = applySeatUpdate(next, update);
+          if (outcome.kind === 'applied') next = outcome.map;
+          else if (outcome.kind === 'gap') left.push(update);
+        }
+        buffered = left;
+        map = next;
+        error = undefined;
+        publish();
+        if (buffered.length > 0 && readsInFlight === 0) read();
+      },
+      (err: unknown) => {
+        readsInFlight -= 1;
+        if (stopped) return;
+        if (readsInFlight === 0) buffered = [];
+        error = err instanceof SdkError ? err : new SdkError('INTERNAL', String(err));
+        publish();
+      },
+    );
+  };
+
+  const onUpdate = (update: SeatUpdatePayload): void => {
+    if (stopped || update.eventId !== eventId) return;
+    const outcome = map === undefined ? ({ kind: 'gap' } as const) : applySeatUpdate(map, update);
+    switch (outcome.kind) {
+      case 'applied':
+        map = outcome.map;
+        publish();
+        return;
+      case 'stale':
+        return;
+      case 'gap':
+        buffered.push(update);
+        if (buffered.length > MAX_BUFFERED_UPDATES) buffered.shift();
+        if (readsInFlight === 0) read();
+        return;
+    }
+  };
+  const off = client.on('seat:update', onUpdate);
+
+  return {
+    read,
+    mark(seatIds, to) {
+      if (stopped || map === undefined) return;
+      const seats = { ...map.seats };
+      for (const id of seatIds) seats[id] = to;
+      map = { version: map.version, seats };
+      publish();
+    },
+    stop() {
+      stopped = true;
+      buffered = [];
+      off();
+    },
+  };
+}
