@@ -28,8 +28,13 @@ export interface LeanClientOptions {
   token?: string;
   /** Source address to bind (127.0.0.x), to spread connections over more ephemeral port ranges. */
   localAddress?: string;
-  /** Called for every server event (name, first argument). */
+  /** Called for every server event (name, first argument), or only for those in `events`. */
   onEvent?: (event: string, data: unknown) => void;
+  /**
+   * The server events `onEvent` wants; the others are not even parsed (a tester with thousands of clients
+   * watching a seat map would spend its CPU decoding updates it ignores). Default: all of them.
+   */
+  events?: ReadonlySet<string>;
   /**
    * Called once when the connection ends, for whatever reason: `dropped`/`closed` when this side did it,
    * `ping timeout` from the heartbeat watchdog, `transport close` when the server or the network did.
@@ -107,6 +112,12 @@ export class LeanClient {
           return;
         }
         if (sioType === SIO_EVENT) {
+          const wanted = this.options.events;
+          if (wanted !== undefined && frame.startsWith('["', 2)) {
+            // Server events carry no ack id: the name is the first JSON string, with no escapes in it.
+            const name = frame.slice(4, frame.indexOf('"', 4));
+            if (name !== 'session:restored' && !wanted.has(name)) return;
+          }
           const [event, data] = JSON.parse(frame.slice(2)) as [string, unknown];
           if (event === 'session:restored') finish({ ms: performance.now() - started, session: data });
           this.options.onEvent?.(event, data);

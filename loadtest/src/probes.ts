@@ -13,8 +13,11 @@ export interface ProbeSample {
   testerCores: number;
   /** The busiest single client worker over the last interval, in cores. */
   busiestWorkerCores: number;
-  /** Per node: event-loop lag p99 (ms) and CPU (cores) over the last interval. */
-  nodes: { url: string; lagP99Ms: number; cores: number }[];
+  /**
+   * Per node: event-loop lag p99 (ms), CPU (cores) and handshakes per second it answered
+   * (`stayline_handshakes_total`, every result) over the last interval.
+   */
+  nodes: { url: string; lagP99Ms: number; cores: number; handshakesPerSecond: number }[];
   redisCores: number | undefined;
 }
 
@@ -33,15 +36,19 @@ export interface Limiter {
   ports: { peakPerPair: number; ephemeralRange: number };
 }
 
-async function scrape(url: string): Promise<{ lag: number; cpu: number } | undefined> {
+async function scrape(url: string): Promise<{ lag: number; cpu: number; handshakes: number } | undefined> {
   try {
     const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(800) });
     const text = await res.text();
     const num = (name: string): number =>
       Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
+    let handshakes = 0; // summed over the result label
+    for (const m of text.matchAll(/^stayline_handshakes_total(?:\{[^}]*\})? ([0-9.e+-]+)/gm))
+      handshakes += Number(m[1]);
     return {
       lag: num('stayline_nodejs_eventloop_lag_p99_seconds') * 1000,
       cpu: num('stayline_process_cpu_seconds_total'),
+      handshakes,
     };
   } catch {
     return undefined;
@@ -169,7 +176,13 @@ export class Probes {
       const nodes = [];
       for (const url of this.deps.nodeUrls()) {
         const m = await scrape(url);
-        if (m) nodes.push({ url, lagP99Ms: m.lag, cores: this.delta(url, m.cpu) });
+        if (m)
+          nodes.push({
+            url,
+            lagP99Ms: m.lag,
+            cores: this.delta(url, m.cpu),
+            handshakesPerSecond: this.delta(`${url} handshakes`, m.handshakes),
+          });
       }
       const redis = this.deps.redisUrl === undefined ? undefined : await redisCpuSeconds(this.deps.redisUrl);
       const redisCores = redis === undefined ? undefined : this.delta('redis', redis);

@@ -85,7 +85,8 @@ export function createClaimsRuntime(deps: {
     log.warn('no ADMISSION_SECRET and no JWT_SECRET: admission tokens are valid on this node only');
   const tokens =
     deps.tokens ?? createAdmissionTokens(admissionKey(config.claims.admissionSecret, config.auth.secret));
-  const watch = new QueueWatch();
+  // A change of the queue size alone is told at most every ten push intervals.
+  const watch = new QueueWatch(10 * config.claims.queuePushIntervalMs);
   const localSockets = new Map<UserId, number>();
   const count = (operation: string, result: string) => claimMetrics.operations.inc({ operation, result });
 

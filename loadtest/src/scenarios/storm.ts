@@ -20,6 +20,7 @@ import {
 } from './context.ts';
 import { userToken } from '../tokens.ts';
 import type { Features } from './features.ts';
+import type { ProbeSample } from '../probes.ts';
 
 export type StormMode = 'kill' | 'drain' | 'drop' | 'blackhole';
 
@@ -124,6 +125,8 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
   const neverRestored = dropped.length - restoredTimes.length;
   const to = (f: number): number | undefined => timeToFraction(restoredTimes, dropped.length, f, stormAt);
   const stormPeak = peakAfter(state.timeline.samples(), stormAt);
+  // What the surviving nodes themselves answered (their /metrics), from the storm until all were back.
+  const survivorPeak = peakServedAfter(run.probes.samples, stormAt, run.now());
 
   // Fresh connects with the same arrival profile.
   let baseline:
@@ -173,6 +176,7 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
     duplicateSeats: state.duplicateSeats(),
     attemptsAfterStorm: state.attemptsAfterStorm,
     peakHandshakesPerSecondAfterStorm: stormPeak,
+    peakHandshakesPerSecondServedBySurvivors: survivorPeak,
     ...Object.fromEntries([...state.downReasons].map(([k, v]) => [`down:${k}`, v])),
   };
   const row = (
@@ -209,7 +213,7 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
     tables: [
       {
         title: 'Time to restore (ms after the storm) vs fresh connects with the same arrival profile',
-        columns: ['', 'clients', '95 %', '99 %', '100 %', 'peak handshakes/s'],
+        columns: ['', 'clients', '95 %', '99 %', '100 %', 'peak attempts/s (tester)'],
         rows: [
           row(
             `storm (${o.mode}, policy ${ctx.policy.kind})`,
@@ -236,7 +240,9 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
     ],
     notes: [
       ...notes,
-      'Peak handshakes/s counts the attempts the tester made; after a kill they all go to the survivors.',
+      'Peak attempts/s counts the handshakes the tester started; peakHandshakesPerSecondServedBySurvivors is the ' +
+        'highest one-second sum of stayline_handshakes_total over the nodes still up (their /metrics, scraped ' +
+        'every second; a scrape that times out under load is folded into the next interval).',
       ...(o.mode === 'blackhole'
         ? [`Black hole: drop → restored includes the heartbeat (${o.heartbeatMs} ms) it takes to notice.`]
         : []),
@@ -251,6 +257,13 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
 
 function opt<K extends string>(key: K, v: number | undefined): Partial<Record<K, number>> {
   return v === undefined ? {} : ({ [key]: v } as Record<K, number>);
+}
+
+function peakServedAfter(samples: readonly ProbeSample[], fromMs: number, untilMs: number): number {
+  const inStorm = samples.filter((s) => s.t * 1000 >= fromMs && s.t * 1000 <= untilMs + 1000);
+  return Math.round(
+    Math.max(0, ...inStorm.map((s) => s.nodes.reduce((sum, n) => sum + n.handshakesPerSecond, 0))),
+  );
 }
 
 function peakAfter(samples: { t: number; handshakes: number }[], fromMs: number): number {

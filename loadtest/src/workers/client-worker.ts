@@ -19,6 +19,9 @@ import {
   type ToWorker,
 } from './messages.ts';
 
+/** The only server events a load client reads (onEvent); the lean client skips decoding the rest. */
+const WORKER_EVENTS: ReadonlySet<string> = new Set(['server:draining', FANOUT_EVENT]);
+
 let init: InitMessage | undefined;
 let records: ClientRecord[] = [];
 const sims = new Set<Sim>();
@@ -114,6 +117,7 @@ class Sim {
       token: this.spec.token,
       ...(this.spec.localAddress === undefined ? {} : { localAddress: this.spec.localAddress }),
       onEvent: (event, data) => this.onEvent(event, data),
+      events: WORKER_EVENTS,
       onClose: (reason) => this.onClose(client, reason),
     });
     this.client = client;
@@ -248,6 +252,7 @@ class Sim {
     }
   }
 
+  /** Keep WORKER_EVENTS in step with what this reads. */
   private onEvent(event: string, data: unknown): void {
     if (event === 'server:draining') {
       this.hintMs = (data as { reconnectAfterMs?: number } | undefined)?.reconnectAfterMs;
