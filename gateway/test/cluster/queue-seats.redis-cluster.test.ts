@@ -1,15 +1,21 @@
 /**
  * The same queue and seat scripts on a real three-primary Redis Cluster under three gateway nodes: no
  * script crosses slots (events and users land on different shards), and the race, the positions and the
- * restore come out exactly as on one Redis.
+ * restore come out exactly as on one Redis; seat-map followers get there through the change log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import type { Ack, QueuePlace, RestoredSession, SeatHold } from '@stayline/client-sdk/protocol';
+import type {
+  Ack,
+  QueuePlace,
+  RestoredSession,
+  SeatHold,
+  SeatMapResult,
+} from '@stayline/client-sdk/protocol';
 import { connect, tokenFor } from '../support/gateway.ts';
 import { SERVICE_TOKEN, startCluster, type TestCluster } from '../support/cluster.ts';
-import { RecordingClient, service } from '../support/claims.ts';
-import { nextEvent, request } from '../support/wait.ts';
+import { RecordingClient, SeatWatcher, service } from '../support/claims.ts';
+import { nextEvent, request, waitFor } from '../support/wait.ts';
 
 describe('queue and seats on a Redis Cluster', () => {
   let cluster: TestCluster;
@@ -46,6 +52,14 @@ describe('queue and seats on a Redis Cluster', () => {
     const api = service(node(0).url, SERVICE_TOKEN);
     const seats = Array.from({ length: 10 }, (_, i) => `C${i}`);
     expect((await api.defineEvent('crace', { seats, maxSeatsPerUser: 1 })).status).toBe(201);
+    // Watchers on two nodes follow the seat map through the cluster's change log (a stream in the event's slot).
+    const watchers: SeatWatcher[] = [];
+    for (let i = 1; i <= 2; i++) {
+      const socket = connect(node(i).url, tokenFor(cluster.env, `cwatch${i}`));
+      sockets.push(socket);
+      await nextEvent(socket, 'session:restored');
+      watchers.push(await new SeatWatcher(socket, 'crace').read());
+    }
     const racers = await openLean(100, 'cr');
     const acks = await Promise.all(
       racers.map((c, i) => c.request<SeatHold>('seat:hold', { eventId: 'crace', seatIds: [seats[i % 10]] })),
@@ -54,6 +68,14 @@ describe('queue and seats on a Redis Cluster', () => {
     expect(acks.filter((a) => !a.ok).map((a) => (a.ok ? '' : a.error.code))).toEqual(
       Array(90).fill('SEAT_UNAVAILABLE'),
     );
+    const truth = await racers[0]!.request<SeatMapResult>('seat:map', { eventId: 'crace' });
+    if (!truth.ok) throw new Error('seat:map failed');
+    expect(Object.values(truth.data.seats)).toEqual(Array(10).fill('held'));
+    await waitFor(() => watchers.every((w) => w.map.version >= truth.data.version), 5000, 'watchers updated');
+    for (const w of watchers) {
+      expect(w.map).toEqual({ version: truth.data.version, seats: truth.data.seats });
+      expect(w.gaps).toBe(0);
+    }
 
     await api.defineEvent('cqueue', { seats: [] });
     const joiners = await openLean(200, 'cq');
