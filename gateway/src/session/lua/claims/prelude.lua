@@ -68,6 +68,18 @@ local function end_group(user)
   return freed
 end
 
+-- Takes the seats of the set `gone` (seatId -> true) out of the user's group, if it has one.
+local function drop_from_group(user, gone)
+  local g = get_group(user)
+  if not g then return end
+  local keep = {}
+  for _, s in ipairs(g.s) do
+    if not gone[s] then keep[#keep + 1] = s end
+  end
+  g.s = keep
+  put_group(user, g)
+end
+
 local function add_member(user, check_ms)
   redis.call('ZADD', K_MEMBERS, 'NX', now + check_ms, user)
 end

@@ -28,12 +28,5 @@ for _, s in ipairs(to_sell) do
   redis.call('HSET', K_SOLD, s, tag)
   changed(s, 'sold')
 end
-if g and #to_sell > 0 then
-  local keep = {}
-  for _, s in ipairs(g.s) do
-    if not selling[s] then keep[#keep + 1] = s end
-  end
-  g.s = keep
-  put_group(user, g)
-end
+if #to_sell > 0 then drop_from_group(user, selling) end
 return logged({1, to_sell})

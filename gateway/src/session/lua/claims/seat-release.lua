@@ -22,13 +22,5 @@ for i = 2, #ARGV do
     changed(ARGV[i], 'free')
   end
 end
-local g = get_group(user)
-if g then
-  local keep = {}
-  for _, s in ipairs(g.s) do
-    if not gone[s] then keep[#keep + 1] = s end
-  end
-  g.s = keep
-  put_group(user, g)
-end
+drop_from_group(user, gone)
 return logged({1, released})
