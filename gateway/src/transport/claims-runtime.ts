@@ -104,10 +104,12 @@ export function createClaimsRuntime(deps: {
     followed.set(key, now + FOLLOW_CACHE_MS);
     io.in(userRoom(userId)).socketsJoin(eventRoom(eventId));
   };
-  let definedEvents = new Set<EventId>();
+  // Every defined event (listed again at most every 2 s): the feed reads only real events' logs, whatever
+  // rooms clients join. An event just read with seat:map is known at once.
+  let defined = { set: new Set<EventId>(), at: 0 };
   const feed = new SeatFeed({
     store,
-    isEvent: (eventId) => definedEvents.has(eventId),
+    isEvent: (eventId) => defined.set.has(eventId),
     emit: (eventId, payload) => io.local.to(eventRoom(eventId)).emit('seat:update', payload),
   });
   const queueDeps: QueueDeps = {
@@ -133,7 +135,7 @@ export function createClaimsRuntime(deps: {
     notifier: {
       followEvent,
       seatMapRead: (eventId, version) => {
-        definedEvents.add(eventId); // it was just read: no need to wait for the next listing
+        defined.set.add(eventId);
         feed.mapRead(eventId, version);
       },
       holdLapsed: (l) =>
@@ -183,7 +185,6 @@ export function createClaimsRuntime(deps: {
     timers.push(timer);
   };
   let events: { list: EventId[]; at: number } = { list: [], at: 0 };
-  let defined: { set: Set<EventId>; at: number } = { set: new Set(), at: 0 };
   const knownEvents = async (): Promise<EventId[]> => {
     if (Date.now() - events.at > 2000)
       events = { list: await store.listEvents({ admittingByRate: true }), at: Date.now() };
@@ -252,14 +253,12 @@ export function createClaimsRuntime(deps: {
         typeof room === 'string' && room.startsWith(EVENT_ROOM_PREFIX)
           ? room.slice(EVENT_ROOM_PREFIX.length)
           : undefined;
-      for (const room of adapter.rooms.keys()) {
+      const follow = (room: unknown): void => {
         const eventId = eventOf(room);
         if (eventId !== undefined) feed.follow(eventId);
-      }
-      adapter.on('create-room', (room: unknown) => {
-        const eventId = eventOf(room);
-        if (eventId !== undefined) feed.follow(eventId);
-      });
+      };
+      for (const room of adapter.rooms.keys()) follow(room);
+      adapter.on('create-room', follow);
       adapter.on('delete-room', (room: unknown) => {
         const eventId = eventOf(room);
         if (eventId !== undefined) feed.unfollow(eventId);
@@ -268,7 +267,6 @@ export function createClaimsRuntime(deps: {
         if (feed.followed === 0) return;
         if (Date.now() - defined.at > 2000)
           defined = { set: new Set(await store.listEvents()), at: Date.now() };
-        definedEvents = defined.set;
         claimMetrics.followedEvents.set(feed.followed);
         claimMetrics.seatUpdates.inc(await feed.tick());
       });
