@@ -281,8 +281,10 @@ export function createClient(options: ClientOptions): StaylineClient {
     transports: options.transports ?? ['websocket'],
     timeout: options.connectTimeoutMs ?? 10_000,
     ...(options.path === undefined ? {} : { path: options.path }),
-    // Read at every connect packet: always the token fetched for this attempt.
-    auth: (cb: (data: object) => void) => cb({ token }),
+    // Read at every connect packet: always the token fetched for this attempt. `retryableConnectErrors`
+    // asks the server for retryable refusals as connect_errors with their code and retryAfterMs (we retry
+    // them ourselves); without it the server closes the transport, which stock clients retry.
+    auth: (cb: (data: object) => void) => cb({ token, retryableConnectErrors: true }),
   });
 
   const notifyState = (previous: ConnectionState): void => {

@@ -121,6 +121,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     pubsub = createPubSubClients(config.store.redisUrl, pubsubOptions);
   }
   let draining = false;
+  /** Set when the drain's first batch starts: from then on new handshakes are refused (SERVER_DRAINING). */
+  let refusing = false;
   let closed: Promise<void> | undefined;
   const originPolicy = createOriginPolicy(config.http.corsOrigins);
 
@@ -140,7 +142,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       policy: createRoomPolicy(config.rooms.patterns),
       maxRoomsPerUser: config.rooms.maxPerUser,
     },
-    isDraining: () => draining,
+    isRefusing: () => refusing,
     createClaims: (io) =>
       createClaimsRuntime({
         io,
@@ -248,6 +250,15 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       draining = true;
       metrics.draining.set(1);
       closed = (async () => {
+        // Unready but still serving for DRAIN_GRACE_SECONDS: the load balancer's health check sees /readyz
+        // 503 and stops routing here before the first batch, so the drained clients' reconnects go to other
+        // nodes instead of being sent back here and refused. With no sockets there is nothing to protect.
+        const graceMs = config.drain.graceSeconds * 1000;
+        if (graceMs > 0 && sockets.io.of('/').sockets.size > 0) {
+          log.info({ graceSeconds: config.drain.graceSeconds }, 'unready; draining after the grace');
+          await new Promise((resolve) => setTimeout(resolve, graceMs));
+        }
+        refusing = true;
         // Heartbeats go on during the drain: a draining node is alive, and its sockets are not to be purged.
         await drainSockets(
           sockets.io,

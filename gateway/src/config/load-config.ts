@@ -7,7 +7,13 @@ export interface GatewayConfig {
   readonly env: 'development' | 'production' | 'test';
   readonly nodeId: string;
   readonly log: { readonly level: string };
-  readonly http: { readonly port: number; readonly host: string; readonly corsOrigins: readonly string[] };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly corsOrigins: readonly string[];
+    /** TRUST_PROXY: the lower-cased header that carries the client IP; undefined = the TCP peer. */
+    readonly trustProxy: string | undefined;
+  };
   readonly auth: {
     /** HS* shared secret; generated at start when no key is configured outside production. */
     readonly secret: string | undefined;
@@ -45,6 +51,10 @@ export interface GatewayConfig {
     readonly maxConnectionsPerUser: number;
     readonly maxOutboundBufferBytes: number;
     readonly handshakesPerSecond: number;
+    /** HANDSHAKE_QUEUE_MAX_WAIT_MS (default 10000): over-rate handshakes wait this long at most. */
+    readonly handshakeQueueMaxWaitMs: number;
+    /** HANDSHAKES_PER_IP_PER_SECOND (default 0 = off). */
+    readonly handshakesPerIpPerSecond: number;
   };
   readonly engine: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number };
   /** Waiting queues and seat holds (docs/queue-and-seats.md). */
@@ -64,8 +74,11 @@ export interface GatewayConfig {
   };
   /** The opt-in connection trace for replaying storms; `file` undefined = off. */
   readonly trace: { readonly file: string | undefined; readonly key: string | undefined };
-  /** DRAIN_SECONDS: the window over which a stopping node closes its sockets in batches. */
-  readonly drain: { readonly seconds: number };
+  /**
+   * DRAIN_SECONDS: the window over which a stopping node closes its sockets in batches; DRAIN_GRACE_SECONDS
+   * (default 3): how long before the first batch the node is unready but still serving.
+   */
+  readonly drain: { readonly seconds: number; readonly graceSeconds: number };
 }
 
 /** Thrown by loadConfig with every bad variable named at once. */
@@ -126,7 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
         .replace(/[^A-Za-z0-9._-]/g, '-')
         .slice(0, 40)}-${process.pid}`,
     log: { level: e.LOG_LEVEL },
-    http: { port: e.PORT, host: e.HOST, corsOrigins: e.CORS_ORIGINS },
+    http: { port: e.PORT, host: e.HOST, corsOrigins: e.CORS_ORIGINS, trustProxy: e.TRUST_PROXY },
     auth: {
       secret: generatedDevSecret ? randomBytes(32).toString('base64url') : e.JWT_SECRET,
       secretKid: e.JWT_SECRET_KID,
@@ -157,6 +170,8 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
       maxOutboundBufferBytes: e.MAX_OUTBOUND_BUFFER_BYTES,
       handshakesPerSecond: e.HANDSHAKES_PER_SECOND,
+      handshakeQueueMaxWaitMs: e.HANDSHAKE_QUEUE_MAX_WAIT_MS,
+      handshakesPerIpPerSecond: e.HANDSHAKES_PER_IP_PER_SECOND,
     },
     engine: { pingIntervalMs: e.PING_INTERVAL_MS, pingTimeoutMs: e.PING_TIMEOUT_MS },
     claims: {
@@ -168,6 +183,6 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       seatUpdateIntervalMs: e.SEAT_UPDATE_INTERVAL_MS,
     },
     trace: { file: e.CONNECTION_TRACE_FILE, key: e.CONNECTION_TRACE_KEY },
-    drain: { seconds: e.DRAIN_SECONDS },
+    drain: { seconds: e.DRAIN_SECONDS, graceSeconds: e.DRAIN_GRACE_SECONDS },
   });
 }

@@ -89,7 +89,19 @@ export const envSchema = z.object({
   MAX_CONNECTIONS_PER_USER: positiveInt.default('10'),
   MAX_OUTBOUND_BUFFER_BYTES: positiveInt.default('1048576'),
   HANDSHAKES_PER_SECOND: positiveInt.default('1000'),
+  /** Longest a handshake waits in the admission queue before it is refused (and retried by the client). */
+  HANDSHAKE_QUEUE_MAX_WAIT_MS: nonNegativeInt.pipe(z.number().max(40_000)).default('10000'),
+  /** Handshakes per client IP per second; 0 = off (the default: behind a proxy every client shares its IP). */
+  HANDSHAKES_PER_IP_PER_SECOND: nonNegativeInt.default('0'),
+  /** The header a trusted load balancer writes the client's IP in (x-forwarded-for, x-real-ip); unset = the peer. */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'expected a header name, such as x-forwarded-for')
+    .transform((v) => v.toLowerCase())
+    .optional(),
   DRAIN_SECONDS: nonNegativeInt.pipe(z.number().max(600)).default('20'),
+  /** Seconds a stopping node stays unready but serving before its first drain batch (load balancer catches up). */
+  DRAIN_GRACE_SECONDS: nonNegativeInt.pipe(z.number().max(120)).default('3'),
 
   PING_INTERVAL_MS: positiveInt.default('25000'),
   PING_TIMEOUT_MS: positiveInt.default('20000'),

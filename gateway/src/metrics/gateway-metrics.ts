@@ -12,6 +12,12 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   readonly connections: Gauge;
   readonly handshakes: Counter<'result'>;
+  /** Handshakes waiting in the admission queue now. */
+  readonly handshakesQueued: Gauge;
+  /** How long admitted handshakes waited in the admission queue. */
+  readonly handshakeQueueWait: Histogram;
+  /** Retryable refusals delivered as a closed transport (clients that do not retry connect_errors). */
+  readonly handshakesShed: Counter<'code'>;
   readonly eventsIn: Counter<'event'>;
   readonly eventsOut: Counter<'event'>;
   readonly rejections: Counter<'code'>;
@@ -42,6 +48,23 @@ export function createGatewayMetrics(options: { nodeId: string; collectDefaults?
   return {
     registry,
     connections: new Gauge({ name: 'stayline_connections', help: 'Open authenticated sockets.', registers }),
+    handshakesQueued: new Gauge({
+      name: 'stayline_handshakes_queued',
+      help: 'Handshakes waiting in the admission queue (over HANDSHAKES_PER_SECOND).',
+      registers,
+    }),
+    handshakeQueueWait: new Histogram({
+      name: 'stayline_handshake_queue_wait_seconds',
+      help: 'Time admitted handshakes waited in the admission queue.',
+      buckets: [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40],
+      registers,
+    }),
+    handshakesShed: new Counter({
+      name: 'stayline_handshakes_shed_total',
+      help: 'Retryable handshake refusals delivered by closing the transport, by code.',
+      labelNames: ['code'],
+      registers,
+    }),
     handshakes: new Counter({
       name: 'stayline_handshakes_total',
       help: 'Handshakes by result: ok, or the wire error code that refused them.',

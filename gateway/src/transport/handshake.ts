@@ -1,16 +1,31 @@
 /**
- * The handshake middlewares, in order: admission (draining, handshakes per second), token verification,
- * then the session attach that also enforces MAX_CONNECTIONS_PER_USER. A refused handshake reaches the
- * client as `connect_error` with `message` = the code and `data` = `{ code, message, retryable }`.
+ * The handshake middleware, installed with `io.use`. Its steps, in order, cheapest first:
+ * 1. the node is refusing (draining past its grace) → SERVER_DRAINING;
+ * 2. handshakes per client IP (HANDSHAKES_PER_IP_PER_SECOND, off by default) → RATE_LIMITED;
+ * 3. token verification → AUTH_*;
+ * 4. admission at HANDSHAKES_PER_SECOND: over the rate a handshake waits in a FIFO (the client just sees a
+ *    slower connect); past HANDSHAKE_QUEUE_MAX_WAIT_MS → RATE_LIMITED;
+ * 5. the session attach, which also enforces MAX_CONNECTIONS_PER_USER → CONNECTION_LIMIT, STORE_UNAVAILABLE.
+ *
+ * How a refusal reaches the client depends on what the client can survive. The stock socket.io-client
+ * never reconnects after a `connect_error` from middleware (../shared/MEASURED.md), so a refusal that means
+ * "later" (retryable, not AUTH_*) closes its transport instead: every socket.io-client takes that for a
+ * drop and reconnects with its own backoff. A client that says it retries refusals itself
+ * (`auth.retryableConnectErrors: true`, as the SDK does) gets the `connect_error` with code and
+ * `retryAfterMs`. AUTH_* refusals are `connect_error`s for everyone: retrying the same token cannot help.
  */
 import { performance } from 'node:perf_hooks';
+import type { WireError } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
-import { AdmissionGate } from './admission-gate.ts';
-import { Inflight } from './inflight.ts';
+import type { SampledLog } from '../infra/log-sampler.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { readToken, type TokenVerifier } from '../auth/index.ts';
 import type { NodeId, SessionStore } from '../session/session-store.ts';
+import { AdmissionQueue } from './admission-queue.ts';
+import { clientIp } from './client-ip.ts';
+import { Inflight } from './inflight.ts';
+import { PerIpLimiter } from './per-ip-limiter.ts';
 import { edgeError } from './request-edge.ts';
 import type { GatewaySocket } from './socket-types.ts';
 
@@ -21,71 +36,133 @@ export interface HandshakeDeps {
   store: SessionStore;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Refused handshakes are logged through this sampler (a herd or an attacker must not flood the log). */
+  sampledLog: SampledLog;
   nodeId: NodeId;
   maxConnectionsPerUser: number;
   handshakesPerSecond: number;
-  isDraining: () => boolean;
+  handshakeQueueMaxWaitMs: number;
+  /** 0 = no per-IP limit. */
+  handshakesPerIpPerSecond: number;
+  /** TRUST_PROXY: the header with the client IP, or undefined for the TCP peer. */
+  trustProxy: string | undefined;
+  /** True once the node refuses new handshakes (a drain past its grace). */
+  isRefusing: () => boolean;
   /** Called when a socket attached in the store will never connect (its transport closed meanwhile). */
   onOrphan: (socket: GatewaySocket) => void;
   now?: () => number;
 }
 
+/** Retryable refusals a stock client must survive by reconnecting; AUTH_* stay connect_errors. */
+export const isShedRefusal = (wire: WireError): boolean => wire.retryable && !wire.code.startsWith('AUTH_');
+
+/** True when the client's handshake `auth` says it retries retryable connect_errors itself (the SDK). */
+export function retriesRefusals(auth: unknown): boolean {
+  return (
+    typeof auth === 'object' &&
+    auth !== null &&
+    (auth as { retryableConnectErrors?: unknown }).retryableConnectErrors === true
+  );
+}
+
 /** The middleware chain as one function, installed with `io.use`. */
 export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, next: Next) => void {
-  const admission = new AdmissionGate(deps.handshakesPerSecond, deps.now);
+  const queue = new AdmissionQueue(deps.handshakesPerSecond, {
+    maxWaitMs: deps.handshakeQueueMaxWaitMs,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+  const perIp =
+    deps.handshakesPerIpPerSecond > 0
+      ? new PerIpLimiter(deps.handshakesPerIpPerSecond, Math.max(1, deps.handshakesPerIpPerSecond), deps.now)
+      : undefined;
 
-  const refuse = (next: Next, err: unknown): void => {
+  const refuse = (socket: GatewaySocket, next: Next, err: unknown, ip: string, userId?: string): void => {
     const wire = edgeError(err, deps.log, { stage: 'handshake' });
+    const shed = isShedRefusal(wire) && !retriesRefusals(socket.handshake.auth);
     deps.metrics.handshakes.inc({ result: wire.code });
+    if (shed) deps.metrics.handshakesShed.inc({ code: wire.code });
+    deps.sampledLog(
+      wire.code,
+      wire.code.startsWith('AUTH_') ? 'info' : 'warn',
+      {
+        code: wire.code,
+        ...(userId === undefined ? {} : { userId }),
+        ip,
+        origin: socket.handshake.headers.origin,
+        delivery: shed ? 'transport-close' : 'connect_error',
+      },
+      'handshake refused',
+    );
+    if (shed) {
+      // A closed transport is what every socket.io-client retries by itself; `next` is never called, and
+      // socket.io drops the half-made socket when its connection closes.
+      socket.conn.close();
+      return;
+    }
     next(Object.assign(new Error(wire.code), { data: wire }));
   };
 
   return (socket, next) => {
-    if (deps.isDraining()) return refuse(next, new GatewayError('SERVER_DRAINING'));
-    const admitted = admission.tryAdmit();
-    if (!admitted.ok) {
-      const retryAfterMs = admitted.retryAfterMs;
-      return refuse(
-        next,
-        new GatewayError('RATE_LIMITED', 'Too many handshakes on this node.', { retryAfterMs }),
-      );
+    const ip = clientIp(socket.handshake.address, socket.handshake.headers, deps.trustProxy);
+    if (deps.isRefusing()) return refuse(socket, next, new GatewayError('SERVER_DRAINING'), ip);
+    const ipWaitMs = perIp?.take(ip) ?? 0;
+    if (ipWaitMs > 0) {
+      const limited = new GatewayError('RATE_LIMITED', 'Too many handshakes from this address.', {
+        retryAfterMs: ipWaitMs,
+      });
+      return refuse(socket, next, limited, ip);
     }
     let principal;
     try {
       principal = deps.verifier.verify(readToken(socket.handshake));
     } catch (err) {
-      return refuse(next, err);
+      return refuse(socket, next, err, ip);
     }
-    socket.data.principal = principal;
-    socket.data.expired = false;
-    socket.data.inflight = new Inflight();
-    socket.data.restoreStartedAt = performance.now();
     const userId = principal.userId;
-    deps.store.attachSocket(userId, socket.id, deps.nodeId, deps.maxConnectionsPerUser).then(
-      (result) => {
-        if (!result.ok) {
-          deps.metrics.restores.inc({ outcome: 'limited' });
-          return refuse(
-            next,
-            new GatewayError(
+    const ticket = queue.enter();
+    deps.metrics.handshakesQueued.set(queue.waiting);
+    const leftWhileQueued = (): void => ticket.cancel();
+    socket.conn.once('close', leftWhileQueued);
+    const queuedAt = performance.now();
+    void ticket.admitted.then((admission) => {
+      socket.conn.off('close', leftWhileQueued);
+      deps.metrics.handshakesQueued.set(queue.waiting);
+      if (socket.conn.readyState !== 'open') return;
+      if (!admission.ok) {
+        const full = new GatewayError('RATE_LIMITED', 'Too many handshakes on this node.', {
+          retryAfterMs: admission.retryAfterMs,
+        });
+        return refuse(socket, next, full, ip, userId);
+      }
+      deps.metrics.handshakeQueueWait.observe((performance.now() - queuedAt) / 1000);
+      socket.data.principal = principal;
+      socket.data.expired = false;
+      socket.data.inflight = new Inflight();
+      socket.data.restoreStartedAt = performance.now();
+      deps.store.attachSocket(userId, socket.id, deps.nodeId, deps.maxConnectionsPerUser).then(
+        (result) => {
+          if (!result.ok) {
+            deps.metrics.restores.inc({ outcome: 'limited' });
+            const limit = new GatewayError(
               'CONNECTION_LIMIT',
               `At most ${deps.maxConnectionsPerUser} connections per user.`,
-            ),
-          );
-        }
-        socket.data.session = result.session;
-        if (socket.conn.readyState !== 'open') return deps.onOrphan(socket);
-        // socket.io drops a socket whose transport closed while middlewares ran; detach it then.
-        socket.conn.once('close', () => {
-          if (!socket.connected) deps.onOrphan(socket);
-        });
-        deps.metrics.handshakes.inc({ result: 'ok' });
-        next();
-      },
-      (err: unknown) => {
-        deps.metrics.restores.inc({ outcome: 'error' });
-        refuse(next, err);
-      },
-    );
+            );
+            return refuse(socket, next, limit, ip, userId);
+          }
+          socket.data.session = result.session;
+          if (socket.conn.readyState !== 'open') return deps.onOrphan(socket);
+          // socket.io drops a socket whose transport closed while middlewares ran; detach it then.
+          socket.conn.once('close', () => {
+            if (!socket.connected) deps.onOrphan(socket);
+          });
+          deps.metrics.handshakes.inc({ result: 'ok' });
+          next();
+        },
+        (err: unknown) => {
+          deps.metrics.restores.inc({ outcome: 'error' });
+          refuse(socket, next, err, ip, userId);
+        },
+      );
+    });
   };
 }

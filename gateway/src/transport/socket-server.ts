@@ -11,6 +11,7 @@ import { SERVER_EVENTS } from '@stayline/client-sdk/protocol';
 import type { TokenVerifier } from '../auth/index.ts';
 import type { GatewayConfig } from '../config/index.ts';
 import { joinRoom, leaveRoom, type RoomDeps } from '../features/rooms/room-handlers.ts';
+import { createLogSampler } from '../infra/log-sampler.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { SessionStore } from '../session/session-store.ts';
@@ -35,7 +36,8 @@ export interface SocketServerDeps {
   log: Logger;
   originPolicy: OriginPolicy;
   roomDeps: Omit<RoomDeps, 'membership'>;
-  isDraining: () => boolean;
+  /** True once the node refuses new handshakes (a drain past its grace). */
+  isRefusing: () => boolean;
   /** Optional adapter constructor (the Redis adapter when the store is Redis). */
   adapter?: ((nsp: unknown) => Adapter) | undefined;
   /** Builds the queue/seat runtime on this server (request ids, queue:*, seat:*, restored queues/holds). */
@@ -118,7 +120,11 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       nodeId: config.nodeId,
       maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
       handshakesPerSecond: config.limits.handshakesPerSecond,
-      isDraining: deps.isDraining,
+      handshakeQueueMaxWaitMs: config.limits.handshakeQueueMaxWaitMs,
+      handshakesPerIpPerSecond: config.limits.handshakesPerIpPerSecond,
+      trustProxy: config.http.trustProxy,
+      sampledLog: createLogSampler(log.child({ module: 'handshake' })),
+      isRefusing: deps.isRefusing,
       onOrphan: (socket) => {
         if (!everConnected.has(socket)) detach(socket.data.principal.userId, socket.id);
       },

@@ -115,31 +115,27 @@ describe('storm admission control', () => {
     await gw.stop();
   });
 
-  it('serves a burst six times the cap completely, admitting at most the cap per second', async () => {
+  it('serves a burst six times the cap completely, admitting at most the cap per second, refusing nobody', async () => {
     const admittedAt: number[] = [];
-    let refusals = 0;
+    const refusals: string[] = [];
     const clients: LeanClient[] = [];
     const run = async (i: number): Promise<void> => {
       const token = tokenFor(env, `burst-${i}`);
-      for (let attempt = 0; attempt < 100; attempt++) {
-        const client = new LeanClient({ url: gw.url, token });
-        const outcome = await client.connect();
-        if (outcome.session !== undefined) {
-          admittedAt.push(Date.now());
-          clients.push(client);
-          return;
-        }
-        expect(outcome.error?.code).toBe('RATE_LIMITED');
-        refusals++;
-        const hint = outcome.error?.retryAfterMs ?? 1000;
-        // The SDK's rule: wait the hint plus up to 20 % jitter.
-        await new Promise((r) => setTimeout(r, hint * (1 + Math.random() * 0.2)));
-      }
+      const client = new LeanClient({ url: gw.url, token });
+      // Over the cap a handshake waits in the node's admission queue (6 s of backlog here, under
+      // HANDSHAKE_QUEUE_MAX_WAIT_MS): the client needs no retry logic at all.
+      const outcome = await client.connect();
+      if (outcome.session !== undefined) {
+        admittedAt.push(Date.now());
+        clients.push(client);
+      } else refusals.push(outcome.error?.code ?? 'none');
     };
     await Promise.all(Array.from({ length: CLIENTS }, (_, i) => run(i)));
     for (const c of clients) c.close();
+    expect(refusals).toEqual([]);
     expect(admittedAt).toHaveLength(CLIENTS);
-    expect(refusals).toBeGreaterThan(0);
+    // Admitted at the cap: 240 at 40 per second take at least 5 s.
+    expect(Math.max(...admittedAt) - Math.min(...admittedAt)).toBeGreaterThan(4_000);
     // The cap plus its 10 % burst, with a little slack for timer granularity.
     expect(peakPerWindow(admittedAt)).toBeLessThanOrEqual(Math.ceil(RATE * 1.25));
   });

@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io-client';
 import type { Ack, RestoredSession, RoomResult, WireError } from '@stayline/client-sdk/protocol';
 import { loadConfig } from '../../src/config/index.ts';
 import { createSessionStore, type SessionStore } from '../../src/session/index.ts';
-import { connect, tokenFor } from '../support/gateway.ts';
+import { connect, retriesRefusals, tokenFor } from '../support/gateway.ts';
 import { startCluster, type TestCluster } from '../support/cluster.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
 
@@ -93,7 +93,8 @@ describe.each(['single', 'cluster'] as const)('node death and Redis outages (Red
       expect(ack).toMatchObject({ ok: false, error: { code: 'STORE_UNAVAILABLE', retryable: true } });
       expect(Date.now() - started).toBeLessThan(500 + 1_000);
 
-      const refused = connect(node(2).url, tokenFor(cluster.env, 'outage-newcomer'));
+      const newcomerToken = tokenFor(cluster.env, 'outage-newcomer');
+      const refused = connect(node(2).url, newcomerToken, retriesRefusals(newcomerToken));
       sockets.push(refused);
       const error = await nextEvent<ConnectError>(refused, 'connect_error');
       expect(error.data).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });

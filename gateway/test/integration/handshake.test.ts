@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'socket.io-client';
 import type { RestoredSession, WireError } from '@stayline/client-sdk/protocol';
-import { baseEnv, connect, startGateway, tokenFor, type RunningGateway } from '../support/gateway.ts';
+import {
+  baseEnv,
+  connect,
+  retriesRefusals,
+  startGateway,
+  tokenFor,
+  type RunningGateway,
+} from '../support/gateway.ts';
 import { nextEvent } from '../support/wait.ts';
 
 interface ConnectError extends Error {
@@ -86,15 +93,18 @@ describe('handshake', () => {
     const second = open(gw.url, token);
     expect((await outcome(first)).session).toBeDefined();
     expect((await outcome(second)).session?.recovered).toBe(true);
-    const { error } = await outcome(open(gw.url, token));
+    const { error } = await outcome(open(gw.url, token, retriesRefusals(token)));
     expect(error?.data).toMatchObject({ code: 'CONNECTION_LIMIT', retryable: true });
+    // A stock client (no retryableConnectErrors) is not given a connect_error, which would end it for
+    // good: its transport is closed, and its own reconnection gets it in once a slot is free.
+    const stock = open(gw.url, token, { reconnection: true, reconnectionDelay: 100 });
+    const stockRefusals: string[] = [];
+    stock.on('connect_error', (err) => stockRefusals.push(err.message));
+    await nextEvent(stock, 'disconnect');
     first.close();
-    // The disconnect frees the slot as soon as the node has detached the socket.
-    let admitted: RestoredSession | undefined;
-    for (let attempt = 0; attempt < 50 && !admitted; attempt++) {
-      admitted = (await outcome(open(gw.url, token))).session;
-    }
-    expect(admitted?.recovered).toBe(true);
+    const admitted = await nextEvent<RestoredSession>(stock, 'session:restored', 15_000);
+    expect(admitted.recovered).toBe(true);
+    expect(stockRefusals).toEqual([]);
   });
 
   it('answers /healthz and /readyz without a token', async () => {

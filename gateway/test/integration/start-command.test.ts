@@ -18,6 +18,7 @@ import {
   baseEnv,
   connect,
   newSecret,
+  retriesRefusals,
   startGateway,
   startGatewayProcess,
   tokenFor,
@@ -227,11 +228,18 @@ describe('the start command', () => {
       '/readyz to report draining',
     );
 
-    const late = open(node.url, tokenFor(env, 'latecomer'));
+    const lateToken = tokenFor(env, 'latecomer');
+    const late = open(node.url, lateToken, retriesRefusals(lateToken));
     const { session: lateSession, error } = await outcome(late);
     expect(lateSession).toBeUndefined();
     expect(error?.message).toBe('SERVER_DRAINING');
     expect(error?.data).toMatchObject({ code: 'SERVER_DRAINING', retryable: true });
+    // A stock client is not ended by a connect_error: its transport is closed, which it retries.
+    const stock = open(node.url, tokenFor(env, 'stock-latecomer'));
+    const stockErrors: string[] = [];
+    stock.on('connect_error', (err) => stockErrors.push(err.message));
+    expect(await nextEvent(stock, 'disconnect')).toBe('transport close');
+    expect(stockErrors).toEqual([]);
 
     // The holder polls again: it gets server:draining, then the close, and the node finishes its shutdown.
     let tail = '';

@@ -30,6 +30,8 @@ export function baseEnv(
     LOG_LEVEL: 'silent',
     JWT_SECRET: newSecret(),
     DRAIN_SECONDS: '2',
+    // No load balancer in most tests: nothing to wait for before the first batch (tests that have one set it).
+    DRAIN_GRACE_SECONDS: '0',
     ...overrides,
   };
 }
@@ -136,6 +138,14 @@ export function connect(url: string, token: string | undefined, options: ClientO
     ...options,
   });
 }
+
+/**
+ * Client options for a client that retries refusals itself, as the SDK does: retryable handshake refusals
+ * then arrive as `connect_error` with their code (a stock client sees its transport closed instead).
+ */
+export const retriesRefusals = (token: string): ClientOptions => ({
+  auth: { token, retryableConnectErrors: true },
+});
 
 /** A token signed now with `secret` (the env's JWT_SECRET), for user `sub`. */
 export function tokenFor(

@@ -31,7 +31,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.env).toBe('development');
     expect(config.log).toEqual({ level: 'info' });
-    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0', corsOrigins: [] });
+    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0', corsOrigins: [], trustProxy: undefined });
     expect(config.auth).toMatchObject({
       secretKid: undefined,
       publicKeyFile: undefined,
@@ -60,9 +60,11 @@ describe('loadConfig', () => {
       maxConnectionsPerUser: 10,
       maxOutboundBufferBytes: 1048576,
       handshakesPerSecond: 1000,
+      handshakeQueueMaxWaitMs: 10_000,
+      handshakesPerIpPerSecond: 0,
     });
     expect(config.engine).toEqual({ pingIntervalMs: 25000, pingTimeoutMs: 20000 });
-    expect(config.drain).toEqual({ seconds: 20 });
+    expect(config.drain).toEqual({ seconds: 20, graceSeconds: 3 });
     expect(config.nodeId).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
     expect(config.nodeId.endsWith(`-${process.pid}`)).toBe(true);
   });
