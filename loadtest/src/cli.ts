@@ -276,6 +276,12 @@ common(
   .option('--restore-timeout <s>', 'after this long a dropped client counts as never restored', int, 60)
   .option('--no-baseline', 'skip the fresh-connect baseline with the same arrival profile')
   .option('--no-claims', 'rooms only: no queue place, no seat hold')
+  .addOption(
+    new Option(
+      '--stock <auth>',
+      'with --kill: then storm as many stock Socket.IO nodes (plain-server.ts) the same way, for the ratio',
+    ).choices(['none', 'jwt']),
+  )
   .action((opts: CommonOptions & Record<string, unknown>) => {
     const modes = (['kill', 'drain', 'drop', 'blackhole'] as const).filter((m) => opts[m] === true);
     if (modes.length !== 1) {
@@ -298,6 +304,7 @@ common(
           rampPerSecond: opts['ramp'] as number,
           restoreTimeoutSeconds: opts['restoreTimeout'] as number,
           baseline: opts['baseline'] !== false,
+          stock: opts['stock'] as 'none' | 'jwt' | undefined,
           claims: opts['claims'] !== false,
           heartbeatMs,
         }),

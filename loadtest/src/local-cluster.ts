@@ -29,9 +29,20 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-function startPlain(redisUrl: string): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * Starts one plain socket.io server (stock Socket.IO with the Redis adapter) on `redisUrl`; with
+ * `jwtSecret`, it checks tokens in `io.use` the way a hand-rolled setup does.
+ */
+export function startPlain(
+  redisUrl: string,
+  jwtSecret?: string,
+): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', PLAIN_SERVER], {
-    env: { PATH: process.env['PATH'], REDIS_URL: redisUrl },
+    env: {
+      PATH: process.env['PATH'],
+      REDIS_URL: redisUrl,
+      ...(jwtSecret === undefined ? {} : { JWT_SECRET: jwtSecret }),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

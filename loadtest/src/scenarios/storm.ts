@@ -21,6 +21,7 @@ import {
 import { userToken } from '../tokens.ts';
 import type { Features } from './features.ts';
 import type { ProbeSample } from '../probes.ts';
+import { runStockStorm, type StockAuth, type StockStormResult } from './stock-storm.ts';
 
 export type StormMode = 'kill' | 'drain' | 'drop' | 'blackhole';
 
@@ -41,6 +42,8 @@ export interface StormOptions {
   claims: boolean;
   /** The heartbeat the target uses (pingInterval + pingTimeout), to wait out a black hole. */
   heartbeatMs: number;
+  /** With `kill`: also storm stock Socket.IO nodes (same count, clients, policy) in this run; undefined = no. */
+  stock: StockAuth | undefined;
 }
 
 export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
@@ -163,7 +166,25 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
   }
   await run.finish();
 
+  let stock: StockStormResult | undefined;
+  if (o.stock !== undefined && o.mode === 'kill') {
+    stock = await runStockStorm(ctx, {
+      clients: o.clients,
+      nodes: ctx.cluster?.nodes.length ?? 3,
+      auth: o.stock,
+      rampPerSecond: o.rampPerSecond,
+      restoreTimeoutSeconds: o.restoreTimeoutSeconds,
+    });
+  }
+
   const restore = state.restoreLatency.summary();
+  const vsStock =
+    stock !== undefined &&
+    restore.p99 !== undefined &&
+    stock.latency.p99 !== undefined &&
+    stock.latency.p99 > 0
+      ? Math.round((restore.p99 / stock.latency.p99) * 100) / 100
+      : undefined;
   const mismatchKinds = Object.fromEntries([...state.mismatches].map(([k, v]) => [`mismatch:${k}`, v]));
   const counts: Record<string, number> = {
     clients: o.clients,
@@ -178,6 +199,9 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
     peakHandshakesPerSecondAfterStorm: stormPeak,
     peakHandshakesPerSecondServedBySurvivors: survivorPeak,
     ...Object.fromEntries([...state.downReasons].map(([k, v]) => [`down:${k}`, v])),
+    ...(stock === undefined
+      ? {}
+      : { stockDropped: stock.dropped, stockRestored: stock.restored, stockNeverReady: stock.neverRestored }),
   };
   const row = (
     name: string,
@@ -197,6 +221,12 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
       'drop → session:restored': restore,
       ...Object.fromEntries([...state.ackLatency.byLabel].map(([k, v]) => [`ack ${k}`, v.summary()])),
       ...(baseline ? { 'fresh baseline connect': state.connectLatency.get('baseline').summary() } : {}),
+      ...(stock === undefined
+        ? {}
+        : {
+            [`stock Socket.IO drop → ready (${stock.auth === 'jwt' ? 'JWT in io.use' : 'no auth'})`]:
+              stock.latency,
+          }),
     },
     metrics: {
       'p99-restore-ms': restore.p99,
@@ -209,6 +239,7 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
       ...opt('time-to-95-ms', to(0.95)),
       ...opt('time-to-99-ms', to(0.99)),
       ...opt('time-to-100-ms', to(1)),
+      ...opt('p99-restore-vs-stock', vsStock),
     },
     tables: [
       {
@@ -223,6 +254,18 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
             stormPeak,
             dropped.length,
           ),
+          ...(stock
+            ? [
+                row(
+                  `stock Socket.IO, ${stock.nodes} nodes, kill (${stock.auth === 'jwt' ? 'JWT in io.use' : 'no auth'}), drop → ready`,
+                  stock.t95,
+                  stock.t99,
+                  stock.t100,
+                  undefined,
+                  stock.dropped,
+                ),
+              ]
+            : []),
           ...(baseline
             ? [
                 row(
