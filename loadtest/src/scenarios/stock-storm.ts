@@ -51,7 +51,6 @@ export async function runStockStorm(
     ...ctx,
     urls: nodes.map((n) => n.url),
     cluster: undefined,
-    onCleanup: ctx.onCleanup,
   };
   try {
     const run = await openRun(stockCtx, o.clients);
