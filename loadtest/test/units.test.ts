@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anonymiseUser } from '../../gateway/src/transport/connection-trace.ts';
 import { defaultPolicy, fullJitterDelayMs, reconnectDelayMs, socketIoDelayMs } from '../src/backoff.ts';
+import { declaresRetryableConnectErrors, nextStep, timeoutCoversOpenOnly } from '../src/client-policy.ts';
 import { checkSlo, parseSlo } from '../src/report/slo.ts';
 import { compareRestored } from '../src/state-check.ts';
 import { readTraces, scriptsByUser } from '../src/trace.ts';
@@ -32,6 +33,94 @@ describe('reconnect policies', () => {
     expect(reconnectDelayMs(sdk, 0, 2000, () => 0.1)).toBe(2000);
     expect(reconnectDelayMs(defaultPolicy('socketio'), 0, 2000, () => 0.15)).toBe(1075);
     expect(reconnectDelayMs(defaultPolicy('none'), 5, 2000)).toBe(0);
+  });
+});
+
+describe('what each policy does after an attempt or a connection ends', () => {
+  const io = defaultPolicy('socketio');
+  const sdk = defaultPolicy('sdk');
+  const none = defaultPolicy('none');
+  const rateLimited = { kind: 'refused', code: 'RATE_LIMITED', retryable: true, retryAfterMs: 3000 } as const;
+  const authInvalid = {
+    kind: 'refused',
+    code: 'AUTH_INVALID',
+    retryable: false,
+    retryAfterMs: undefined,
+  } as const;
+  const half = () => 0.5;
+
+  it('socketio: a connect_error or a server disconnect ends the client, whatever the code says', () => {
+    expect(nextStep(io, 0, rateLimited, half)).toEqual({
+      retry: false,
+      code: 'RATE_LIMITED',
+      cause: 'connect_error',
+    });
+    expect(nextStep(io, 3, authInvalid, half)).toMatchObject({ retry: false, code: 'AUTH_INVALID' });
+    expect(
+      nextStep(io, 0, { kind: 'server-disconnect', hintMs: 100, toldRetryable: true }, half),
+    ).toMatchObject({ retry: false, cause: 'io server disconnect' });
+  });
+
+  it('socketio: a failed engine open backs off further each time; a closed transport starts over at attempt 0', () => {
+    // rand 0.5: floor(5) is odd, so + 0.5·0.5·ms: 1250, 2500, then the 5 s cap.
+    expect(nextStep(io, 0, { kind: 'open-failed' }, half)).toEqual({
+      retry: true,
+      delayMs: 1250,
+      attempt: 1,
+    });
+    expect(nextStep(io, 1, { kind: 'open-failed' }, half)).toEqual({
+      retry: true,
+      delayMs: 2500,
+      attempt: 2,
+    });
+    expect(nextStep(io, 2, { kind: 'open-failed' }, half)).toEqual({
+      retry: true,
+      delayMs: 5000,
+      attempt: 3,
+    });
+    // Manager.onclose resets the backoff, however many attempts came before; it ignores drain hints.
+    expect(nextStep(io, 7, { kind: 'closed', hintMs: 4000 }, half)).toEqual({
+      retry: true,
+      delayMs: 1250,
+      attempt: 1,
+    });
+  });
+
+  it('sdk: retries a retryable refusal no earlier than its retryAfterMs, stops at a non-retryable one', () => {
+    expect(nextStep(sdk, 0, rateLimited, half)).toEqual({ retry: true, delayMs: 3000, attempt: 1 });
+    // attempt 4: full jitter in [0, 8000): 4000 > the hint.
+    expect(nextStep(sdk, 4, rateLimited, half)).toEqual({ retry: true, delayMs: 4000, attempt: 5 });
+    expect(nextStep(sdk, 0, authInvalid, half)).toEqual({
+      retry: false,
+      code: 'AUTH_INVALID',
+      cause: 'connect_error',
+    });
+    expect(nextStep(sdk, 0, { kind: 'closed', hintMs: 900 }, half)).toEqual({
+      retry: true,
+      delayMs: 900,
+      attempt: 1,
+    });
+    // A server disconnect is final unless the server gave a reason to come back.
+    expect(
+      nextStep(sdk, 0, { kind: 'server-disconnect', hintMs: undefined, toldRetryable: false }, half),
+    ).toMatchObject({ retry: false, code: 'IO_SERVER_DISCONNECT' });
+    expect(
+      nextStep(sdk, 0, { kind: 'server-disconnect', hintMs: undefined, toldRetryable: true }, half),
+    ).toMatchObject({ retry: true });
+  });
+
+  it('none: the sdk’s decisions with no delay at all', () => {
+    expect(nextStep(none, 5, rateLimited, half)).toEqual({ retry: true, delayMs: 0, attempt: 6 });
+    expect(nextStep(none, 0, { kind: 'open-failed' }, half)).toEqual({ retry: true, delayMs: 0, attempt: 1 });
+    expect(nextStep(none, 0, authInvalid, half)).toMatchObject({ retry: false, code: 'AUTH_INVALID' });
+  });
+
+  it('only socketio leaves retryableConnectErrors out, and only its timeout stops at the engine open', () => {
+    expect(declaresRetryableConnectErrors('socketio')).toBe(false);
+    expect(declaresRetryableConnectErrors('sdk')).toBe(true);
+    expect(declaresRetryableConnectErrors('none')).toBe(true);
+    expect(timeoutCoversOpenOnly('socketio')).toBe(true);
+    expect(timeoutCoversOpenOnly('sdk')).toBe(false);
   });
 });
 
