@@ -178,19 +178,27 @@ export class LeanClient {
 
   /** Sends an acknowledged request and resolves with the ack. */
   request(event: string, payload: unknown, timeoutMs = 10_000): Promise<unknown> {
+    return this.requestEncoded(JSON.stringify([event, payload]), timeoutMs, event);
+  }
+
+  /**
+   * `request` with the `[event, payload]` JSON already encoded: a load that repeats one large payload
+   * encodes it once. `label` names the request in a timeout error.
+   */
+  requestEncoded(args: string, timeoutMs = 10_000, label = 'request'): Promise<unknown> {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected'));
     const id = this.nextAckId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingAcks.delete(id);
-        reject(new Error(`no ack for ${event} within ${timeoutMs} ms`));
+        reject(new Error(`no ack for ${label} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pendingAcks.set(id, (value) => {
         clearTimeout(timer);
         resolve(value);
       });
-      ws.send(`${EIO_MESSAGE}${SIO_EVENT}${id}${JSON.stringify([event, payload])}`);
+      ws.send(`${EIO_MESSAGE}${SIO_EVENT}${id}${args}`);
     });
   }
 

@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { anonymiseUser } from '../../gateway/src/transport/connection-trace.ts';
 import { defaultPolicy, fullJitterDelayMs, reconnectDelayMs, socketIoDelayMs } from '../src/backoff.ts';
 import { declaresRetryableConnectErrors, nextStep, timeoutCoversOpenOnly } from '../src/client-policy.ts';
+import { nestedJson } from '../src/attacks/bodies.ts';
 import { checkSlo, parseSlo } from '../src/report/slo.ts';
+import { describeTally, p99Ratios } from '../src/scenarios/abuse.ts';
 import { compareRestored } from '../src/state-check.ts';
 import { readTraces, scriptsByUser } from '../src/trace.ts';
 
@@ -170,6 +172,48 @@ describe('SLO gates', () => {
       ['knee-per-second', false],
     ]);
     expect(() => parseSlo('p42=1')).toThrow(/unknown SLO metric/);
+  });
+});
+
+describe('abuse verdict', () => {
+  it('divides each phase’s p99 by the baseline’s and judges only the attack phases', () => {
+    const { ratios, worst } = p99Ratios([
+      { kind: 'baseline', samples: 100, p99: 20 },
+      { kind: 'attack', samples: 100, p99: 50 },
+      { kind: 'recovery', samples: 50, p99: 200 },
+      { kind: 'attack', samples: 100, p99: 30 },
+    ]);
+    expect(ratios).toEqual([1, 2.5, 10, 1.5]);
+    expect(worst).toBe(2.5);
+    const checks = checkSlo(new Map([['p99-ratio', 2]]), { 'p99-ratio': worst ?? NaN });
+    expect(checks[0]).toMatchObject({ pass: false, actual: 2.5, op: '<=' });
+    expect(checkSlo(new Map([['p99-ratio', 3]]), { 'p99-ratio': 2.5 })[0]?.pass).toBe(true);
+  });
+
+  it('an attack phase where nothing came back is infinitely worse; without a baseline there is no verdict', () => {
+    expect(
+      p99Ratios([
+        { kind: 'baseline', samples: 10, p99: 5 },
+        { kind: 'attack', samples: 0, p99: 0 },
+      ]).worst,
+    ).toBe(Infinity);
+    const none = p99Ratios([
+      { kind: 'baseline', samples: 0, p99: 0 },
+      { kind: 'attack', samples: 10, p99: 5 },
+    ]);
+    expect(none).toEqual({ ratios: [undefined, undefined], worst: undefined });
+    // An SLO on a ratio that could not be measured fails rather than passing silently.
+    expect(checkSlo(new Map([['p99-ratio', 2]]), {})[0]?.pass).toBe(false);
+  });
+
+  it('describes an attack’s counts grouped by kind, and nests JSON as deep as the bytes allow', () => {
+    expect(
+      describeTally({ sent: 12, 'answer:ok': 3, 'answer:RATE_LIMITED': 9, 'refused:AUTH_INVALID': 1 }),
+    ).toBe('sent 12; answer: ok 3, RATE_LIMITED 9; refused: AUTH_INVALID 1');
+    const body = nestedJson(1000).toString();
+    expect(body).toHaveLength(1000);
+    expect(body.startsWith('[[[') && body.endsWith(']]]')).toBe(true);
+    expect(JSON.parse(body)).toBeInstanceOf(Array);
   });
 });
 

@@ -26,6 +26,8 @@ export const SLO_METRICS = {
   'delivery-ratio': 'min',
   'fanout-duplicates': 'max',
   'knee-per-second': 'min',
+  /** abuse: the highest attack phase's control p99 divided by the baseline's. */
+  'p99-ratio': 'max',
 } as const;
 
 export type SloMetric = keyof typeof SLO_METRICS;

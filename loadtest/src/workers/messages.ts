@@ -1,10 +1,12 @@
 /**
  * The messages between the coordinator (the CLI process) and its client workers (child processes that
- * each run thousands of lean clients). Records are batched every 100 ms; times are milliseconds since the
- * run started (shared epoch, so workers agree).
+ * each run thousands of lean clients), and its attack worker (the `abuse` scenario's hostile clients).
+ * Records are batched every 100 ms; times are milliseconds since the run started (shared epoch, so
+ * workers agree).
  */
 import type { MismatchKind, StateSnapshot } from '../state-check.ts';
 import type { BackoffPolicy } from '../backoff.ts';
+import type { AttackName, AttackParams } from '../attacks/attacks.ts';
 
 /** The app event the fanout scenario publishes through /v1/publish. */
 export const FANOUT_EVENT = 'loadtest:fanout';
@@ -131,3 +133,13 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'batch'; records: ClientRecord[]; cpuMs: number }
   | { type: 'report'; fanout: FanoutTally; cpuMs: number; open: number };
+
+/** The coordinator to the attack worker: run one attack until its deadline (epoch ms), or exit. */
+export type ToAttacker =
+  { type: 'run'; name: AttackName; params: AttackParams; untilEpochMs: number } | { type: 'exit' };
+
+/** The attack worker to the coordinator: started, or what one attack counted (or why it failed). */
+export type FromAttacker =
+  | { type: 'ready' }
+  | { type: 'done'; name: AttackName; counts: Record<string, number> }
+  | { type: 'failed'; name: AttackName; message: string };
