@@ -15,8 +15,9 @@
  *   reconnects: the first delay is the attempt-0 one, whatever came before.
  *
  * The `sdk` policy follows the Stayline SDK's connection machine: a refusal the server marks `retryable`
- * is retried after max(hint, full jitter) (`retryAfterMs`, or `server:draining.reconnectAfterMs`), any
- * other refusal stops the client (AUTH_* → unauthorized). `none` is the SDK's semantics with no delay at all:
+ * is retried after max(hint, full jitter) (`retryAfterMs`, or `server:draining.reconnectAfterMs`; the SDK
+ * itself adds the jitter to the hint, the tester has always taken the larger of the two), one marked not
+ * retryable stops the client (AUTH_* → unauthorized). `none` is the SDK's semantics with no delay at all:
  * a client that retries at once, to show what a herd without backoff does.
  *
  * Only the SDK (and `none`) declare `retryableConnectErrors: true` in the handshake auth payload: a server
@@ -90,7 +91,9 @@ export function nextStep(
   let hintMs: number | undefined;
   switch (what.kind) {
     case 'refused':
-      if (what.retryable !== true) return { retry: false, code: what.code, cause: 'connect_error' };
+      // A refusal without the wire error's `retryable` is no Stayline answer: the SDK reads it as a
+      // network failure (CLIENT_NETWORK) and retries.
+      if (what.retryable === false) return { retry: false, code: what.code, cause: 'connect_error' };
       hintMs = what.retryAfterMs;
       break;
     case 'server-disconnect':

@@ -97,6 +97,15 @@ describe('what each policy does after an attempt or a connection ends', () => {
       code: 'AUTH_INVALID',
       cause: 'connect_error',
     });
+    // A connect_error without a wire error is read as a network failure, as the SDK does.
+    expect(
+      nextStep(
+        sdk,
+        0,
+        { kind: 'refused', code: 'CONNECT_ERROR', retryable: undefined, retryAfterMs: undefined },
+        half,
+      ),
+    ).toEqual({ retry: true, delayMs: 250, attempt: 1 });
     expect(nextStep(sdk, 0, { kind: 'closed', hintMs: 900 }, half)).toEqual({
       retry: true,
       delayMs: 900,
