@@ -23,7 +23,7 @@ describe('loadtest abuse (tiny scale, a real gateway)', () => {
       '--phase-seconds',
       '2',
       '--recovery-seconds',
-      '0.5',
+      '1',
       '--oversized-attackers',
       '2',
       '--oversized-seats',
