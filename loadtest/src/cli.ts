@@ -11,6 +11,7 @@ import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
 import { writeHtml } from './report/html.ts';
 import { summaryText, writeJson, type Report } from './report/report.ts';
 import { parseSlo } from './report/slo.ts';
+import { ATTACKS, runAbuse, type AttackName } from './scenarios/abuse.ts';
 import { runConnect } from './scenarios/connect.ts';
 import { runContention } from './scenarios/contention.ts';
 import type { Context } from './scenarios/context.ts';
@@ -30,13 +31,36 @@ const positive = (v: string): number => {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
 };
+const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+};
 const list = (v: string): number[] => v.split(',').map((x) => positive(x.trim()));
 const strings = (v: string): string[] =>
   v
     .split(',')
     .map((x) => x.trim())
     .filter((x) => x.length > 0);
-
+const attackList = (v: string): AttackName[] => {
+  const names = strings(v);
+  for (const n of names)
+    if (!(ATTACKS as readonly string[]).includes(n))
+      throw new InvalidArgumentError(`unknown attack "${n}"; known: ${ATTACKS.join(', ')}`);
+  if (names.length === 0) throw new InvalidArgumentError('expected at least one attack');
+  return names as AttackName[];
+};
+/** `POST /v1/publish,PUT /v1/events/x`: method and path pairs. */
+const httpTargets = (v: string): { method: string; path: string }[] => {
+  const targets = strings(v).map((t) => {
+    const [method, path, ...rest] = t.split(/\s+/);
+    if (!method || !/^[A-Z]+$/.test(method) || !path?.startsWith('/') || rest.length > 0)
+      throw new InvalidArgumentError(`expected "METHOD /path", got "${t}"`);
+    return { method, path };
+  });
+  if (targets.length === 0) throw new InvalidArgumentError('expected at least one target');
+  return targets;
+};
 /** Load only ever targets this machine: 127.0.0.0/8, ::1 or localhost. */
 export function isLoopback(host: string): boolean {
   return (
@@ -154,6 +178,8 @@ async function execute(
   runner: Runner,
   opts: CommonOptions & Record<string, unknown>,
   args: string[],
+  /** Limits of the nodes --start-cluster starts (local-cluster.ts): relaxed unless the scenario tests them. */
+  clusterLimits: 'relaxed' | 'gateway' = 'relaxed',
 ): Promise<void> {
   const hard = setTimeout(
     () => {
@@ -181,7 +207,12 @@ async function execute(
       if (opts.pingIntervalMs !== undefined) env['PING_INTERVAL_MS'] = String(opts.pingIntervalMs);
       if (opts.pingTimeoutMs !== undefined) env['PING_TIMEOUT_MS'] = String(opts.pingTimeoutMs);
       if (!opts.quiet) console.error(`starting redis-server and ${opts.startCluster} gateway node(s)...`);
-      cluster = await startLocalCluster({ nodes: opts.startCluster, env, plain: opts.plain });
+      cluster = await startLocalCluster({
+        nodes: opts.startCluster,
+        env,
+        plain: opts.plain,
+        limits: clusterLimits,
+      });
       const started = cluster;
       cleanups.push(() => started.stop());
       urls = cluster.urls();
@@ -233,7 +264,9 @@ async function execute(
 }
 
 const program = new Command('loadtest')
-  .description('Stayline load tester: reconnect storms, restore checks, fan-out, contention, trace replay')
+  .description(
+    'Stayline load tester: reconnect storms, restore checks, fan-out, contention, trace replay, abuse',
+  )
   .showHelpAfterError();
 
 common(program.command('connect').description('open-loop connect ramp: find the knee'))
@@ -395,6 +428,73 @@ common(
         runReplay(ctx, { files, speed: opts['speed'] as number, maxUsers: opts['maxUsers'] as number }),
       opts,
       files,
+    ),
+  );
+
+common(
+  program
+    .command('abuse')
+    .description('hostile clients against a control group: does the control group’s p99 hold?'),
+)
+  .option('--control <n>', 'well-behaved clients, spread over the nodes', int, 200)
+  .option(
+    '--control-rate <per-second>',
+    'requests per second per control client (room:join / room:leave in turn)',
+    positive,
+    2,
+  )
+  .option('--phase-seconds <s>', 'length of the baseline and of each attack phase', positive, 10)
+  .option('--recovery-seconds <s>', 'measured pause after each attack (0 = none)', nonNegative, 5)
+  .option('--attacks <list>', `attacks to run, in order (${ATTACKS.join(',')})`, attackList, [...ATTACKS])
+  .option('--oversized-attackers <n>', 'authenticated clients sending oversized seat:hold', int, 4)
+  .option('--oversized-seats <n>', 'seatIds per seat:hold (16,000 ≈ 32 KB)', int, 16_000)
+  .option('--oversized-inflight <n>', 'requests each oversized attacker keeps in flight', int, 4)
+  .option('--body-streams <n>', 'concurrent streams of unauthenticated JSON bodies', int, 4)
+  .option('--body-mb <n>', 'size of each deeply nested JSON body (MB)', positive, 4)
+  .option(
+    '--body-targets <list>',
+    'where the bodies go, "METHOD /path" comma-separated',
+    httpTargets,
+    httpTargets('POST /v1/publish,PUT /v1/events/x,POST /v1/events/x/admit'),
+  )
+  .option('--idle-sockets <n>', 'engine connections that never send the Socket.IO CONNECT', int, 500)
+  .option('--ramp <per-second>', 'control connects per second at the start', positive, 200)
+  .option(
+    '--request-timeout-ms <ms>',
+    'a request (control or attacker) without an answer after this long is an error',
+    int,
+    5000,
+  )
+  .option(
+    '--max-p99-ratio <x>',
+    'exit 1 when an attack phase’s control p99 is over x × the baseline p99',
+    positive,
+  )
+  .option('--event-id <id>', 'the event the oversized seat:hold names (need not exist)', 'abuse-event')
+  .action((opts: CommonOptions & Record<string, unknown>) =>
+    execute(
+      (ctx) =>
+        runAbuse(ctx, {
+          control: Math.max(1, opts['control'] as number),
+          controlRate: opts['controlRate'] as number,
+          phaseSeconds: opts['phaseSeconds'] as number,
+          recoverySeconds: opts['recoverySeconds'] as number,
+          attacks: opts['attacks'] as AttackName[],
+          oversizedAttackers: opts['oversizedAttackers'] as number,
+          oversizedSeats: opts['oversizedSeats'] as number,
+          oversizedInflight: Math.max(1, opts['oversizedInflight'] as number),
+          bodyStreams: opts['bodyStreams'] as number,
+          bodyBytes: Math.round((opts['bodyMb'] as number) * 1024 * 1024),
+          bodyTargets: opts['bodyTargets'] as { method: string; path: string }[],
+          idleSockets: opts['idleSockets'] as number,
+          rampPerSecond: opts['ramp'] as number,
+          requestTimeoutMs: Math.max(1, opts['requestTimeoutMs'] as number),
+          maxP99Ratio: opts['maxP99Ratio'] as number | undefined,
+          eventId: opts['eventId'] as string,
+        }),
+      opts,
+      [],
+      'gateway',
     ),
   );
 

@@ -6,7 +6,9 @@
  * moment `session:restored` arrives. Like socket.io-client it watches the heartbeat: no ping within
  * pingInterval + pingTimeout (from the server's open packet) closes the connection as "ping timeout".
  * `drop()` resets the TCP connection (RST, no close handshake) and `blackhole()` stops reading and
- * answering, so only heartbeats on either side can notice.
+ * answering, so only heartbeats on either side can notice. It reconnects never by itself: what to do after
+ * an attempt or a connection ends is the caller's policy (src/client-policy.ts), told apart by
+ * `engineOpened` and `endReason`.
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
@@ -18,6 +20,7 @@ const EIO_PONG = '3';
 const EIO_MESSAGE = '4';
 /** Socket.IO packet types (second character, after the Engine.IO "message" type). */
 const SIO_CONNECT = '0';
+const SIO_DISCONNECT = '1';
 const SIO_EVENT = '2';
 const SIO_ACK = '3';
 const SIO_CONNECT_ERROR = '4';
@@ -26,8 +29,22 @@ export interface LeanClientOptions {
   /** Base URL, e.g. http://127.0.0.1:3000 */
   url: string;
   token?: string;
+  /**
+   * Send `retryableConnectErrors: true` next to the token in the handshake auth payload, as the SDK does: the
+   * server may then answer retryable refusals with `connect_error` (which a stock socket.io-client would
+   * never recover from). Default false: the auth payload is `{ token }`, as a stock client sends it.
+   */
+  retryableConnectErrors?: boolean;
+  /**
+   * Let the connect timeout cover only the engine open, as socket.io-client's `timeout` does (cleared when
+   * the engine opens; then it waits for the server, whose `connectTimeout` closes an idle transport).
+   * Default false: the timeout runs until `session:restored`.
+   */
+  openTimeoutOnly?: boolean;
   /** Source address to bind (127.0.0.x), to spread connections over more ephemeral port ranges. */
   localAddress?: string;
+  /** Called with every ack the server sends (ack id, value), also for ids nobody waits for (see `emit`). */
+  onAck?: (id: number, value: unknown) => void;
   /** Called for every server event (name, first argument), or only for those in `events`. */
   onEvent?: (event: string, data: unknown) => void;
   /**
@@ -37,7 +54,8 @@ export interface LeanClientOptions {
   events?: ReadonlySet<string>;
   /**
    * Called once when the connection ends, for whatever reason: `dropped`/`closed` when this side did it,
-   * `ping timeout` from the heartbeat watchdog, `transport close` when the server or the network did.
+   * `ping timeout` from the heartbeat watchdog, `io server disconnect` when the server sent a Socket.IO
+   * DISCONNECT, `transport close` when the server or the network closed the transport.
    */
   onClose?: (reason: string) => void;
 }
@@ -48,7 +66,7 @@ export interface ConnectOutcome {
   /** The session:restored payload, or undefined when refused. */
   session?: unknown;
   /** The connect_error data, when refused. */
-  error?: { code?: string; message?: string; retryAfterMs?: number };
+  error?: { code?: string; message?: string; retryable?: boolean; retryAfterMs?: number };
 }
 
 export class LeanClient {
@@ -59,10 +77,15 @@ export class LeanClient {
   private silent = false;
   private watchdog: NodeJS.Timeout | undefined;
   private heartbeatMs = 0;
+  private opened = false;
+  private ended: string | undefined;
 
   constructor(private readonly options: LeanClientOptions) {}
 
-  /** Opens the connection and resolves at `session:restored` or `connect_error` (rejects on transport failure). */
+  /**
+   * Opens the connection and resolves at `session:restored` or `connect_error`; rejects when the attempt
+   * fails otherwise (engine open failed, transport closed first, timeout): `engineOpened` tells which.
+   */
   connect(timeoutMs = 30_000): Promise<ConnectOutcome> {
     const started = performance.now();
     const wsUrl = `${this.options.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
@@ -99,12 +122,19 @@ export class LeanClient {
         if (type === EIO_OPEN) {
           const open = JSON.parse(frame.slice(1)) as { pingInterval?: number; pingTimeout?: number };
           this.heartbeatMs = (open.pingInterval ?? 25_000) + (open.pingTimeout ?? 20_000);
+          this.opened = true;
+          if (this.options.openTimeoutOnly === true) clearTimeout(timer);
           this.armWatchdog();
-          const auth = this.options.token === undefined ? '' : JSON.stringify({ token: this.options.token });
-          return ws.send(`${EIO_MESSAGE}${SIO_CONNECT}${auth}`);
+          return ws.send(`${EIO_MESSAGE}${SIO_CONNECT}${this.authPayload()}`);
         }
         if (type !== EIO_MESSAGE) return;
         const sioType = frame[1];
+        if (sioType === SIO_DISCONNECT) {
+          // "io server disconnect": socket.io-client destroys the socket and does not reconnect.
+          this.closeReason ??= 'io server disconnect';
+          ws.close();
+          return;
+        }
         if (sioType === SIO_CONNECT_ERROR) {
           const payload = JSON.parse(frame.slice(2)) as { data?: ConnectOutcome['error'] };
           finish({ ms: performance.now() - started, error: payload.data ?? {} });
@@ -128,6 +158,7 @@ export class LeanClient {
           if (!match) return;
           const id = Number(match[1]);
           const [value] = JSON.parse(match[2] ?? '[]') as [unknown];
+          this.options.onAck?.(id, value);
           this.pendingAcks.get(id)?.(value);
           this.pendingAcks.delete(id);
         }
@@ -136,30 +167,65 @@ export class LeanClient {
       ws.on('error', (err) => finish(err));
       ws.on('close', (code) => {
         clearTimeout(this.watchdog);
+        this.ended = this.closeReason ?? 'transport close';
         for (const settle of this.pendingAcks.values()) settle(undefined);
         this.pendingAcks.clear();
-        finish(new Error(`closed (${code}) before session:restored`));
-        this.options.onClose?.(this.closeReason ?? 'transport close');
+        finish(new Error(`closed (${code}, ${this.ended}) before session:restored`));
+        this.options.onClose?.(this.ended);
       });
     });
   }
 
   /** Sends an acknowledged request and resolves with the ack. */
   request(event: string, payload: unknown, timeoutMs = 10_000): Promise<unknown> {
+    return this.requestEncoded(JSON.stringify([event, payload]), timeoutMs, event);
+  }
+
+  /**
+   * `request` with the `[event, payload]` JSON already encoded: a load that repeats one large payload
+   * encodes it once. `label` names the request in a timeout error.
+   */
+  requestEncoded(args: string, timeoutMs = 10_000, label = 'request'): Promise<unknown> {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected'));
     const id = this.nextAckId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingAcks.delete(id);
-        reject(new Error(`no ack for ${event} within ${timeoutMs} ms`));
+        reject(new Error(`no ack for ${label} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pendingAcks.set(id, (value) => {
         clearTimeout(timer);
         resolve(value);
       });
-      ws.send(`${EIO_MESSAGE}${SIO_EVENT}${id}${JSON.stringify([event, payload])}`);
+      ws.send(`${EIO_MESSAGE}${SIO_EVENT}${id}${args}`);
     });
+  }
+
+  /**
+   * Sends a request with an ack id and waits for nothing: the ack, if any, reaches `onAck` only (a flood
+   * must not grow a map of callbacks the server may never answer). Returns false when not connected.
+   */
+  emit(event: string, payload: unknown): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(`${EIO_MESSAGE}${SIO_EVENT}${this.nextAckId++}${JSON.stringify([event, payload])}`);
+    return true;
+  }
+
+  /** Bytes queued on the WebSocket and not yet handed to the kernel (a flood paces itself on this). */
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  /** True once the server's Engine.IO open packet arrived on this connection. */
+  get engineOpened(): boolean {
+    return this.opened;
+  }
+
+  /** Why the connection ended (as given to `onClose`), once it has; undefined while open. */
+  get endReason(): string | undefined {
+    return this.ended;
   }
 
   /** Closes politely (a leave). */
@@ -188,6 +254,15 @@ export class LeanClient {
   /** True while the WebSocket is open. */
   get open(): boolean {
     return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  private authPayload(): string {
+    if (this.options.token === undefined) return '';
+    return JSON.stringify(
+      this.options.retryableConnectErrors === true
+        ? { token: this.options.token, retryableConnectErrors: true }
+        : { token: this.options.token },
+    );
   }
 
   private rawSocket(): Socket | undefined {

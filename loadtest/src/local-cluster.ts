@@ -17,6 +17,12 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
   /** Also start the plain socket.io + redis-adapter server on the same Redis. */
   plain?: boolean;
+  /**
+   * `relaxed` (default): limits that let a run measure the path, not the admission limit
+   * (HANDSHAKES_PER_SECOND 1,000,000, EVENTS_PER_SECOND and EVENTS_BURST 1,000). `gateway`: the gateway's
+   * own defaults, for runs that test the defences (abuse). `env` overrides either.
+   */
+  limits?: 'relaxed' | 'gateway';
 }
 
 export interface LocalCluster {
@@ -78,9 +84,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       SHUTDOWN_GRACE_SECONDS: '5',
       DRAIN_SECONDS: '5',
       // The tester measures the path, not the admission limit; pass HANDSHAKES_PER_SECOND to test that.
-      HANDSHAKES_PER_SECOND: '1000000',
-      EVENTS_PER_SECOND: '1000',
-      EVENTS_BURST: '1000',
+      ...(options.limits === 'gateway'
+        ? {}
+        : { HANDSHAKES_PER_SECOND: '1000000', EVENTS_PER_SECOND: '1000', EVENTS_BURST: '1000' }),
       ...options.env,
     };
     for (let i = 0; i < options.nodes; i++) {

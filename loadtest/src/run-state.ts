@@ -30,6 +30,8 @@ export class RunState {
   readonly ready = new Set<number>();
   /** Clients with at least one failed connect attempt. */
   readonly failed = new Set<number>();
+  /** Clients that stopped for good as their policy says (id → the code that stopped them). */
+  readonly stranded = new Map<number, string>();
   /** `eventId/seatId` → user ids holding it in a restored session. */
   readonly restoredSeats = new Map<string, Set<number>>();
   /** seat → holders, from the setup acks (snapshot). */
@@ -110,10 +112,22 @@ export class RunState {
         this.downReasons.set(r.reason, (this.downReasons.get(r.reason) ?? 0) + 1);
         if (this.stormAt === undefined || r.t >= this.stormAt - 50) this.droppedIds.add(r.id);
         return;
+      case 'stranded':
+        this.stranded.set(r.id, r.code);
+        // Not restoring any more: it will not come back by itself (it still counts as never restored).
+        this.downSince.delete(r.id);
+        return;
       case 'end':
         this.ends.set(r.state, (this.ends.get(r.state) ?? 0) + 1);
         return;
     }
+  }
+
+  /** Stranded clients by the code that stopped them. */
+  strandedByCode(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const code of this.stranded.values()) out.set(code, (out.get(code) ?? 0) + 1);
+    return out;
   }
 
   errorCount(): number {
@@ -132,6 +146,7 @@ export class RunState {
     const dt = Math.max(0.001, (nowMs - this.lastProgress.t) / 1000);
     const rate = (this.everUp.size + restored - this.lastProgress.restored) / dt;
     this.lastProgress = { t: nowMs, restored: this.everUp.size + restored };
-    return `[${(nowMs / 1000).toFixed(1)}s] connected ${this.up.size} | restoring ${this.downSince.size} | restored ${restored} | errors ${this.errorCount()} | ${rate.toFixed(0)}/s`;
+    const stranded = this.stranded.size > 0 ? ` | stranded ${this.stranded.size}` : '';
+    return `[${(nowMs / 1000).toFixed(1)}s] connected ${this.up.size} | restoring ${this.downSince.size} | restored ${restored}${stranded} | errors ${this.errorCount()} | ${rate.toFixed(0)}/s`;
   }
 }

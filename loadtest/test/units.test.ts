@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anonymiseUser } from '../../gateway/src/transport/connection-trace.ts';
 import { defaultPolicy, fullJitterDelayMs, reconnectDelayMs, socketIoDelayMs } from '../src/backoff.ts';
+import { declaresRetryableConnectErrors, nextStep, timeoutCoversOpenOnly } from '../src/client-policy.ts';
+import { nestedJson } from '../src/attacks/bodies.ts';
 import { checkSlo, parseSlo } from '../src/report/slo.ts';
+import { describeTally, p99Ratios } from '../src/scenarios/abuse.ts';
 import { compareRestored } from '../src/state-check.ts';
 import { readTraces, scriptsByUser } from '../src/trace.ts';
 
@@ -32,6 +35,103 @@ describe('reconnect policies', () => {
     expect(reconnectDelayMs(sdk, 0, 2000, () => 0.1)).toBe(2000);
     expect(reconnectDelayMs(defaultPolicy('socketio'), 0, 2000, () => 0.15)).toBe(1075);
     expect(reconnectDelayMs(defaultPolicy('none'), 5, 2000)).toBe(0);
+  });
+});
+
+describe('what each policy does after an attempt or a connection ends', () => {
+  const io = defaultPolicy('socketio');
+  const sdk = defaultPolicy('sdk');
+  const none = defaultPolicy('none');
+  const rateLimited = { kind: 'refused', code: 'RATE_LIMITED', retryable: true, retryAfterMs: 3000 } as const;
+  const authInvalid = {
+    kind: 'refused',
+    code: 'AUTH_INVALID',
+    retryable: false,
+    retryAfterMs: undefined,
+  } as const;
+  const half = () => 0.5;
+
+  it('socketio: a connect_error or a server disconnect ends the client, whatever the code says', () => {
+    expect(nextStep(io, 0, rateLimited, half)).toEqual({
+      retry: false,
+      code: 'RATE_LIMITED',
+      cause: 'connect_error',
+    });
+    expect(nextStep(io, 3, authInvalid, half)).toMatchObject({ retry: false, code: 'AUTH_INVALID' });
+    expect(
+      nextStep(io, 0, { kind: 'server-disconnect', hintMs: 100, toldRetryable: true }, half),
+    ).toMatchObject({ retry: false, cause: 'io server disconnect' });
+  });
+
+  it('socketio: a failed engine open backs off further each time; a closed transport starts over at attempt 0', () => {
+    // rand 0.5: floor(5) is odd, so + 0.5·0.5·ms: 1250, 2500, then the 5 s cap.
+    expect(nextStep(io, 0, { kind: 'open-failed' }, half)).toEqual({
+      retry: true,
+      delayMs: 1250,
+      attempt: 1,
+    });
+    expect(nextStep(io, 1, { kind: 'open-failed' }, half)).toEqual({
+      retry: true,
+      delayMs: 2500,
+      attempt: 2,
+    });
+    expect(nextStep(io, 2, { kind: 'open-failed' }, half)).toEqual({
+      retry: true,
+      delayMs: 5000,
+      attempt: 3,
+    });
+    // Manager.onclose resets the backoff, however many attempts came before; it ignores drain hints.
+    expect(nextStep(io, 7, { kind: 'closed', hintMs: 4000 }, half)).toEqual({
+      retry: true,
+      delayMs: 1250,
+      attempt: 1,
+    });
+  });
+
+  it('sdk: retries a retryable refusal no earlier than its retryAfterMs, stops at a non-retryable one', () => {
+    expect(nextStep(sdk, 0, rateLimited, half)).toEqual({ retry: true, delayMs: 3000, attempt: 1 });
+    // attempt 4: full jitter in [0, 8000): 4000 > the hint.
+    expect(nextStep(sdk, 4, rateLimited, half)).toEqual({ retry: true, delayMs: 4000, attempt: 5 });
+    expect(nextStep(sdk, 0, authInvalid, half)).toEqual({
+      retry: false,
+      code: 'AUTH_INVALID',
+      cause: 'connect_error',
+    });
+    // A connect_error without a wire error is read as a network failure, as the SDK does.
+    expect(
+      nextStep(
+        sdk,
+        0,
+        { kind: 'refused', code: 'CONNECT_ERROR', retryable: undefined, retryAfterMs: undefined },
+        half,
+      ),
+    ).toEqual({ retry: true, delayMs: 250, attempt: 1 });
+    expect(nextStep(sdk, 0, { kind: 'closed', hintMs: 900 }, half)).toEqual({
+      retry: true,
+      delayMs: 900,
+      attempt: 1,
+    });
+    // A server disconnect is final unless the server gave a reason to come back.
+    expect(
+      nextStep(sdk, 0, { kind: 'server-disconnect', hintMs: undefined, toldRetryable: false }, half),
+    ).toMatchObject({ retry: false, code: 'IO_SERVER_DISCONNECT' });
+    expect(
+      nextStep(sdk, 0, { kind: 'server-disconnect', hintMs: undefined, toldRetryable: true }, half),
+    ).toMatchObject({ retry: true });
+  });
+
+  it('none: the sdk’s decisions with no delay at all', () => {
+    expect(nextStep(none, 5, rateLimited, half)).toEqual({ retry: true, delayMs: 0, attempt: 6 });
+    expect(nextStep(none, 0, { kind: 'open-failed' }, half)).toEqual({ retry: true, delayMs: 0, attempt: 1 });
+    expect(nextStep(none, 0, authInvalid, half)).toMatchObject({ retry: false, code: 'AUTH_INVALID' });
+  });
+
+  it('only socketio leaves retryableConnectErrors out, and only its timeout stops at the engine open', () => {
+    expect(declaresRetryableConnectErrors('socketio')).toBe(false);
+    expect(declaresRetryableConnectErrors('sdk')).toBe(true);
+    expect(declaresRetryableConnectErrors('none')).toBe(true);
+    expect(timeoutCoversOpenOnly('socketio')).toBe(true);
+    expect(timeoutCoversOpenOnly('sdk')).toBe(false);
   });
 });
 
@@ -81,6 +181,48 @@ describe('SLO gates', () => {
       ['knee-per-second', false],
     ]);
     expect(() => parseSlo('p42=1')).toThrow(/unknown SLO metric/);
+  });
+});
+
+describe('abuse verdict', () => {
+  it('divides each phase’s p99 by the baseline’s and judges only the attack phases', () => {
+    const { ratios, worst } = p99Ratios([
+      { kind: 'baseline', samples: 100, p99: 20 },
+      { kind: 'attack', samples: 100, p99: 50 },
+      { kind: 'recovery', samples: 50, p99: 200 },
+      { kind: 'attack', samples: 100, p99: 30 },
+    ]);
+    expect(ratios).toEqual([1, 2.5, 10, 1.5]);
+    expect(worst).toBe(2.5);
+    const checks = checkSlo(new Map([['p99-ratio', 2]]), { 'p99-ratio': worst ?? NaN });
+    expect(checks[0]).toMatchObject({ pass: false, actual: 2.5, op: '<=' });
+    expect(checkSlo(new Map([['p99-ratio', 3]]), { 'p99-ratio': 2.5 })[0]?.pass).toBe(true);
+  });
+
+  it('an attack phase where nothing came back is infinitely worse; without a baseline there is no verdict', () => {
+    expect(
+      p99Ratios([
+        { kind: 'baseline', samples: 10, p99: 5 },
+        { kind: 'attack', samples: 0, p99: 0 },
+      ]).worst,
+    ).toBe(Infinity);
+    const none = p99Ratios([
+      { kind: 'baseline', samples: 0, p99: 0 },
+      { kind: 'attack', samples: 10, p99: 5 },
+    ]);
+    expect(none).toEqual({ ratios: [undefined, undefined], worst: undefined });
+    // An SLO on a ratio that could not be measured fails rather than passing silently.
+    expect(checkSlo(new Map([['p99-ratio', 2]]), {})[0]?.pass).toBe(false);
+  });
+
+  it('describes an attack’s counts grouped by kind, and nests JSON as deep as the bytes allow', () => {
+    expect(
+      describeTally({ sent: 12, 'answer:ok': 3, 'answer:RATE_LIMITED': 9, 'refused:AUTH_INVALID': 1 }),
+    ).toBe('sent 12; answer: ok 3, RATE_LIMITED 9; refused: AUTH_INVALID 1');
+    const body = nestedJson(1000).toString();
+    expect(body).toHaveLength(1000);
+    expect(body.startsWith('[[[') && body.endsWith(']]]')).toBe(true);
+    expect(JSON.parse(body)).toBeInstanceOf(Array);
   });
 });
 

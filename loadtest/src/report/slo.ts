@@ -28,6 +28,8 @@ export const SLO_METRICS = {
   'knee-per-second': 'min',
   /** Storm with --stock: the gateway's per-client drop → restored p99 over stock Socket.IO's drop → ready p99. */
   'p99-restore-vs-stock': 'max',
+  /** abuse: the highest attack phase's control p99 divided by the baseline's. */
+  'p99-ratio': 'max',
 } as const;
 
 export type SloMetric = keyof typeof SLO_METRICS;

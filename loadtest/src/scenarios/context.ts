@@ -11,7 +11,7 @@ import { checkSlo, type SloMetric } from '../report/slo.ts';
 import type { LatencySummary } from '../report/stats.ts';
 import { RunState } from '../run-state.ts';
 import { userToken, type TokenSource } from '../tokens.ts';
-import type { ClientAction, ClientSpec } from '../workers/messages.ts';
+import type { ClientAction, ClientRecord, ClientSpec } from '../workers/messages.ts';
 import { WorkerPool } from '../workers/pool.ts';
 
 export interface Context {
@@ -57,15 +57,22 @@ export function workerCount(ctx: Context, clients: number): number {
   return Math.max(floor, Math.min(cpus().length + 2, Math.ceil(clients / 5000)));
 }
 
-/** Starts workers, probes and the progress line. */
-export async function openRun(ctx: Context, clients: number): Promise<Run> {
+/** Starts workers, probes and the progress line; `tap` sees every record after the run state has. */
+export async function openRun(
+  ctx: Context,
+  clients: number,
+  tap?: (record: ClientRecord) => void,
+): Promise<Run> {
   const state = new RunState();
   const pool = await WorkerPool.start({
     workers: workerCount(ctx, clients),
     policy: ctx.policy,
     connectTimeoutMs: ctx.connectTimeoutMs,
     stopAtMs: ctx.maxSeconds * 1000,
-    onRecord: (r) => state.onRecord(r),
+    onRecord: (r) => {
+      state.onRecord(r);
+      tap?.(r);
+    },
   });
   ctx.onCleanup(() => pool.close());
   const probes = new Probes({
@@ -191,7 +198,12 @@ export function buildReport(
       ...parts.options,
     },
     clients: { total: parts.clients, workers: run.pool.size, peakConcurrent: state.peakUp },
-    counts: parts.counts,
+    // Every scenario says how many clients their policy gave up on (socketio: after a connect_error).
+    counts: {
+      ...parts.counts,
+      stranded: state.stranded.size,
+      ...Object.fromEntries([...state.strandedByCode()].map(([code, n]) => [`stranded:${code}`, n])),
+    },
     errorsByCode: Object.fromEntries([...state.errors].sort((a, b) => b[1] - a[1])),
     latency: parts.latency,
     metrics: parts.metrics,

@@ -1,10 +1,17 @@
 /**
  * A client worker: a child process that runs thousands of simulated users with the lean client, each a
  * small state machine (connecting → up → down → waiting → connecting ...), and streams what they did to
- * the coordinator. Started by pool.ts with `fork`; talks only over the IPC channel.
+ * the coordinator. What a user does after an attempt or a connection ends is its policy's
+ * (src/client-policy.ts): with `socketio` exactly what socket.io-client does, including never coming back
+ * after a `connect_error`. Started by pool.ts with `fork`; talks only over the IPC channel.
  */
 import { performance } from 'node:perf_hooks';
-import { reconnectDelayMs } from '../backoff.ts';
+import {
+  declaresRetryableConnectErrors,
+  nextStep,
+  timeoutCoversOpenOnly,
+  type Interruption,
+} from '../client-policy.ts';
 import { LeanClient } from '../lean-client.ts';
 import { LatencyByLabel } from '../report/stats.ts';
 import { compareRestored, type StateSnapshot } from '../state-check.ts';
@@ -20,7 +27,7 @@ import {
 } from './messages.ts';
 
 /** The only server events a load client reads (onEvent); the lean client skips decoding the rest. */
-const WORKER_EVENTS: ReadonlySet<string> = new Set(['server:draining', FANOUT_EVENT]);
+const WORKER_EVENTS: ReadonlySet<string> = new Set(['server:draining', 'auth:expired', FANOUT_EVENT]);
 
 let init: InitMessage | undefined;
 let records: ClientRecord[] = [];
@@ -62,7 +69,12 @@ const errorCode = (err: unknown): string => {
 class Sim {
   private client: LeanClient | undefined;
   private state: 'idle' | 'connecting' | 'up' | 'waiting' | 'done' = 'idle';
+  /** The policy's attempt counter (socket.io-client's `backoff.attempts`; 0 after a session came). */
   private attempt = 0;
+  private stranded = false;
+  /** The server sent `auth:expired` on this connection (a following server disconnect may be retried). */
+  private toldRetryable = false;
+  private loopTimer: NodeJS.Timeout | undefined;
   private urlIndex = 0;
   private restoredOnce = false;
   private snapshot: StateSnapshot | undefined;
@@ -112,9 +124,12 @@ class Sim {
     this.state = 'connecting';
     const url = this.spec.urls[this.urlIndex % this.spec.urls.length] ?? '';
     record({ k: 'hs', ...this.base() });
+    this.toldRetryable = false;
     const client = new LeanClient({
       url,
       token: this.spec.token,
+      retryableConnectErrors: declaresRetryableConnectErrors(init.policy.kind),
+      openTimeoutOnly: timeoutCoversOpenOnly(init.policy.kind),
       ...(this.spec.localAddress === undefined ? {} : { localAddress: this.spec.localAddress }),
       onEvent: (event, data) => this.onEvent(event, data),
       events: WORKER_EVENTS,
@@ -129,18 +144,34 @@ class Sim {
         return;
       }
       if (outcome.error) {
-        record({ k: 'err', ...this.base(), code: outcome.error.code ?? 'CONNECT_ERROR', stage: 'connect' });
-        this.retry(outcome.error.retryAfterMs);
+        const code = outcome.error.code ?? 'CONNECT_ERROR';
+        record({ k: 'err', ...this.base(), code, stage: 'connect' });
+        this.after({
+          kind: 'refused',
+          code,
+          retryable: outcome.error.retryable,
+          retryAfterMs: outcome.error.retryAfterMs,
+        });
         return;
       }
       await this.onUp(outcome.session, nowMs() - started);
     } catch (err) {
+      if (this.finished) return;
       record({ k: 'err', ...this.base(), code: errorCode(err), stage: 'connect' });
-      this.retry(undefined);
+      this.after(this.interruption(client));
     }
   }
 
-  private retry(hintMs: number | undefined): void {
+  /** How `client`'s attempt or connection ended, in the policy's terms. */
+  private interruption(client: LeanClient): Interruption {
+    if (client.endReason === 'io server disconnect')
+      return { kind: 'server-disconnect', hintMs: this.hintMs, toldRetryable: this.toldRetryable };
+    if (client.engineOpened) return { kind: 'closed', hintMs: this.hintMs };
+    return { kind: 'open-failed' };
+  }
+
+  /** Retries after the policy's delay, or stops for good (stranded) when the policy says so. */
+  private after(what: Interruption): void {
     if (this.spec.script) {
       this.state = 'idle'; // the script says when to come back
       return;
@@ -149,9 +180,16 @@ class Sim {
       this.state = 'done';
       return;
     }
-    const delay = reconnectDelayMs(init.policy, this.attempt, hintMs ?? this.hintMs);
+    const next = nextStep(init.policy, this.attempt, what);
     this.hintMs = undefined;
-    this.attempt++;
+    if (!next.retry) {
+      this.stranded = true;
+      this.state = 'done';
+      record({ k: 'stranded', ...this.base(), code: next.code, cause: next.cause });
+      return;
+    }
+    const delay = next.delayMs;
+    this.attempt = next.attempt;
     this.urlIndex++;
     if (nowMs() + delay > init.stopAt) {
       this.state = 'done';
@@ -190,6 +228,7 @@ class Sim {
     }
     if (first) {
       await this.runSetup();
+      this.startLoop();
       if (this.spec.race) {
         const race = this.spec.race;
         setTimeout(
@@ -200,25 +239,27 @@ class Sim {
     }
   }
 
-  private async request(action: ClientAction): Promise<Ack<unknown> | undefined> {
+  private async request(action: ClientAction, timeoutMs?: number): Promise<Ack<unknown> | undefined> {
     const client = this.client;
     if (!client) return undefined;
     const started = nowMs();
     let ack: Ack<unknown> | undefined;
     try {
-      ack = (await client.request(action.event, action.payload)) as Ack<unknown> | undefined;
+      ack = (await client.request(action.event, action.payload, timeoutMs)) as Ack<unknown> | undefined;
     } catch (err) {
-      record({
-        k: 'err',
-        ...this.base(),
-        code: errorCode(err) === 'TRANSPORT_ERROR' ? 'ACK_TIMEOUT' : errorCode(err),
-        stage: 'ack',
-      });
+      const message = err instanceof Error ? err.message : String(err);
+      const code =
+        message === 'not connected'
+          ? 'NOT_CONNECTED'
+          : errorCode(err) === 'TRANSPORT_ERROR'
+            ? 'ACK_TIMEOUT'
+            : errorCode(err);
+      record({ k: 'err', ...this.base(), code, stage: 'ack', event: action.event, ms: nowMs() - started });
       return undefined;
     }
     const ms = nowMs() - started;
     if (ack === undefined) {
-      record({ k: 'err', ...this.base(), code: 'ACK_LOST', stage: 'ack' });
+      record({ k: 'err', ...this.base(), code: 'ACK_LOST', stage: 'ack', event: action.event, ms });
       return undefined;
     }
     if (ack.ok) {
@@ -235,6 +276,26 @@ class Sim {
       record({ k: 'err', ...this.base(), code: ack.error.code, stage: 'ack' });
     }
     return ack;
+  }
+
+  /** The open-loop request schedule of `spec.loop`: tick n at from + n·interval, whatever the acks do. */
+  private startLoop(): void {
+    const loop = this.spec.loop;
+    if (!loop || loop.actions.length === 0 || this.loopTimer !== undefined) return;
+    let n = Math.max(0, Math.ceil((nowMs() - loop.from) / loop.intervalMs));
+    const tick = (): void => {
+      if (this.finished) return;
+      const due = loop.from + n * loop.intervalMs;
+      if (due >= loop.until) return;
+      const lag = nowMs() - due;
+      if (lag >= 0) {
+        const action = loop.actions[n % loop.actions.length];
+        n++;
+        if (action) void this.request(action, loop.timeoutMs);
+      }
+      this.loopTimer = setTimeout(tick, Math.max(0, loop.from + n * loop.intervalMs - nowMs()));
+    };
+    this.loopTimer = setTimeout(tick, Math.max(0, loop.from + n * loop.intervalMs - nowMs()));
   }
 
   private async runSetup(): Promise<void> {
@@ -256,6 +317,10 @@ class Sim {
   private onEvent(event: string, data: unknown): void {
     if (event === 'server:draining') {
       this.hintMs = (data as { reconnectAfterMs?: number } | undefined)?.reconnectAfterMs;
+      return;
+    }
+    if (event === 'auth:expired') {
+      this.toldRetryable = (data as { retryable?: boolean } | undefined)?.retryable === true;
       return;
     }
     if (event !== FANOUT_EVENT) return;
@@ -285,7 +350,7 @@ class Sim {
     this.downAt ??= nowMs();
     record({ k: 'down', ...this.base(), reason });
     this.state = 'idle';
-    this.retry(undefined);
+    this.after(this.interruption(client));
   }
 
   storm(mode: 'drop' | 'blackhole'): void {
@@ -297,7 +362,9 @@ class Sim {
 
   finish(): void {
     clearTimeout(this.timer);
-    const state = this.state === 'up' ? 'up' : this.restoredOnce ? 'down' : 'failed';
+    clearTimeout(this.loopTimer);
+    const state =
+      this.state === 'up' ? 'up' : this.stranded ? 'stranded' : this.restoredOnce ? 'down' : 'failed';
     record({ k: 'end', ...this.base(), state });
     this.state = 'done';
     this.client?.drop();

@@ -1,17 +1,20 @@
 /**
  * The messages between the coordinator (the CLI process) and its client workers (child processes that
- * each run thousands of lean clients). Records are batched every 100 ms; times are milliseconds since the
- * run started (shared epoch, so workers agree).
+ * each run thousands of lean clients), and its attack worker (the `abuse` scenario's hostile clients).
+ * Records are batched every 100 ms; times are milliseconds since the run started (shared epoch, so
+ * workers agree).
  */
 import type { MismatchKind, StateSnapshot } from '../state-check.ts';
 import type { BackoffPolicy } from '../backoff.ts';
+import type { AttackName, AttackParams } from '../attacks/attacks.ts';
 
 /** The app event the fanout scenario publishes through /v1/publish. */
 export const FANOUT_EVENT = 'loadtest:fanout';
 
 /** A request a client sends once connected: in order after its first restore, or all at once at `raceAt`. */
 export interface ClientAction {
-  event: 'room:join' | 'queue:join' | 'seat:hold' | 'seat:release' | 'queue:leave';
+  event:
+    'room:join' | 'room:leave' | 'queue:join' | 'seat:hold' | 'seat:release' | 'queue:leave' | 'seat:map';
   payload: Record<string, unknown>;
 }
 
@@ -29,6 +32,12 @@ export interface ClientSpec {
   setup: ClientAction[];
   /** Requests fired together at `raceAt` (contention), after setup. */
   race?: { at: number; actions: ClientAction[] };
+  /**
+   * Requests sent on a fixed schedule (open loop: the next one never waits for an ack), `actions` in turn,
+   * one every `intervalMs` from `from` until `until` (ms after the run start), each given `timeoutMs` for
+   * its ack. Starts after the first restore and setup; while the client is down, ticks fail as NOT_CONNECTED.
+   */
+  loop?: { actions: ClientAction[]; intervalMs: number; from: number; until: number; timeoutMs: number };
   /** Reconnect (with the policy) after an unrequested close or a failed attempt. */
   reconnect: boolean;
   /** Close politely as soon as the session is restored (open-loop connect ramps). */
@@ -89,9 +98,28 @@ export type ClientRecord =
       code?: string;
       data?: unknown;
     }
-  | { k: 'err'; t: number; id: number; label: string; code: string; stage: 'connect' | 'ack' }
+  | {
+      k: 'err';
+      t: number;
+      id: number;
+      label: string;
+      code: string;
+      stage: 'connect' | 'ack';
+      /** For a failed request: its event and how long it waited (send → timeout or loss). */
+      event?: string;
+      ms?: number;
+    }
+  /** The client stopped for good, as its policy says (socket.io-client after a `connect_error`). */
+  | {
+      k: 'stranded';
+      t: number;
+      id: number;
+      label: string;
+      code: string;
+      cause: 'connect_error' | 'io server disconnect';
+    }
   | { k: 'down'; t: number; id: number; label: string; reason: string }
-  | { k: 'end'; t: number; id: number; label: string; state: 'up' | 'down' | 'failed' };
+  | { k: 'end'; t: number; id: number; label: string; state: 'up' | 'down' | 'failed' | 'stranded' };
 
 /** Fan-out deliveries one worker saw. */
 export interface FanoutTally {
@@ -105,3 +133,13 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'batch'; records: ClientRecord[]; cpuMs: number }
   | { type: 'report'; fanout: FanoutTally; cpuMs: number; open: number };
+
+/** The coordinator to the attack worker: run one attack until its deadline (epoch ms), or exit. */
+export type ToAttacker =
+  { type: 'run'; name: AttackName; params: AttackParams; untilEpochMs: number } | { type: 'exit' };
+
+/** The attack worker to the coordinator: started, or what one attack counted (or why it failed). */
+export type FromAttacker =
+  | { type: 'ready' }
+  | { type: 'done'; name: AttackName; counts: Record<string, number> }
+  | { type: 'failed'; name: AttackName; message: string };
