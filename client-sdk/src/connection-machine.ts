@@ -9,6 +9,7 @@
  *               │  └──────────────────┘                   │              │  └──────────────┘
  *               ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH) ──> unauthorized
  *               └── refused(not retryable) | attempts used up | close | dropped(no retry) ──> disconnected
+ *  (a drop while connecting or reconnecting, before the handshake was answered, counts as a refusal)
  * ```
  */
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from './backoff.ts';
@@ -113,6 +114,15 @@ export function step(
       };
 
     case 'dropped': {
+      // The transport closed before the handshake was answered (a node killed mid-handshake, a node that
+      // sheds load by closing the transport): that attempt failed, and is retried like a refusal.
+      if (trying(state.status) && state.retryAt === undefined) {
+        return step(
+          state,
+          { type: 'refused', code: event.code, retryable: event.retry, hintMs: event.hintMs },
+          policy,
+        );
+      }
       if (state.status !== 'connected') return { state, effect: NONE };
       if (!event.retry) {
         return {

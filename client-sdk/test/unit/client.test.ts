@@ -64,7 +64,7 @@ describe('client shell (fake socket, manual timers)', () => {
     expect(s.client.state.status).toBe('connecting');
     await connectNow(s);
     expect(s.client.state.status).toBe('connected');
-    expect(s.sock().authSeen).toEqual([{ token: 'token-1' }]);
+    expect(s.sock().authSeen).toEqual([{ token: 'token-1', retryableConnectErrors: true }]);
 
     s.sock().drop('transport close');
     expect(s.client.state).toMatchObject({ status: 'reconnecting', lastError: 'CLIENT_NETWORK' });
@@ -75,7 +75,7 @@ describe('client shell (fake socket, manual timers)', () => {
     await flushPromises();
     expect(s.sock().connectCalls).toBe(2);
     expect(s.reasons).toEqual(['connect', 'reconnect']);
-    expect(s.sock().authSeen).toEqual([{ token: 'token-1' }, { token: 'token-2' }]);
+    expect(s.sock().authSeen).toEqual([{ token: 'token-1', retryableConnectErrors: true }, { token: 'token-2', retryableConnectErrors: true }]);
   });
 
   it('holds a call made while reconnecting and sends it once, when the connection is back', async () => {
@@ -171,7 +171,7 @@ describe('client shell (fake socket, manual timers)', () => {
     s.timers.advance(0);
     await flushPromises();
     expect(s.sock().connectCalls).toBe(2);
-    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2' });
+    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2', retryableConnectErrors: true });
   });
 
   it('stays down after an unexplained "io server disconnect" (the server meant it)', async () => {
@@ -225,7 +225,7 @@ describe('client shell (fake socket, manual timers)', () => {
     await flushPromises();
     s.sock().accept();
     expect(s.sock().sent.map((r) => r.event)).toEqual(['auth:refresh']);
-    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-3' });
+    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-3', retryableConnectErrors: true });
   });
 
   it('reports what a restore brought back and what it lost, against the previous session', async () => {
@@ -296,6 +296,6 @@ describe('client shell (fake socket, manual timers)', () => {
     fail = false;
     timers.advance(500);
     await flushPromises();
-    expect(socket?.authSeen).toEqual([{ token: 'ok-token' }]);
+    expect(socket?.authSeen).toEqual([{ token: 'ok-token', retryableConnectErrors: true }]);
   });
 });

@@ -147,6 +147,31 @@ describe('connection state machine', () => {
     expect(last(steps).effect).toEqual({ type: 'disconnect' });
   });
 
+  it('retries when the transport closes before the handshake is answered, instead of waiting forever', () => {
+    const steps = run([
+      { type: 'start' },
+      { type: 'dropped', code: 'CLIENT_NETWORK', retry: true },
+      { type: 'timer' },
+      { type: 'opened' },
+    ]);
+    expect(steps[1]?.state).toMatchObject({ status: 'connecting', lastError: 'CLIENT_NETWORK', attempt: 1 });
+    expect(steps[1]?.effect.type).toBe('wait');
+    expect(steps[2]?.effect).toEqual({ type: 'connect' });
+    expect(last(steps).state.status).toBe('connected');
+    // The same while reconnecting; a drop during the wait (no attempt in flight) changes nothing.
+    const again = run([
+      { type: 'start' },
+      { type: 'opened' },
+      { type: 'dropped', code: 'CLIENT_NETWORK', retry: true },
+      { type: 'dropped', code: 'CLIENT_NETWORK', retry: true },
+      { type: 'timer' },
+      { type: 'dropped', code: 'CLIENT_NETWORK', retry: true },
+    ]);
+    expect(again[3]?.effect).toEqual({ type: 'none' });
+    expect(last(again).state).toMatchObject({ status: 'reconnecting', attempt: 1 });
+    expect(last(again).effect.type).toBe('wait');
+  });
+
   it('stays down after a final server disconnect (retry: false)', () => {
     const steps = run([
       { type: 'start' },
