@@ -91,7 +91,7 @@ export class RedisClaimStore implements ClaimStore {
           d.admissionRatePerSecond,
           d.maxSeatsPerUser,
           Math.round(d.holdSeconds * 1000),
-          ...d.seats,
+          d.seats,
         ),
       ]);
       const r = asArray('claimDefineEvent', reply);
