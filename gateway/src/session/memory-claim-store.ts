@@ -20,7 +20,7 @@ import type {
   UserClaims,
   VersionedSeatMap,
 } from './claim-store.ts';
-import { SEAT_CHANGES_MAX_VERSIONS } from './claim-store.ts';
+import { SEAT_CHANGES_MAX_VERSIONS, seatStatuses } from './claim-store.ts';
 import { sortEvents } from './redis-claim-store.ts';
 
 export interface MemoryClaimStoreOptions {
@@ -313,10 +313,10 @@ export class MemoryClaimStore implements ClaimStore {
   seatMap(eventId: EventId): Promise<VersionedSeatMap> {
     return this.run(() => {
       const e = this.event(eventId);
-      const entries = [...e.seats]
-        .sort()
-        .map((s): [SeatId, SeatStatus] => [s, e.sold.has(s) ? 'sold' : e.holder.has(s) ? 'held' : 'free']);
-      return { version: e.version, seats: Object.fromEntries(entries) };
+      const seats = seatStatuses();
+      for (const s of [...e.seats].sort())
+        seats[s] = e.sold.has(s) ? 'sold' : e.holder.has(s) ? 'held' : 'free';
+      return { version: e.version, seats };
     });
   }
 
@@ -324,14 +324,15 @@ export class MemoryClaimStore implements ClaimStore {
     return this.run((): SeatChanges => {
       const e = this.event(eventId);
       const version = e.version;
-      if (after === undefined || after >= version) return { version, complete: true, seats: {} };
+      if (after === undefined || after >= version) return { version, complete: true, seats: seatStatuses() };
       if (after < e.logFrom || version - after > SEAT_CHANGES_MAX_VERSIONS)
-        return { version, complete: false, seats: {} };
-      const seats: Record<SeatId, SeatStatus> = {};
+        return { version, complete: false, seats: seatStatuses() };
+      const seats = seatStatuses();
+      // Newest first: a seat's first entry is its status at `version`.
       for (let i = e.log.length - 1; i >= 0; i--) {
         const entry = e.log[i];
         if (entry === undefined || entry.version <= after) break;
-        seats[entry.seat] ??= entry.status;
+        if (!Object.hasOwn(seats, entry.seat)) seats[entry.seat] = entry.status;
       }
       return { version, complete: true, seats };
     });

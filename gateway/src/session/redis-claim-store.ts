@@ -27,7 +27,7 @@ import type {
   UserClaims,
   VersionedSeatMap,
 } from './claim-store.ts';
-import { SEAT_CHANGES_MAX_VERSIONS } from './claim-store.ts';
+import { SEAT_CHANGES_MAX_VERSIONS, seatStatuses } from './claim-store.ts';
 import {
   asArray,
   asInt,
@@ -246,11 +246,11 @@ export class RedisClaimStore implements ClaimStore {
   seatMap(eventId: EventId): Promise<VersionedSeatMap> {
     return this.run('seatMap', async () => {
       const r = eventReply('claimSeatMap', await this.scripts.claimSeatMap(this.keys.event(eventId)));
-      const map: Record<SeatId, SeatStatus> = Object.create(null) as Record<SeatId, SeatStatus>;
+      const map = seatStatuses();
       for (const s of sortedStrings('claims', r[1])) map[s] = 'free';
       for (const s of asStrings('claimSeatMap', r[2])) map[s] = 'held';
       for (const s of asStrings('claimSeatMap', r[3])) map[s] = 'sold';
-      return { version: asInt('claimSeatMap', r[4]), seats: { ...map } };
+      return { version: asInt('claimSeatMap', r[4]), seats: map };
     });
   }
 
@@ -265,7 +265,7 @@ export class RedisClaimStore implements ClaimStore {
         ),
       );
       const flat = asStrings('claimSeatChanges', r[3]);
-      const seats: Record<SeatId, SeatStatus> = {};
+      const seats = seatStatuses();
       for (let i = 0; i + 1 < flat.length; i += 2) seats[flat[i] as SeatId] = asSeatStatus(flat[i + 1]);
       return { version: asInt('claimSeatChanges', r[1]), complete: r[2] === 1, seats };
     });
