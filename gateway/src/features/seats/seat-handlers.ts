@@ -18,10 +18,10 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import { boundedArray, requestObject } from '../../infra/bounded-schema.ts';
 import type { ClaimStore, EventDefinition, LapsedHold } from '../../session/claim-store.ts';
 
-/** Longest seat id. */
+/** Longest seat id (the event route's body limit is computed from it). */
 export const MAX_SEAT_ID_LENGTH = 64;
 /** Seat ids: 1-64 of letters, digits and `_ - . : /`. */
-export const SEAT_ID_PATTERN = /^[A-Za-z0-9_.:/-]{1,64}$/;
+export const SEAT_ID_PATTERN = new RegExp(`^[A-Za-z0-9_.:/-]{1,${MAX_SEAT_ID_LENGTH}}$`);
 const eventIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'invalid event id');
 const seatIdSchema = z.string().regex(SEAT_ID_PATTERN, 'invalid seat id');
 /** At most this many seats in one request. */
@@ -33,12 +33,15 @@ export const MAX_SEATS_PER_EVENT = 100_000;
 // each array's length are checked before any element is, so a 16,000-element array costs one check.
 const requestSeatIds = boundedArray(seatIdSchema, { min: 1, max: MAX_SEATS_PER_REQUEST });
 
+/** The `seat:hold` payload. */
 export const seatHoldSchema = requestObject({
   eventId: eventIdSchema,
   seatIds: requestSeatIds,
   admissionToken: z.string().min(1).max(1024).optional(),
 });
+/** The `seat:release` payload. */
 export const seatReleaseSchema = requestObject({ eventId: eventIdSchema, seatIds: requestSeatIds });
+/** The `seat:map` payload. */
 export const seatMapSchema = requestObject({ eventId: eventIdSchema });
 
 /** `PUT /v1/events/:eventId` body. */
