@@ -59,6 +59,19 @@ export function summarizeIssues(issues: readonly ZodIssue[]): string {
   return described.join('; ') + (rest > 0 ? ` (+${rest} more)` : '');
 }
 
+/** Ids named in a refusal's message before the rest are counted. */
+export const MAX_LISTED_IDS = 10;
+
+/**
+ * Ids for a refusal's message: the first MAX_LISTED_IDS, then a count (`A1, A2 (+98 more)`), so a message
+ * about 100,000 seats stays a line. (Where the ids matter to a program they travel in a field, like
+ * `seatIds`.)
+ */
+export function listIds(ids: readonly string[]): string {
+  const shown = ids.slice(0, MAX_LISTED_IDS).join(', ');
+  return ids.length > MAX_LISTED_IDS ? `${shown} (+${ids.length - MAX_LISTED_IDS} more)` : shown;
+}
+
 /** The BAD_REQUEST a schema refusal is answered with, on a socket ack or in an HTTP 400. */
 export function invalidInput(issues: readonly ZodIssue[]): GatewayError {
   return new GatewayError('BAD_REQUEST', `Invalid payload (${summarizeIssues(issues)}).`);

@@ -6,6 +6,7 @@
  */
 import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { listIds } from '../errors/invalid-input.ts';
 import type {
   Admission,
   ClaimStore,
@@ -88,7 +89,7 @@ export class MemoryClaimStore implements ClaimStore {
         if (blocked.length > 0)
           throw new GatewayError(
             'BAD_REQUEST',
-            `Held or sold seats cannot be removed: ${blocked.sort().join(', ')}.`,
+            `Held or sold seats cannot be removed: ${listIds(blocked.sort())}.`,
           );
         const reshaped =
           wanted.size !== existing.seats.size || [...wanted].some((s) => !existing.seats.has(s));
@@ -271,7 +272,7 @@ export class MemoryClaimStore implements ClaimStore {
       if (forbidden.length > 0)
         throw new GatewayError(
           'FORBIDDEN',
-          `Only the holder may release: ${[...new Set(forbidden)].sort().join(', ')}.`,
+          `Only the holder may release: ${listIds([...new Set(forbidden)].sort())}.`,
         );
       const released = [...new Set(seatIds)].filter((s) => e.holder.get(s) === userId);
       for (const s of released) {
@@ -464,7 +465,7 @@ export class MemoryClaimStore implements ClaimStore {
 
   private checkSeats(e: MemoryEvent, seatIds: readonly SeatId[]): void {
     const unknown = [...new Set(seatIds.filter((s) => !e.seats.has(s)))].sort();
-    if (unknown.length > 0) throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${unknown.join(', ')}.`);
+    if (unknown.length > 0) throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${listIds(unknown)}.`);
   }
 
   private trimGroup(e: MemoryEvent, userId: UserId, gone: SeatId[]): void {

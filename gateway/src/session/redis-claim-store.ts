@@ -7,6 +7,7 @@
  */
 import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { listIds } from '../errors/invalid-input.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
@@ -98,7 +99,7 @@ export class RedisClaimStore implements ClaimStore {
       if (r[0] === -1) {
         throw new GatewayError(
           'BAD_REQUEST',
-          `Held or sold seats cannot be removed: ${asStrings('claimDefineEvent', r[1]).sort().join(', ')}.`,
+          `Held or sold seats cannot be removed: ${listIds(asStrings('claimDefineEvent', r[1]).sort())}.`,
         );
       }
       // The admission loop's list: a separate, idempotent write (another slot), after the definition.
@@ -226,7 +227,7 @@ export class RedisClaimStore implements ClaimStore {
       if (r[0] === -3)
         throw new GatewayError(
           'FORBIDDEN',
-          `Only the holder may release: ${sortedStrings('claims', r[1]).join(', ')}.`,
+          `Only the holder may release: ${listIds(sortedStrings('claims', r[1]))}.`,
         );
       return sortedStrings('claims', r[1]);
     });
@@ -456,7 +457,7 @@ function eventReply(script: string, reply: unknown): unknown[] {
   const r = asArray(script, reply);
   if (r[0] === -1) throw new GatewayError('EVENT_UNKNOWN');
   if (r[0] === -2)
-    throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${sortedStrings('claims', r[1]).join(', ')}.`);
+    throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${listIds(sortedStrings('claims', r[1]))}.`);
   return r;
 }
 

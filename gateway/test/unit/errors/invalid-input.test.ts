@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z, type ZodIssue } from 'zod';
 import {
   invalidInput,
+  listIds,
   MAX_ISSUE_CHARS,
   MAX_SUMMARY_ISSUES,
   summarizeIssues,
@@ -60,5 +61,13 @@ describe('summarizeIssues', () => {
     const err = invalidInput(issuesOf(z.object({ room: z.string() }), {}));
     expect(err.code).toBe('BAD_REQUEST');
     expect(err.message).toBe('Invalid payload (room: required).');
+  });
+});
+
+describe('listIds', () => {
+  it('names at most ten ids and counts the rest', () => {
+    expect(listIds(['A1', 'A2'])).toBe('A1, A2');
+    const many = Array.from({ length: 100_000 }, (_, i) => `S${i}`);
+    expect(listIds(many)).toBe('S0, S1, S2, S3, S4, S5, S6, S7, S8, S9 (+99990 more)');
   });
 });
