@@ -44,6 +44,7 @@ export const ADMIT_BODY_LIMIT_BYTES = BODY_SLACK_BYTES;
 /** `POST .../seats/confirm`: a user id, a fence and at most MAX_SEATS_PER_REQUEST seat ids. */
 export const CONFIRM_BODY_LIMIT_BYTES = MAX_SEATS_PER_REQUEST * SEAT_ID_BODY_BYTES + BODY_SLACK_BYTES;
 
+/** The router of the queue and seat service routes (mounted on the node's express app). */
 export function createClaimsHttp(deps: {
   serviceToken: string | undefined;
   queueDeps: QueueDeps;

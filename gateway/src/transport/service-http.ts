@@ -63,7 +63,8 @@ export function sendWireError(res: Response, error: WireError): void {
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+/** As before this edge existed: the scheme case-insensitive, the rest of the header the token. */
+const BEARER = /^Bearer\s+(.+)$/i;
 
 /**
  * Admits only requests with `Authorization: Bearer <SERVICE_TOKEN>` (compared in constant time, hashed
