@@ -29,6 +29,7 @@ import {
   type ConnectionState,
 } from './connection-machine.ts';
 import { SdkError, readWireError, type SdkErrorCode } from './errors.ts';
+import { entryOf, idRecord } from './id-record.ts';
 import {
   describeChange,
   fromRestored,
@@ -581,7 +582,7 @@ export function createClient(options: ClientOptions): StaylineClient {
       return result;
     },
     async holdSeats(eventId, seatIds, o = {}) {
-      const admissionToken = o.admissionToken ?? session?.admissions[eventId]?.admissionToken;
+      const admissionToken = o.admissionToken ?? entryOf(session?.admissions, eventId)?.admissionToken;
       const hold = await request(
         'seat:hold',
         admissionToken === undefined ? { eventId, seatIds } : { eventId, seatIds, admissionToken },
@@ -595,7 +596,11 @@ export function createClient(options: ClientOptions): StaylineClient {
       updateSession('call', (s) => withoutSeats(s, eventId, result.seatIds));
       return result;
     },
-    seatMap: (eventId, o) => request('seat:map', { eventId }, o),
+    // The seats keyed by id without a prototype: a seat may be named `__proto__` or `toString`.
+    seatMap: async (eventId, o) => {
+      const result = await request('seat:map', { eventId }, o);
+      return { ...result, seats: idRecord(result.seats) };
+    },
   };
 
   if (options.autoConnect ?? true) client.connect();

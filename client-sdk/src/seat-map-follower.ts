@@ -5,6 +5,7 @@
  */
 import type { StaylineClient } from './client.ts';
 import { SdkError } from './errors.ts';
+import { idRecord } from './id-record.ts';
 import type { EventId, SeatId, SeatStatus, SeatUpdatePayload } from './protocol/index.ts';
 import { applySeatUpdate, type VersionedSeatMap } from './seat-map.ts';
 
@@ -64,7 +65,7 @@ export function followSeatMap(
         let next: VersionedSeatMap =
           map !== undefined && map.version > result.version
             ? map
-            : { version: result.version, seats: result.seats };
+            : { version: result.version, seats: idRecord(result.seats) };
         const left: SeatUpdatePayload[] = [];
         for (const update of buffered) {
           const outcome = applySeatUpdate(next, update);
@@ -110,7 +111,8 @@ export function followSeatMap(
     read,
     mark(seatIds, to) {
       if (stopped || map === undefined) return;
-      const seats = { ...map.seats };
+      // A null-prototype copy: `seats['__proto__'] = to` on a plain object would change nothing.
+      const seats = idRecord(map.seats);
       for (const id of seatIds) seats[id] = to;
       map = { version: map.version, seats };
       publish();

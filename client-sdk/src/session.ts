@@ -3,6 +3,7 @@
  * later events and by call results, and compared with the previous copy to say what a restore brought
  * back and what was lost.
  */
+import { entryOf, idRecord, withEntry, withoutEntry } from './id-record.ts';
 import type {
   EventId,
   QueueAdmittedPayload,
@@ -20,11 +21,11 @@ export interface ClientSession {
   readonly rooms: readonly RoomName[];
   /** When the session expires unless the user stays active (epoch ms). */
   readonly expiresAt: number;
-  /** Places in waiting queues, by event. */
+  /** Places in waiting queues, by event (a null-prototype record: any event id is an ordinary key). */
   readonly queues: Readonly<Record<EventId, QueuePlace>>;
   /** Live seat holds (several per event when seats were held in several calls). */
   readonly holds: readonly SeatHold[];
-  /** Admissions from `queue:admitted`, by event: pass `admissionToken` to `holdSeats`. */
+  /** Admissions from `queue:admitted`, by event (null-prototype): pass `admissionToken` to `holdSeats`. */
   readonly admissions: Readonly<Record<EventId, QueueAdmittedPayload>>;
 }
 
@@ -64,7 +65,7 @@ const NO_LOSS = (): SessionLoss => ({ rooms: [], queues: [], seats: [] });
 
 /** The session built from a `session:restored` payload (admissions the server does not restore are kept). */
 export function fromRestored(restored: RestoredSession, previous?: ClientSession): ClientSession {
-  const queues: Record<EventId, QueuePlace> = {};
+  const queues = idRecord<QueuePlace>();
   for (const place of restored.queues) queues[place.eventId] = place;
   return {
     recovered: restored.recovered,
@@ -72,7 +73,7 @@ export function fromRestored(restored: RestoredSession, previous?: ClientSession
     expiresAt: restored.expiresAt,
     queues,
     holds: restored.holds.map((h) => ({ ...h, seatIds: [...h.seatIds] })),
-    admissions: previous?.admissions ?? {},
+    admissions: previous?.admissions ?? idRecord<QueueAdmittedPayload>(),
   };
 }
 
@@ -87,7 +88,8 @@ export function lossBetween(previous: ClientSession | undefined, next: ClientSes
   if (previous === undefined) return NO_LOSS();
   const rooms = previous.rooms.filter((r) => !next.rooms.includes(r));
   const queues = Object.keys(previous.queues).filter(
-    (eventId) => next.queues[eventId] === undefined && next.admissions[eventId] === undefined,
+    (eventId) =>
+      entryOf(next.queues, eventId) === undefined && entryOf(next.admissions, eventId) === undefined,
   );
   const seats: SessionLoss['seats'] = [];
   const eventIds = [...new Set(previous.holds.map((h) => h.eventId))];
@@ -134,19 +136,17 @@ export const withRooms = (s: ClientSession, rooms: readonly RoomName[]): ClientS
 export const withQueuePlace = (s: ClientSession, place: QueuePlace): ClientSession =>
   place.position <= 0
     ? withoutQueue(s, place.eventId)
-    : { ...s, queues: { ...s.queues, [place.eventId]: place } };
+    : { ...s, queues: withEntry(s.queues, place.eventId, place) };
 
 /** Without the queue place for `eventId`. */
 export function withoutQueue(s: ClientSession, eventId: EventId): ClientSession {
-  const queues = { ...s.queues };
-  delete queues[eventId];
-  return { ...s, queues };
+  return { ...s, queues: withoutEntry(s.queues, eventId) };
 }
 
 /** Admitted: out of the queue, with the admission to hold seats with. */
 export const withAdmission = (s: ClientSession, admitted: QueueAdmittedPayload): ClientSession => ({
   ...withoutQueue(s, admitted.eventId),
-  admissions: { ...s.admissions, [admitted.eventId]: admitted },
+  admissions: withEntry(s.admissions, admitted.eventId, admitted),
 });
 
 /** With a new hold; seats it names are taken out of older holds first, so no seat is listed twice. */

@@ -40,6 +40,10 @@ export const ERROR_CATALOGUE = {
     summary: 'The payload does not match the event schema; nothing was changed.',
   },
   MESSAGE_TOO_LARGE: { retryable: false, summary: 'The message is larger than the configured maximum.' },
+  MESSAGE_ENCODING_UNSUPPORTED: {
+    retryable: false,
+    summary: 'The body is compressed or not UTF-8: send identity-encoded UTF-8 JSON (HTTP 415).',
+  },
   UNKNOWN_EVENT: { retryable: false, summary: 'The event name is not part of the protocol.' },
   ACK_REQUIRED: { retryable: false, summary: 'Client requests must carry an acknowledgement callback.' },
   ROOM_LIMIT: {

@@ -28,6 +28,7 @@ import type {
   SeatReleaseResult,
   SeatStatus,
 } from '../protocol/index.ts';
+import { entryOf } from '../id-record.ts';
 import { followSeatMap, type FollowedSeatMap, type SeatMapFollower } from '../seat-map-follower.ts';
 import { heldSeats, type ClientSession } from '../session.ts';
 
@@ -112,7 +113,13 @@ export function useQueue(eventId: EventId): QueueView {
   const session = useSession();
   const join = useCallback((o?: CallOptions) => client.joinQueue(eventId, o), [client, eventId]);
   const leave = useCallback((o?: CallOptions) => client.leaveQueue(eventId, o), [client, eventId]);
-  return { place: session?.queues[eventId], admission: session?.admissions[eventId], join, leave };
+  // entryOf: an event named `toString` must not find Object.prototype's function.
+  return {
+    place: entryOf(session?.queues, eventId),
+    admission: entryOf(session?.admissions, eventId),
+    join,
+    leave,
+  };
 }
 
 /** What useSeats returns. */

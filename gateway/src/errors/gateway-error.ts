@@ -1,6 +1,7 @@
 /**
- * errors/ owns GatewayError, the server's one error class, and toWireError(), the edge that turns any
- * thrown value into the wire shape. It imports only the protocol.
+ * errors/ owns GatewayError, the server's one error class, toWireError(), the edge that turns any
+ * thrown value into the wire shape, and invalidInput(), the one bounded text of a schema refusal. It
+ * imports only the protocol (and zod's issue type).
  */
 import { wireError, type ErrorCode, type WireError } from '@stayline/client-sdk/protocol';
 

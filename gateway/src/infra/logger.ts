@@ -1,6 +1,7 @@
 /**
- * infra/ owns the process-level plumbing other modules share: the structured logger and the Redis client
- * factory. It imports config and errors only.
+ * infra/ owns the process-level plumbing other modules share: the structured logger, the Redis client
+ * factory, and the bounded zod building blocks of every request schema (bounded-schema.ts). It imports
+ * config and errors only (and zod).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 

@@ -22,10 +22,9 @@ const CLAIM_SCRIPT_FILES = {
 } as const;
 
 export type ClaimScriptName = keyof typeof CLAIM_SCRIPT_FILES;
-export type ClaimScriptCall = (
-  eventKeys: readonly string[],
-  ...args: (string | number)[]
-) => Promise<unknown>;
+/** An argument of a claim script; an array is sent as its elements (ioredis flattens one level). */
+export type ClaimScriptArg = string | number | readonly (string | number)[];
+export type ClaimScriptCall = (eventKeys: readonly string[], ...args: ClaimScriptArg[]) => Promise<unknown>;
 export type ClaimScripts = Readonly<Record<ClaimScriptName, ClaimScriptCall>>;
 
 const read = (file: string): string => readFileSync(new URL(`./lua/claims/${file}`, import.meta.url), 'utf8');
@@ -43,9 +42,11 @@ export function defineClaimScripts(redis: Redis | Cluster): ClaimScripts {
       redis.defineCommand(name, { numberOfKeys: EVENT_KEY_PARTS.length, lua: CLAIM_SCRIPT_SOURCES[name] });
       // defineCommand adds a method named after the script; ioredis' types cannot know it.
       const command = (
-        redis as unknown as Record<ClaimScriptName, (...a: (string | number)[]) => Promise<unknown>>
+        redis as unknown as Record<ClaimScriptName, (...a: ClaimScriptArg[]) => Promise<unknown>>
       )[name];
-      return [name, (keys, ...args) => command.apply(redis, [...keys, ...args])];
+      // Long lists (100,000 seat ids) go as one array argument: spread into the call they can overflow
+      // the stack ("Maximum call stack size exceeded" deep inside an express handler).
+      return [name, (keys, ...args) => command.call(redis, ...keys, ...args)];
     },
   );
   return Object.fromEntries(entries) as Record<ClaimScriptName, ClaimScriptCall>;

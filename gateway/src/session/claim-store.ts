@@ -75,7 +75,17 @@ export interface SweepResult {
 export interface VersionedSeatMap {
   /** 0 before the first change; grows by at least one with every change of a seat's status. */
   version: number;
+  /** Null-prototype (seatStatuses()): a seat may be named `__proto__` or `toString`. */
   seats: Record<SeatId, SeatStatus>;
+}
+
+/**
+ * An empty seat-id-keyed record with no prototype. Seat ids come from outside: on a plain object, assigning
+ * `seats['__proto__']` changes nothing (a seat of that name never appeared in `seat:update`), and reading
+ * `seats['toString']` finds a function. JSON and socket.io serialize it like any object.
+ */
+export function seatStatuses(): Record<SeatId, SeatStatus> {
+  return Object.create(null) as Record<SeatId, SeatStatus>;
 }
 
 /** What changed after a version (see ClaimStore.seatChanges). */
@@ -84,7 +94,7 @@ export interface SeatChanges {
   version: number;
   /** false: the log no longer covers every change after the asked version; `seats` is empty, re-read the map. */
   complete: boolean;
-  /** Each seat that changed after the asked version, with its status at `version`. */
+  /** Each seat that changed after the asked version, with its status at `version` (null-prototype). */
   seats: Record<SeatId, SeatStatus>;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { listIds } from '../errors/invalid-input.ts';
 import type {
   Admission,
   ClaimStore,
@@ -20,7 +21,7 @@ import type {
   UserClaims,
   VersionedSeatMap,
 } from './claim-store.ts';
-import { SEAT_CHANGES_MAX_VERSIONS } from './claim-store.ts';
+import { SEAT_CHANGES_MAX_VERSIONS, seatStatuses } from './claim-store.ts';
 import { sortEvents } from './redis-claim-store.ts';
 
 export interface MemoryClaimStoreOptions {
@@ -88,7 +89,7 @@ export class MemoryClaimStore implements ClaimStore {
         if (blocked.length > 0)
           throw new GatewayError(
             'BAD_REQUEST',
-            `Held or sold seats cannot be removed: ${blocked.sort().join(', ')}.`,
+            `Held or sold seats cannot be removed: ${listIds(blocked.sort())}.`,
           );
         const reshaped =
           wanted.size !== existing.seats.size || [...wanted].some((s) => !existing.seats.has(s));
@@ -271,7 +272,7 @@ export class MemoryClaimStore implements ClaimStore {
       if (forbidden.length > 0)
         throw new GatewayError(
           'FORBIDDEN',
-          `Only the holder may release: ${[...new Set(forbidden)].sort().join(', ')}.`,
+          `Only the holder may release: ${listIds([...new Set(forbidden)].sort())}.`,
         );
       const released = [...new Set(seatIds)].filter((s) => e.holder.get(s) === userId);
       for (const s of released) {
@@ -313,10 +314,10 @@ export class MemoryClaimStore implements ClaimStore {
   seatMap(eventId: EventId): Promise<VersionedSeatMap> {
     return this.run(() => {
       const e = this.event(eventId);
-      const entries = [...e.seats]
-        .sort()
-        .map((s): [SeatId, SeatStatus] => [s, e.sold.has(s) ? 'sold' : e.holder.has(s) ? 'held' : 'free']);
-      return { version: e.version, seats: Object.fromEntries(entries) };
+      const seats = seatStatuses();
+      for (const s of [...e.seats].sort())
+        seats[s] = e.sold.has(s) ? 'sold' : e.holder.has(s) ? 'held' : 'free';
+      return { version: e.version, seats };
     });
   }
 
@@ -324,14 +325,15 @@ export class MemoryClaimStore implements ClaimStore {
     return this.run((): SeatChanges => {
       const e = this.event(eventId);
       const version = e.version;
-      if (after === undefined || after >= version) return { version, complete: true, seats: {} };
+      if (after === undefined || after >= version) return { version, complete: true, seats: seatStatuses() };
       if (after < e.logFrom || version - after > SEAT_CHANGES_MAX_VERSIONS)
-        return { version, complete: false, seats: {} };
-      const seats: Record<SeatId, SeatStatus> = {};
+        return { version, complete: false, seats: seatStatuses() };
+      const seats = seatStatuses();
+      // Newest first: a seat's first entry is its status at `version`.
       for (let i = e.log.length - 1; i >= 0; i--) {
         const entry = e.log[i];
         if (entry === undefined || entry.version <= after) break;
-        seats[entry.seat] ??= entry.status;
+        if (!Object.hasOwn(seats, entry.seat)) seats[entry.seat] = entry.status;
       }
       return { version, complete: true, seats };
     });
@@ -463,7 +465,7 @@ export class MemoryClaimStore implements ClaimStore {
 
   private checkSeats(e: MemoryEvent, seatIds: readonly SeatId[]): void {
     const unknown = [...new Set(seatIds.filter((s) => !e.seats.has(s)))].sort();
-    if (unknown.length > 0) throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${unknown.join(', ')}.`);
+    if (unknown.length > 0) throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${listIds(unknown)}.`);
   }
 
   private trimGroup(e: MemoryEvent, userId: UserId, gone: SeatId[]): void {

@@ -7,6 +7,7 @@
  */
 import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { listIds } from '../errors/invalid-input.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
@@ -27,7 +28,7 @@ import type {
   UserClaims,
   VersionedSeatMap,
 } from './claim-store.ts';
-import { SEAT_CHANGES_MAX_VERSIONS } from './claim-store.ts';
+import { SEAT_CHANGES_MAX_VERSIONS, seatStatuses } from './claim-store.ts';
 import {
   asArray,
   asInt,
@@ -91,14 +92,14 @@ export class RedisClaimStore implements ClaimStore {
           d.admissionRatePerSecond,
           d.maxSeatsPerUser,
           Math.round(d.holdSeconds * 1000),
-          ...d.seats,
+          d.seats,
         ),
       ]);
       const r = asArray('claimDefineEvent', reply);
       if (r[0] === -1) {
         throw new GatewayError(
           'BAD_REQUEST',
-          `Held or sold seats cannot be removed: ${asStrings('claimDefineEvent', r[1]).sort().join(', ')}.`,
+          `Held or sold seats cannot be removed: ${listIds(asStrings('claimDefineEvent', r[1]).sort())}.`,
         );
       }
       // The admission loop's list: a separate, idempotent write (another slot), after the definition.
@@ -226,7 +227,7 @@ export class RedisClaimStore implements ClaimStore {
       if (r[0] === -3)
         throw new GatewayError(
           'FORBIDDEN',
-          `Only the holder may release: ${sortedStrings('claims', r[1]).join(', ')}.`,
+          `Only the holder may release: ${listIds(sortedStrings('claims', r[1]))}.`,
         );
       return sortedStrings('claims', r[1]);
     });
@@ -246,11 +247,11 @@ export class RedisClaimStore implements ClaimStore {
   seatMap(eventId: EventId): Promise<VersionedSeatMap> {
     return this.run('seatMap', async () => {
       const r = eventReply('claimSeatMap', await this.scripts.claimSeatMap(this.keys.event(eventId)));
-      const map: Record<SeatId, SeatStatus> = Object.create(null) as Record<SeatId, SeatStatus>;
+      const map = seatStatuses();
       for (const s of sortedStrings('claims', r[1])) map[s] = 'free';
       for (const s of asStrings('claimSeatMap', r[2])) map[s] = 'held';
       for (const s of asStrings('claimSeatMap', r[3])) map[s] = 'sold';
-      return { version: asInt('claimSeatMap', r[4]), seats: { ...map } };
+      return { version: asInt('claimSeatMap', r[4]), seats: map };
     });
   }
 
@@ -265,7 +266,7 @@ export class RedisClaimStore implements ClaimStore {
         ),
       );
       const flat = asStrings('claimSeatChanges', r[3]);
-      const seats: Record<SeatId, SeatStatus> = {};
+      const seats = seatStatuses();
       for (let i = 0; i + 1 < flat.length; i += 2) seats[flat[i] as SeatId] = asSeatStatus(flat[i + 1]);
       return { version: asInt('claimSeatChanges', r[1]), complete: r[2] === 1, seats };
     });
@@ -456,7 +457,7 @@ function eventReply(script: string, reply: unknown): unknown[] {
   const r = asArray(script, reply);
   if (r[0] === -1) throw new GatewayError('EVENT_UNKNOWN');
   if (r[0] === -2)
-    throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${sortedStrings('claims', r[1]).join(', ')}.`);
+    throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${listIds(sortedStrings('claims', r[1]))}.`);
   return r;
 }
 

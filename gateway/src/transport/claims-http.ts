@@ -5,33 +5,46 @@
  * - `GET  /v1/events/:eventId` the definition.
  * - `POST /v1/events/:eventId/admit` `{ count }` admits the next `count` users in order.
  * - `POST /v1/events/:eventId/seats/confirm` `{ userId, seatIds, fence }` sells held seats; 409 FENCE_STALE.
- * Answers are `{ ok: true, data }` or `{ ok: false, error }` with the wire error shape.
+ * Answers are `{ ok: true, data }` or `{ ok: false, error }` with the wire error shape. The token is checked
+ * before the body is read, and each route reads at most the body it needs (service-http.ts).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
-import type { ErrorCode } from '@stayline/client-sdk/protocol';
 import { admitUsers, eventIdSchema, type QueueDeps } from '../features/queue/queue-handlers.ts';
-import { confirmSale, defineEvent, type SeatDeps } from '../features/seats/seat-handlers.ts';
+import {
+  confirmSale,
+  defineEvent,
+  MAX_SEAT_ID_LENGTH,
+  MAX_SEATS_PER_EVENT,
+  MAX_SEATS_PER_REQUEST,
+  type SeatDeps,
+} from '../features/seats/seat-handlers.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { requestObject } from '../infra/bounded-schema.ts';
 import type { Logger } from '../infra/logger.ts';
+import { jsonBody, requireServiceToken, sendWireError, serviceErrorHandler } from './service-http.ts';
 import { edgeError } from './request-edge.ts';
 
-const admitSchema = z.object({ count: z.number().int().min(1).max(10_000) }).strict();
+const admitSchema = requestObject({ count: z.number().int().min(1).max(10_000) });
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_REQUEST: 400,
-  AUTH_INVALID: 401,
-  FORBIDDEN: 403,
-  EVENT_UNKNOWN: 404,
-  SEAT_UNKNOWN: 404,
-  FENCE_STALE: 409,
-  STORE_UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
+/**
+ * Bytes one seat id takes in a body: the id, its quotes and comma, a newline and the indentation of a
+ * pretty-printer (4 spaces, two levels deep). Compact JSON takes less.
+ */
+const SEAT_ID_BODY_BYTES = MAX_SEAT_ID_LENGTH + 3 + 1 + 8;
+/** Room for a body's other fields (user id, flags, numbers) and its punctuation. */
+const BODY_SLACK_BYTES = 4 * 1024;
+/**
+ * `PUT /v1/events/:eventId`: the documented maximum event (MAX_SEATS_PER_EVENT ids of MAX_SEAT_ID_LENGTH
+ * characters, pretty-printed) fits; about 7.6 MB.
+ */
+export const EVENT_BODY_LIMIT_BYTES = MAX_SEATS_PER_EVENT * SEAT_ID_BODY_BYTES + 16 * BODY_SLACK_BYTES;
+/** `POST .../admit` carries one number. */
+export const ADMIT_BODY_LIMIT_BYTES = BODY_SLACK_BYTES;
+/** `POST .../seats/confirm`: a user id, a fence and at most MAX_SEATS_PER_REQUEST seat ids. */
+export const CONFIRM_BODY_LIMIT_BYTES = MAX_SEATS_PER_REQUEST * SEAT_ID_BODY_BYTES + BODY_SLACK_BYTES;
 
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-
+/** The router of the queue and seat service routes (mounted on the node's express app). */
 export function createClaimsHttp(deps: {
   serviceToken: string | undefined;
   queueDeps: QueueDeps;
@@ -39,41 +52,21 @@ export function createClaimsHttp(deps: {
   log: Logger;
 }): Router {
   const router = express.Router();
+  const authenticated = requireServiceToken(deps.serviceToken, deps.log);
   const handle =
-    (run: (req: Request) => Promise<{ status: number; data: unknown }>) =>
-    (req: Request, res: Response): void => {
-      const respond = (status: number, body: unknown) => void res.status(status).json(body);
-      if (deps.serviceToken === undefined) {
-        const error = edgeError(
-          new GatewayError('FORBIDDEN', 'The service API is off: set SERVICE_TOKEN.'),
-          deps.log,
-          {},
-        );
-        return respond(403, { ok: false, error });
-      }
-      const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-      if (match?.[1] === undefined || !timingSafeEqual(digest(match[1]), digest(deps.serviceToken))) {
-        const error = edgeError(
-          new GatewayError('AUTH_INVALID', 'A valid service token is required.'),
-          deps.log,
-          {},
-        );
-        return respond(401, { ok: false, error });
-      }
+    (run: (req: Request) => Promise<{ status: number; data: unknown }>): express.RequestHandler =>
+    (req, res) => {
       run(req).then(
-        ({ status, data }) => respond(status, { ok: true, data }),
-        (err: unknown) => {
-          const error = edgeError(err, deps.log, { path: req.path });
-          respond(STATUS[error.code] ?? 400, { ok: false, error });
-        },
+        ({ status, data }) => void res.status(status).json({ ok: true, data }),
+        (err: unknown) => sendWireError(res, edgeError(err, deps.log, { path: req.path })),
       );
     };
-  const json = express.json({ limit: '4mb' });
   const param = (req: Request): string => eventIdSchema.parse(req.params['eventId']);
 
   router.put(
     '/v1/events/:eventId',
-    json,
+    authenticated,
+    jsonBody(EVENT_BODY_LIMIT_BYTES),
     handle(async (req) => {
       const result = await defineEvent(deps.seatDeps, param(req), req.body);
       return { status: result.created ? 201 : 200, data: result };
@@ -81,6 +74,7 @@ export function createClaimsHttp(deps: {
   );
   router.get(
     '/v1/events/:eventId',
+    authenticated,
     handle(async (req) => {
       const event = await deps.seatDeps.store.getEvent(param(req));
       if (event === null) throw new GatewayError('EVENT_UNKNOWN');
@@ -89,7 +83,8 @@ export function createClaimsHttp(deps: {
   );
   router.post(
     '/v1/events/:eventId/admit',
-    json,
+    authenticated,
+    jsonBody(ADMIT_BODY_LIMIT_BYTES),
     handle(async (req) => {
       const eventId = param(req);
       const { count } = admitSchema.parse(req.body);
@@ -99,17 +94,11 @@ export function createClaimsHttp(deps: {
   );
   router.post(
     '/v1/events/:eventId/seats/confirm',
-    json,
+    authenticated,
+    jsonBody(CONFIRM_BODY_LIMIT_BYTES),
     handle(async (req) => ({ status: 200, data: await confirmSale(deps.seatDeps, param(req), req.body) })),
   );
-  // Malformed or oversized JSON: the wire shape, not express' HTML page.
-  router.use((err: unknown, req: Request, res: Response, _next: express.NextFunction) => {
-    const status = (err as { status?: unknown }).status;
-    const error =
-      status === 400 || status === 413
-        ? edgeError(new GatewayError('BAD_REQUEST', 'Malformed or oversized JSON body.'), deps.log, {})
-        : edgeError(err, deps.log, { path: req.path });
-    res.status(STATUS[error.code] ?? 400).json({ ok: false, error });
-  });
+  // Refused, oversized or malformed bodies and anything thrown: the wire shape, not express' HTML page.
+  router.use(serviceErrorHandler(deps.log));
   return router;
 }

@@ -4,18 +4,17 @@
  * its cause, counted; never a stack on the wire).
  */
 import { ZodError } from 'zod';
-import { wireError, type Ack, type WireError } from '@stayline/client-sdk/protocol';
+import type { Ack, WireError } from '@stayline/client-sdk/protocol';
 import { isGatewayError, toWireError } from '../errors/gateway-error.ts';
+import { invalidInput } from '../errors/invalid-input.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { Inflight } from './inflight.ts';
 
 /** Maps a thrown value to the wire, logging what is not a deliberate GatewayError. */
 export function edgeError(err: unknown, log: Logger, context: Record<string, unknown>): WireError {
-  if (err instanceof ZodError) {
-    const detail = err.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ');
-    return wireError('BAD_REQUEST', `Invalid payload (${detail}).`);
-  }
+  // A schema refusal: a bounded summary, never the input (errors/invalid-input.ts, the one formatter).
+  if (err instanceof ZodError) return toWireError(invalidInput(err.issues));
   if (!isGatewayError(err)) log.error({ err, ...context }, 'request failed unexpectedly');
   else if (err.code === 'STORE_UNAVAILABLE')
     log.warn({ err: err.cause ?? err, ...context }, 'store unavailable');

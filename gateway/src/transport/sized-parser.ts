@@ -4,14 +4,26 @@
  * array itself to `socket.use` middlewares, so the inbound guard can look the size up for exactly the
  * message it is judging; a per-connection "last frame size" would judge the wrong message whenever a
  * second frame arrives before socket.io runs the middlewares (it defers them with process.nextTick).
+ * It also remembers which events came with binary attachments, which the protocol never uses.
  */
 import { Decoder, Encoder } from 'socket.io-parser';
 
 const decodedBytes = new WeakMap<object, number>();
+/** Event argument arrays decoded from a packet that had binary frames (Buffers in place of placeholders). */
+const binaryEvents = new WeakSet<object>();
 
 /** The wire size of the packet whose event arguments are `args`, if this parser decoded it. */
 export function wireBytesOf(args: object): number | undefined {
   return decodedBytes.get(args);
+}
+
+/**
+ * True when the event whose arguments are `args` came with binary attachments. The protocol's payloads
+ * are JSON: one flag set at decode time answers this for any payload, however deep or large, without
+ * walking it.
+ */
+export function carriesBinary(args: object): boolean {
+  return binaryEvents.has(args);
 }
 
 function frameBytes(frame: unknown): number {
@@ -22,24 +34,32 @@ function frameBytes(frame: unknown): number {
 
 class SizedDecoder extends Decoder {
   private pendingBytes = 0;
+  /** Whether a frame of the packet being decoded was binary (an attachment). */
+  private pendingBinary = false;
 
   constructor() {
     super();
     // Registered before socket.io's own listener, so the size is recorded before the packet is handled.
     this.on('decoded', (packet: { data?: unknown }) => {
-      if (typeof packet.data === 'object' && packet.data !== null)
+      if (typeof packet.data === 'object' && packet.data !== null) {
         decodedBytes.set(packet.data, this.pendingBytes);
+        // Told by the frames, not the packet type: socket.io-parser 4.2.5+ rewrites BINARY_EVENT to EVENT.
+        if (this.pendingBinary) binaryEvents.add(packet.data);
+      }
       this.pendingBytes = 0;
+      this.pendingBinary = false;
     });
   }
 
   override add(frame: unknown): void {
     this.pendingBytes += frameBytes(frame);
+    if (typeof frame !== 'string') this.pendingBinary = true;
     super.add(frame);
   }
 
   override destroy(): void {
     this.pendingBytes = 0;
+    this.pendingBinary = false;
     super.destroy();
   }
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { SessionStore } from '../session/session-store.ts';
 import { startAuthLifecycle } from './auth-lifecycle.ts';
+import { refuseBinary } from './binary-guard.ts';
 import type { ClaimsRuntime } from './claims-runtime.ts';
 import { traceConnections } from './connection-trace.ts';
 import { createHandshake } from './handshake.ts';
@@ -154,6 +155,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       { ...config.limits, clockToleranceSeconds: config.auth.clockToleranceSeconds },
       { metrics, onExpired: () => lifecycle.expireNow() },
     );
+    refuseBinary(socket, { metrics });
     guardOutbound(socket, config.limits.maxOutboundBufferBytes, () => {
       metrics.disconnects.inc({ reason: 'SLOW_CONSUMER' });
       socketLog.warn('outbound buffer over the bound; closing a client that stopped reading');

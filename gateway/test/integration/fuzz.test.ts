@@ -6,15 +6,24 @@
  * Requests with an ack id for a protocol event whose arguments are not exactly `[payload, ack]` (e.g.
  * `421["room:join"]`) once crashed the node; the random corpus includes them, and the last test checks the
  * fix against a child process, where such a crash would be seen as an exit.
+ *
+ * The last block uses Object.prototype's member names (`__proto__`, `constructor`, `prototype`,
+ * `toString`) as room, user, event and seat ids, on both stores, through every path an id takes: requests,
+ * the service API, Redis keys and Lua tables, `seat:update`, `session:restored` and the SDK's seat map.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Socket } from 'socket.io-client';
+import { createClient, followSeatMap, type FollowedSeatMap, type StaylineClient } from '@stayline/client-sdk';
 import {
   CLIENT_EVENTS,
   type Ack,
+  type QueuePlace,
   type RestoredSession,
   type RoomResult,
+  type SeatHold,
+  type SeatMapResult,
+  type SeatUpdatePayload,
 } from '@stayline/client-sdk/protocol';
 import {
   baseEnv,
@@ -25,6 +34,8 @@ import {
   type GatewayProcess,
   type RunningGateway,
 } from '../support/gateway.ts';
+import { service } from '../support/claims.ts';
+import { startRedis, type RedisProcess } from '../support/redis.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
 
 const SEED = /^\d+$/.test(process.env['FUZZ_SEED'] ?? '') ? Number(process.env['FUZZ_SEED']) : 0x5eed_2026;
@@ -893,3 +904,182 @@ describe('a request whose arguments are not [payload, ack]', () => {
     expect(ack.ok).toBe(true);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Ids named after Object.prototype's members
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Valid ids by every pattern (room, user, event and seat ids all allow them), so each must work like any
+ * other id. A seat named `__proto__` once never appeared in `seat:update`: the store built the update's
+ * `seats` on a plain object, where `seats['__proto__'] = 'held'` changes nothing (and the memory store
+ * skipped `toString` too, finding Object.prototype's function already "there").
+ */
+const HOSTILE_IDS = ['__proto__', 'constructor', 'prototype', 'toString'] as const;
+const HOSTILE_SERVICE_TOKEN = 'hostile-ids-service-token-0123456789';
+const ownKeys = (value: object): string[] => Object.keys(value).sort();
+
+for (const kind of ['memory', 'redis'] as const) {
+  describe(`ids named after Object.prototype's members (${kind} store)`, () => {
+    let redis: RedisProcess | undefined;
+    let gw: RunningGateway;
+    let env: Record<string, string | undefined>;
+    const sockets: Socket[] = [];
+    const clients: StaylineClient[] = [];
+    beforeAll(async () => {
+      if (kind === 'redis') redis = await startRedis();
+      env = baseEnv({
+        SERVICE_TOKEN: HOSTILE_SERVICE_TOKEN,
+        SEAT_UPDATE_INTERVAL_MS: '50',
+        ...(redis ? { REDIS_URL: redis.url } : {}),
+      });
+      gw = await startGateway(env);
+    });
+    afterEach(() => {
+      for (const c of clients.splice(0)) c.close();
+      for (const s of sockets.splice(0)) s.close();
+    });
+    afterAll(async () => {
+      await gw?.stop();
+      await redis?.stop();
+    });
+    const open = async (sub: string): Promise<{ socket: Socket; session: RestoredSession }> => {
+      const socket = connect(gw.url, tokenFor(env, sub));
+      sockets.push(socket);
+      return { socket, session: await nextEvent<RestoredSession>(socket, 'session:restored') };
+    };
+    const publish = (body: Record<string, unknown>): Promise<Response> =>
+      fetch(`${gw.url}/v1/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${HOSTILE_SERVICE_TOKEN}` },
+        body: JSON.stringify(body),
+      });
+
+    it('takes them as room names: join, room:joined, publish, restore, leave', async () => {
+      const { socket } = await open('hostile-rooms');
+      for (const room of HOSTILE_IDS) {
+        const joined = nextEvent<RoomResult>(socket, 'room:joined');
+        const ack = await request<Ack<RoomResult>>(socket, 'room:join', { room });
+        expect(ack, room).toMatchObject({ ok: true, data: { room } });
+        expect((await joined).room).toBe(room);
+      }
+      const news = nextEvent<{ to: string }>(socket, 'news');
+      expect((await publish({ room: '__proto__', event: 'news', data: { to: '__proto__' } })).status).toBe(
+        202,
+      );
+      expect(await news).toEqual({ to: '__proto__' });
+      socket.close();
+      const again = await open('hostile-rooms');
+      expect(again.session.rooms).toEqual([...HOSTILE_IDS].sort());
+      for (const room of HOSTILE_IDS) {
+        const ack = await request<Ack<RoomResult>>(again.socket, 'room:leave', { room });
+        expect(ack, room).toMatchObject({ ok: true, data: { room } });
+      }
+      const left = await request<Ack<RoomResult>>(again.socket, 'room:join', { room: 'after' });
+      expect(left).toEqual({ ok: true, data: { room: 'after', rooms: ['after'] } });
+    });
+
+    it('takes them as user ids: sessions, restores and publishes by userId', async () => {
+      for (const sub of HOSTILE_IDS) {
+        const first = await open(sub);
+        expect(first.session.recovered, sub).toBe(false);
+        expect(
+          await request<Ack<RoomResult>>(first.socket, 'room:join', { room: `home-${sub}` }),
+        ).toMatchObject({
+          ok: true,
+        });
+        const dm = nextEvent<{ to: string }>(first.socket, 'dm');
+        expect((await publish({ userId: sub, event: 'dm', data: { to: sub } })).status).toBe(202);
+        expect(await dm).toEqual({ to: sub });
+        first.socket.close();
+        const again = await open(sub);
+        expect(again.session, sub).toMatchObject({ recovered: true, rooms: [`home-${sub}`] });
+      }
+      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    });
+
+    it('takes them as event and seat ids: hold, seat:update, the SDK seat map, release, sale and restore', async () => {
+      const api = service(gw.url, HOSTILE_SERVICE_TOKEN);
+      for (const eventId of HOSTILE_IDS) {
+        const defined = await api.defineEvent(eventId, { seats: [...HOSTILE_IDS, 'A1'] });
+        expect(defined.status, `${eventId}: ${JSON.stringify(defined.body)}`).toBe(201);
+      }
+      const eventId = '__proto__';
+
+      // A raw follower and an SDK follower of the event's seat map.
+      const raw = (await open('hostile-raw-follower')).socket;
+      const map = await request<Ack<SeatMapResult>>(raw, 'seat:map', { eventId });
+      if (!map.ok) throw new Error(map.error.code);
+      expect(ownKeys(map.data.seats)).toEqual([...HOSTILE_IDS, 'A1'].sort());
+      const updates: SeatUpdatePayload[] = [];
+      raw.on('seat:update', (u: SeatUpdatePayload) => updates.push(u));
+      const sdk = createClient({ url: gw.url, getToken: () => tokenFor(env, 'hostile-sdk-follower') });
+      clients.push(sdk);
+      let followed: FollowedSeatMap = { map: undefined, error: undefined };
+      const follower = followSeatMap(sdk, eventId, (f) => (followed = f));
+      await waitFor(() => sdk.state.status === 'connected', 10_000, 'the SDK client to connect');
+      follower.read();
+      await waitFor(() => followed.map !== undefined, 10_000, 'the SDK to read the map');
+      expect(ownKeys(followed.map?.seats ?? {})).toEqual([...HOSTILE_IDS, 'A1'].sort());
+
+      // Every hostile seat held at once: each must reach both followers as an own entry.
+      const holder = await open('hostile-holder');
+      const hold = await request<Ack<SeatHold>>(holder.socket, 'seat:hold', {
+        eventId,
+        seatIds: [...HOSTILE_IDS],
+      });
+      if (!hold.ok) throw new Error(JSON.stringify(hold.error));
+      expect([...hold.data.seatIds].sort()).toEqual([...HOSTILE_IDS].sort());
+      const heldEverywhere = (seats: Record<string, string> | undefined): boolean =>
+        seats !== undefined && HOSTILE_IDS.every((id) => Object.hasOwn(seats, id) && seats[id] === 'held');
+      await waitFor(
+        () => updates.some((u) => heldEverywhere(u.seats)),
+        10_000,
+        'a seat:update naming every hostile seat as held',
+      );
+      await waitFor(
+        () => heldEverywhere(followed.map?.seats),
+        10_000,
+        'the SDK map to show every hostile seat held',
+      );
+      expect(followed.map?.seats['A1']).toBe('free');
+
+      // Released, then sold: the map follows.
+      const released = await request<Ack<unknown>>(holder.socket, 'seat:release', {
+        eventId,
+        seatIds: ['__proto__'],
+      });
+      expect(released).toMatchObject({ ok: true, data: { seatIds: ['__proto__'] } });
+      await waitFor(
+        () => followed.map?.seats['__proto__'] === 'free',
+        10_000,
+        'the SDK map to show __proto__ free',
+      );
+      const sold = await api.confirm(eventId, {
+        userId: 'hostile-holder',
+        seatIds: ['toString'],
+        fence: hold.data.fence,
+      });
+      expect(sold).toMatchObject({ status: 200, body: { ok: true, data: { sold: ['toString'] } } });
+      await waitFor(
+        () => followed.map?.seats['toString'] === 'sold',
+        10_000,
+        'the SDK map to show toString sold',
+      );
+      follower.stop();
+
+      // Queue places in every hostile event, and the holds, come back with the session.
+      for (const id of HOSTILE_IDS) {
+        const place = await request<Ack<QueuePlace>>(holder.socket, 'queue:join', { eventId: id });
+        expect(place, id).toMatchObject({ ok: true, data: { eventId: id, position: 1 } });
+      }
+      holder.socket.close();
+      const back = await open('hostile-holder');
+      expect(back.session.queues.map((q) => q.eventId).sort()).toEqual([...HOSTILE_IDS].sort());
+      const restoredHold = back.session.holds.find((h) => h.eventId === eventId);
+      expect([...(restoredHold?.seatIds ?? [])].sort()).toEqual(['constructor', 'prototype']);
+      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+      expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain('held');
+    });
+  });
+}

@@ -12,6 +12,7 @@ import type {
   QueuePlace,
   UserId,
 } from '@stayline/client-sdk/protocol';
+import { requestObject } from '../../infra/bounded-schema.ts';
 import type { Admission, ClaimStore } from '../../session/claim-store.ts';
 import type { AdmissionTokens } from './admission-token.ts';
 
@@ -19,7 +20,8 @@ import type { AdmissionTokens } from './admission-token.ts';
 export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const eventIdSchema = z.string().regex(EVENT_ID_PATTERN, 'invalid event id');
 
-export const queueRequestSchema = z.object({ eventId: eventIdSchema }).strict();
+/** The payload of `queue:join` and `queue:leave` (type and fields checked before any value). */
+export const queueRequestSchema = requestObject({ eventId: eventIdSchema });
 
 /** What the queue feature needs delivered; the transport implements it over socket.io. */
 export interface QueueNotifier {

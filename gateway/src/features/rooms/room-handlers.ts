@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { RoomResult, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../../errors/gateway-error.ts';
+import { requestObject } from '../../infra/bounded-schema.ts';
 import type { SessionStore } from '../../session/session-store.ts';
 import { ROOM_NAME_PATTERN, type RoomPolicy } from './room-policy.ts';
 
@@ -26,10 +27,10 @@ export interface RoomDeps {
   membership: RoomMembership;
 }
 
-/** The payload of `room:join` and `room:leave`. */
-export const roomRequestSchema = z
-  .object({ room: z.string().regex(ROOM_NAME_PATTERN, 'invalid room name') })
-  .strict();
+/** The payload of `room:join` and `room:leave` (type and fields checked before any value). */
+export const roomRequestSchema = requestObject({
+  room: z.string().regex(ROOM_NAME_PATTERN, 'invalid room name'),
+});
 
 export interface RequestContext {
   userId: UserId;

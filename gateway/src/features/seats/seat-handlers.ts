@@ -15,50 +15,54 @@ import type {
   UserId,
 } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../../errors/gateway-error.ts';
+import { boundedArray, requestObject } from '../../infra/bounded-schema.ts';
 import type { ClaimStore, EventDefinition, LapsedHold } from '../../session/claim-store.ts';
 
+/** Longest seat id (the event route's body limit is computed from it). */
+export const MAX_SEAT_ID_LENGTH = 64;
 /** Seat ids: 1-64 of letters, digits and `_ - . : /`. */
-export const SEAT_ID_PATTERN = /^[A-Za-z0-9_.:/-]{1,64}$/;
+export const SEAT_ID_PATTERN = new RegExp(`^[A-Za-z0-9_.:/-]{1,${MAX_SEAT_ID_LENGTH}}$`);
 const eventIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'invalid event id');
 const seatIdSchema = z.string().regex(SEAT_ID_PATTERN, 'invalid seat id');
 /** At most this many seats in one request. */
 export const MAX_SEATS_PER_REQUEST = 100;
+/** At most this many seats in one event (`PUT /v1/events/:eventId`). */
+export const MAX_SEATS_PER_EVENT = 100_000;
 
-export const seatHoldSchema = z
-  .object({
-    eventId: eventIdSchema,
-    seatIds: z.array(seatIdSchema).min(1).max(MAX_SEATS_PER_REQUEST),
-    admissionToken: z.string().min(1).max(1024).optional(),
-  })
-  .strict();
-export const seatReleaseSchema = z
-  .object({ eventId: eventIdSchema, seatIds: z.array(seatIdSchema).min(1).max(MAX_SEATS_PER_REQUEST) })
-  .strict();
-export const seatMapSchema = z.object({ eventId: eventIdSchema }).strict();
+// Every request schema is built from bounded parts (infra/bounded-schema.ts): the type, the fields and
+// each array's length are checked before any element is, so a 16,000-element array costs one check.
+const requestSeatIds = boundedArray(seatIdSchema, { min: 1, max: MAX_SEATS_PER_REQUEST });
+
+/** The `seat:hold` payload. */
+export const seatHoldSchema = requestObject({
+  eventId: eventIdSchema,
+  seatIds: requestSeatIds,
+  admissionToken: z.string().min(1).max(1024).optional(),
+});
+/** The `seat:release` payload. */
+export const seatReleaseSchema = requestObject({ eventId: eventIdSchema, seatIds: requestSeatIds });
+/** The `seat:map` payload. */
+export const seatMapSchema = requestObject({ eventId: eventIdSchema });
 
 /** `PUT /v1/events/:eventId` body. */
-export const eventDefinitionSchema = z
-  .object({
-    seats: z.array(seatIdSchema).max(100_000),
-    requiresAdmission: z.boolean().optional(),
-    admissionRatePerSecond: z.number().min(0).max(100_000).optional(),
-    maxSeatsPerUser: z.number().int().min(1).max(MAX_SEATS_PER_REQUEST).optional(),
-    holdSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(24 * 3600)
-      .optional(),
-  })
-  .strict();
+export const eventDefinitionSchema = requestObject({
+  seats: boundedArray(seatIdSchema, { max: MAX_SEATS_PER_EVENT }),
+  requiresAdmission: z.boolean().optional(),
+  admissionRatePerSecond: z.number().min(0).max(100_000).optional(),
+  maxSeatsPerUser: z.number().int().min(1).max(MAX_SEATS_PER_REQUEST).optional(),
+  holdSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .optional(),
+});
 /** `POST /v1/events/:eventId/seats/confirm` body. */
-export const confirmSchema = z
-  .object({
-    userId: z.string().min(1).max(256),
-    seatIds: z.array(seatIdSchema).min(1).max(MAX_SEATS_PER_REQUEST),
-    fence: z.number().int().positive(),
-  })
-  .strict();
+export const confirmSchema = requestObject({
+  userId: z.string().min(1).max(256),
+  seatIds: requestSeatIds,
+  fence: z.number().int().positive(),
+});
 
 /** What the seats feature needs delivered; the transport implements it over socket.io. */
 export interface SeatNotifier {
@@ -114,9 +118,15 @@ export async function holdSeats(deps: SeatDeps, userId: UserId, payload: unknown
     deps.count('hold', result.code);
     if (result.code === 'SEAT_LIMIT')
       throw new GatewayError('SEAT_LIMIT', `At most ${result.limit} seats per user for this event.`);
-    throw new GatewayError('SEAT_UNAVAILABLE', `Unavailable: ${result.seatIds.join(', ')}.`, {
-      seatIds: result.seatIds,
-    });
+    // The ids travel once, in `seatIds`; the message only counts them (a refusal stays small).
+    const n = result.seatIds.length;
+    throw new GatewayError(
+      'SEAT_UNAVAILABLE',
+      `${n} seat${n === 1 ? ' is' : 's are'} held or sold (see seatIds).`,
+      {
+        seatIds: result.seatIds,
+      },
+    );
   }
   deps.count('hold', 'ok');
   return result.hold;

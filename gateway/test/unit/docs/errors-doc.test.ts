@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE, ERROR_CODES } from '@stayline/client-sdk/protocol';
+import {
+  ADMIT_BODY_LIMIT_BYTES,
+  CONFIRM_BODY_LIMIT_BYTES,
+  EVENT_BODY_LIMIT_BYTES,
+} from '../../../src/transport/claims-http.ts';
+import { PUBLISH_BODY_LIMIT_BYTES } from '../../../src/transport/http-app.ts';
+import { HTTP_STATUS } from '../../../src/transport/service-http.ts';
 
 const ERRORS_DOC = new URL('../../../../docs/errors.md', import.meta.url);
 const PROTOCOL_DOC = new URL('../../../../docs/protocol.md', import.meta.url);
@@ -73,10 +80,52 @@ describe('docs/errors.md', () => {
   });
 });
 
+/** The `| \`CODE\` | status |` rows under `## HTTP statuses` in docs/errors.md. */
+function statusRows(markdown: string): Record<string, number> {
+  const lines = markdown.split('\n');
+  const start = lines.findIndex((l) => /^## HTTP statuses\s*$/.test(l));
+  if (start < 0) throw new Error('docs/errors.md has no "## HTTP statuses" section');
+  const rows: Record<string, number> = {};
+  for (const line of lines.slice(start + 1)) {
+    if (/^#{1,2} /.test(line)) break;
+    const [first = '', status = ''] = cells(line);
+    const code = /^`([^`]+)`$/.exec(first)?.[1];
+    if (code !== undefined && line.trimStart().startsWith('|')) rows[code] = Number(status);
+  }
+  return rows;
+}
+
+describe('docs/errors.md HTTP statuses', () => {
+  it('lists every code with the status the service API answers it with', () => {
+    expect(statusRows(readFileSync(ERRORS_DOC, 'utf8'))).toEqual({ ...HTTP_STATUS });
+  });
+});
+
 describe('docs/protocol.md', () => {
   it('has a line for every code of ERROR_CATALOGUE', () => {
     const lines = readFileSync(PROTOCOL_DOC, 'utf8').split('\n');
     const missing = ERROR_CODES.filter((code) => !lines.some((l) => l.startsWith(`- \`${code}\``)));
     expect(missing).toEqual([]);
+  });
+
+  it("states each service route's body limit as the code has it", () => {
+    const lines = readFileSync(PROTOCOL_DOC, 'utf8').split('\n');
+    const start = lines.findIndex((l) => l.trim() === '| route | body limit |');
+    const table = lines
+      .slice(start + 1)
+      .filter((l, i, all) => all.slice(0, i + 1).every((x) => x.trim().startsWith('|')));
+    const row = (route: string): string =>
+      table.map((l) => l.trim()).find((l) => l.startsWith(`| \`${route}\``)) ?? '';
+    expect(start).toBeGreaterThan(0);
+    expect(row('POST /v1/publish')).toBe(`| \`POST /v1/publish\` | ${PUBLISH_BODY_LIMIT_BYTES / 1024} KiB |`);
+    expect(row('PUT /v1/events/:eventId')).toContain(
+      `| ${EVENT_BODY_LIMIT_BYTES.toLocaleString('en')} bytes`,
+    );
+    expect(row('POST /v1/events/:eventId/seats/confirm')).toContain(
+      `| ${CONFIRM_BODY_LIMIT_BYTES.toLocaleString('en')} bytes`,
+    );
+    expect(row('POST /v1/events/:eventId/admit')).toBe(
+      `| \`POST /v1/events/:eventId/admit\` | ${ADMIT_BODY_LIMIT_BYTES / 1024} KiB |`,
+    );
   });
 });
