@@ -61,8 +61,10 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
     socket.data.inflight = new Inflight();
     socket.data.restoreStartedAt = performance.now();
     const userId = principal.userId;
-    deps.store.attachSocket(userId, socket.id, deps.nodeId, deps.maxConnectionsPerUser).then(
+    const { issuedAtSeconds } = principal;
+    deps.store.attachSocket(userId, socket.id, deps.nodeId, deps.maxConnectionsPerUser, issuedAtSeconds).then(
       (result) => {
+        if (!result.ok && result.reason === 'REVOKED') return refuse(next, new GatewayError('AUTH_REVOKED'));
         if (!result.ok) {
           deps.metrics.restores.inc({ outcome: 'limited' });
           return refuse(
