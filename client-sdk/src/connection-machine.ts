@@ -7,7 +7,8 @@
  *  start ──> connecting ──opened──> connected ──dropped(retry)──> reconnecting ──opened──> connected
  *               │  ▲ refused(retryable): wait, retry      │              │  ▲ refused(retryable): wait, retry
  *               │  └──────────────────┘                   │              │  └──────────────┘
- *               ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH) ──> unauthorized
+ *               ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH | AUTH_REVOKED) ──> unauthorized
+ *               │   (and dropped(no retry) with one of these codes: `session:ended { AUTH_REVOKED }`)
  *               └── refused(not retryable) | attempts used up | close | dropped(no retry) ──> disconnected
  * ```
  */
@@ -72,11 +73,12 @@ export const defaultPolicy = (): ConnectionPolicy => ({
   now: Date.now,
 });
 
-/** Refusals that no retry can fix without the app: the user has to sign in again. */
+/** Refusals (and final drops) that no retry can fix without the app: the user has to sign in again. */
 const UNAUTHORIZED_CODES: ReadonlySet<SdkErrorCode> = new Set([
   'AUTH_INVALID',
   'AUTH_MISSING',
   'AUTH_SUBJECT_MISMATCH',
+  'AUTH_REVOKED',
 ]);
 
 const NONE: ConnectionEffect = { type: 'none' };
@@ -115,8 +117,10 @@ export function step(
     case 'dropped': {
       if (state.status !== 'connected') return { state, effect: NONE };
       if (!event.retry) {
+        // The server ended the session on purpose: signed out (revoked tokens) or just disconnected.
+        const status = UNAUTHORIZED_CODES.has(event.code) ? 'unauthorized' : 'disconnected';
         return {
-          state: { status: 'disconnected', lastError: event.code, attempt: 0, retryAt: undefined },
+          state: { status, lastError: event.code, attempt: 0, retryAt: undefined },
           effect: { type: 'disconnect' },
         };
       }

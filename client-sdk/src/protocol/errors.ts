@@ -55,6 +55,10 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'The authenticated user may not do this (room policy, not the holder).',
   },
+  SESSION_KICKED: {
+    retryable: false,
+    summary: 'The application ended this session through the service API; do not reconnect by yourself.',
+  },
   SLOW_CONSUMER: {
     retryable: true,
     summary: 'The client stopped reading and its outbound buffer passed the bound.',

@@ -22,6 +22,7 @@ const admitSchema = z.object({ count: z.number().int().min(1).max(10_000) }).str
 const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   AUTH_INVALID: 401,
+  AUTH_REVOKED: 401,
   FORBIDDEN: 403,
   EVENT_UNKNOWN: 404,
   SEAT_UNKNOWN: 404,

@@ -46,11 +46,13 @@ export interface HttpAppDeps {
   publish: (request: PublishRequest) => void;
 }
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+/** The HTTP status of each code the service API answers with (400 for any other). */
+export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   FORBIDDEN: 403,
   AUTH_MISSING: 401,
   AUTH_INVALID: 401,
+  AUTH_REVOKED: 401,
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
@@ -62,7 +64,7 @@ function fail(res: Response, code: ErrorCode, message?: string): void {
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** Constant-time comparison of the bearer token with SERVICE_TOKEN (hashed first so lengths match). */
-function hasServiceToken(req: Request, expected: string): boolean {
+export function hasServiceToken(req: Request, expected: string): boolean {
   const header = req.headers.authorization ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header);
   return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), digest(expected));
