@@ -488,8 +488,10 @@ export function createClient(options: ClientOptions): StaylineClient {
         : hint !== undefined
           ? 'SERVER_DRAINING'
           : 'CLIENT_NETWORK';
-    // socket.io's "io server disconnect" is final unless the server said why and that a retry can work.
-    const retry = reason !== 'io server disconnect' || hint !== undefined || told?.retryable === true;
+    // When the server said why (auth:expired, session:ended), its retryable flag decides, whatever closed
+    // first; otherwise socket.io's "io server disconnect" is final unless it was a drain.
+    const retry =
+      told !== undefined ? told.retryable : reason !== 'io server disconnect' || hint !== undefined;
     log?.debug({ reason, code, retry }, 'disconnected');
     dispatch({ type: 'dropped', code, retry, hintMs: hint });
   });
@@ -497,6 +499,11 @@ export function createClient(options: ClientOptions): StaylineClient {
     drainHintMs = reconnectAfterMs;
   });
   socket.on('auth:expired', (error) => {
+    serverError = error;
+  });
+  // The application ended the session (SESSION_KICKED, or AUTH_REVOKED with the tokens revoked); the
+  // "io server disconnect" that follows is final: `disconnected`, or `unauthorized` for AUTH_REVOKED.
+  socket.on('session:ended', (error) => {
     serverError = error;
   });
   socket.on('auth:expiring', ({ expiresAt }) => {

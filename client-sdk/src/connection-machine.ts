@@ -7,7 +7,8 @@
  *  start ──> connecting ──opened──> connected ──dropped(retry)──> reconnecting ──opened──> connected
  *               │  ▲ refused(retryable): wait, retry      │              │  ▲ refused(retryable): wait, retry
  *               │  └──────────────────┘                   │              │  └──────────────┘
- *               ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH) ──> unauthorized
+ *               ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH | AUTH_REVOKED) ──> unauthorized
+ *               │   (and dropped(no retry) with one of these codes: `session:ended { AUTH_REVOKED }`)
  *               └── refused(not retryable) | attempts used up | close | dropped(no retry) ──> disconnected
  *  (a drop while connecting or reconnecting, before the handshake was answered, counts as a refusal)
  * ```
@@ -73,11 +74,12 @@ export const defaultPolicy = (): ConnectionPolicy => ({
   now: Date.now,
 });
 
-/** Refusals that no retry can fix without the app: the user has to sign in again. */
+/** Refusals (and final drops) that no retry can fix without the app: the user has to sign in again. */
 const UNAUTHORIZED_CODES: ReadonlySet<SdkErrorCode> = new Set([
   'AUTH_INVALID',
   'AUTH_MISSING',
   'AUTH_SUBJECT_MISMATCH',
+  'AUTH_REVOKED',
 ]);
 
 const NONE: ConnectionEffect = { type: 'none' };
@@ -125,8 +127,10 @@ export function step(
       }
       if (state.status !== 'connected') return { state, effect: NONE };
       if (!event.retry) {
+        // The server ended the session on purpose: signed out (revoked tokens) or just disconnected.
+        const status = UNAUTHORIZED_CODES.has(event.code) ? 'unauthorized' : 'disconnected';
         return {
-          state: { status: 'disconnected', lastError: event.code, attempt: 0, retryAt: undefined },
+          state: { status, lastError: event.code, attempt: 0, retryAt: undefined },
           effect: { type: 'disconnect' },
         };
       }

@@ -26,6 +26,7 @@ import { createHttpApp } from './transport/http-app.ts';
 import { createOriginPolicy } from './transport/origin-policy.ts';
 import { drainSockets } from './transport/drain.ts';
 import { createSocketServer } from './transport/socket-server.ts';
+import { createUsersHttp } from './transport/users-http.ts';
 import { clientRoom, userRoom } from './transport/socket-types.ts';
 
 export interface Gateway {
@@ -176,6 +177,13 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       }),
     );
   }
+  app.use(
+    createUsersHttp({
+      serviceToken: config.service.token,
+      users: sockets.users,
+      log: log.child({ module: 'http' }),
+    }),
+  );
   app.use(createDemoRoute());
   app.use(
     createHttpApp({

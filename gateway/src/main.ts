@@ -9,7 +9,10 @@ import type { EventDefinition } from './session/claim-store.ts';
 import type { Logger } from './infra/logger.ts';
 
 function announceDevSecret(config: GatewayConfig, log: Logger, port: number): void {
-  const token = createTokenSigner(config.auth).sign({ sub: 'dev-user', ttlSeconds: 24 * 3600 });
+  // 24 h, unless JWT_MAX_LIFETIME_SECONDS is shorter (the gateway would refuse a longer token).
+  const ttlSeconds = Math.min(24 * 3600, config.auth.maxLifetimeSeconds);
+  const validFor = ttlSeconds % 3600 === 0 ? `${ttlSeconds / 3600} h` : `${ttlSeconds} s`;
+  const token = createTokenSigner(config.auth).sign({ sub: 'dev-user', ttlSeconds });
   const url = `http://localhost:${port}`;
   // Printed on stderr for a person at a terminal, not into the JSON log (a token never enters a log line).
   process.stderr.write(
@@ -22,7 +25,7 @@ function announceDevSecret(config: GatewayConfig, log: Logger, port: number): vo
       '  ************************************************************************',
       '',
       `  Gateway:   ${url}   (health: ${url}/healthz, metrics: ${url}/metrics)`,
-      `  Dev token for user "dev-user" (valid 24 h):`,
+      `  Dev token for user "dev-user" (valid ${validFor}):`,
       `  ${token}`,
       '',
       `  Demo:      ${url}/demo/#token=${token}`,

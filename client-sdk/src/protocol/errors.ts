@@ -13,12 +13,17 @@ export const ERROR_CATALOGUE = {
   AUTH_INVALID: {
     retryable: false,
     summary:
-      'The token is malformed, wrongly signed, uses a refused algorithm or key, or fails iss/aud/sub checks.',
+      'The token is malformed, wrongly signed, uses a refused algorithm or key, fails iss/aud/sub checks, or lives longer than JWT_MAX_LIFETIME_SECONDS.',
   },
   AUTH_EXPIRED: { retryable: true, summary: 'The token has expired: fetch a fresh one and retry.' },
   AUTH_SUBJECT_MISMATCH: {
     retryable: false,
     summary: 'A refreshed token names a different user than the connection.',
+  },
+  AUTH_REVOKED: {
+    retryable: false,
+    summary:
+      "The user's tokens issued at or before a revocation are refused: sign the user in again for a token issued after it.",
   },
   SERVER_DRAINING: {
     retryable: true,
@@ -53,6 +58,10 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN: {
     retryable: false,
     summary: 'The authenticated user may not do this (room policy, not the holder).',
+  },
+  SESSION_KICKED: {
+    retryable: false,
+    summary: 'The application ended this session through the service API; do not reconnect by yourself.',
   },
   SLOW_CONSUMER: {
     retryable: true,

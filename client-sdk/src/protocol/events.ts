@@ -142,6 +142,14 @@ export interface SeatExpiredPayload {
   seatIds: SeatId[];
 }
 
+/**
+ * Sent to every socket of a user just before the server closes it on the application's request
+ * (`POST /v1/users/:userId/disconnect`), with `code` `SESSION_KICKED`, or `AUTH_REVOKED` when the user's
+ * tokens were revoked too. The server then disconnects the socket ("io server disconnect"): reconnect only
+ * on the user's action, with a token issued after the revocation.
+ */
+export type SessionEndedPayload = WireError;
+
 /** Pushed when a client sends something that cannot be answered through an ack. */
 export interface ProtocolErrorPayload extends WireError {
   event: string;
@@ -152,6 +160,7 @@ export interface ServerToClientEvents {
   'session:restored': (session: RestoredSession) => void;
   'auth:expiring': (payload: AuthExpiringPayload) => void;
   'auth:expired': (error: WireError) => void;
+  'session:ended': (payload: SessionEndedPayload) => void;
   'server:draining': (payload: ServerDrainingPayload) => void;
   'protocol:error': (payload: ProtocolErrorPayload) => void;
   'room:joined': (payload: RoomResult) => void;
@@ -192,6 +201,7 @@ export const SERVER_EVENTS = [
   'session:restored',
   'auth:expiring',
   'auth:expired',
+  'session:ended',
   'server:draining',
   'protocol:error',
   'room:joined',

@@ -174,6 +174,35 @@ describe('client shell (fake socket, manual timers)', () => {
     expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2', retryableConnectErrors: true });
   });
 
+  it.each([
+    ['SESSION_KICKED', 'io server disconnect', 'disconnected'],
+    ['SESSION_KICKED', 'transport close', 'disconnected'],
+    ['AUTH_REVOKED', 'io server disconnect', 'unauthorized'],
+    ['AUTH_REVOKED', 'transport close', 'unauthorized'],
+  ] as const)(
+    'stops after session:ended %s (then %s) as %s, failing held calls, and never reconnects by itself',
+    async (code, reason, status) => {
+      const s = setup();
+      clients.push(s.client);
+      await connectNow(s);
+      const seen: string[] = [];
+      s.client.on('session:ended', (payload) => seen.push(payload.code));
+      s.sock().fire('session:ended', { code, message: 'ended', retryable: false });
+      s.sock().drop(reason);
+      expect(seen).toEqual([code]);
+      expect(s.client.state).toMatchObject({ status, lastError: code });
+      await expect(s.client.joinRoom('a')).rejects.toMatchObject({ code: 'CLIENT_OFFLINE' });
+      s.timers.advance(60_000);
+      await flushPromises();
+      expect(s.sock().connectCalls).toBe(1);
+      // The app decides: connect() starts again with a freshly fetched token.
+      s.client.connect();
+      await flushPromises();
+      expect(s.sock().connectCalls).toBe(2);
+      expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2', retryableConnectErrors: true });
+    },
+  );
+
   it('stays down after an unexplained "io server disconnect" (the server meant it)', async () => {
     const s = setup();
     clients.push(s.client);

@@ -121,7 +121,7 @@ describe('connection state machine', () => {
     expect(last(refusedFirst).effect).toEqual({ type: 'wait', delayMs: 0 });
   });
 
-  it.each(['AUTH_INVALID', 'AUTH_MISSING', 'AUTH_SUBJECT_MISMATCH'] as const)(
+  it.each(['AUTH_INVALID', 'AUTH_MISSING', 'AUTH_SUBJECT_MISMATCH', 'AUTH_REVOKED'] as const)(
     'stops as "unauthorized" on %s and never retries',
     (code) => {
       const steps = run([
@@ -179,6 +179,32 @@ describe('connection state machine', () => {
       { type: 'dropped', code: 'CLIENT_NETWORK', retry: false },
     ]);
     expect(last(steps).state.status).toBe('disconnected');
+  });
+
+  it('signs out ("unauthorized") when the server ends the session with AUTH_REVOKED, and only stops on SESSION_KICKED', () => {
+    const revoked = run([
+      { type: 'start' },
+      { type: 'opened' },
+      { type: 'dropped', code: 'AUTH_REVOKED', retry: false },
+      { type: 'timer' },
+    ]);
+    expect(revoked[2]).toEqual({
+      state: { status: 'unauthorized', lastError: 'AUTH_REVOKED', attempt: 0, retryAt: undefined },
+      effect: { type: 'disconnect' },
+    });
+    expect(revoked[3]?.effect).toEqual({ type: 'none' });
+    const kicked = run([
+      { type: 'start' },
+      { type: 'opened' },
+      { type: 'dropped', code: 'SESSION_KICKED', retry: false },
+    ]);
+    expect(last(kicked)).toEqual({
+      state: { status: 'disconnected', lastError: 'SESSION_KICKED', attempt: 0, retryAt: undefined },
+      effect: { type: 'disconnect' },
+    });
+    // Both can start again when the app asks (after signing the user in again, for a revocation).
+    expect(run([{ type: 'start' }], policy(), revoked[2]?.state)[0]?.effect).toEqual({ type: 'connect' });
+    expect(run([{ type: 'start' }], policy(), last(kicked).state)[0]?.effect).toEqual({ type: 'connect' });
   });
 
   it('gives up after maxAttempts failures in a row', () => {

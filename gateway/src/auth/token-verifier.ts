@@ -13,6 +13,13 @@ export interface Principal {
   readonly userId: UserId;
   /** The token's `exp`, in epoch milliseconds. */
   readonly expiresAtMs: number;
+  /**
+   * When the token counts as issued, in whole epoch seconds, for revocation (a revocation refuses every
+   * token whose issuedAtSeconds is at or before it): the token's `iat` rounded down, or for a token without
+   * `iat`, `exp - JWT_MAX_LIFETIME_SECONDS` rounded down (the earliest it can have been issued, so a
+   * revocation never misses it).
+   */
+  readonly issuedAtSeconds: number;
   /** Every claim of the verified payload (including `sub` and `exp`), frozen. */
   readonly claims: Readonly<Record<string, unknown>>;
 }
@@ -21,7 +28,9 @@ export interface Principal {
 export interface TokenVerifier {
   /**
    * Verifies a handshake token. Throws AUTH_MISSING (no token), AUTH_EXPIRED (otherwise valid but expired
-   * beyond the clock tolerance) or AUTH_INVALID (anything else).
+   * beyond the clock tolerance) or AUTH_INVALID (anything else, including a lifetime over
+   * JWT_MAX_LIFETIME_SECONDS and an `iat` in the future). Revocation is not checked here: it lives in the
+   * session store (see Principal.issuedAtSeconds).
    */
   verify(token: string | undefined): Principal;
   /**
@@ -55,6 +64,7 @@ export function createTokenVerifier(auth: AuthConfig, options: TokenVerifierOpti
   const ring = options.keyRing ?? loadKeyRing(auth);
   const now = options.now ?? Date.now;
   const clockToleranceSeconds = auth.clockToleranceSeconds;
+  const maxLifetimeSeconds = auth.maxLifetimeSeconds;
   // jsonwebtoken wants a mutable Algorithm[]; built once per key, not per call.
   const algorithmsByKey = new Map(ring.keys.map((k) => [k, [...k.algorithms]]));
   const baseOptions: jwt.VerifyOptions = {
@@ -64,6 +74,34 @@ export function createTokenVerifier(auth: AuthConfig, options: TokenVerifierOpti
     ignoreExpiration: true,
     ...(auth.issuer === undefined ? {} : { issuer: auth.issuer }),
     ...(auth.audience === undefined ? {} : { audience: auth.audience }),
+  };
+
+  /**
+   * JWT_MAX_LIFETIME_SECONDS: a stolen long-lived token is what revocation has to outlive, so the lifetime
+   * is bounded. With `iat`: `exp - iat` (the issuer's own statement, clock-free) and an `iat` no later than
+   * now plus the tolerance (a future `iat` would both stretch the lifetime and dodge a revocation). Without
+   * `iat`: `exp - now`, strictly (no tolerance), so that `exp - max` is an issue time at or before now for
+   * every accepted token. Returns Principal.issuedAtSeconds.
+   */
+  const checkLifetime = (iat: unknown, exp: number, nowMs: number): number => {
+    if (iat === undefined) {
+      if (exp * 1000 - nowMs > maxLifetimeSeconds * 1000) {
+        throw invalid(
+          `The token has no iat and expires more than JWT_MAX_LIFETIME_SECONDS (${maxLifetimeSeconds}) from now.`,
+        );
+      }
+      return Math.floor(exp - maxLifetimeSeconds);
+    }
+    if (typeof iat !== 'number' || !Number.isFinite(iat * 1000))
+      throw invalid('The token has a non-numeric iat.');
+    if (iat * 1000 > nowMs + clockToleranceSeconds * 1000)
+      throw invalid('The token is issued in the future (iat).');
+    if (exp - iat > maxLifetimeSeconds) {
+      throw invalid(
+        `The token lives longer than JWT_MAX_LIFETIME_SECONDS (${maxLifetimeSeconds}): exp - iat.`,
+      );
+    }
+    return Math.floor(iat);
   };
 
   const verify = (token: string | undefined): Principal => {
@@ -118,11 +156,12 @@ export function createTokenVerifier(auth: AuthConfig, options: TokenVerifierOpti
     if (typeof exp !== 'number' || !Number.isFinite(exp * 1000))
       throw invalid('The token needs a numeric exp.');
     const expiresAtMs = exp * 1000;
+    const issuedAtSeconds = checkLifetime(payload.iat, exp, nowMs);
     // Same rule as jsonwebtoken (expired once now >= exp + tolerance), at millisecond precision.
     if (nowMs >= expiresAtMs + clockToleranceSeconds * 1000) {
       throw new GatewayError('AUTH_EXPIRED', 'The token has expired: fetch a fresh one.');
     }
-    return Object.freeze({ userId: sub, expiresAtMs, claims: Object.freeze(payload) });
+    return Object.freeze({ userId: sub, expiresAtMs, issuedAtSeconds, claims: Object.freeze(payload) });
   };
 
   return Object.freeze({

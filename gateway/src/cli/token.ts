@@ -14,7 +14,7 @@ import { loadConfig } from '../config/index.ts';
 const USAGE = `Usage: npm run token -- --sub <user> [options]
 
   --sub <user>               the user id (sub claim); required
-  --ttl <seconds>            lifetime, default 3600
+  --ttl <seconds>            lifetime, default 3600, at most JWT_MAX_LIFETIME_SECONDS
   --claim <key=value>        an extra string claim; repeatable
   --claim-json <key=json>    an extra claim parsed as JSON (e.g. roles=["admin"]); repeatable
   --kid <kid>                the header kid; default JWT_SECRET_KID (none with a private key)
@@ -75,6 +75,11 @@ export function runTokenCli(
     }
 
     const config = loadConfig(env);
+    if (Number(values.ttl) > config.auth.maxLifetimeSeconds) {
+      throw new UsageError(
+        `--ttl ${values.ttl} is longer than JWT_MAX_LIFETIME_SECONDS (${config.auth.maxLifetimeSeconds}): the gateway would refuse the token.`,
+      );
+    }
     const keyFile = values['private-key-file'];
     if (keyFile === undefined && (config.auth.generatedDevSecret || config.auth.secret === undefined)) {
       // loadConfig invents a random secret when none is set; a token signed with it is useless to any

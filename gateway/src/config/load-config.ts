@@ -28,6 +28,11 @@ export interface GatewayConfig {
     readonly audience: string | undefined;
     readonly clockToleranceSeconds: number;
     readonly expiryWarningSeconds: number;
+    /**
+     * JWT_MAX_LIFETIME_SECONDS (default 86400): longest accepted `exp - iat` (`exp - now` without `iat`);
+     * a revocation is kept this long plus clockToleranceSeconds.
+     */
+    readonly maxLifetimeSeconds: number;
     /** True when `secret` was generated at start (development only). */
     readonly generatedDevSecret: boolean;
   };
@@ -150,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       audience: e.JWT_AUDIENCE,
       clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
       expiryWarningSeconds: e.AUTH_EXPIRY_WARNING_SECONDS,
+      maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS,
       generatedDevSecret,
     },
     service: { token: e.SERVICE_TOKEN },

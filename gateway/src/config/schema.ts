@@ -51,6 +51,8 @@ export const envSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).optional(),
   JWT_CLOCK_TOLERANCE_SECONDS: nonNegativeInt.pipe(z.number().max(300)).default('5'),
   AUTH_EXPIRY_WARNING_SECONDS: positiveInt.pipe(z.number().max(3600)).default('60'),
+  /** Longest token lifetime accepted (exp - iat); revocations are kept this long (plus the tolerance). */
+  JWT_MAX_LIFETIME_SECONDS: positiveInt.pipe(z.number().max(366 * 24 * 3600)).default('86400'),
 
   CORS_ORIGINS: commaList.default(''),
   SERVICE_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),

@@ -31,6 +31,7 @@ export interface GatewayMetrics {
   readonly purgedSockets: Counter;
   readonly storeErrors: Counter<'operation'>;
   readonly publishes: Counter<'result'>;
+  readonly userDisconnects: Counter<'revoke'>;
   readonly ready: Gauge;
   readonly draining: Gauge;
   readonly drainedSockets: Counter;
@@ -145,6 +146,12 @@ export function createGatewayMetrics(options: { nodeId: string; collectDefaults?
       name: 'stayline_publishes_total',
       help: 'Messages published through the service API or fanned out to Redis, by result.',
       labelNames: ['result'],
+      registers,
+    }),
+    userDisconnects: new Counter({
+      name: 'stayline_user_disconnects_total',
+      help: 'Users whose sockets the service API closed on every node (POST /v1/users/:userId/disconnect), by whether their tokens were revoked ("true", "false").',
+      labelNames: ['revoke'],
       registers,
     }),
     ready: new Gauge({ name: 'stayline_ready', help: '1 when /readyz answers 200.', registers }),

@@ -22,6 +22,7 @@ export type {
   SessionView,
   SocketId,
 } from './session-store.ts';
+export { isRevokedBy } from './session-store.ts';
 export { MemorySessionStore, type MemorySessionStoreOptions } from './memory-session-store.ts';
 export {
   RedisSessionStore,

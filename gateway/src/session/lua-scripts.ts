@@ -8,7 +8,8 @@ import type { Cluster, Redis } from 'ioredis';
 
 /** Script name (the ioredis command) -> file and number of KEYS. */
 const SCRIPT_FILES = {
-  attachSocket: { file: 'attach-socket.lua', keys: 5 },
+  attachSocket: { file: 'attach-socket.lua', keys: 6 },
+  revokeTokens: { file: 'revoke-tokens.lua', keys: 1 },
   detachSocket: { file: 'detach-socket.lua', keys: 3 },
   joinRoom: { file: 'join-room.lua', keys: 3 },
   leaveRoom: { file: 'leave-room.lua', keys: 3 },

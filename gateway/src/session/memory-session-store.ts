@@ -7,6 +7,7 @@ import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import {
   SEEN_TTL_MS,
+  isRevokedBy,
   type AttachResult,
   type NodeId,
   type PurgeResult,
@@ -45,6 +46,8 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<UserId, MemorySession>();
   /** userId -> when the user last attached (epoch ms), kept SEEN_TTL_MS, like the Redis `seen` marker. */
   private readonly seen = new Map<UserId, number>();
+  /** userId -> the revocation second in force and when it lapses (epoch ms), like the Redis `revoked` key. */
+  private readonly revocations = new Map<UserId, { atSeconds: number; expiresAt: number }>();
   /** nodeId -> last heartbeat, epoch ms. */
   private readonly nodes = new Map<NodeId, number>();
   private readonly ttlMs: number;
@@ -71,8 +74,13 @@ export class MemorySessionStore implements SessionStore {
     socketId: SocketId,
     nodeId: NodeId,
     maxSockets: number,
+    tokenIssuedAtSeconds: number,
   ): Promise<AttachResult> {
-    return this.run((now) => {
+    return this.run((now): AttachResult => {
+      const revokedAtSeconds = this.revokedAt(userId, now);
+      if (revokedAtSeconds !== undefined && isRevokedBy(revokedAtSeconds, Math.floor(tokenIssuedAtSeconds))) {
+        return { ok: false, reason: 'REVOKED', revokedAtSeconds };
+      }
       const existing = this.live(userId, now);
       const live = existing?.sockets.size ?? 0;
       if (!existing?.sockets.has(socketId) && live >= maxSockets) {
@@ -94,6 +102,24 @@ export class MemorySessionStore implements SessionStore {
           returnedAfterExpiry,
         },
       };
+    });
+  }
+
+  revokeTokens(userId: UserId, keepSeconds: number): Promise<number> {
+    return this.run((now) => {
+      // Like revoke-tokens.lua: whole seconds of the store's clock, never moved back.
+      const atSeconds = Math.max(Math.floor(now / 1000), this.revokedAt(userId, now) ?? 0);
+      this.revocations.set(userId, { atSeconds, expiresAt: now + Math.round(keepSeconds * 1000) });
+      return atSeconds;
+    });
+  }
+
+  isRevoked(userId: UserId, tokenIssuedAtSeconds: number): Promise<boolean> {
+    return this.run((now) => {
+      const revokedAtSeconds = this.revokedAt(userId, now);
+      return (
+        revokedAtSeconds !== undefined && isRevokedBy(revokedAtSeconds, Math.floor(tokenIssuedAtSeconds))
+      );
     });
   }
 
@@ -197,6 +223,19 @@ export class MemorySessionStore implements SessionStore {
     for (const [userId, at] of this.seen) {
       if (now - at > SEEN_TTL_MS) this.seen.delete(userId);
     }
+    for (const [userId, revocation] of this.revocations) {
+      if (now > revocation.expiresAt) this.revocations.delete(userId);
+    }
+  }
+
+  /** The revocation second in force for the user, if any; a lapsed one is deleted on the spot. */
+  private revokedAt(userId: UserId, now: number): number | undefined {
+    const revocation = this.revocations.get(userId);
+    if (revocation !== undefined && now > revocation.expiresAt) {
+      this.revocations.delete(userId);
+      return undefined;
+    }
+    return revocation?.atSeconds;
   }
 
   /** The user's session if it has not expired; an expired one is deleted on the spot (lazy expiry). */

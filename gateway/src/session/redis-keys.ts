@@ -29,6 +29,8 @@ export interface RedisKeys {
   seen(userId: UserId): string;
   /** `<prefix>{user:<id>}:claims`: the user's queue/hold index (written by the claim store). */
   claimsIndex(userId: UserId): string;
+  /** `<prefix>{user:<id>}:revoked`: the epoch second at or before which the user's tokens are refused. */
+  revoked(userId: UserId): string;
   /** `<prefix>nodes`: sorted set of node ids scored by last heartbeat (epoch ms, Redis clock). */
   readonly nodes: string;
 }
@@ -44,6 +46,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     nodeSockets: (nodeId) => `${prefix}{node:${encodeKeyId(nodeId)}}:sockets`,
     seen: (userId) => `${prefix}{user:${encodeKeyId(userId)}}:seen`,
     claimsIndex: (userId) => `${prefix}{user:${encodeKeyId(userId)}}:claims`,
+    revoked: (userId) => `${prefix}{user:${encodeKeyId(userId)}}:revoked`,
     nodes: `${prefix}nodes`,
   };
 }

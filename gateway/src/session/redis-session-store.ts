@@ -33,6 +33,7 @@ import { defineSessionScripts, type SessionScripts } from './lua-scripts.ts';
 import { createRedisKeys, nodeIndexEntry, parseNodeIndexEntry, type RedisKeys } from './redis-keys.ts';
 import {
   SEEN_TTL_MS,
+  isRevokedBy,
   type AttachResult,
   type NodeId,
   type PurgeResult,
@@ -110,6 +111,7 @@ export class RedisSessionStore implements SessionStore {
     socketId: SocketId,
     nodeId: NodeId,
     maxSockets: number,
+    tokenIssuedAtSeconds: number,
   ): Promise<AttachResult> {
     return this.run('attachSocket', async () => {
       const nodeKey = this.keys.nodeSockets(nodeId);
@@ -119,12 +121,14 @@ export class RedisSessionStore implements SessionStore {
           ...this.keys.user(userId),
           this.keys.seen(userId),
           this.keys.claimsIndex(userId),
+          this.keys.revoked(userId),
           socketId,
           nodeId,
           maxSockets,
           this.ttlMs,
           SEEN_TTL_MS,
           this.claimsIndexTtlMs,
+          Math.floor(tokenIssuedAtSeconds),
         );
       let reply: unknown;
       if (this.redis instanceof Cluster) {
@@ -136,6 +140,26 @@ export class RedisSessionStore implements SessionStore {
       const result = parseAttach(reply, this.claimsIndexTtlMs > 0);
       if (!result.ok) await this.dropIndexEntry(nodeKey, entry);
       return result;
+    });
+  }
+
+  revokeTokens(userId: UserId, keepSeconds: number): Promise<number> {
+    return this.run('revokeTokens', async () =>
+      asInt(
+        'revokeTokens',
+        await this.scripts.revokeTokens(this.keys.revoked(userId), Math.round(keepSeconds * 1000)),
+      ),
+    );
+  }
+
+  /** One GET (the key expires with the revocation); the rule is isRevokedBy's. */
+  isRevoked(userId: UserId, tokenIssuedAtSeconds: number): Promise<boolean> {
+    return this.run('isRevoked', async () => {
+      const value = await this.redis.get(this.keys.revoked(userId));
+      if (value === null) return false;
+      const revokedAt = Number(value);
+      if (!Number.isSafeInteger(revokedAt)) throw unexpected('isRevoked', value);
+      return isRevokedBy(revokedAt, tokenIssuedAtSeconds);
     });
   }
 
@@ -300,6 +324,8 @@ export class RedisSessionStore implements SessionStore {
 
 function parseAttach(reply: unknown, claimsIndexRead: boolean): AttachResult {
   if (!Array.isArray(reply)) throw unexpected('attachSocket', reply);
+  if (reply[0] === -1)
+    return { ok: false, reason: 'REVOKED', revokedAtSeconds: asInt('attachSocket', reply[1]) };
   if (reply[0] === 0)
     return { ok: false, reason: 'CONNECTION_LIMIT', liveSockets: asInt('attachSocket', reply[1]) };
   if (reply[0] !== 1) throw unexpected('attachSocket', reply);

@@ -42,9 +42,23 @@ export interface SessionSnapshot {
 /** How long a store remembers that a user had a session, to tell an expired session from a first visit. */
 export const SEEN_TTL_MS = 30 * 24 * 3600 * 1000;
 
-/** Result of attachSocket: refused only by the per-user connection limit. */
+/**
+ * Result of attachSocket: refused by a revocation of the user's tokens (checked first), or by the per-user
+ * connection limit. A refusal writes nothing.
+ */
 export type AttachResult =
-  { ok: true; session: SessionSnapshot } | { ok: false; reason: 'CONNECTION_LIMIT'; liveSockets: number };
+  | { ok: true; session: SessionSnapshot }
+  | { ok: false; reason: 'REVOKED'; revokedAtSeconds: number }
+  | { ok: false; reason: 'CONNECTION_LIMIT'; liveSockets: number };
+
+/**
+ * The revocation rule, in one place for TypeScript (attach-socket.lua states it again): a revocation at
+ * second `revokedAtSeconds` refuses every token issued at or before that second. `iat` has one-second
+ * resolution, so a token issued in the very second of the revocation, even a moment after it, is refused:
+ * the replacement token must be issued at least one second later.
+ */
+export const isRevokedBy = (revokedAtSeconds: number, tokenIssuedAtSeconds: number): boolean =>
+  tokenIssuedAtSeconds <= revokedAtSeconds;
 
 /** Result of joinRoom / leaveRoom. */
 export interface RoomChange {
@@ -73,13 +87,30 @@ export interface PurgeResult {
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
   /**
-   * Records `socketId` on `nodeId` for `userId` unless the user already has `maxSockets` sockets, extends
-   * the session TTL and returns the snapshot to restore. `recovered` is judged before the attach. The
-   * limit check and the write are one atomic step, across all nodes. Re-attaching a socketId that is already
-   * recorded is not counted against the limit. If this rejects, the socket may still have been recorded:
-   * detach it when dropping it.
+   * Records `socketId` on `nodeId` for `userId` unless the user's tokens issued at or before
+   * `tokenIssuedAtSeconds` are revoked (reason REVOKED, see isRevokedBy) or the user already has
+   * `maxSockets` sockets (CONNECTION_LIMIT), extends the session TTL and returns the snapshot to restore.
+   * `recovered` is judged before the attach. The revocation check, the limit check and the write are one
+   * atomic step, across all nodes, in one round trip. Re-attaching a socketId that is already recorded is
+   * not counted against the limit. If this rejects, the socket may still have been recorded: detach it
+   * when dropping it.
    */
-  attachSocket(userId: UserId, socketId: SocketId, nodeId: NodeId, maxSockets: number): Promise<AttachResult>;
+  attachSocket(
+    userId: UserId,
+    socketId: SocketId,
+    nodeId: NodeId,
+    maxSockets: number,
+    tokenIssuedAtSeconds: number,
+  ): Promise<AttachResult>;
+  /**
+   * Revokes every token of the user issued at or before now (the store's clock, whole seconds), on every
+   * node, for `keepSeconds` (the longest a token issued now can stay valid: JWT_MAX_LIFETIME_SECONDS plus
+   * the clock tolerance). Resolves with the revocation second. A later call moves it forward, never back,
+   * and keeps it `keepSeconds` from then. Does not touch the session or its sockets.
+   */
+  revokeTokens(userId: UserId, keepSeconds: number): Promise<number>;
+  /** True when a revocation in force refuses a token of the user issued at `tokenIssuedAtSeconds`. */
+  isRevoked(userId: UserId, tokenIssuedAtSeconds: number): Promise<boolean>;
   /** Removes the socket from the maps at once; the session lives on for a full TTL from now. Idempotent. */
   detachSocket(userId: UserId, socketId: SocketId): Promise<void>;
   /**

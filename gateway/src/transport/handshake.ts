@@ -119,6 +119,7 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
       return refuse(socket, next, err, ip);
     }
     const userId = principal.userId;
+    const { issuedAtSeconds } = principal;
     const ticket = queue.enter();
     deps.metrics.handshakesQueued.set(queue.waiting);
     const leftWhileQueued = (): void => ticket.cancel();
@@ -139,30 +140,34 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
       socket.data.expired = false;
       socket.data.inflight = new Inflight();
       socket.data.restoreStartedAt = performance.now();
-      deps.store.attachSocket(userId, socket.id, deps.nodeId, deps.maxConnectionsPerUser).then(
-        (result) => {
-          if (!result.ok) {
-            deps.metrics.restores.inc({ outcome: 'limited' });
-            const limit = new GatewayError(
-              'CONNECTION_LIMIT',
-              `At most ${deps.maxConnectionsPerUser} connections per user.`,
-            );
-            return refuse(socket, next, limit, ip, userId);
-          }
-          socket.data.session = result.session;
-          if (socket.conn.readyState !== 'open') return deps.onOrphan(socket);
-          // socket.io drops a socket whose transport closed while middlewares ran; detach it then.
-          socket.conn.once('close', () => {
-            if (!socket.connected) deps.onOrphan(socket);
-          });
-          deps.metrics.handshakes.inc({ result: 'ok' });
-          next();
-        },
-        (err: unknown) => {
-          deps.metrics.restores.inc({ outcome: 'error' });
-          refuse(socket, next, err, ip, userId);
-        },
-      );
+      deps.store
+        .attachSocket(userId, socket.id, deps.nodeId, deps.maxConnectionsPerUser, issuedAtSeconds)
+        .then(
+          (result) => {
+            if (!result.ok && result.reason === 'REVOKED')
+              return refuse(socket, next, new GatewayError('AUTH_REVOKED'), ip, userId);
+            if (!result.ok) {
+              deps.metrics.restores.inc({ outcome: 'limited' });
+              const limit = new GatewayError(
+                'CONNECTION_LIMIT',
+                `At most ${deps.maxConnectionsPerUser} connections per user.`,
+              );
+              return refuse(socket, next, limit, ip, userId);
+            }
+            socket.data.session = result.session;
+            if (socket.conn.readyState !== 'open') return deps.onOrphan(socket);
+            // socket.io drops a socket whose transport closed while middlewares ran; detach it then.
+            socket.conn.once('close', () => {
+              if (!socket.connected) deps.onOrphan(socket);
+            });
+            deps.metrics.handshakes.inc({ result: 'ok' });
+            next();
+          },
+          (err: unknown) => {
+            deps.metrics.restores.inc({ outcome: 'error' });
+            refuse(socket, next, err, ip, userId);
+          },
+        );
     });
   };
 }

@@ -9,6 +9,7 @@ import type { Adapter } from 'socket.io-adapter';
 import type { AckCallback, AuthRefreshResult, RoomResult } from '@stayline/client-sdk/protocol';
 import { SERVER_EVENTS } from '@stayline/client-sdk/protocol';
 import type { TokenVerifier } from '../auth/index.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
 import type { GatewayConfig } from '../config/index.ts';
 import { joinRoom, leaveRoom, type RoomDeps } from '../features/rooms/room-handlers.ts';
 import { createLogSampler } from '../infra/log-sampler.ts';
@@ -26,6 +27,7 @@ import { answer } from './request-edge.ts';
 import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
 import { sizedParser } from './sized-parser.ts';
 import { clientRoom, userRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
+import { createUserSessions, type UserSessions } from './user-sessions.ts';
 
 const SERVER_EVENT_NAMES: ReadonlySet<string> = new Set(SERVER_EVENTS);
 
@@ -51,6 +53,8 @@ export interface SocketServer {
   /** Detaches that failed (store down) and are retried by the node's housekeeping. */
   pendingDetaches: Map<string, string>;
   claims: ClaimsRuntime | undefined;
+  /** Ends a user's sessions on every node (the service API's kick and revoke). */
+  users: UserSessions;
 }
 
 /** Engine.IO error code 4 (FORBIDDEN) makes engine.io answer a polling request with HTTP 403. */
@@ -184,14 +188,17 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     claims?.register(socket, once);
     socket.on(
       'auth:refresh',
-      once<AuthRefreshResult>('auth:refresh', (payload) => {
+      once<AuthRefreshResult>('auth:refresh', async (payload) => {
         const token =
           typeof payload === 'object' && payload !== null
             ? (payload as { token?: unknown }).token
             : undefined;
         const renewed = deps.verifier.verifyRefresh(typeof token === 'string' ? token : undefined, userId);
+        // One store read: a token issued at or before a revocation of this user is refused on every node.
+        if (await deps.store.isRevoked(userId, renewed.issuedAtSeconds))
+          throw new GatewayError('AUTH_REVOKED');
         lifecycle.renew(renewed);
-        return Promise.resolve({ expiresAt: renewed.expiresAtMs });
+        return { expiresAt: renewed.expiresAtMs };
       }),
     );
 
@@ -230,5 +237,14 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     }
   });
 
-  return { io, presence, pendingDetaches, claims };
+  // After the connection handler above: a socket it ends late has been set up, and is cleaned up, as usual.
+  const users = createUserSessions(io, {
+    store: deps.store,
+    clustered: deps.adapter !== undefined,
+    revocationKeepSeconds: config.auth.maxLifetimeSeconds + config.auth.clockToleranceSeconds,
+    log,
+    metrics,
+  });
+
+  return { io, presence, pendingDetaches, claims, users };
 }

@@ -26,7 +26,14 @@ export interface SocketData {
   inflight: Inflight;
 }
 
-export type InterServerEvents = Record<string, never>;
+/** The codes `session:ended` carries: a plain kick, or a kick that revoked the user's tokens too. */
+export type SessionEndCode = 'SESSION_KICKED' | 'AUTH_REVOKED';
+
+/** What one node asks the others, through the adapter (`io.serverSideEmit`). */
+export interface InterServerEvents {
+  /** Ends every socket of `userId` on the receiving node with `session:ended { code }`; acks how many. */
+  'user:end': (request: { userId: UserId; code: SessionEndCode }, ack: (closed: number) => void) => void;
+}
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 

@@ -17,6 +17,9 @@ import {
   type RedisProcess,
 } from '../support/redis.ts';
 
+/** The connecting token's iat (seconds) where revocation is not what a test is about: none is made. */
+const IAT = 1_700_000_000;
+
 /** Far above what these tests join: the room limit has its own test. */
 const MAX_ROOMS = 10_000;
 
@@ -145,24 +148,24 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
 
     it('tells a user who comes back after the TTL from a first visit (returnedAfterExpiry)', async () => {
       const store = await open({ sessionTtlSeconds: 1 });
-      const first = await store.attachSocket('late', 's1', 'A', 5);
+      const first = await store.attachSocket('late', 's1', 'A', 5, IAT);
       expect(first).toMatchObject({ ok: true, session: { recovered: false, returnedAfterExpiry: false } });
       await store.detachSocket('late', 's1');
       await h.passTime(1_300);
       expect(await store.getSession('late')).toBeNull();
-      const back = await store.attachSocket('late', 's2', 'A', 5);
+      const back = await store.attachSocket('late', 's2', 'A', 5, IAT);
       expect(back).toMatchObject({ ok: true, session: { recovered: false, returnedAfterExpiry: true } });
-      const tab = await store.attachSocket('late', 's3', 'A', 5);
+      const tab = await store.attachSocket('late', 's3', 'A', 5, IAT);
       expect(tab).toMatchObject({ ok: true, session: { recovered: true, returnedAfterExpiry: false } });
     });
 
     it('reports recovered false on the first attach and true for a second tab', async () => {
       const store = await open();
       const before = h.now();
-      const first = await store.attachSocket('u1', 's1', 'A', 5);
+      const first = await store.attachSocket('u1', 's1', 'A', 5, IAT);
       expect(first).toMatchObject({ ok: true, session: { recovered: false, rooms: [] } });
       if (first.ok) expectExpiresAt(first.session.expiresAt, 60_000, before);
-      expect(await store.attachSocket('u1', 's2', 'B', 5)).toMatchObject({
+      expect(await store.attachSocket('u1', 's2', 'B', 5, IAT)).toMatchObject({
         ok: true,
         session: { recovered: true },
       });
@@ -171,12 +174,12 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
 
     it('keeps rooms across detach and restores them on the next attach', async () => {
       const store = await open();
-      await store.attachSocket('u1', 's1', 'A', 5);
+      await store.attachSocket('u1', 's1', 'A', 5, IAT);
       await store.joinRoom('u1', 'lobby', MAX_ROOMS);
       await store.joinRoom('u1', 'game:7', MAX_ROOMS);
       await store.detachSocket('u1', 's1');
       expect(await store.getSession('u1')).toMatchObject({ rooms: ['game:7', 'lobby'], sockets: {} });
-      expect(await store.attachSocket('u1', 's9', 'B', 5)).toMatchObject({
+      expect(await store.attachSocket('u1', 's9', 'B', 5, IAT)).toMatchObject({
         ok: true,
         session: { recovered: true, rooms: ['game:7', 'lobby'] },
       });
@@ -184,7 +187,7 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
 
     it('treats repeated joins and leaves as no-ops that report changed false', async () => {
       const store = await open();
-      await store.attachSocket('u1', 's1', 'A', 5);
+      await store.attachSocket('u1', 's1', 'A', 5, IAT);
       const before = h.now();
       const joined = await store.joinRoom('u1', 'b', MAX_ROOMS);
       expect(joined).toMatchObject({ changed: true, rooms: ['b'] });
@@ -198,7 +201,7 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
 
     it('refuses a join past the room limit with ROOM_LIMIT, atomically under 40 concurrent joins from 4 nodes', async () => {
       const nodes = await h.openNodes(4);
-      await at(nodes, 0).attachSocket('u1', 's1', 'A', 5);
+      await at(nodes, 0).attachSocket('u1', 's1', 'A', 5, IAT);
       const results = await Promise.allSettled(
         Array.from({ length: 40 }, (_, i) => at(nodes, i).joinRoom('u1', `room-${i}`, 7)),
       );
@@ -219,7 +222,7 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
       await store.detachSocket('ghost', 's1');
       await store.touch(['ghost']);
       expect(await store.getSession('ghost')).toBeNull();
-      await store.attachSocket('u1', 's1', 'A', 5);
+      await store.attachSocket('u1', 's1', 'A', 5, IAT);
       await store.detachSocket('u1', 's1');
       await store.detachSocket('u1', 's1');
       expect(await store.getSession('u1')).toMatchObject({ sockets: {}, rooms: [] });
@@ -227,14 +230,14 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
 
     it('expires a session one TTL after its last activity, and a later attach is not recovered', async () => {
       const store = await open({ sessionTtlSeconds: 2 });
-      await store.attachSocket('u1', 's1', 'A', 5);
+      await store.attachSocket('u1', 's1', 'A', 5, IAT);
       await store.joinRoom('u1', 'lobby', MAX_ROOMS);
       await h.passTime(1200);
       await store.detachSocket('u1', 's1'); // activity: a full TTL from now
       await h.passTime(1200); // 2.4 s after the attach
       expect(await store.getSession('u1')).toMatchObject({ rooms: ['lobby'] });
       await h.eventually(async () => expect(await store.getSession('u1')).toBeNull(), 1500);
-      expect(await store.attachSocket('u1', 's2', 'A', 5)).toMatchObject({
+      expect(await store.attachSocket('u1', 's2', 'A', 5, IAT)).toMatchObject({
         ok: true,
         session: { recovered: false, rooms: [] },
       });
@@ -243,7 +246,7 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
     it('keeps touched sessions alive past their TTL (sliding expiry), for many users at once', async () => {
       const store = await open({ sessionTtlSeconds: 2 });
       const users = Array.from({ length: 1200 }, (_, i) => `user-${i}`);
-      await Promise.all(users.map((u) => store.attachSocket(u, `s-${u}`, 'A', 5)));
+      await Promise.all(users.map((u) => store.attachSocket(u, `s-${u}`, 'A', 5, IAT)));
       for (let round = 0; round < 3; round += 1) {
         await h.passTime(800);
         await store.touch([...users, 'no-session']);
@@ -257,7 +260,9 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
     it('enforces the connection limit atomically under 50 concurrent attaches from 5 nodes', async () => {
       const nodes = await h.openNodes(5);
       const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => at(nodes, i).attachSocket('u1', `s${i}`, `node-${i % 5}`, 5)),
+        Array.from({ length: 50 }, (_, i) =>
+          at(nodes, i).attachSocket('u1', `s${i}`, `node-${i % 5}`, 5, IAT),
+        ),
       );
       expect(results.filter((r) => r.ok)).toHaveLength(5);
       expect(results.filter((r) => !r.ok)).toEqual(
@@ -268,19 +273,19 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
 
     it('does not count a re-attach of a recorded socket against the limit, and frees a slot on detach', async () => {
       const store = await open();
-      await store.attachSocket('u1', 's1', 'A', 2);
-      await store.attachSocket('u1', 's2', 'A', 2);
-      expect(await store.attachSocket('u1', 's2', 'A', 2)).toMatchObject({
+      await store.attachSocket('u1', 's1', 'A', 2, IAT);
+      await store.attachSocket('u1', 's2', 'A', 2, IAT);
+      expect(await store.attachSocket('u1', 's2', 'A', 2, IAT)).toMatchObject({
         ok: true,
         session: { recovered: true },
       });
-      expect(await store.attachSocket('u1', 's3', 'A', 2)).toEqual({
+      expect(await store.attachSocket('u1', 's3', 'A', 2, IAT)).toEqual({
         ok: false,
         reason: 'CONNECTION_LIMIT',
         liveSockets: 2,
       });
       await store.detachSocket('u1', 's1');
-      expect(await store.attachSocket('u1', 's3', 'A', 2)).toMatchObject({ ok: true });
+      expect(await store.attachSocket('u1', 's3', 'A', 2, IAT)).toMatchObject({ ok: true });
     });
 
     it('creates the session when a live socket joins a room without one', async () => {
@@ -297,9 +302,9 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
       const [a, b] = [at(nodes, 0), at(nodes, 1)];
       await a.heartbeat('A');
       await b.heartbeat('B');
-      await a.attachSocket('u1', 's1', 'A', 5);
-      await b.attachSocket('u1', 's2', 'B', 5);
-      await a.attachSocket('u2', 's3', 'A', 5);
+      await a.attachSocket('u1', 's1', 'A', 5, IAT);
+      await b.attachSocket('u1', 's2', 'B', 5, IAT);
+      await a.attachSocket('u2', 's3', 'A', 5, IAT);
       await a.joinRoom('u1', 'lobby', MAX_ROOMS);
       const result = await h.eventually(async () => {
         await b.heartbeat('B');
@@ -319,7 +324,10 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
       await a.heartbeat('A');
       const users = Array.from({ length: 300 }, (_, i) => `user-${i}`);
       await Promise.all(
-        users.flatMap((u) => [a.attachSocket(u, `${u}-1`, 'A', 5), a.attachSocket(u, `${u}-2`, 'A', 5)]),
+        users.flatMap((u) => [
+          a.attachSocket(u, `${u}-1`, 'A', 5, IAT),
+          a.attachSocket(u, `${u}-2`, 'A', 5, IAT),
+        ]),
       );
       await h.passTime(1500);
       const [fromB, fromC] = await Promise.all([b.purgeDeadNodes(), c.purgeDeadNodes()]);
@@ -334,8 +342,8 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
       const nodes = await h.openNodes(2);
       const [a, b] = [at(nodes, 0), at(nodes, 1)];
       await a.heartbeat('A');
-      await a.attachSocket('u1', 's1', 'A', 5);
-      await b.attachSocket('u1', 's2', 'B', 5);
+      await a.attachSocket('u1', 's1', 'A', 5, IAT);
+      await b.attachSocket('u1', 's2', 'B', 5, IAT);
       await a.joinRoom('u1', 'lobby', MAX_ROOMS);
       await a.removeNode('A');
       await a.removeNode('A');
@@ -349,7 +357,7 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
       const store = await open();
       const ids = ['a', 'a}b', '{user:a}', 'a%7Db', 'a b', '}', '%'];
       for (const id of ids) {
-        await store.attachSocket(id, `socket of ${id}`, 'node {x}', 5);
+        await store.attachSocket(id, `socket of ${id}`, 'node {x}', 5, IAT);
         await store.joinRoom(id, `room of ${id}`, MAX_ROOMS);
       }
       for (const id of ids) {
@@ -360,6 +368,72 @@ describe.each([memoryHarness(), redisHarness(), redisHarness('redis-cluster')])(
       }
       await store.removeNode('node {x}');
       expect(await store.getSession('a}b')).toMatchObject({ sockets: {} });
+    });
+
+    it('refuses, on every node, an attach with a token issued at or before the revocation second, writing nothing; a later token attaches', async () => {
+      const nodes = await h.openNodes(2);
+      const [a, b] = [at(nodes, 0), at(nodes, 1)];
+      await a.attachSocket('u1', 's1', 'A', 5, IAT);
+      await a.joinRoom('u1', 'lobby', MAX_ROOMS);
+      const revokedAt = await a.revokeTokens('u1', 60);
+      // Whole seconds of the store's clock (Redis' TIME against this process's clock: a second apart at most).
+      expect(Number.isInteger(revokedAt)).toBe(true);
+      expect(Math.abs(revokedAt - Math.floor(h.now() / 1000))).toBeLessThanOrEqual(h.slackMs > 0 ? 1 : 0);
+      const refused = { ok: false, reason: 'REVOKED', revokedAtSeconds: revokedAt };
+      // "At or before": a token issued in the very second of the revocation is refused too.
+      expect(await b.attachSocket('u1', 's2', 'B', 5, revokedAt)).toEqual(refused);
+      expect(await b.attachSocket('u1', 's3', 'B', 5, revokedAt - 3600)).toEqual(refused);
+      expect(await a.attachSocket('u1', 's1', 'A', 5, revokedAt)).toEqual(refused);
+      expect(await b.attachSocket('u1', 's4', 'B', 5, revokedAt + 1)).toMatchObject({
+        ok: true,
+        session: { recovered: true, rooms: ['lobby'] },
+      });
+      // The revocation left the session and its live socket alone (closing sockets is the gateway's part).
+      expect(await a.getSession('u1')).toMatchObject({ rooms: ['lobby'], sockets: { s1: 'A', s4: 'B' } });
+      expect(await b.isRevoked('u1', revokedAt)).toBe(true);
+      expect(await b.isRevoked('u1', revokedAt - 1)).toBe(true);
+      expect(await b.isRevoked('u1', revokedAt + 1)).toBe(false);
+      // Other users, including ids that only look alike, are not revoked.
+      for (const other of ['u2', 'u1 ', 'U1', '{user:u1}']) {
+        expect(await b.isRevoked(other, revokedAt)).toBe(false);
+        expect(await b.attachSocket(other, `s-${other}`, 'B', 5, revokedAt)).toMatchObject({ ok: true });
+      }
+    });
+
+    it('checks the revocation before the connection limit', async () => {
+      const store = await open();
+      await store.attachSocket('u1', 's1', 'A', 1, IAT);
+      const revokedAt = await store.revokeTokens('u1', 60);
+      expect(await store.attachSocket('u1', 's2', 'A', 1, revokedAt)).toMatchObject({
+        ok: false,
+        reason: 'REVOKED',
+      });
+      expect(await store.attachSocket('u1', 's2', 'A', 1, revokedAt + 1)).toMatchObject({
+        ok: false,
+        reason: 'CONNECTION_LIMIT',
+      });
+    });
+
+    it('forgets a revocation keepSeconds after it was made, never earlier', async () => {
+      const store = await open();
+      const revokedAt = await store.revokeTokens('u1', 3);
+      await h.passTime(1000);
+      expect(await store.isRevoked('u1', revokedAt)).toBe(true);
+      expect(await store.attachSocket('u1', 's1', 'A', 5, revokedAt)).toMatchObject({ reason: 'REVOKED' });
+      await h.eventually(async () => expect(await store.isRevoked('u1', revokedAt)).toBe(false), 3000);
+      expect(await store.attachSocket('u1', 's1', 'A', 5, revokedAt)).toMatchObject({ ok: true });
+    });
+
+    it('moves a repeated revocation forward and keeps it a full keepSeconds from the last call', async () => {
+      const store = await open();
+      const first = await store.revokeTokens('u1', 4);
+      await h.passTime(1100);
+      const second = await store.revokeTokens('u1', 4);
+      expect(second).toBeGreaterThan(first);
+      expect(await store.isRevoked('u1', second)).toBe(true);
+      await h.passTime(3100); // 4.2 s after the first call, 3.1 s after the second
+      expect(await store.isRevoked('u1', first)).toBe(true);
+      expect(await store.isRevoked('u1', second + 1)).toBe(false);
     });
 
     it('rejects with STORE_UNAVAILABLE after close', async () => {

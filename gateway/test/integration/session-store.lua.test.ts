@@ -16,6 +16,9 @@ const userKeys = keys.user('u1');
 const [session, sockets, rooms] = userKeys;
 const seen = keys.seen('u1');
 const claims = keys.claimsIndex('u1');
+const revoked = keys.revoked('u1');
+/** The connecting token's issue time (seconds) where no revocation is made. */
+const IAT = 1_700_000_000;
 /** The seen marker's lifetime in these tests (the store uses SEEN_TTL_MS). */
 const SEEN_MS = 600_000;
 
@@ -60,28 +63,25 @@ describe('session Lua scripts on real Redis', () => {
       ...userKeys,
       seen,
       claims,
+      revoked,
       's1',
       'A',
       2,
       TTL_MS,
       SEEN_MS,
       0,
+      IAT,
     )) as unknown[];
     expect(first.slice(0, 2)).toEqual([1, 0]);
     expect(first[2]).toBeGreaterThanOrEqual(before + TTL_MS - 20);
     expect(first[3]).toEqual([]);
     await redis.sadd(rooms, 'lobby');
-    expect(await scripts.attachSocket(...userKeys, seen, claims, 's2', 'B', 2, TTL_MS, SEEN_MS, 0)).toEqual([
-      1,
-      1,
-      expect.any(Number),
-      ['lobby'],
-      0,
-      [],
-    ]);
-    expect(await scripts.attachSocket(...userKeys, seen, claims, 's3', 'B', 2, TTL_MS, SEEN_MS, 0)).toEqual([
-      0, 2,
-    ]);
+    expect(
+      await scripts.attachSocket(...userKeys, seen, claims, revoked, 's2', 'B', 2, TTL_MS, SEEN_MS, 0, IAT),
+    ).toEqual([1, 1, expect.any(Number), ['lobby'], 0, []]);
+    expect(
+      await scripts.attachSocket(...userKeys, seen, claims, revoked, 's3', 'B', 2, TTL_MS, SEEN_MS, 0, IAT),
+    ).toEqual([0, 2]);
     expect(await redis.hgetall(sockets)).toEqual({ s1: 'A', s2: 'B' });
     expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['createdAt', 'lastSeen']);
     await expectUserKeysExpireIn(TTL_MS);
@@ -94,12 +94,14 @@ describe('session Lua scripts on real Redis', () => {
       ...userKeys,
       seen,
       claims,
+      revoked,
       's1',
       'A',
       5,
       TTL_MS,
       SEEN_MS,
       0,
+      IAT,
     )) as unknown[];
     expect(without[5]).toEqual([]);
     expect(await redis.pttl(claims)).toBe(-1);
@@ -107,12 +109,14 @@ describe('session Lua scripts on real Redis', () => {
       ...userKeys,
       seen,
       claims,
+      revoked,
       's2',
       'A',
       5,
       TTL_MS,
       SEEN_MS,
       90_000,
+      IAT,
     )) as unknown[];
     expect([...(withIndex[5] as string[])].sort()).toEqual(['ev1', 'ev2']);
     expect(await redis.pttl(claims)).toBeGreaterThan(89_000);
@@ -123,12 +127,14 @@ describe('session Lua scripts on real Redis', () => {
       ...userKeys,
       seen,
       claims,
+      revoked,
       's1',
       'A',
       2,
       TTL_MS,
       SEEN_MS,
       0,
+      IAT,
     )) as unknown[];
     expect(first[4]).toBe(0);
     // The session expires (its keys go), the seen marker stays.
@@ -137,19 +143,63 @@ describe('session Lua scripts on real Redis', () => {
       ...userKeys,
       seen,
       claims,
+      revoked,
       's2',
       'A',
       2,
       TTL_MS,
       SEEN_MS,
       0,
+      IAT,
     )) as unknown[];
     expect(back.slice(0, 2)).toEqual([1, 0]);
     expect(back[4]).toBe(1);
   });
 
+  it('attach-socket.lua refuses a token issued at or before the revocation second with {-1, revokedAt}, writing nothing', async () => {
+    const attach = (socketId: string, iat: number, maxSockets = 5) =>
+      scripts.attachSocket(
+        ...userKeys,
+        seen,
+        claims,
+        revoked,
+        socketId,
+        'A',
+        maxSockets,
+        TTL_MS,
+        SEEN_MS,
+        0,
+        iat,
+      );
+    await redis.set(revoked, IAT);
+    expect(await attach('s1', IAT)).toEqual([-1, IAT]);
+    expect(await attach('s1', IAT - 86_400)).toEqual([-1, IAT]);
+    // Nothing was written for the refused attaches: no session, no socket, no seen marker.
+    expect(await redis.exists(...userKeys, seen)).toBe(0);
+    expect(((await attach('s1', IAT + 1)) as unknown[]).slice(0, 2)).toEqual([1, 0]);
+    // Checked before the connection limit: at the limit, a revoked token is told so, not "limit".
+    expect(await attach('s2', IAT, 1)).toEqual([-1, IAT]);
+    expect(await attach('s2', IAT + 1, 1)).toEqual([0, 1]);
+    expect(await redis.hgetall(sockets)).toEqual({ s1: 'A' });
+  });
+
+  it('revoke-tokens.lua records the Redis second, keeps it keepMs, and never moves it back', async () => {
+    const before = Math.floor(nowMs() / 1000);
+    const at = await scripts.revokeTokens(revoked, 90_000);
+    expect(at).toBeGreaterThanOrEqual(before - 1);
+    expect(at).toBeLessThanOrEqual(Math.floor(nowMs() / 1000) + 1);
+    expect(await redis.get(revoked)).toBe(String(at));
+    expect(await redis.pttl(revoked)).toBeGreaterThan(89_000);
+    // A revocation already later than the clock (a Redis clock that stepped back) stays, with a fresh TTL.
+    await redis.set(revoked, Number(at) + 1000, 'PX', 1000);
+    expect(await scripts.revokeTokens(revoked, 90_000)).toBe(Number(at) + 1000);
+    expect(await redis.pttl(revoked)).toBeGreaterThan(89_000);
+    // The key is in the user's slot: the attach script reads it as KEYS[6].
+    expect(revoked).toBe('lua:{user:u1}:revoked');
+  });
+
   it('detach-socket.lua returns the node the socket was on, then nil, and never creates a session', async () => {
-    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, 5000, SEEN_MS, 0);
+    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
     expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBe('A');
     expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBeNull();
     await expectUserKeysExpireIn(TTL_MS);
@@ -159,7 +209,7 @@ describe('session Lua scripts on real Redis', () => {
   });
 
   it('join-room.lua and leave-room.lua report changes, return the rooms and slide every TTL', async () => {
-    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, 5000, SEEN_MS, 0);
+    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
     expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 100)).toEqual([1, expect.any(Number), ['b']]);
     expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 100)).toEqual([0, expect.any(Number), ['b']]);
     // At the limit: a new room is refused with the count, a room already joined is still fine.
@@ -174,7 +224,7 @@ describe('session Lua scripts on real Redis', () => {
   it('touch-session.lua extends an existing session (1) and leaves a missing one missing (0)', async () => {
     expect(await scripts.touchSession(...userKeys, TTL_MS)).toBe(0);
     expect(await redis.exists(...userKeys)).toBe(0);
-    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, 5000, SEEN_MS, 0);
+    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
     await scripts.joinRoom(...userKeys, 'lobby', 5000, 100);
     expect(await scripts.touchSession(...userKeys, TTL_MS)).toBe(1);
     await expectUserKeysExpireIn(TTL_MS);
@@ -183,7 +233,7 @@ describe('session Lua scripts on real Redis', () => {
   it('get-session.lua returns nil without a session, else expiresAt, the socket pairs and the rooms', async () => {
     expect(await scripts.getSession(...userKeys)).toBeNull();
     const before = nowMs();
-    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, TTL_MS, SEEN_MS, 0);
+    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, TTL_MS, SEEN_MS, 0, IAT);
     await scripts.joinRoom(...userKeys, 'lobby', TTL_MS, 100);
     const reply = (await scripts.getSession(...userKeys)) as unknown[];
     expect(reply.slice(1)).toEqual([['s1', 'A'], ['lobby']]);
@@ -192,8 +242,8 @@ describe('session Lua scripts on real Redis', () => {
   });
 
   it('purge-sockets.lua removes only sockets still recorded on the given node, and is safe to repeat', async () => {
-    await scripts.attachSocket(...userKeys, seen, claims, 's1', 'A', 5, 5000, SEEN_MS, 0);
-    await scripts.attachSocket(...userKeys, seen, claims, 's2', 'B', 5, 5000, SEEN_MS, 0);
+    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
+    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's2', 'B', 5, 5000, SEEN_MS, 0, IAT);
     expect(await scripts.purgeSockets(...userKeys, 'A', TTL_MS, 's1', 's2', 'missing')).toBe(1);
     expect(await scripts.purgeSockets(...userKeys, 'A', TTL_MS, 's1', 's2', 'missing')).toBe(0);
     expect(await redis.hgetall(sockets)).toEqual({ s2: 'B' });

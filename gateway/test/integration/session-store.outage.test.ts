@@ -12,6 +12,9 @@ import { freePort, startRedis, eventually, type RedisProcess } from '../support/
 /** Far above what these tests join: the room limit has its own test. */
 const MAX_ROOMS = 10_000;
 
+/** The connecting token's iat (seconds) where revocation is not what a test is about: none is made. */
+const IAT = 1_700_000_000;
+
 const logger = pino({ level: 'silent' });
 const COMMAND_TIMEOUT_MS = 300;
 /** Scheduling slack on top of the timeout (two busy test files share two cores). */
@@ -35,7 +38,7 @@ function storeConfig(redisUrl: string) {
 
 /** Every SessionStore method except close, as the gateway would call it for user u1 on node A. */
 const CALLS: Record<string, (s: SessionStore) => Promise<unknown>> = {
-  attachSocket: (s) => s.attachSocket('u1', 's2', 'A', 5),
+  attachSocket: (s) => s.attachSocket('u1', 's2', 'A', 5, IAT),
   detachSocket: (s) => s.detachSocket('u1', 's1'),
   joinRoom: (s) => s.joinRoom('u1', 'lobby', MAX_ROOMS),
   leaveRoom: (s) => s.leaveRoom('u1', 'lobby'),
@@ -44,6 +47,8 @@ const CALLS: Record<string, (s: SessionStore) => Promise<unknown>> = {
   heartbeat: (s) => s.heartbeat('A'),
   purgeDeadNodes: (s) => s.purgeDeadNodes(),
   removeNode: (s) => s.removeNode('A'),
+  revokeTokens: (s) => s.revokeTokens('u1', 60),
+  isRevoked: (s) => s.isRevoked('u1', IAT),
   ping: (s) => s.ping(),
 };
 
@@ -77,7 +82,7 @@ function expectAllUnavailable(results: Record<string, { error: unknown; ms: numb
 /** Waits for the same store instance to answer again, then checks it reads and writes. */
 async function expectRecovered(target: SessionStore): Promise<void> {
   await eventually(() => target.ping(), 10_000);
-  expect(await target.attachSocket('u-after', 's1', 'A', 5)).toMatchObject({
+  expect(await target.attachSocket('u-after', 's1', 'A', 5, IAT)).toMatchObject({
     ok: true,
     session: { recovered: false },
   });
@@ -101,7 +106,7 @@ beforeEach(async () => {
   // have run) and a session for u1: socket s1 on node A, in 'lobby'.
   await server.restart();
   await eventually(() => store.ping(), 10_000);
-  await store.attachSocket('u1', 's1', 'A', 5);
+  await store.attachSocket('u1', 's1', 'A', 5, IAT);
   await store.joinRoom('u1', 'lobby', MAX_ROOMS);
   observed = [];
 });
@@ -141,14 +146,14 @@ describe('Redis session store during an outage', () => {
 
   it('may still apply a command that timed out while Redis hung, once Redis wakes up (a timeout is not a rollback)', async () => {
     server.pause();
-    const late = await store.attachSocket('u1', 's-late', 'A', 5).catch((err: unknown) => err);
+    const late = await store.attachSocket('u1', 's-late', 'A', 5, IAT).catch((err: unknown) => err);
     expect(isGatewayError(late, 'STORE_UNAVAILABLE')).toBe(true);
     server.resume();
     // Redis reads the command it had buffered and runs it. Scripts are idempotent, so a retry is safe.
     await eventually(async () =>
       expect((await store.getSession('u1'))?.sockets).toEqual({ s1: 'A', 's-late': 'A' }),
     );
-    expect(await store.attachSocket('u1', 's-late', 'A', 5)).toMatchObject({
+    expect(await store.attachSocket('u1', 's-late', 'A', 5, IAT)).toMatchObject({
       ok: true,
       session: { recovered: true },
     });
@@ -156,7 +161,7 @@ describe('Redis session store during an outage', () => {
 
   it('does not replay a command that failed during an outage after Redis comes back', async () => {
     server.pause();
-    const pending = store.attachSocket('u-replay', 's1', 'A', 5).catch((err: unknown) => err);
+    const pending = store.attachSocket('u-replay', 's1', 'A', 5, IAT).catch((err: unknown) => err);
     await server.kill(); // the command was written but never answered
     const failure = await pending;
     expect(isGatewayError(failure, 'STORE_UNAVAILABLE'), JSON.stringify(failure)).toBe(true);
@@ -171,7 +176,7 @@ describe('Redis session store during an outage', () => {
     try {
       const started = performance.now();
       await expect(orphan.getSession('u1')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
-      await expect(orphan.attachSocket('u1', 's1', 'A', 5)).rejects.toMatchObject({
+      await expect(orphan.attachSocket('u1', 's1', 'A', 5, IAT)).rejects.toMatchObject({
         code: 'STORE_UNAVAILABLE',
       });
       expect(performance.now() - started).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS);

@@ -13,6 +13,9 @@ import { startRedis, eventually, type RedisProcess } from '../support/redis.ts';
 /** Far above what these tests join: the room limit has its own test. */
 const MAX_ROOMS = 10_000;
 
+/** The connecting token's iat (seconds) where revocation is not what a test is about: none is made. */
+const IAT = 1_700_000_000;
+
 const logger = pino({ level: 'silent' });
 const ROOMS_PER_NODE = 500;
 
@@ -67,7 +70,7 @@ describe('concurrent room joins from two nodes', () => {
       new RedisSessionStore({ ...options, redis: one }),
       new RedisSessionStore({ ...options, redis: two }),
     ] as const;
-    await nodes[0].attachSocket('u1', 's1', 'node-0', 5);
+    await nodes[0].attachSocket('u1', 's1', 'node-0', 5, IAT);
 
     const result = await race(
       (node, room) => nodes[node].joinRoom('u1', room, MAX_ROOMS),
@@ -115,7 +118,7 @@ describe('concurrent attaches from two nodes', () => {
     ] as const;
 
     const results = await Promise.all(
-      attempts.map((i) => nodes[i % 2 === 0 ? 0 : 1].attachSocket('u1', `s${i}`, `node-${i % 2}`, 5)),
+      attempts.map((i) => nodes[i % 2 === 0 ? 0 : 1].attachSocket('u1', `s${i}`, `node-${i % 2}`, 5, IAT)),
     );
 
     expect(results.filter((r) => r.ok)).toHaveLength(5);

@@ -257,7 +257,12 @@ describe('the token CLI', () => {
     const secret = newSecret();
     const cli = spawnNode(TOKEN_CLI, ['--sub', 'alice'], { JWT_SECRET: secret });
     const withoutSecret = spawnNode(TOKEN_CLI, ['--sub', 'alice'], {});
-    const [code, codeWithoutSecret] = await Promise.all([exitOf(cli), exitOf(withoutSecret)]);
+    const tooLong = spawnNode(TOKEN_CLI, ['--sub', 'alice', '--ttl', '86401'], { JWT_SECRET: secret });
+    const [code, codeWithoutSecret, codeTooLong] = await Promise.all([
+      exitOf(cli),
+      exitOf(withoutSecret),
+      exitOf(tooLong),
+    ]);
     expect(code).toBe(0);
     expect(cli.stderr()).toBe('');
     const token = cli.stdout().trim();
@@ -274,6 +279,10 @@ describe('the token CLI', () => {
     expect(codeWithoutSecret).toBe(1);
     expect(withoutSecret.stdout()).toBe('');
     expect(withoutSecret.stderr()).toContain('No JWT_SECRET is configured');
+    // Nor a token the gateway would refuse as too long (JWT_MAX_LIFETIME_SECONDS, default 86400).
+    expect(codeTooLong).toBe(2);
+    expect(tooLong.stdout()).toBe('');
+    expect(tooLong.stderr()).toContain('longer than JWT_MAX_LIFETIME_SECONDS (86400)');
 
     const same = await startGateway(baseEnv({ JWT_SECRET: secret }));
     const other = await startGateway(baseEnv());

@@ -56,6 +56,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** True when nothing listens on `port` right now (listen on it, close). */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port whose cluster bus port (the port + 10000, which redis-server binds too) is free as well;
+ * a taken bus port made a cluster node exit at start ("Failed listening on port ... (cluster)").
+ */
+async function freeClusterPort(taken: readonly number[]): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (port + 10000 > 65535 || taken.some((t) => t === port || t === port + 10000 || t + 10000 === port))
+      continue;
+    if (await isFree(port + 10000)) return port;
+  }
+  throw new Error('no free port with a free cluster bus port');
+}
+
 /** Resolves when a raw PING on `port` is answered with +PONG within `timeoutMs` of trying. */
 async function waitForPong(
   port: number,
@@ -223,7 +247,7 @@ export async function startRedisCluster(primaries = 3): Promise<RedisClusterProc
   installExitHook();
   const dir = mkdtempSync(join(tmpdir(), 'stayline-redis-cluster-'));
   const ports: number[] = [];
-  for (let i = 0; i < primaries; i++) ports.push(await freePort());
+  for (let i = 0; i < primaries; i++) ports.push(await freeClusterPort(ports));
   const servers = ports.map((port) =>
     spawnServer(port, [
       '--cluster-enabled',

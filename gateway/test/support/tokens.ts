@@ -86,6 +86,7 @@ export function testAuthConfig(overrides: Partial<AuthConfig> = {}): AuthConfig 
     audience: undefined,
     clockToleranceSeconds: 5,
     expiryWarningSeconds: 60,
+    maxLifetimeSeconds: 86_400,
     generatedDevSecret: false,
     ...overrides,
   };

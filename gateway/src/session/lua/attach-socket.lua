@@ -4,12 +4,22 @@
 -- KEYS[1] session hash {createdAt, lastSeen}   KEYS[2] sockets hash socketId -> nodeId   KEYS[3] rooms set
 -- KEYS[4] seen marker (the user had a session; outlives it by SEEN_TTL)
 -- KEYS[5] the user's queue/hold index (hash eventId -> 1), read here so a restore needs no other trip
+-- KEYS[6] the user's token revocation (string: epoch second, see revoke-tokens.lua), read here so the
+--         revocation check costs no other trip
 -- ARGV[1] socketId   ARGV[2] nodeId   ARGV[3] maxSockets   ARGV[4] ttlMs   ARGV[5] seenTtlMs
 -- ARGV[6] claims index TTL in ms (0: do not read or extend the index)
+-- ARGV[7] the connecting token's issue time, whole epoch seconds (Principal.issuedAtSeconds)
 -- Reply: {1, recovered (1 when the session existed before), expiresAt (epoch ms), {room...},
 --         returnedAfterExpiry (1 when no session exists but the seen marker does), {eventId...}}
+--     or {-1, revokedAt} when the token was issued at or before the user's revocation (nothing written;
+--         checked first: the same rule as isRevokedBy in session-store.ts)
 --     or {0, liveSockets} when refused by the limit (nothing written).
 -- Re-attaching a socketId that is already recorded is not counted against the limit (idempotent retry).
+local revokedAt = redis.call('GET', KEYS[6])
+if revokedAt and tonumber(ARGV[7]) <= tonumber(revokedAt) then
+  return {-1, tonumber(revokedAt)}
+end
+
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[4])

@@ -316,6 +316,64 @@ describe('createTokenVerifier: key rotation by kid', () => {
   });
 });
 
+describe('createTokenVerifier: JWT_MAX_LIFETIME_SECONDS and iat', () => {
+  const NOW_S = Math.floor(TEST_NOW_MS / 1000);
+  const DAY = 86_400;
+  /** An HS256 token with exactly these claims (signToken always sets iat). */
+  const withClaims = (claims: Record<string, unknown>): string =>
+    hmacToken({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', ...claims }, secret);
+
+  it('accepts exp - iat up to the maximum and refuses one second more with AUTH_INVALID', () => {
+    const capped = verifierFor({ secret, maxLifetimeSeconds: 3600 });
+    expect(capped.verify(signToken({ key: secret, expiresIn: 3600 })).userId).toBe('alice');
+    const err = expectRefused(capped, signToken({ key: secret, expiresIn: 3601 }), 'AUTH_INVALID');
+    expect(err.message).toMatch(/JWT_MAX_LIFETIME_SECONDS \(3600\)/);
+    // Judged on exp - iat, not on what is left: a long token issued long ago is still too long.
+    const issuedEarlier = withClaims({ iat: NOW_S - 3000, exp: NOW_S + 601 });
+    expectRefused(capped, issuedEarlier, 'AUTH_INVALID');
+    expect(capped.verify(withClaims({ iat: NOW_S - 3000, exp: NOW_S + 600 })).userId).toBe('alice');
+  });
+
+  it('refuses a 400-day token with the default maximum (86400 s) and accepts a 24 h one', () => {
+    expectRefused(hs, signToken({ key: secret, expiresIn: 400 * DAY }), 'AUTH_INVALID');
+    expect(hs.verify(signToken({ key: secret, expiresIn: DAY })).userId).toBe('alice');
+    expectRefused(hs, signToken({ key: secret, expiresIn: DAY + 1 }), 'AUTH_INVALID');
+  });
+
+  it('says AUTH_INVALID, not AUTH_EXPIRED, for an expired token that was too long anyway', () => {
+    expectRefused(hs, withClaims({ iat: NOW_S - 500 * DAY, exp: NOW_S - 60 }), 'AUTH_INVALID');
+  });
+
+  it('refuses an iat later than now plus the clock tolerance, or a non-numeric iat', () => {
+    expect(hs.verify(withClaims({ iat: NOW_S + 5, exp: NOW_S + 600 })).issuedAtSeconds).toBe(NOW_S + 5);
+    expect(
+      expectRefused(hs, withClaims({ iat: NOW_S + 6, exp: NOW_S + 600 }), 'AUTH_INVALID').message,
+    ).toMatch(/future/);
+    expectRefused(hs, withClaims({ iat: String(NOW_S), exp: NOW_S + 600 }), 'AUTH_INVALID');
+  });
+
+  it('gives issuedAtSeconds as iat rounded down', () => {
+    expect(hs.verify(signToken({ key: secret })).issuedAtSeconds).toBe(NOW_S);
+    expect(hs.verify(withClaims({ iat: NOW_S - 10.9, exp: NOW_S + 600 })).issuedAtSeconds).toBe(NOW_S - 11);
+  });
+
+  it('without iat: accepts exp - now up to the maximum (no tolerance) and counts the token as issued at exp - max', () => {
+    const capped = verifierFor({ secret, maxLifetimeSeconds: 3600 });
+    const principal = capped.verify(withClaims({ exp: NOW_S + 600 }));
+    expect(principal.issuedAtSeconds).toBe(NOW_S + 600 - 3600);
+    expect(capped.verify(withClaims({ exp: NOW_S + 3600 })).issuedAtSeconds).toBe(NOW_S);
+    expectRefused(capped, withClaims({ exp: NOW_S + 3601 }), 'AUTH_INVALID');
+    expectRefused(hs, withClaims({ exp: NOW_S + 400 * DAY }), 'AUTH_INVALID');
+  });
+
+  it('applies the same rules to auth:refresh', () => {
+    expect(
+      failure(() => hs.verifyRefresh(signToken({ key: secret, expiresIn: 400 * DAY }), 'alice')).code,
+    ).toBe('AUTH_INVALID');
+    expect(hs.verifyRefresh(signToken({ key: secret, expiresIn: DAY }), 'alice').issuedAtSeconds).toBe(NOW_S);
+  });
+});
+
 describe('verifyRefresh', () => {
   it('accepts a fresh token for the same user and returns its new expiry', () => {
     const principal = hs.verifyRefresh(signToken({ key: secret, sub: 'alice', expiresIn: 7200 }), 'alice');

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       audience: undefined,
       clockToleranceSeconds: 5,
       expiryWarningSeconds: 60,
+      maxLifetimeSeconds: 86_400,
       generatedDevSecret: true,
     });
     expect(config.service).toEqual({ token: undefined });
@@ -98,6 +99,18 @@ describe('loadConfig', () => {
     // Zero is a real value, not "use the default" (`??`, never `||`).
     expect(config.drain.seconds).toBe(0);
     expect(config.auth.clockToleranceSeconds).toBe(0);
+  });
+
+  it('bounds JWT_MAX_LIFETIME_SECONDS to 1 s - 366 days', () => {
+    expect(loadConfig({ JWT_MAX_LIFETIME_SECONDS: '3600' }).auth.maxLifetimeSeconds).toBe(3600);
+    expect(loadConfig({ JWT_MAX_LIFETIME_SECONDS: String(366 * 86_400) }).auth.maxLifetimeSeconds).toBe(
+      366 * 86_400,
+    );
+    for (const bad of ['0', String(366 * 86_400 + 1), '1e5', '-1']) {
+      expect(namesIn(problemsOf(() => loadConfig({ JWT_MAX_LIFETIME_SECONDS: bad })))).toEqual([
+        'JWT_MAX_LIFETIME_SECONDS',
+      ]);
+    }
   });
 
   it('names every bad variable at once in one ConfigError', () => {

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemorySessionStore } from '../../../src/session/memory-session-store.ts';
 
+/** The connecting token's iat (seconds) where revocation is not what a test is about: none is made. */
+const IAT = 1_700_000_000;
+
 describe('MemorySessionStore housekeeping', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -15,8 +18,8 @@ describe('MemorySessionStore housekeeping', () => {
       now: () => now,
       sweepIntervalMs: 1000,
     });
-    await store.attachSocket('u1', 's1', 'A', 5);
-    await store.attachSocket('u2', 's2', 'A', 5);
+    await store.attachSocket('u1', 's1', 'A', 5, IAT);
+    await store.attachSocket('u2', 's2', 'A', 5, IAT);
     now += 5000;
     await store.touch(['u2']);
     now += 5001; // u1 is 10.001 s idle, u2 5.001 s
@@ -29,7 +32,7 @@ describe('MemorySessionStore housekeeping', () => {
   it('expires exactly one TTL after the last activity, like Redis (alive at the limit, gone 1 ms later)', async () => {
     let now = 0;
     const store = new MemorySessionStore({ sessionTtlSeconds: 1, deadAfterSeconds: 15, now: () => now });
-    await store.attachSocket('u1', 's1', 'A', 5);
+    await store.attachSocket('u1', 's1', 'A', 5, IAT);
     now = 1000;
     expect(await store.getSession('u1')).toMatchObject({ expiresAt: 1000 });
     now = 1001;

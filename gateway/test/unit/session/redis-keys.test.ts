@@ -20,8 +20,8 @@ describe('redis session keys', () => {
 
   it('gives every key of one user the hash tag of that user alone, whatever the id contains', () => {
     for (const id of TRICKY_IDS) {
-      const tags = keys.user(id).map(hashTag);
-      expect(tags, id).toEqual(Array(3).fill(`user:${encodeKeyId(id)}`));
+      const all = [...keys.user(id), keys.seen(id), keys.claimsIndex(id), keys.revoked(id)];
+      expect(all.map(hashTag), id).toEqual(Array(6).fill(`user:${encodeKeyId(id)}`));
     }
     const allTags = new Set(TRICKY_IDS.map((id) => hashTag(keys.user(id)[0])));
     expect(allTags.size).toBe(TRICKY_IDS.length);
@@ -33,6 +33,7 @@ describe('redis session keys', () => {
       'stayline:{user:u1}:sockets',
       'stayline:{user:u1}:rooms',
     ]);
+    expect(keys.revoked('u1')).toBe('stayline:{user:u1}:revoked');
     expect(keys.nodeSockets('gw-1')).toBe('stayline:{node:gw-1}:sockets');
     expect(keys.nodes).toBe('stayline:nodes');
     expect(hashTag(keys.nodeSockets('n}1'))).toBe('node:n%7D1');

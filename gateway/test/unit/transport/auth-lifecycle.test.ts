@@ -15,6 +15,7 @@ function principal(expiresAtMs: number, userId = 'alice'): Principal {
   return Object.freeze({
     userId,
     expiresAtMs,
+    issuedAtSeconds: Math.floor(NOW / 1000),
     claims: Object.freeze({ sub: userId, exp: expiresAtMs / 1000 }),
   });
 }

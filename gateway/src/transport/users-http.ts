@@ -1,0 +1,98 @@
+/**
+ * The users service API, for backends (SERVICE_TOKEN as a bearer token, checked before anything else of
+ * the request is read, the path's user id included):
+ * - `POST /v1/users/:userId/disconnect` with an optional body `{ "revoke": true }` (JSON, at most 1 KB)
+ *   closes every socket of the user on every node, each told `session:ended { code }` first; with `revoke`
+ *   it first refuses every token of the user issued at or before now (`AUTH_REVOKED`). Answers 200
+ *   `{ disconnected, complete: true, revoked, revokedAt? }` when every node answered, 202 with
+ *   `complete: false` and the sockets counted so far when some did not.
+ * Answers are `{ ok: true, data }` or `{ ok: false, error }` with the wire error shape.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { MAX_SUBJECT_LENGTH } from '../auth/index.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
+import type { Logger } from '../infra/logger.ts';
+import { edgeError } from './request-edge.ts';
+import { requireServiceToken, sendWireError } from './service-http.ts';
+import type { UserSessions } from './user-sessions.ts';
+
+/** The largest body accepted: `{ "revoke": true }` is 16 bytes. */
+export const USERS_BODY_LIMIT_BYTES = 1024;
+
+const disconnectSchema = z.object({ revoke: z.boolean().optional() }).strict();
+
+export function createUsersHttp(deps: {
+  serviceToken: string | undefined;
+  users: UserSessions;
+  log: Logger;
+}): Router {
+  const router = express.Router();
+  const fail = (res: Response, err: unknown): void => {
+    sendWireError(res, edgeError(err, deps.log, { api: 'users' }));
+  };
+
+  // Mounted on the prefix, so it runs before the route decodes the user id or the body is read.
+  // Mounted on the prefix, so it runs before the route decodes the user id or the body is read.
+  router.use('/v1/users', requireServiceToken(deps.serviceToken, deps.log));
+
+  router.post(
+    '/v1/users/:userId/disconnect',
+    // Any content type is read as JSON: a form-encoded `revoke=true` must be refused, not read as "no
+    // revocation". No body at all is `{}`, a plain kick.
+    express.json({ limit: USERS_BODY_LIMIT_BYTES, type: () => true }),
+    (req: Request, res: Response) => {
+      const userId = req.params['userId'] ?? '';
+      if (userId.length === 0 || userId.length > MAX_SUBJECT_LENGTH) {
+        return fail(
+          res,
+          new GatewayError(
+            'BAD_REQUEST',
+            `userId: expected 1 to ${MAX_SUBJECT_LENGTH} characters (a token sub).`,
+          ),
+        );
+      }
+      const body = disconnectSchema.safeParse(req.body ?? {});
+      if (!body.success) {
+        return fail(
+          res,
+          new GatewayError('BAD_REQUEST', 'The body is {} or { "revoke": boolean }, nothing else.'),
+        );
+      }
+      const revoke = body.data.revoke ?? false;
+      deps.users.end(userId, { revoke }).then(
+        ({ disconnected, complete, revokedAt }) => {
+          res.status(complete ? 200 : 202).json({
+            ok: true,
+            data: {
+              disconnected,
+              complete,
+              revoked: revoke,
+              ...(revokedAt === undefined ? {} : { revokedAt }),
+            },
+          });
+        },
+        (err: unknown) => fail(res, err),
+      );
+    },
+  );
+
+  // A user id that is not valid percent-encoding, a malformed or oversized body: the wire shape, no echo.
+  router.use('/v1/users', (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const type = (err as { type?: unknown }).type;
+    if (err instanceof URIError)
+      return fail(res, new GatewayError('BAD_REQUEST', 'userId: not valid percent-encoding.'));
+    if (type === 'entity.too.large')
+      return fail(
+        res,
+        new GatewayError('MESSAGE_TOO_LARGE', `The body is over ${USERS_BODY_LIMIT_BYTES} bytes.`),
+      );
+    // body-parser's other refusals: malformed JSON (400), an unsupported charset or encoding (415).
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      return fail(res, new GatewayError('BAD_REQUEST', 'The body is not a UTF-8 JSON object.'));
+    fail(res, err);
+  });
+
+  return router;
+}
