@@ -14,7 +14,7 @@ import { MAX_SUBJECT_LENGTH } from '../auth/index.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { edgeError } from './request-edge.ts';
-import { requireServiceToken, sendWireError } from './service-http.ts';
+import { requireServiceToken, sendWireError, serviceErrorHandler } from './service-http.ts';
 import type { UserSessions } from './user-sessions.ts';
 
 /** The largest body accepted: `{ "revoke": true }` is 16 bytes. */
@@ -77,21 +77,13 @@ export function createUsersHttp(deps: {
     },
   );
 
-  // A user id that is not valid percent-encoding, a malformed or oversized body: the wire shape, no echo.
-  router.use('/v1/users', (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const type = (err as { type?: unknown }).type;
+  // A user id that is not valid percent-encoding is the caller's mistake; body errors (malformed 400,
+  // oversized 413, another charset 415) and anything unexpected go through the shared service edge.
+  const bodyErrors = serviceErrorHandler(deps.log);
+  router.use('/v1/users', (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof URIError)
       return fail(res, new GatewayError('BAD_REQUEST', 'userId: not valid percent-encoding.'));
-    if (type === 'entity.too.large')
-      return fail(
-        res,
-        new GatewayError('MESSAGE_TOO_LARGE', `The body is over ${USERS_BODY_LIMIT_BYTES} bytes.`),
-      );
-    // body-parser's other refusals: malformed JSON (400), an unsupported charset or encoding (415).
-    const status = (err as { status?: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500)
-      return fail(res, new GatewayError('BAD_REQUEST', 'The body is not a UTF-8 JSON object.'));
-    fail(res, err);
+    bodyErrors(err, req, res, next);
   });
 
   return router;
