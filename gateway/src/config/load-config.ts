@@ -45,6 +45,11 @@ export interface GatewayConfig {
     readonly maxConnectionsPerUser: number;
     readonly maxOutboundBufferBytes: number;
     readonly handshakesPerSecond: number;
+    /**
+     * FLOOD_DISCONNECT_AFTER_REFUSALS (default 300): RATE_LIMITED refusals a socket may collect, the
+     * allowance refilling at a tenth of this per second; past it the socket is told RATE_FLOODED and cut.
+     */
+    readonly floodDisconnectAfterRefusals: number;
   };
   readonly engine: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number };
   /** Waiting queues and seat holds (docs/queue-and-seats.md). */
@@ -157,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
       maxOutboundBufferBytes: e.MAX_OUTBOUND_BUFFER_BYTES,
       handshakesPerSecond: e.HANDSHAKES_PER_SECOND,
+      floodDisconnectAfterRefusals: e.FLOOD_DISCONNECT_AFTER_REFUSALS,
     },
     engine: { pingIntervalMs: e.PING_INTERVAL_MS, pingTimeoutMs: e.PING_TIMEOUT_MS },
     claims: {

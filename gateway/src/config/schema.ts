@@ -89,6 +89,8 @@ export const envSchema = z.object({
   MAX_CONNECTIONS_PER_USER: positiveInt.default('10'),
   MAX_OUTBOUND_BUFFER_BYTES: positiveInt.default('1048576'),
   HANDSHAKES_PER_SECOND: positiveInt.default('1000'),
+  /** RATE_LIMITED refusals a socket may collect (refilling at a tenth per second) before it is cut. */
+  FLOOD_DISCONNECT_AFTER_REFUSALS: positiveInt.pipe(z.number().max(100_000)).default('300'),
   DRAIN_SECONDS: nonNegativeInt.pipe(z.number().max(600)).default('20'),
 
   PING_INTERVAL_MS: positiveInt.default('25000'),

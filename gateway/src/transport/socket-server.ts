@@ -1,6 +1,7 @@
 /**
  * The socket.io server of one node: engine options (message size, ping, origin check in allowRequest),
- * the handshake, and each connection's lifecycle — restore, guards, token expiry, requests, detach.
+ * the handshake, and each connection's lifecycle — restore, guards (floods end in a disconnect), token
+ * expiry, requests, detach.
  */
 import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -11,11 +12,13 @@ import { SERVER_EVENTS } from '@stayline/client-sdk/protocol';
 import type { TokenVerifier } from '../auth/index.ts';
 import type { GatewayConfig } from '../config/index.ts';
 import { joinRoom, leaveRoom, type RoomDeps } from '../features/rooms/room-handlers.ts';
+import { createLogSampler } from '../infra/log-sampler.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { SessionStore } from '../session/session-store.ts';
 import { startAuthLifecycle } from './auth-lifecycle.ts';
 import type { ClaimsRuntime } from './claims-runtime.ts';
+import { clientFields } from './client-ip.ts';
 import { traceConnections } from './connection-trace.ts';
 import { createHandshake } from './handshake.ts';
 import { LocalPresence } from './local-presence.ts';
@@ -53,6 +56,11 @@ export interface SocketServer {
 /** Engine.IO error code 4 (FORBIDDEN) makes engine.io answer a polling request with HTTP 403. */
 const ENGINE_FORBIDDEN = 4;
 
+/** How long a flooder's requests accepted before the flood may delay its disconnect, to be answered. */
+const FLOOD_ACK_GRACE_MS = 1_000;
+/** How long a flooder's disconnect may wait for its last packets to be written before the cut is forced. */
+const FLOOD_CLOSE_GRACE_MS = 1_000;
+
 export function createSocketServer(httpServer: HttpServer, deps: SocketServerDeps): SocketServer {
   const { config, metrics, log } = deps;
   const io: GatewayServer = new Server(httpServer, {
@@ -84,6 +92,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   const claims = deps.createClaims?.(io);
   const pendingDetaches = new Map<string, string>();
   const everConnected = new WeakSet<GatewaySocket>();
+  // Refusals a client can cause at will are logged per code at most 10 times per 10 s, with a count.
+  const sampled = createLogSampler(log);
 
   const detach = (userId: string, socketId: string): void => {
     deps.store.detachSocket(userId, socketId).then(
@@ -146,7 +156,34 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     guardInbound(
       socket,
       { ...config.limits, clockToleranceSeconds: config.auth.clockToleranceSeconds },
-      { metrics, onExpired: () => lifecycle.expireNow() },
+      {
+        metrics,
+        onExpired: () => lifecycle.expireNow(),
+        onFlooded: ({ event, refusals }) => {
+          metrics.disconnects.inc({ reason: 'RATE_FLOODED' });
+          sampled(
+            'RATE_FLOODED',
+            'warn',
+            { code: 'RATE_FLOODED', userId, ...clientFields(socket.request), event, refusals },
+            'socket went on flooding after RATE_LIMITED; disconnected',
+          );
+          // The guard reads nothing more from this socket. Requests it accepted before the flood are still
+          // answered (their handlers start on the ticks queued behind this one), then it is cut.
+          setImmediate(() => {
+            void socket.data.inflight.whenIdle(FLOOD_ACK_GRACE_MS).then(() => {
+              if (!socket.connected) return;
+              // A server-side disconnect, not a transport close: the stock client does not reconnect by
+              // itself ("io server disconnect"), so a runaway loop does not come straight back.
+              socket.disconnect(true);
+              // The close waits for the last packets (RATE_FLOODED among them) to be written; a flooder that
+              // also stopped reading would hold it open, so it is forced after a grace period.
+              setTimeout(() => {
+                if (socket.conn.readyState !== 'closed') forceClose(socket);
+              }, FLOOD_CLOSE_GRACE_MS).unref();
+            });
+          });
+        },
+      },
     );
     guardOutbound(socket, config.limits.maxOutboundBufferBytes, () => {
       metrics.disconnects.inc({ reason: 'SLOW_CONSUMER' });

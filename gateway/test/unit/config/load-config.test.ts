@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       maxConnectionsPerUser: 10,
       maxOutboundBufferBytes: 1048576,
       handshakesPerSecond: 1000,
+      floodDisconnectAfterRefusals: 300,
     });
     expect(config.engine).toEqual({ pingIntervalMs: 25000, pingTimeoutMs: 20000 });
     expect(config.drain).toEqual({ seconds: 20 });
@@ -290,5 +291,14 @@ describe('loadConfig', () => {
       heartbeatSeconds: 10,
       deadAfterSeconds: 11,
     });
+  });
+
+  it('parses FLOOD_DISCONNECT_AFTER_REFUSALS and names a bad one', () => {
+    expect(loadConfig({ FLOOD_DISCONNECT_AFTER_REFUSALS: '50' }).limits.floodDisconnectAfterRefusals).toBe(
+      50,
+    );
+    expect(namesIn(problemsOf(() => loadConfig({ FLOOD_DISCONNECT_AFTER_REFUSALS: '0' })))).toEqual([
+      'FLOOD_DISCONNECT_AFTER_REFUSALS',
+    ]);
   });
 });
