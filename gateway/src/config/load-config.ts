@@ -50,8 +50,20 @@ export interface GatewayConfig {
      * allowance refilling at a tenth of this per second; past it the socket is told RATE_FLOODED and cut.
      */
     readonly floodDisconnectAfterRefusals: number;
+    /**
+     * MAX_PACKETS_PER_POLL (default the larger of 500 and 2 × EVENTS_BURST): packets in one long-polling
+     * POST; more closes the connection before any is decoded.
+     */
+    readonly maxPacketsPerPoll: number;
+    /** MAX_PENDING_HANDSHAKES (default 2000): engine connections without a completed CONNECT; more get 503. */
+    readonly maxPendingHandshakes: number;
   };
-  readonly engine: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number };
+  readonly engine: {
+    readonly pingIntervalMs: number;
+    readonly pingTimeoutMs: number;
+    /** CONNECT_TIMEOUT_MS (default 10000): an engine connection without a completed CONNECT is closed. */
+    readonly connectTimeoutMs: number;
+  };
   /** Waiting queues and seat holds (docs/queue-and-seats.md). */
   readonly claims: {
     /** SEAT_HOLD_SECONDS (default 300): hold TTL of events that do not set their own. */
@@ -119,6 +131,11 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   if (parsed.success && parsed.data.NODE_DEAD_AFTER_SECONDS <= parsed.data.NODE_HEARTBEAT_SECONDS) {
     problems.push('NODE_DEAD_AFTER_SECONDS: must be greater than NODE_HEARTBEAT_SECONDS');
   }
+  const packetsPerPoll = parsed.success ? parsed.data.MAX_PACKETS_PER_POLL : undefined;
+  if (parsed.success && packetsPerPoll !== undefined && packetsPerPoll < parsed.data.EVENTS_BURST) {
+    // A client may legitimately send a whole burst in one long-polling POST.
+    problems.push('MAX_PACKETS_PER_POLL: must be at least EVENTS_BURST');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -163,8 +180,14 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       maxOutboundBufferBytes: e.MAX_OUTBOUND_BUFFER_BYTES,
       handshakesPerSecond: e.HANDSHAKES_PER_SECOND,
       floodDisconnectAfterRefusals: e.FLOOD_DISCONNECT_AFTER_REFUSALS,
+      maxPacketsPerPoll: e.MAX_PACKETS_PER_POLL ?? Math.max(500, 2 * e.EVENTS_BURST),
+      maxPendingHandshakes: e.MAX_PENDING_HANDSHAKES,
     },
-    engine: { pingIntervalMs: e.PING_INTERVAL_MS, pingTimeoutMs: e.PING_TIMEOUT_MS },
+    engine: {
+      pingIntervalMs: e.PING_INTERVAL_MS,
+      pingTimeoutMs: e.PING_TIMEOUT_MS,
+      connectTimeoutMs: e.CONNECT_TIMEOUT_MS,
+    },
     claims: {
       holdSeconds: e.SEAT_HOLD_SECONDS,
       admissionSecret: e.ADMISSION_SECRET,

@@ -1,7 +1,8 @@
 /**
- * The socket.io server of one node: engine options (message size, ping, origin check in allowRequest),
- * the handshake, and each connection's lifecycle — restore, guards (floods end in a disconnect), token
- * expiry, requests, detach.
+ * The socket.io server of one node: engine options (message size, ping, connect timeout, origin check in
+ * allowRequest), the guards of connections not yet authenticated (engine-guards.ts), the handshake, and
+ * each connection's lifecycle — restore, guards (floods end in a disconnect), token expiry, requests,
+ * detach.
  */
 import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +21,7 @@ import { startAuthLifecycle } from './auth-lifecycle.ts';
 import type { ClaimsRuntime } from './claims-runtime.ts';
 import { clientFields } from './client-ip.ts';
 import { traceConnections } from './connection-trace.ts';
+import { guardEngine } from './engine-guards.ts';
 import { createHandshake } from './handshake.ts';
 import { LocalPresence } from './local-presence.ts';
 import type { OriginPolicy } from './origin-policy.ts';
@@ -69,6 +71,10 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     maxHttpBufferSize: config.limits.maxMessageBytes * 2,
     pingInterval: config.engine.pingIntervalMs,
     pingTimeout: config.engine.pingTimeoutMs,
+    // socket.io's own close of a connection without CONNECT (default 45 s), only a backstop here: the
+    // engine guards close such a connection at CONNECT_TIMEOUT_MS, at once. socket.io's polite close must
+    // not come first, or a polling connection would linger "closing" (pending-handshakes.ts).
+    connectTimeout: config.engine.connectTimeoutMs * 2,
     serveClient: false,
     parser: sizedParser,
     cors: {
@@ -95,6 +101,14 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   // Refusals a client can cause at will are logged per code at most 10 times per 10 s, with a count.
   const sampled = createLogSampler(log);
 
+  // Before authentication: the HTTP gate, pending handshakes, the polling packet cap, CONNECTs per connection.
+  const engineGuards = guardEngine(io, httpServer, {
+    config,
+    metrics,
+    originPolicy: deps.originPolicy,
+    sampled,
+  });
+
   const detach = (userId: string, socketId: string): void => {
     deps.store.detachSocket(userId, socketId).then(
       () => pendingDetaches.delete(socketId),
@@ -119,23 +133,23 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   };
   const roomDeps: RoomDeps = { ...deps.roomDeps, membership };
 
-  io.use(
-    createHandshake({
-      verifier: deps.verifier,
-      store: deps.store,
-      metrics,
-      log,
-      nodeId: config.nodeId,
-      maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
-      handshakesPerSecond: config.limits.handshakesPerSecond,
-      isDraining: deps.isDraining,
-      onOrphan: (socket) => {
-        if (!everConnected.has(socket)) detach(socket.data.principal.userId, socket.id);
-      },
-    }),
-  );
+  const handshake = createHandshake({
+    verifier: deps.verifier,
+    store: deps.store,
+    metrics,
+    log,
+    nodeId: config.nodeId,
+    maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
+    handshakesPerSecond: config.limits.handshakesPerSecond,
+    isDraining: deps.isDraining,
+    onOrphan: (socket) => {
+      if (!everConnected.has(socket)) detach(socket.data.principal.userId, socket.id);
+    },
+  });
+  io.use(engineGuards.guardHandshake(handshake));
 
   io.on('connection', (socket) => {
+    engineGuards.connected(socket);
     everConnected.add(socket);
     const { principal, session } = socket.data;
     const userId = principal.userId;

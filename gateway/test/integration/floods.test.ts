@@ -1,7 +1,8 @@
 /**
  * Floods against a real gateway process (so the bystander's round trips measure the node, not this test
- * process): a socket that goes on far over EVENTS_PER_SECOND is told RATE_FLOODED and disconnected, logged
- * (sampled, with user and address, never a token) and counted.
+ * process): a socket that goes on far over EVENTS_PER_SECOND is told RATE_FLOODED and disconnected, and a
+ * long-polling POST with more packets than MAX_PACKETS_PER_POLL closes its connection before any is
+ * decoded. Both are logged (sampled, with user and address, never a token) and counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
@@ -57,7 +58,7 @@ async function probeWhile(socket: Socket, until: Promise<unknown>): Promise<numb
 }
 
 describe('floods', () => {
-  const env = baseEnv({ LOG_LEVEL: 'info' });
+  const env = baseEnv({ LOG_LEVEL: 'info', MAX_PACKETS_PER_POLL: '500' });
   let gw: GatewayProcess;
   const sockets: Socket[] = [];
   const open = async (sub: string, token = tokenFor(env, sub)): Promise<Socket> => {
@@ -124,5 +125,68 @@ describe('floods', () => {
     expect(lines[0]).toMatchObject({ level: 40, userId: 'flooder', ip: '127.0.0.1', event: 'room:join' });
     expect(lines[0]?.['refusals']).toBeGreaterThanOrEqual(300);
     expect(gw.output()).not.toContain(token);
+  });
+
+  it('closes a long-polling connection whose POST carries more packets than MAX_PACKETS_PER_POLL, decoding none', async () => {
+    const token = tokenFor(env, 'poller');
+    const base = `${gw.url}/socket.io/?EIO=4&transport=polling`;
+    const opened = await fetch(base).then((r) => r.text());
+    const sid = (JSON.parse(opened.slice(1)) as { sid: string }).sid;
+    const url = `${base}&sid=${sid}`;
+    expect((await fetch(url, { method: 'POST', body: `40${JSON.stringify({ token })}` })).status).toBe(200);
+    expect(
+      await waitFor(async () => (await fetch(url).then((r) => r.text())).includes('session:restored')),
+    ).toBe(true);
+    const refusedBefore = await metric(
+      gw,
+      /stayline_rejections_total\{[^}]*code="RATE_LIMITED"[^}]*\} (\d+)/,
+    );
+
+    // 21,000 tiny events (about 126 kB, under maxHttpBufferSize): the payload that held the node 0.7 s.
+    const payload = Array.from({ length: 21_000 }, () => '42[0]').join('\x1e');
+    await fetch(url, { method: 'POST', body: payload }).then(
+      (r) => r.text(),
+      () => undefined, // the connection may be cut under the request: either way it must be gone
+    );
+    // Not one of the 21,000 reached the guards (each would have been refused RATE_LIMITED).
+    expect(await metric(gw, /stayline_rejections_total\{[^}]*code="RATE_LIMITED"[^}]*\} (\d+)/)).toBe(
+      refusedBefore,
+    );
+    expect(
+      await metric(gw, /stayline_transport_refusals_total\{[^}]*reason="POLL_PACKETS"[^}]*\} (\d+)/),
+    ).toBe(1);
+    const after = await fetch(url);
+    expect(after.status).toBe(400);
+    expect(await after.json()).toMatchObject({ message: 'Session ID unknown' });
+    const line = await waitFor(
+      () => logLines(gw).find((l) => l['code'] === 'POLL_PACKETS'),
+      5_000,
+      'a POLL_PACKETS log line',
+    );
+    expect(line).toMatchObject({
+      level: 40,
+      userId: 'poller',
+      ip: '127.0.0.1',
+      packets: 501,
+      maxPackets: 500,
+    });
+    expect(gw.output()).not.toContain(token);
+  });
+
+  it('still decodes a POST of exactly MAX_PACKETS_PER_POLL packets', async () => {
+    const token = tokenFor(env, 'full-poller');
+    const base = `${gw.url}/socket.io/?EIO=4&transport=polling`;
+    const sid = (JSON.parse((await fetch(base).then((r) => r.text())).slice(1)) as { sid: string }).sid;
+    const url = `${base}&sid=${sid}`;
+    await fetch(url, { method: 'POST', body: `40${JSON.stringify({ token })}` });
+    expect(
+      await waitFor(async () => (await fetch(url).then((r) => r.text())).includes('session:restored')),
+    ).toBe(true);
+    // 499 Engine.IO noops and one acknowledged join: 500 packets, the last of them answered.
+    const payload = [...Array.from({ length: 499 }, () => '6'), '420["room:join",{"room":"at-cap"}]'].join(
+      '\x1e',
+    );
+    expect((await fetch(url, { method: 'POST', body: payload })).status).toBe(200);
+    expect(await fetch(url).then((r) => r.text())).toContain('430[{"ok":true,"data":{"room":"at-cap"');
   });
 });

@@ -61,8 +61,10 @@ describe('loadConfig', () => {
       maxOutboundBufferBytes: 1048576,
       handshakesPerSecond: 1000,
       floodDisconnectAfterRefusals: 300,
+      maxPacketsPerPoll: 500,
+      maxPendingHandshakes: 2000,
     });
-    expect(config.engine).toEqual({ pingIntervalMs: 25000, pingTimeoutMs: 20000 });
+    expect(config.engine).toEqual({ pingIntervalMs: 25000, pingTimeoutMs: 20000, connectTimeoutMs: 10000 });
     expect(config.drain).toEqual({ seconds: 20 });
     expect(config.nodeId).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
     expect(config.nodeId.endsWith(`-${process.pid}`)).toBe(true);
@@ -293,12 +295,38 @@ describe('loadConfig', () => {
     });
   });
 
-  it('parses FLOOD_DISCONNECT_AFTER_REFUSALS and names a bad one', () => {
-    expect(loadConfig({ FLOOD_DISCONNECT_AFTER_REFUSALS: '50' }).limits.floodDisconnectAfterRefusals).toBe(
-      50,
+  it('derives MAX_PACKETS_PER_POLL from EVENTS_BURST unless set, and refuses one below EVENTS_BURST', () => {
+    expect(loadConfig({ EVENTS_BURST: '1000' }).limits.maxPacketsPerPoll).toBe(2000);
+    expect(loadConfig({ EVENTS_BURST: '10' }).limits.maxPacketsPerPoll).toBe(500);
+    expect(loadConfig({ EVENTS_BURST: '1000', MAX_PACKETS_PER_POLL: '1000' }).limits.maxPacketsPerPoll).toBe(
+      1000,
     );
-    expect(namesIn(problemsOf(() => loadConfig({ FLOOD_DISCONNECT_AFTER_REFUSALS: '0' })))).toEqual([
+    expect(namesIn(problemsOf(() => loadConfig({ MAX_PACKETS_PER_POLL: '99' })))).toEqual([
+      'MAX_PACKETS_PER_POLL',
+    ]);
+  });
+
+  it('parses the flood, pending-handshake and connect-timeout limits, and names bad ones', () => {
+    const config = loadConfig({
+      FLOOD_DISCONNECT_AFTER_REFUSALS: '50',
+      MAX_PENDING_HANDSHAKES: '10',
+      CONNECT_TIMEOUT_MS: '100',
+    });
+    expect(config.limits).toMatchObject({ floodDisconnectAfterRefusals: 50, maxPendingHandshakes: 10 });
+    expect(config.engine.connectTimeoutMs).toBe(100);
+    const problems = problemsOf(() =>
+      loadConfig({
+        FLOOD_DISCONNECT_AFTER_REFUSALS: '0',
+        MAX_PENDING_HANDSHAKES: '-1',
+        CONNECT_TIMEOUT_MS: '99',
+        MAX_PACKETS_PER_POLL: '1e3',
+      }),
+    );
+    expect(namesIn(problems).sort()).toEqual([
+      'CONNECT_TIMEOUT_MS',
       'FLOOD_DISCONNECT_AFTER_REFUSALS',
+      'MAX_PACKETS_PER_POLL',
+      'MAX_PENDING_HANDSHAKES',
     ]);
   });
 });
