@@ -2,9 +2,8 @@
  * The composition root: builds every part of one gateway node from a GatewayConfig and wires them
  * together. It does not listen until `listen()` is called, and `close()` stops everything it started.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import express from 'express';
 import { createTokenVerifier } from './auth/index.ts';
@@ -43,28 +42,6 @@ export interface BuildOptions {
   logger?: Logger;
   /** Events defined at listen() (idempotent), e.g. the development demo's event. Default none. */
   seedEvents?: Readonly<Record<string, EventDefinition>>;
-}
-
-/** Sends 403 on a websocket upgrade from a refused origin (engine.io itself would answer 400). */
-function guardUpgrades(
-  httpServer: HttpServer,
-  isAllowed: (origin?: string, host?: string) => boolean,
-  onRefused: () => void,
-): void {
-  const engineListeners = httpServer.listeners('upgrade') as ((
-    req: unknown,
-    socket: Duplex,
-    head: Buffer,
-  ) => void)[];
-  httpServer.removeAllListeners('upgrade');
-  httpServer.on('upgrade', (req: import('node:http').IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!isAllowed(req.headers.origin, req.headers.host)) {
-      onRefused();
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    for (const listener of engineListeners) listener.call(httpServer, req, socket, head);
-  });
 }
 
 /**
@@ -161,11 +138,6 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         : (createAdapter(pubsub.pub, pubsub.sub, { key: `${config.store.keyPrefix}io` }) as never)
       : undefined,
   });
-  guardUpgrades(
-    httpServer,
-    (o, h) => originPolicy.isAllowed(o, h),
-    () => metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' }),
-  );
 
   if (sockets.claims) {
     app.use(

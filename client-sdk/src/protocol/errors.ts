@@ -35,6 +35,11 @@ export const ERROR_CATALOGUE = {
       'The session store is unreachable or slow. A timed-out change may or may not have been applied; every request is idempotent, so retry it.',
   },
   RATE_LIMITED: { retryable: true, summary: 'Too many handshakes or events; retry after `retryAfterMs`.' },
+  RATE_FLOODED: {
+    retryable: false,
+    summary:
+      'The socket went on sending far over its event rate after RATE_LIMITED; it was disconnected by the server.',
+  },
   CONNECTION_LIMIT: {
     retryable: true,
     summary: 'This user already has the maximum number of open connections.',

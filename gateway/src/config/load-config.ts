@@ -60,8 +60,25 @@ export interface GatewayConfig {
     readonly handshakeQueueMaxWaitMs: number;
     /** HANDSHAKES_PER_IP_PER_SECOND (default 0 = off). */
     readonly handshakesPerIpPerSecond: number;
+    /**
+     * FLOOD_DISCONNECT_AFTER_REFUSALS (default 300): RATE_LIMITED refusals a socket may collect, the
+     * allowance refilling at a tenth of this per second; past it the socket is told RATE_FLOODED and cut.
+     */
+    readonly floodDisconnectAfterRefusals: number;
+    /**
+     * MAX_PACKETS_PER_POLL (default the larger of 500 and 2 × EVENTS_BURST): packets in one long-polling
+     * POST; more closes the connection before any is decoded.
+     */
+    readonly maxPacketsPerPoll: number;
+    /** MAX_PENDING_HANDSHAKES (default 2000): engine connections without a completed CONNECT; more get 503. */
+    readonly maxPendingHandshakes: number;
   };
-  readonly engine: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number };
+  readonly engine: {
+    readonly pingIntervalMs: number;
+    readonly pingTimeoutMs: number;
+    /** CONNECT_TIMEOUT_MS (default 15000): an engine connection without a completed CONNECT is closed. */
+    readonly connectTimeoutMs: number;
+  };
   /** Waiting queues and seat holds (docs/queue-and-seats.md). */
   readonly claims: {
     /** SEAT_HOLD_SECONDS (default 300): hold TTL of events that do not set their own. */
@@ -132,6 +149,22 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   if (parsed.success && parsed.data.NODE_DEAD_AFTER_SECONDS <= parsed.data.NODE_HEARTBEAT_SECONDS) {
     problems.push('NODE_DEAD_AFTER_SECONDS: must be greater than NODE_HEARTBEAT_SECONDS');
   }
+  const packetsPerPoll = parsed.success ? parsed.data.MAX_PACKETS_PER_POLL : undefined;
+  if (parsed.success && packetsPerPoll !== undefined && packetsPerPoll < parsed.data.EVENTS_BURST) {
+    // A client may legitimately send a whole burst in one long-polling POST.
+    problems.push('MAX_PACKETS_PER_POLL: must be at least EVENTS_BURST');
+  }
+  if (
+    parsed.success &&
+    parsed.data.HANDSHAKE_QUEUE_MAX_WAIT_MS + parsed.data.REDIS_COMMAND_TIMEOUT_MS >=
+      parsed.data.CONNECT_TIMEOUT_MS
+  ) {
+    // A handshake that waits its turn and then attaches must finish before the pending-connection timeout
+    // closes it, or the queue would hand out slots to connections that are about to be cut.
+    problems.push(
+      'HANDSHAKE_QUEUE_MAX_WAIT_MS: plus REDIS_COMMAND_TIMEOUT_MS must stay below CONNECT_TIMEOUT_MS',
+    );
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -178,8 +211,15 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       handshakesPerSecond: e.HANDSHAKES_PER_SECOND,
       handshakeQueueMaxWaitMs: e.HANDSHAKE_QUEUE_MAX_WAIT_MS,
       handshakesPerIpPerSecond: e.HANDSHAKES_PER_IP_PER_SECOND,
+      floodDisconnectAfterRefusals: e.FLOOD_DISCONNECT_AFTER_REFUSALS,
+      maxPacketsPerPoll: e.MAX_PACKETS_PER_POLL ?? Math.max(500, 2 * e.EVENTS_BURST),
+      maxPendingHandshakes: e.MAX_PENDING_HANDSHAKES,
     },
-    engine: { pingIntervalMs: e.PING_INTERVAL_MS, pingTimeoutMs: e.PING_TIMEOUT_MS },
+    engine: {
+      pingIntervalMs: e.PING_INTERVAL_MS,
+      pingTimeoutMs: e.PING_TIMEOUT_MS,
+      connectTimeoutMs: e.CONNECT_TIMEOUT_MS,
+    },
     claims: {
       holdSeconds: e.SEAT_HOLD_SECONDS,
       admissionSecret: e.ADMISSION_SECRET,

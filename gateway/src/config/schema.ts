@@ -101,12 +101,20 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9-]{1,64}$/, 'expected a header name, such as x-forwarded-for')
     .transform((v) => v.toLowerCase())
     .optional(),
+  /** RATE_LIMITED refusals a socket may collect (refilling at a tenth per second) before it is cut. */
+  FLOOD_DISCONNECT_AFTER_REFUSALS: positiveInt.pipe(z.number().max(100_000)).default('300'),
+  /** Packets one long-polling POST may carry; unset = the larger of 500 and twice EVENTS_BURST. */
+  MAX_PACKETS_PER_POLL: positiveInt.optional(),
+  /** Engine.IO connections on this node that have not completed the Socket.IO CONNECT. */
+  MAX_PENDING_HANDSHAKES: positiveInt.default('2000'),
   DRAIN_SECONDS: nonNegativeInt.pipe(z.number().max(600)).default('20'),
   /** Seconds a stopping node stays unready but serving before its first drain batch (load balancer catches up). */
   DRAIN_GRACE_SECONDS: nonNegativeInt.pipe(z.number().max(120)).default('3'),
 
   PING_INTERVAL_MS: positiveInt.default('25000'),
   PING_TIMEOUT_MS: positiveInt.default('20000'),
+  /** How long an Engine.IO connection may stay without a completed Socket.IO CONNECT (socket.io `connectTimeout`). */
+  CONNECT_TIMEOUT_MS: positiveInt.pipe(z.number().min(100).max(120_000)).default('15000'),
 
   /** Queue and seat holds (docs/queue-and-seats.md). */
   SEAT_HOLD_SECONDS: positiveInt.pipe(z.number().max(24 * 3600)).default('300'),

@@ -35,6 +35,10 @@ export interface GatewayMetrics {
   readonly ready: Gauge;
   readonly draining: Gauge;
   readonly drainedSockets: Counter;
+  /** Requests and engine connections refused or cut before authentication, by reason. */
+  readonly transportRefusals: Counter<'reason'>;
+  /** Engine connections that have not completed the Socket.IO CONNECT yet. */
+  readonly pendingHandshakes: Gauge;
 }
 
 /**
@@ -163,6 +167,17 @@ export function createGatewayMetrics(options: { nodeId: string; collectDefaults?
     drainedSockets: new Counter({
       name: 'stayline_drained_sockets_total',
       help: 'Sockets told server:draining and closed by a drain.',
+      registers,
+    }),
+    transportRefusals: new Counter({
+      name: 'stayline_transport_refusals_total',
+      help: 'Refused or cut before authentication or below socket.io, by reason: ORIGIN_FORBIDDEN (403 on a request of an open connection), PENDING_HANDSHAKES (503 at MAX_PENDING_HANDSHAKES), POLL_PACKETS (a long-polling POST over MAX_PACKETS_PER_POLL), CONNECT_CONCURRENT and CONNECT_ATTEMPTS (CONNECTs repeated on one connection).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    pendingHandshakes: new Gauge({
+      name: 'stayline_pending_handshakes',
+      help: 'Engine.IO connections that have not completed the Socket.IO CONNECT (closed after CONNECT_TIMEOUT_MS).',
       registers,
     }),
   };

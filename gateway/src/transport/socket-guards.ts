@@ -2,7 +2,10 @@
  * Per-socket guards that keep one client from hurting the others:
  * - inbound: a request is processed only if the token is still valid, the message is within
  *   MAX_MESSAGE_BYTES, the socket is within its EVENTS_PER_SECOND budget, the event is part of the protocol
- *   and it carries an ack; otherwise it is dropped unprocessed and answered with its own code;
+ *   and it carries an ack; otherwise it is dropped unprocessed and answered with its own code. The
+ *   RATE_LIMITED answers are budgeted too (FLOOD_DISCONNECT_AFTER_REFUSALS): a socket that spends that
+ *   budget is told RATE_FLOODED and handed to `onFlooded` to be cut, and nothing it sends afterwards is
+ *   read or answered, so a flooder cannot keep the node busy writing refusals;
  * - outbound: a client that stops reading is cut off once its pending output passes
  *   MAX_OUTBOUND_BUFFER_BYTES (socket.io's own write buffer is unbounded, upstream engine.io #420).
  */
@@ -23,6 +26,19 @@ export interface GuardLimits {
   eventsBurst: number;
   maxOutboundBufferBytes: number;
   clockToleranceSeconds: number;
+  /**
+   * RATE_LIMITED refusals a socket may collect before it counts as a flood: an allowance of this many,
+   * refilling at a tenth of it per second (FLOOD_DISCONNECT_AFTER_REFUSALS, default 300).
+   */
+  floodDisconnectAfterRefusals: number;
+}
+
+/** What the inbound guard knows about a flood when it hands the socket over to be cut. */
+export interface FloodReport {
+  /** Bounded label of the event that spent the allowance. */
+  event: string;
+  /** RATE_LIMITED refusals this socket was answered before the cut. */
+  refusals: number;
 }
 
 interface EnginePacket {
@@ -38,15 +54,33 @@ function packetBytes(data: unknown): number {
 
 /**
  * Installs the inbound guard. `onExpired` is called when a request arrives after the token's expiry, so the
- * caller can end the connection even if its timer has not fired yet.
+ * caller can end the connection even if its timer has not fired yet. `onFlooded` is called once, after the
+ * socket was sent `protocol:error` RATE_FLOODED, when it has spent its allowance of RATE_LIMITED refusals:
+ * the caller disconnects it. `now` is the wall clock of token expiry; `clock` the monotonic clock of the
+ * rate buckets (both injectable for tests).
  */
 export function guardInbound(
   socket: GatewaySocket,
   limits: GuardLimits,
-  deps: { metrics: GatewayMetrics; now?: () => number; onExpired: () => void },
+  deps: {
+    metrics: GatewayMetrics;
+    now?: () => number;
+    clock?: () => number;
+    onExpired: () => void;
+    onFlooded: (report: FloodReport) => void;
+  },
 ): void {
   const now = deps.now ?? Date.now;
-  const bucket = new TokenBucket(limits.eventsPerSecond, limits.eventsBurst);
+  const clock = deps.clock ?? (() => performance.now());
+  const bucket = new TokenBucket(limits.eventsPerSecond, limits.eventsBurst, clock);
+  // Refusals are budgeted like events: a burst of them is a client catching up, a stream of them a flood.
+  const refusalAllowance = new TokenBucket(
+    limits.floodDisconnectAfterRefusals / 10,
+    limits.floodDisconnectAfterRefusals,
+    clock,
+  );
+  let rateRefusals = 0;
+  let flooded = false;
 
   const refuse = (event: string, args: unknown[], error: WireError): void => {
     deps.metrics.rejections.inc({ code: error.code });
@@ -64,6 +98,8 @@ export function guardInbound(
     refuse(event, args, wireError(code, message, retryAfterMs === undefined ? undefined : { retryAfterMs }));
 
   socket.use((packet, next) => {
+    // Cut: the disconnect is under way, and nothing this socket still sends is read, counted or answered.
+    if (flooded) return;
     const [event, ...args] = packet;
     deps.metrics.eventsIn.inc({ event: inboundEventLabel(event) });
     const { principal } = socket.data;
@@ -83,6 +119,21 @@ export function guardInbound(
     }
     const waitMs = bucket.take();
     if (waitMs > 0) {
+      if (refusalAllowance.take() > 0) {
+        flooded = true;
+        deps.metrics.rejections.inc({ code: 'RATE_FLOODED' });
+        const label = inboundEventLabel(event);
+        socket.emit('protocol:error', {
+          ...wireError(
+            'RATE_FLOODED',
+            `Went on far over ${limits.eventsPerSecond} events per second after RATE_LIMITED; disconnected.`,
+          ),
+          event: label,
+        });
+        deps.onFlooded({ event: label, refusals: rateRefusals });
+        return;
+      }
+      rateRefusals += 1;
       refuseWith(event, args, 'RATE_LIMITED', `At most ${limits.eventsPerSecond} events per second.`, waitMs);
       return;
     }

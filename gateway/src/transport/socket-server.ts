@@ -1,6 +1,8 @@
 /**
- * The socket.io server of one node: engine options (message size, ping, origin check in allowRequest),
- * the handshake, and each connection's lifecycle — restore, guards, token expiry, requests, detach.
+ * The socket.io server of one node: engine options (message size, ping, connect timeout, origin check in
+ * allowRequest), the guards of connections not yet authenticated (engine-guards.ts), the handshake, and
+ * each connection's lifecycle — restore, guards (floods end in a disconnect), token expiry, requests,
+ * detach.
  */
 import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -19,7 +21,9 @@ import type { SessionStore } from '../session/session-store.ts';
 import { startAuthLifecycle } from './auth-lifecycle.ts';
 import { refuseBinary } from './binary-guard.ts';
 import type { ClaimsRuntime } from './claims-runtime.ts';
+import { clientFields } from './client-ip.ts';
 import { traceConnections } from './connection-trace.ts';
+import { guardEngine } from './engine-guards.ts';
 import { createHandshake } from './handshake.ts';
 import { LocalPresence } from './local-presence.ts';
 import type { OriginPolicy } from './origin-policy.ts';
@@ -60,6 +64,11 @@ export interface SocketServer {
 /** Engine.IO error code 4 (FORBIDDEN) makes engine.io answer a polling request with HTTP 403. */
 const ENGINE_FORBIDDEN = 4;
 
+/** How long a flooder's requests accepted before the flood may delay its disconnect, to be answered. */
+const FLOOD_ACK_GRACE_MS = 1_000;
+/** How long a flooder's disconnect may wait for its last packets to be written before the cut is forced. */
+const FLOOD_CLOSE_GRACE_MS = 1_000;
+
 export function createSocketServer(httpServer: HttpServer, deps: SocketServerDeps): SocketServer {
   const { config, metrics, log } = deps;
   const io: GatewayServer = new Server(httpServer, {
@@ -68,6 +77,10 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     maxHttpBufferSize: config.limits.maxMessageBytes * 2,
     pingInterval: config.engine.pingIntervalMs,
     pingTimeout: config.engine.pingTimeoutMs,
+    // socket.io's own close of a connection without CONNECT (default 45 s), only a backstop here: the
+    // engine guards close such a connection at CONNECT_TIMEOUT_MS, at once. socket.io's polite close must
+    // not come first, or a polling connection would linger "closing" (pending-handshakes.ts).
+    connectTimeout: config.engine.connectTimeoutMs * 2,
     serveClient: false,
     parser: sizedParser,
     cors: {
@@ -91,6 +104,16 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   const claims = deps.createClaims?.(io);
   const pendingDetaches = new Map<string, string>();
   const everConnected = new WeakSet<GatewaySocket>();
+  // Refusals a client can cause at will are logged per code at most 10 times per 10 s, with a count.
+  const sampled = createLogSampler(log);
+
+  // Before authentication: the HTTP gate, pending handshakes, the polling packet cap, CONNECTs per connection.
+  const engineGuards = guardEngine(io, httpServer, {
+    config,
+    metrics,
+    originPolicy: deps.originPolicy,
+    sampled,
+  });
 
   const detach = (userId: string, socketId: string): void => {
     deps.store.detachSocket(userId, socketId).then(
@@ -116,27 +139,27 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   };
   const roomDeps: RoomDeps = { ...deps.roomDeps, membership };
 
-  io.use(
-    createHandshake({
-      verifier: deps.verifier,
-      store: deps.store,
-      metrics,
-      log,
-      nodeId: config.nodeId,
-      maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
-      handshakesPerSecond: config.limits.handshakesPerSecond,
-      handshakeQueueMaxWaitMs: config.limits.handshakeQueueMaxWaitMs,
-      handshakesPerIpPerSecond: config.limits.handshakesPerIpPerSecond,
-      trustProxy: config.http.trustProxy,
-      sampledLog: createLogSampler(log.child({ module: 'handshake' })),
-      isRefusing: deps.isRefusing,
-      onOrphan: (socket) => {
-        if (!everConnected.has(socket)) detach(socket.data.principal.userId, socket.id);
-      },
-    }),
-  );
+  const handshake = createHandshake({
+    verifier: deps.verifier,
+    store: deps.store,
+    metrics,
+    log,
+    nodeId: config.nodeId,
+    maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
+    handshakesPerSecond: config.limits.handshakesPerSecond,
+    handshakeQueueMaxWaitMs: config.limits.handshakeQueueMaxWaitMs,
+    handshakesPerIpPerSecond: config.limits.handshakesPerIpPerSecond,
+    trustProxy: config.http.trustProxy,
+    sampledLog: sampled,
+    isRefusing: deps.isRefusing,
+    onOrphan: (socket) => {
+      if (!everConnected.has(socket)) detach(socket.data.principal.userId, socket.id);
+    },
+  });
+  io.use(engineGuards.guardHandshake(handshake));
 
   io.on('connection', (socket) => {
+    engineGuards.connected(socket);
     everConnected.add(socket);
     const { principal, session } = socket.data;
     const userId = principal.userId;
@@ -157,7 +180,40 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     guardInbound(
       socket,
       { ...config.limits, clockToleranceSeconds: config.auth.clockToleranceSeconds },
-      { metrics, onExpired: () => lifecycle.expireNow() },
+      {
+        metrics,
+        onExpired: () => lifecycle.expireNow(),
+        onFlooded: ({ event, refusals }) => {
+          metrics.disconnects.inc({ reason: 'RATE_FLOODED' });
+          sampled(
+            'RATE_FLOODED',
+            'warn',
+            {
+              code: 'RATE_FLOODED',
+              userId,
+              ...clientFields(socket.request, config.http.trustProxy),
+              event,
+              refusals,
+            },
+            'socket went on flooding after RATE_LIMITED; disconnected',
+          );
+          // The guard reads nothing more from this socket. Requests it accepted before the flood are still
+          // answered (their handlers start on the ticks queued behind this one), then it is cut.
+          setImmediate(() => {
+            void socket.data.inflight.whenIdle(FLOOD_ACK_GRACE_MS).then(() => {
+              if (!socket.connected) return;
+              // A server-side disconnect, not a transport close: the stock client does not reconnect by
+              // itself ("io server disconnect"), so a runaway loop does not come straight back.
+              socket.disconnect(true);
+              // The close waits for the last packets (RATE_FLOODED among them) to be written; a flooder that
+              // also stopped reading would hold it open, so it is forced after a grace period.
+              setTimeout(() => {
+                if (socket.conn.readyState !== 'closed') forceClose(socket);
+              }, FLOOD_CLOSE_GRACE_MS).unref();
+            });
+          });
+        },
+      },
     );
     refuseBinary(socket, { metrics });
     guardOutbound(socket, config.limits.maxOutboundBufferBytes, () => {

@@ -63,8 +63,11 @@ describe('loadConfig', () => {
       handshakesPerSecond: 1000,
       handshakeQueueMaxWaitMs: 10_000,
       handshakesPerIpPerSecond: 0,
+      floodDisconnectAfterRefusals: 300,
+      maxPacketsPerPoll: 500,
+      maxPendingHandshakes: 2000,
     });
-    expect(config.engine).toEqual({ pingIntervalMs: 25000, pingTimeoutMs: 20000 });
+    expect(config.engine).toEqual({ pingIntervalMs: 25000, pingTimeoutMs: 20000, connectTimeoutMs: 15000 });
     expect(config.drain).toEqual({ seconds: 20, graceSeconds: 3 });
     expect(config.nodeId).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
     expect(config.nodeId.endsWith(`-${process.pid}`)).toBe(true);
@@ -304,6 +307,56 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_HEARTBEAT_SECONDS: '10', NODE_DEAD_AFTER_SECONDS: '11' }).store).toMatchObject({
       heartbeatSeconds: 10,
       deadAfterSeconds: 11,
+    });
+  });
+
+  it('derives MAX_PACKETS_PER_POLL from EVENTS_BURST unless set, and refuses one below EVENTS_BURST', () => {
+    expect(loadConfig({ EVENTS_BURST: '1000' }).limits.maxPacketsPerPoll).toBe(2000);
+    expect(loadConfig({ EVENTS_BURST: '10' }).limits.maxPacketsPerPoll).toBe(500);
+    expect(loadConfig({ EVENTS_BURST: '1000', MAX_PACKETS_PER_POLL: '1000' }).limits.maxPacketsPerPoll).toBe(
+      1000,
+    );
+    expect(namesIn(problemsOf(() => loadConfig({ MAX_PACKETS_PER_POLL: '99' })))).toEqual([
+      'MAX_PACKETS_PER_POLL',
+    ]);
+  });
+
+  it('parses the flood, pending-handshake and connect-timeout limits, and names bad ones', () => {
+    const config = loadConfig({
+      FLOOD_DISCONNECT_AFTER_REFUSALS: '50',
+      MAX_PENDING_HANDSHAKES: '10',
+      CONNECT_TIMEOUT_MS: '100',
+      // The queue wait and the store timeout must fit in the connect timeout.
+      HANDSHAKE_QUEUE_MAX_WAIT_MS: '0',
+      REDIS_COMMAND_TIMEOUT_MS: '50',
+    });
+    expect(config.limits).toMatchObject({ floodDisconnectAfterRefusals: 50, maxPendingHandshakes: 10 });
+    expect(config.engine.connectTimeoutMs).toBe(100);
+    const problems = problemsOf(() =>
+      loadConfig({
+        FLOOD_DISCONNECT_AFTER_REFUSALS: '0',
+        MAX_PENDING_HANDSHAKES: '-1',
+        CONNECT_TIMEOUT_MS: '99',
+        MAX_PACKETS_PER_POLL: '1e3',
+      }),
+    );
+    expect(namesIn(problems).sort()).toEqual([
+      'CONNECT_TIMEOUT_MS',
+      'FLOOD_DISCONNECT_AFTER_REFUSALS',
+      'MAX_PACKETS_PER_POLL',
+      'MAX_PENDING_HANDSHAKES',
+    ]);
+  });
+
+  it('refuses an admission queue wait that, with the store timeout, does not fit in CONNECT_TIMEOUT_MS', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ CONNECT_TIMEOUT_MS: '10000', HANDSHAKE_QUEUE_MAX_WAIT_MS: '9000' }),
+    );
+    expect(namesIn(problems)).toEqual(['HANDSHAKE_QUEUE_MAX_WAIT_MS']);
+    expect(
+      loadConfig({ CONNECT_TIMEOUT_MS: '10000', HANDSHAKE_QUEUE_MAX_WAIT_MS: '8999' }).limits,
+    ).toMatchObject({
+      handshakeQueueMaxWaitMs: 8999,
     });
   });
 });
