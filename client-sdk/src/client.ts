@@ -506,6 +506,11 @@ export function createClient(options: ClientOptions): StaylineClient {
   socket.on('session:ended', (error) => {
     serverError = error;
   });
+  // A flood cut-off is announced as protocol:error RATE_FLOODED before the final disconnect: keep the reason,
+  // so the app sees RATE_FLOODED (not CLIENT_NETWORK) and the SDK does not reconnect into the same loop.
+  socket.on('protocol:error', (error) => {
+    if (error.code === 'RATE_FLOODED') serverError = error;
+  });
   socket.on('auth:expiring', ({ expiresAt }) => {
     log?.debug({ expiresAt }, 'token expiring; refreshing');
     Promise.resolve()

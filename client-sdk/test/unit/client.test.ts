@@ -75,7 +75,10 @@ describe('client shell (fake socket, manual timers)', () => {
     await flushPromises();
     expect(s.sock().connectCalls).toBe(2);
     expect(s.reasons).toEqual(['connect', 'reconnect']);
-    expect(s.sock().authSeen).toEqual([{ token: 'token-1', retryableConnectErrors: true }, { token: 'token-2', retryableConnectErrors: true }]);
+    expect(s.sock().authSeen).toEqual([
+      { token: 'token-1', retryableConnectErrors: true },
+      { token: 'token-2', retryableConnectErrors: true },
+    ]);
   });
 
   it('holds a call made while reconnecting and sends it once, when the connection is back', async () => {
@@ -202,6 +205,23 @@ describe('client shell (fake socket, manual timers)', () => {
       expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2', retryableConnectErrors: true });
     },
   );
+
+  it('stops as disconnected with RATE_FLOODED after a flood cut-off, instead of CLIENT_NETWORK', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    s.sock().fire('protocol:error', {
+      code: 'RATE_FLOODED',
+      message: 'flooding',
+      retryable: false,
+      event: 'room:join',
+    });
+    s.sock().drop('io server disconnect');
+    expect(s.client.state).toMatchObject({ status: 'disconnected', lastError: 'RATE_FLOODED' });
+    s.timers.advance(60_000);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(1);
+  });
 
   it('stays down after an unexplained "io server disconnect" (the server meant it)', async () => {
     const s = setup();
