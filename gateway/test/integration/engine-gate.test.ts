@@ -154,8 +154,6 @@ describe('engine connections that never complete the Socket.IO CONNECT', () => {
       REDIS_URL: redis.url,
       MAX_PENDING_HANDSHAKES: String(MAX_PENDING),
       CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
-      // A handshake's admission wait and store attach must fit in the connect timeout (checked at start).
-      HANDSHAKE_QUEUE_MAX_WAIT_MS: '2000',
     });
     gw = await startLoggedGateway(env);
   });
