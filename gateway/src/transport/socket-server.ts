@@ -30,6 +30,7 @@ import type { OriginPolicy } from './origin-policy.ts';
 import { answer } from './request-edge.ts';
 import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
 import { sizedParser } from './sized-parser.ts';
+import { FairWebSocketServer, stopReading } from './ws-engine.ts';
 import { clientRoom, userRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
 import { createUserSessions, type UserSessions } from './user-sessions.ts';
 
@@ -83,6 +84,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     connectTimeout: config.engine.connectTimeoutMs * 2,
     serveClient: false,
     parser: sizedParser,
+    wsEngine: FairWebSocketServer,
     cors: {
       origin: (origin, callback) =>
         callback(null, deps.originPolicy.isAllowed(origin, undefined) ? (origin ?? false) : false),
@@ -197,8 +199,10 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
             },
             'socket went on flooding after RATE_LIMITED; disconnected',
           );
-          // The guard reads nothing more from this socket. Requests it accepted before the flood are still
-          // answered (their handlers start on the ticks queued behind this one), then it is cut.
+          // The guard reads nothing more from this socket, and the node stops reading its websocket at all
+          // (what it keeps sending waits in kernel buffers, costing nothing). Requests it accepted before the
+          // flood are still answered (their handlers start on the ticks queued behind this one), then it is cut.
+          stopReading(socket.conn.transport);
           setImmediate(() => {
             void socket.data.inflight.whenIdle(FLOOD_ACK_GRACE_MS).then(() => {
               if (!socket.connected) return;
