@@ -209,11 +209,10 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
               // A server-side disconnect, not a transport close: the stock client does not reconnect by
               // itself ("io server disconnect"), so a runaway loop does not come straight back.
               socket.disconnect(true);
-              // The close waits for the last packets (RATE_FLOODED among them) to be written; a flooder that
-              // also stopped reading would hold it open, so it is forced after a grace period.
-              setTimeout(() => {
-                if (socket.conn.readyState !== 'closed') forceClose(socket);
-              }, FLOOD_CLOSE_GRACE_MS).unref();
+              // The close waits for the last packets (RATE_FLOODED among them) to be written, and a websocket
+              // close waits for the peer's close frame, which a socket we no longer read never delivers: the
+              // connection is ended for good after a grace period (a no-op when it is already gone).
+              setTimeout(() => forceClose(socket), FLOOD_CLOSE_GRACE_MS).unref();
             });
           });
         },
