@@ -96,6 +96,15 @@ export interface ClientOptions {
   newRequestId?: () => string;
   /** Socket factory (tests). Default socket.io-client's `io`. */
   socketFactory?: typeof io;
+  /**
+   * The fetch used once after a connection attempt failed without a code, to tell a refused origin from an
+   * unreachable server: a browser hides the websocket's HTTP 403, so the SDK GETs the engine's polling URL
+   * (`<url><path>/?EIO=4&transport=polling&sid=origin-probe`; the gateway answers a refused origin 403 with
+   * CORS headers, anything else 400 without creating a session). A 403 ends in status `forbidden` with
+   * ORIGIN_FORBIDDEN, never retried. Default `globalThis.fetch` in a browser (only a page has an origin to
+   * refuse), none elsewhere; `null` turns the probe off.
+   */
+  fetch?: typeof globalThis.fetch | null;
 }
 
 /** Per-call options. */
@@ -228,6 +237,41 @@ function defaultRequestId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Statuses in which the client is not trying to connect: calls fail at once with CLIENT_OFFLINE. */
+const STOPPED: ReadonlySet<ConnectionState['status']> = new Set([
+  'disconnected',
+  'unauthorized',
+  'forbidden',
+]);
+
+/**
+ * After a connection attempt failed without a code: is the page's origin refused? True on HTTP 403 from the
+ * engine's polling URL (see `ClientOptions.fetch`); false for anything else, including a failed fetch.
+ */
+async function originRefused(
+  fetchFn: typeof globalThis.fetch,
+  url: string,
+  path: string | undefined,
+): Promise<{ refused: boolean; message?: string | undefined }> {
+  let probe: URL;
+  try {
+    // Relative gateway URLs ('/') are relative to the page, as socket.io-client takes them.
+    probe = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+  } catch {
+    return { refused: false };
+  }
+  probe.pathname = `${(path ?? '/socket.io').replace(/\/+$/, '')}/`;
+  probe.search = '?EIO=4&transport=polling&sid=origin-probe';
+  try {
+    const response = await fetchFn(probe.href, { method: 'GET', credentials: 'omit' });
+    if (response.status !== 403) return { refused: false };
+    const body: unknown = await response.json().catch(() => undefined);
+    return { refused: true, message: readWireError(body)?.message };
+  } catch {
+    return { refused: false };
+  }
+}
+
 /** The codes a server puts on an ack of a request it never processed because the token had expired. */
 const RESEND_CODES: ReadonlySet<string> = new Set(['AUTH_EXPIRED']);
 
@@ -317,7 +361,7 @@ export function createClient(options: ClientOptions): StaylineClient {
     if (state !== previous) {
       log?.debug({ event: event.type, status: state.status, lastError: state.lastError }, 'connection state');
       notifyState(previous);
-      if (state.status === 'disconnected' || state.status === 'unauthorized') {
+      if (STOPPED.has(state.status)) {
         failPending(
           closedByApp
             ? new SdkError('CLIENT_CLOSED')
@@ -413,7 +457,7 @@ export function createClient(options: ClientOptions): StaylineClient {
     callOptions: CallOptions = {},
     connectionBound = false,
   ): Promise<ResultOf<E>> => {
-    if (state.status === 'disconnected' || state.status === 'unauthorized') {
+    if (STOPPED.has(state.status)) {
       return Promise.reject(
         closedByApp
           ? new SdkError('CLIENT_CLOSED')
@@ -459,10 +503,24 @@ export function createClient(options: ClientOptions): StaylineClient {
     dispatch({ type: 'opened' });
     flush();
   });
+  const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+  const fetchFn = options.fetch === undefined ? (inBrowser ? globalThis.fetch : null) : options.fetch;
   socket.on('connect_error', (err: Error & { data?: unknown }) => {
     const wire = readWireError(err.data);
     log?.debug({ code: wire?.code, message: err.message }, 'connect_error');
-    if (wire === undefined) dispatch({ type: 'refused', code: 'CLIENT_NETWORK', retryable: true });
+    if (wire === undefined && typeof fetchFn === 'function') {
+      // No code: unreachable, or a refused origin the browser will not show us. Ask once, then decide.
+      const seq = attemptSeq;
+      void originRefused(fetchFn, options.url, options.path).then(({ refused, message }) => {
+        if (seq !== attemptSeq) return;
+        if (refused) log?.warn({ message }, 'the gateway refuses this page origin (CORS_ORIGINS)');
+        dispatch(
+          refused
+            ? { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable: false }
+            : { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+        );
+      });
+    } else if (wire === undefined) dispatch({ type: 'refused', code: 'CLIENT_NETWORK', retryable: true });
     else {
       const code = SdkError.fromWire(wire).code;
       dispatch({ type: 'refused', code, retryable: wire.retryable, hintMs: wire.retryAfterMs });

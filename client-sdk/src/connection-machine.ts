@@ -8,6 +8,7 @@
  *               │  ▲ refused(retryable): wait, retry      │              │  ▲ refused(retryable): wait, retry
  *               │  └──────────────────┘                   │              │  └──────────────┘
  *               ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH) ──> unauthorized
+ *               ├── refused(ORIGIN_FORBIDDEN: the page's origin is not in CORS_ORIGINS) ──> forbidden
  *               └── refused(not retryable) | attempts used up | close | dropped(no retry) ──> disconnected
  * ```
  */
@@ -15,7 +16,14 @@ import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from './backoff.ts
 import type { SdkErrorCode } from './errors.ts';
 
 /** Where the connection is. */
-export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'unauthorized';
+export type ConnectionStatus =
+  | 'connecting'
+  | 'connected'
+  | 'reconnecting'
+  | 'disconnected'
+  | 'unauthorized'
+  /** The gateway refuses this page's origin (HTTP 403, ORIGIN_FORBIDDEN): fix CORS_ORIGINS; never retried. */
+  | 'forbidden';
 
 /** The one observable connection state. Immutable: every change is a new object. */
 export interface ConnectionState {
@@ -79,6 +87,9 @@ const UNAUTHORIZED_CODES: ReadonlySet<SdkErrorCode> = new Set([
   'AUTH_SUBJECT_MISMATCH',
 ]);
 
+/** Refusals of the page itself: its origin is not allowed. Retrying cannot help; the operator must. */
+const FORBIDDEN_CODES: ReadonlySet<SdkErrorCode> = new Set(['ORIGIN_FORBIDDEN']);
+
 const NONE: ConnectionEffect = { type: 'none' };
 const trying = (s: ConnectionStatus): boolean => s === 'connecting' || s === 'reconnecting';
 
@@ -96,7 +107,8 @@ export function step(
 ): { state: ConnectionState; effect: ConnectionEffect } {
   switch (event.type) {
     case 'start':
-      if (state.status !== 'disconnected' && state.status !== 'unauthorized') return { state, effect: NONE };
+      if (state.status !== 'disconnected' && state.status !== 'unauthorized' && state.status !== 'forbidden')
+        return { state, effect: NONE };
       return {
         state: { status: 'connecting', lastError: state.lastError, attempt: 0, retryAt: undefined },
         effect: { type: 'connect' },
@@ -135,6 +147,12 @@ export function step(
       if (UNAUTHORIZED_CODES.has(event.code)) {
         return {
           state: { status: 'unauthorized', lastError: event.code, attempt, retryAt: undefined },
+          effect: { type: 'disconnect' },
+        };
+      }
+      if (FORBIDDEN_CODES.has(event.code)) {
+        return {
+          state: { status: 'forbidden', lastError: event.code, attempt, retryAt: undefined },
           effect: { type: 'disconnect' },
         };
       }

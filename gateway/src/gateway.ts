@@ -10,6 +10,7 @@ import express from 'express';
 import { createTokenVerifier } from './auth/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { createRoomPolicy } from './features/rooms/room-policy.ts';
+import { createLogSampler } from './infra/log-sampler.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
@@ -24,6 +25,7 @@ import { createHousekeeping } from './transport/housekeeping.ts';
 import { createDemoRoute } from './transport/demo-route.ts';
 import { createHttpApp } from './transport/http-app.ts';
 import { createOriginPolicy } from './transport/origin-policy.ts';
+import { refuseForeignOrigins } from './transport/origin-refusal.ts';
 import { drainSockets } from './transport/drain.ts';
 import { createSocketServer } from './transport/socket-server.ts';
 import { clientRoom, userRoom } from './transport/socket-types.ts';
@@ -48,7 +50,7 @@ export interface BuildOptions {
 function guardUpgrades(
   httpServer: HttpServer,
   isAllowed: (origin?: string, host?: string) => boolean,
-  onRefused: () => void,
+  onRefused: (origin: string | undefined) => void,
 ): void {
   const engineListeners = httpServer.listeners('upgrade') as ((
     req: unknown,
@@ -58,7 +60,7 @@ function guardUpgrades(
   httpServer.removeAllListeners('upgrade');
   httpServer.on('upgrade', (req: import('node:http').IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!isAllowed(req.headers.origin, req.headers.host)) {
-      onRefused();
+      onRefused(req.headers.origin);
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -124,7 +126,20 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   /** Set when the drain's first batch starts: from then on new handshakes are refused (SERVER_DRAINING). */
   let refusing = false;
   let closed: Promise<void> | undefined;
-  const originPolicy = createOriginPolicy(config.http.corsOrigins);
+  const originPolicy = createOriginPolicy(config.http.corsOrigins, {
+    allowLocalhost: config.http.allowLocalhostOrigins,
+  });
+  // Refused origins, sampled: an operator sees which page was refused and what is allowed.
+  const originLog = createLogSampler(log.child({ module: 'origin' }));
+  const refusedOrigin = (origin: string | undefined, transport: 'websocket' | 'polling'): void => {
+    metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' });
+    originLog(
+      'ORIGIN_FORBIDDEN',
+      'warn',
+      { origin: origin?.slice(0, 200), transport, allowed: originPolicy.allowedList },
+      'refused a connection from a page whose origin is not allowed (CORS_ORIGINS)',
+    );
+  };
 
   // The express app is the server's request listener from the start: socket.io, attached next, takes over
   // its /socket.io/ path and hands every other request to it.
@@ -163,8 +178,13 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   guardUpgrades(
     httpServer,
     (o, h) => originPolicy.isAllowed(o, h),
-    () => metrics.handshakes.inc({ result: 'ORIGIN_FORBIDDEN' }),
+    (o) => refusedOrigin(o, 'websocket'),
   );
+  refuseForeignOrigins(httpServer, {
+    path: '/socket.io',
+    policy: originPolicy,
+    onRefused: (o) => refusedOrigin(o, 'polling'),
+  });
 
   if (sockets.claims) {
     app.use(

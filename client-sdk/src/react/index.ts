@@ -199,6 +199,7 @@ export const DEFAULT_STATUS_LABELS: Readonly<Record<Status, string | null>> = Ob
   reconnecting: 'reconnecting…',
   disconnected: 'offline',
   unauthorized: 'signed out',
+  forbidden: 'this page may not connect (CORS_ORIGINS)',
 });
 
 /** Props of ConnectionStatus. */
@@ -209,7 +210,8 @@ export interface ConnectionStatusProps {
 }
 
 /**
- * A small banner: nothing while connected, "reconnecting…" while retrying, "offline" when down.
+ * A small banner: nothing while connected, "reconnecting…" while retrying, "offline" when down, and a line
+ * naming CORS_ORIGINS when the gateway refuses the page's origin (`forbidden`).
  * Renders `<div role="status" data-status="…">`.
  * @example
  * <ConnectionStatus labels={{ disconnected: 'Connection lost' }} />

@@ -13,7 +13,9 @@ const restored = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-function setup(options: { maxAttempts?: number; callTimeoutMs?: number } = {}) {
+function setup(
+  options: { maxAttempts?: number; callTimeoutMs?: number; fetch?: typeof globalThis.fetch | null } = {},
+) {
   const timers = new ManualTimers();
   const reasons: TokenReason[] = [];
   let tokenSeq = 0;
@@ -64,7 +66,7 @@ describe('client shell (fake socket, manual timers)', () => {
     expect(s.client.state.status).toBe('connecting');
     await connectNow(s);
     expect(s.client.state.status).toBe('connected');
-    expect(s.sock().authSeen).toEqual([{ token: 'token-1' }]);
+    expect(s.sock().authSeen).toEqual([{ token: 'token-1', retryableConnectErrors: true }]);
 
     s.sock().drop('transport close');
     expect(s.client.state).toMatchObject({ status: 'reconnecting', lastError: 'CLIENT_NETWORK' });
@@ -75,7 +77,10 @@ describe('client shell (fake socket, manual timers)', () => {
     await flushPromises();
     expect(s.sock().connectCalls).toBe(2);
     expect(s.reasons).toEqual(['connect', 'reconnect']);
-    expect(s.sock().authSeen).toEqual([{ token: 'token-1' }, { token: 'token-2' }]);
+    expect(s.sock().authSeen).toEqual([
+      { token: 'token-1', retryableConnectErrors: true },
+      { token: 'token-2', retryableConnectErrors: true },
+    ]);
   });
 
   it('holds a call made while reconnecting and sends it once, when the connection is back', async () => {
@@ -171,7 +176,7 @@ describe('client shell (fake socket, manual timers)', () => {
     s.timers.advance(0);
     await flushPromises();
     expect(s.sock().connectCalls).toBe(2);
-    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2' });
+    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2', retryableConnectErrors: true });
   });
 
   it('stays down after an unexplained "io server disconnect" (the server meant it)', async () => {
@@ -225,7 +230,7 @@ describe('client shell (fake socket, manual timers)', () => {
     await flushPromises();
     s.sock().accept();
     expect(s.sock().sent.map((r) => r.event)).toEqual(['auth:refresh']);
-    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-3' });
+    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-3', retryableConnectErrors: true });
   });
 
   it('reports what a restore brought back and what it lost, against the previous session', async () => {
@@ -296,6 +301,70 @@ describe('client shell (fake socket, manual timers)', () => {
     fail = false;
     timers.advance(500);
     await flushPromises();
-    expect(socket?.authSeen).toEqual([{ token: 'ok-token' }]);
+    expect(socket?.authSeen).toEqual([{ token: 'ok-token', retryableConnectErrors: true }]);
+  });
+});
+
+describe('a refused origin (the browser hides the websocket 403)', () => {
+  const probing = (status: number | 'unreachable') => {
+    const urls: string[] = [];
+    const fetch = ((url: string) => {
+      urls.push(url);
+      if (status === 'unreachable') return Promise.reject(new TypeError('Failed to fetch'));
+      return Promise.resolve(
+        new Response(
+          JSON.stringify({ code: 'ORIGIN_FORBIDDEN', message: 'add it to CORS_ORIGINS', retryable: false }),
+          {
+            status,
+          },
+        ),
+      );
+    }) as typeof globalThis.fetch;
+    return { fetch, urls };
+  };
+
+  it('probes the polling URL once after a failed websocket and stops as "forbidden" on HTTP 403', async () => {
+    const probe = probing(403);
+    const s = setup({ fetch: probe.fetch });
+    clients.push(s.client);
+    await flushPromises();
+    s.sock().refuse(); // no data: what a browser reports for a websocket answered 403
+    await flushPromises();
+    expect(probe.urls).toEqual(['http://gateway.test/socket.io/?EIO=4&transport=polling&sid=origin-probe']);
+    expect(s.client.state).toMatchObject({
+      status: 'forbidden',
+      lastError: 'ORIGIN_FORBIDDEN',
+      retryAt: undefined,
+    });
+    // Never retried: no timer is pending, and calls fail at once.
+    s.timers.advance(60_000);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(1);
+    await expect(s.client.joinRoom('lobby')).rejects.toMatchObject({ code: 'CLIENT_OFFLINE' });
+    expect(new SdkError('ORIGIN_FORBIDDEN').message).toMatch(/CORS_ORIGINS/);
+    // The app can try again (after the operator fixed CORS_ORIGINS).
+    s.client.connect();
+    expect(s.client.state.status).toBe('connecting');
+  });
+
+  it('keeps retrying as CLIENT_NETWORK when the probe is not a 403 (server down, other status)', async () => {
+    for (const status of ['unreachable', 400] as const) {
+      const probe = probing(status);
+      const s = setup({ fetch: probe.fetch });
+      clients.push(s.client);
+      await flushPromises();
+      s.sock().refuse();
+      await flushPromises();
+      expect(s.client.state).toMatchObject({ status: 'connecting', lastError: 'CLIENT_NETWORK', attempt: 1 });
+      expect(s.client.state.retryAt).toBeDefined();
+    }
+  });
+
+  it('does not probe outside a browser unless given a fetch', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await flushPromises();
+    s.sock().refuse();
+    expect(s.client.state).toMatchObject({ status: 'connecting', lastError: 'CLIENT_NETWORK' });
   });
 });

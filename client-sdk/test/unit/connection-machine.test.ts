@@ -140,10 +140,29 @@ describe('connection state machine', () => {
     },
   );
 
-  it('stops as "disconnected" on a refusal no retry can fix (ORIGIN_FORBIDDEN)', () => {
-    const steps = run([{ type: 'start' }, { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable: false }]);
+  it('stops as "forbidden" when the page origin is refused (ORIGIN_FORBIDDEN), even if told retryable', () => {
+    for (const retryable of [false, true]) {
+      const steps = run([{ type: 'start' }, { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable }]);
+      expect(last(steps).state).toEqual({
+        status: 'forbidden',
+        lastError: 'ORIGIN_FORBIDDEN',
+        attempt: 1,
+        retryAt: undefined,
+      });
+      expect(last(steps).effect).toEqual({ type: 'disconnect' });
+    }
+    // A later timer does not start an attempt; only the app's start() does.
+    const later = run([
+      { type: 'start' },
+      { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable: false },
+      { type: 'timer' },
+    ]);
+    expect(last(later).effect).toEqual({ type: 'none' });
+  });
+
+  it('stops as "disconnected" on another refusal no retry can fix', () => {
+    const steps = run([{ type: 'start' }, { type: 'refused', code: 'EVENT_UNKNOWN', retryable: false }]);
     expect(last(steps).state.status).toBe('disconnected');
-    expect(last(steps).state.lastError).toBe('ORIGIN_FORBIDDEN');
     expect(last(steps).effect).toEqual({ type: 'disconnect' });
   });
 

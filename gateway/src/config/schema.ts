@@ -53,6 +53,8 @@ export const envSchema = z.object({
   AUTH_EXPIRY_WARNING_SECONDS: positiveInt.pipe(z.number().max(3600)).default('60'),
 
   CORS_ORIGINS: commaList.default(''),
+  /** Development only: where the generated JWT secret is kept between starts (default .stayline/dev-secret). */
+  DEV_SECRET_FILE: z.string().min(1).optional(),
   SERVICE_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
 
   REDIS_URL: z.string().url('expected a redis:// or rediss:// URL').optional(),
