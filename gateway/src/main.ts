@@ -51,14 +51,14 @@ function announceDevSecret(config: GatewayConfig, log: Logger, port: number): vo
   );
 }
 
-/** The demo's event: 16 seats, a queue that admits one user every 5 s, holds of SEAT_HOLD_SECONDS. */
+/** The demo's event: 16 seats, a queue that admits one user every 2 s, holds of SEAT_HOLD_SECONDS. */
 function demoEvents(config: GatewayConfig): Record<string, EventDefinition> {
   const seats = ['A', 'B'].flatMap((row) => Array.from({ length: 8 }, (_, i) => `${row}${i + 1}`));
   return {
     demo: {
       seats,
       requiresAdmission: false,
-      admissionRatePerSecond: 0.2,
+      admissionRatePerSecond: 0.5,
       maxSeatsPerUser: 4,
       holdSeconds: config.claims.holdSeconds,
     },

@@ -13,7 +13,13 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RestoredSession, WireError } from '@stayline/client-sdk/protocol';
+import type {
+  Ack,
+  QueueAdmittedPayload,
+  QueuePlace,
+  RestoredSession,
+  WireError,
+} from '@stayline/client-sdk/protocol';
 import { loadConfig } from '../../src/config/index.ts';
 import { buildGateway, type Gateway } from '../../src/gateway.ts';
 import {
@@ -24,7 +30,7 @@ import {
   tokenFor,
   type GatewayProcess,
 } from '../support/gateway.ts';
-import { waitFor } from '../support/wait.ts';
+import { nextEvent, request, waitFor } from '../support/wait.ts';
 
 const DEV_TOKEN = /Dev token for user "dev-user" \(valid 24 h\):\n\s+(\S+)/;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -101,6 +107,21 @@ describe('the development loop', () => {
     // A token signed with another secret is still refused: the file is the key, not an open door.
     const stranger = await outcome(connect(second.node.url, tokenFor(baseEnv(), 'mallory')));
     expect(stranger.error?.data?.code).toBe('AUTH_INVALID');
+  });
+
+  it("the development start's demo event (0.5 admissions/s) admits a queued user within 6 s", async () => {
+    const { node, devToken } = await startDev();
+    const socket = connect(node.url, devToken);
+    expect((await outcome(socket)).session).toBeDefined();
+    const admitted = nextEvent<QueueAdmittedPayload>(socket, 'queue:admitted', 6_000);
+    const started = Date.now();
+    const joined = await request<Ack<QueuePlace>>(socket, 'queue:join', {
+      eventId: 'demo',
+      requestId: 'join-1',
+    });
+    expect(joined).toMatchObject({ ok: true, data: { eventId: 'demo', position: 1 } });
+    expect(await admitted).toMatchObject({ eventId: 'demo' });
+    expect(Date.now() - started).toBeLessThan(6_000);
   });
 });
 
