@@ -4,6 +4,7 @@
  */
 import { createTokenSigner } from './auth/index.ts';
 import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, readOrCreateDevSecret, type GatewayConfig } from './config/index.ts';
 import { buildGateway } from './gateway.ts';
 import type { EventDefinition } from './session/claim-store.ts';
@@ -83,6 +84,11 @@ async function main(): Promise<void> {
     config.auth.generatedDevSecret ? { seedEvents: demoEvents(config) } : {},
   );
   const { port } = await gateway.listen();
+  // Which code this node runs: the compiled gateway/dist (production, the image) or the sources via tsx.
+  gateway.log.info(
+    { entry: fileURLToPath(import.meta.url), compiled: import.meta.url.endsWith('.js') },
+    'gateway code',
+  );
   if (config.auth.generatedDevSecret) announceDevSecret(config, gateway.log, port);
 
   let closing = false;
