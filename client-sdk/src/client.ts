@@ -23,6 +23,7 @@ import type {
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import {
   INITIAL_STATE,
+  STOPPED_STATUSES,
   step,
   type ConnectionEvent,
   type ConnectionPolicy,
@@ -123,14 +124,32 @@ export type RequestPayload<E extends keyof ClientToServerEvents> = Omit<RequestO
 /** The names of server events. */
 export type ServerEventName = keyof ServerToClientEvents;
 
-/** A connected (or connecting) Stayline client. */
-export interface StaylineClient {
+/**
+ * Your backend's own events (published through the service API) by name, with the type of their data:
+ * `createClient<{ score: { home: number; away: number } }>(...)` types `onAppEvent('score', ...)`.
+ * The default allows any name, with `unknown` data.
+ */
+export type AppEventMap = Record<string, unknown>;
+
+/**
+ * A connected (or connecting) Stayline client. `AppEvents` types the app events of `onAppEvent` (and of
+ * React's `useAppEvent` and `useRoom`).
+ */
+export interface StaylineClient<AppEvents extends object = AppEventMap> {
   /** The connection state; a new object on every change. */
   readonly state: ConnectionState;
   /** The session as last restored and updated; undefined until the first `session:restored`. */
   readonly session: ClientSession | undefined;
-  /** Starts connecting (after `autoConnect: false`, or after `close()`). */
+  /** Starts connecting (from `idle` after `autoConnect: false`, or after `close()`, `unauthorized`, `forbidden`). */
   connect(): void;
+  /**
+   * Opens a new connection now, whatever the state: a live connection is replaced (a fresh transport and
+   * token, the session restored), a wait for the next attempt is cut short, a stopped client starts. Calls
+   * in flight are sent again after it, with the same request id.
+   * @example
+   * window.addEventListener('online', () => client.reconnect());
+   */
+  reconnect(): void;
   /** Closes the connection, stops reconnecting, and fails pending calls with CLIENT_CLOSED. */
   close(): void;
   /**
@@ -152,11 +171,13 @@ export interface StaylineClient {
    */
   on<E extends ServerEventName>(event: E, handler: ServerToClientEvents[E]): () => void;
   /**
-   * Subscribes to an app event your backend publishes through the service API (outside the protocol).
+   * Subscribes to an app event your backend publishes through the service API (outside the protocol);
+   * `data` is typed by the client's `AppEvents` map. Returns the unsubscribe function.
    * @example
-   * client.onAppEvent('score', (data) => render(data));
+   * const client = createClient<{ score: { home: number; away: number } }>({ url, getToken });
+   * client.onAppEvent('score', ({ home, away }) => render(home, away));
    */
-  onAppEvent(event: string, handler: (data: unknown) => void): () => void;
+  onAppEvent<K extends keyof AppEvents & string>(event: K, handler: (data: AppEvents[K]) => void): () => void;
   /**
    * Joins a room; resolves with the user's rooms.
    * @example
@@ -237,13 +258,6 @@ function defaultRequestId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Statuses in which the client is not trying to connect: calls fail at once with CLIENT_OFFLINE. */
-const STOPPED: ReadonlySet<ConnectionState['status']> = new Set([
-  'disconnected',
-  'unauthorized',
-  'forbidden',
-]);
-
 /**
  * After a connection attempt failed without a code: is the page's origin refused? True on HTTP 403 from the
  * engine's polling URL (see `ClientOptions.fetch`); false for anything else, including a failed fetch.
@@ -285,7 +299,9 @@ const RESEND_CODES: ReadonlySet<string> = new Set(['AUTH_EXPIRED']);
  * client.onStateChange((s) => console.log(s.status));
  * const place = await client.joinQueue('ev1');
  */
-export function createClient(options: ClientOptions): StaylineClient {
+export function createClient<AppEvents extends object = AppEventMap>(
+  options: ClientOptions,
+): StaylineClient<AppEvents> {
   const now = options.now ?? Date.now;
   const timers: SdkTimers = options.timers ?? {
     setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
@@ -361,7 +377,7 @@ export function createClient(options: ClientOptions): StaylineClient {
     if (state !== previous) {
       log?.debug({ event: event.type, status: state.status, lastError: state.lastError }, 'connection state');
       notifyState(previous);
-      if (STOPPED.has(state.status)) {
+      if (STOPPED_STATUSES.has(state.status)) {
         failPending(
           closedByApp
             ? new SdkError('CLIENT_CLOSED')
@@ -457,7 +473,7 @@ export function createClient(options: ClientOptions): StaylineClient {
     callOptions: CallOptions = {},
     connectionBound = false,
   ): Promise<ResultOf<E>> => {
-    if (STOPPED.has(state.status)) {
+    if (STOPPED_STATUSES.has(state.status)) {
       return Promise.reject(
         closedByApp
           ? new SdkError('CLIENT_CLOSED')
@@ -583,7 +599,7 @@ export function createClient(options: ClientOptions): StaylineClient {
     updateSession('seat:expired', (s) => withoutSeats(s, eventId, seatIds)),
   );
 
-  const client: StaylineClient = {
+  const client: StaylineClient<AppEvents> = {
     get state() {
       return state;
     },
@@ -593,6 +609,12 @@ export function createClient(options: ClientOptions): StaylineClient {
     connect() {
       closedByApp = false;
       dispatch({ type: 'start' });
+    },
+    reconnect() {
+      closedByApp = false;
+      if (retryTimer !== undefined) timers.clearTimeout(retryTimer);
+      retryTimer = undefined;
+      dispatch({ type: 'reconnect' });
     },
     close() {
       closedByApp = true;

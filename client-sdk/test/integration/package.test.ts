@@ -107,6 +107,8 @@ describe('the packed SDK in a fresh project', () => {
            createClient: typeof sdk.createClient,
            sdkError: new sdk.SdkError('CLIENT_CLOSED').code,
            useQueue: typeof react.useQueue,
+           useAppEvent: typeof react.useAppEvent,
+           useRoom: typeof react.useRoom,
            codes: Object.keys(protocol.ERROR_CATALOGUE).length,
            browser: typeof browser.createClient,
            file: import.meta.resolve('@stayline/client-sdk'),
@@ -120,6 +122,8 @@ describe('the packed SDK in a fresh project', () => {
       createClient: 'function',
       sdkError: 'CLIENT_CLOSED',
       useQueue: 'function',
+      useAppEvent: 'function',
+      useRoom: 'function',
       browser: 'function',
     });
     expect(out['codes']).toBeGreaterThan(10);
@@ -145,7 +149,7 @@ describe('the packed SDK in a fresh project', () => {
       app,
     );
     const required = JSON.parse(cjs.stdout) as Record<string, unknown>;
-    expect(required).toMatchObject({ status: 'disconnected', isSdkError: true, useSeats: 'function' });
+    expect(required).toMatchObject({ status: 'idle', isSdkError: true, useSeats: 'function' });
     expect(required['file']).toMatch(/dist\/cjs\/index\.cjs$/);
   });
 
@@ -155,11 +159,14 @@ describe('the packed SDK in a fresh project', () => {
       join(app, 'consumer.mts'),
       `import { createClient, SdkError, type ConnectionStatus, type StaylineClient } from '@stayline/client-sdk';
 import { createElement } from 'react';
-import { StaylineProvider, useConnectionState, useQueue } from '@stayline/client-sdk/react';
+import { StaylineProvider, useAppEvent, useConnectionState, useQueue, useRoom } from '@stayline/client-sdk/react';
 import { ERROR_CATALOGUE, type ErrorCode, type SeatMapResult } from '@stayline/client-sdk/protocol';
 import { createClient as createBrowserClient } from '@stayline/client-sdk/browser';
 
-const client: StaylineClient = createClient({ url: 'https://rt.example.com', getToken: () => 'token' });
+interface AppEvents { score: { home: number; away: number } }
+const client: StaylineClient<AppEvents> = createClient<AppEvents>({ url: 'https://rt.example.com', getToken: () => 'token', autoConnect: false });
+const idle: ConnectionStatus = 'idle';
+client.reconnect();
 const status: ConnectionStatus = client.state.status;
 // @ts-expect-error not a status
 const wrong: ConnectionStatus = 'sleeping';
@@ -169,8 +176,15 @@ const badCode: ErrorCode = 'NOPE';
 const retryable: boolean = ERROR_CATALOGUE[code].retryable;
 // @ts-expect-error joinQueue takes an event id
 void client.joinQueue(42);
+client.onAppEvent('score', (s) => s.home + s.away);
+// @ts-expect-error the payload is typed by the event map
+client.onAppEvent('score', (s: string) => s);
 const read = (m: SeatMapResult): number => m.version;
 function Score(): null {
+  useAppEvent<AppEvents, 'score'>('score', (s) => void s.away);
+  const { messages } = useRoom<AppEvents>('match:42', { events: ['score'] });
+  const first: number | undefined = (messages[0]?.data as AppEvents['score'] | undefined)?.home;
+  void first;
   const { status: now } = useConnectionState();
   const { join } = useQueue('ev1');
   void join;
@@ -179,7 +193,7 @@ function Score(): null {
 }
 createElement(StaylineProvider, { client }, createElement(Score));
 const other = createBrowserClient({ url: 'https://rt.example.com', getToken: async () => 'token', autoConnect: false });
-export const used = [status, wrong, badCode, retryable, read, other, new SdkError('CLIENT_CLOSED').code];
+export const used = [status, idle, wrong, badCode, retryable, read, other, new SdkError('CLIENT_CLOSED').code];
 `,
     );
     writeFileSync(

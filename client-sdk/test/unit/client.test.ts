@@ -368,3 +368,43 @@ describe('a refused origin (the browser hides the websocket 403)', () => {
     expect(s.client.state).toMatchObject({ status: 'connecting', lastError: 'CLIENT_NETWORK' });
   });
 });
+
+describe('idle and reconnect()', () => {
+  it('is idle with autoConnect false, fails calls with CLIENT_OFFLINE until connect()', async () => {
+    const s = setupIdle();
+    expect(s.client.state.status).toBe('idle');
+    await expect(s.client.joinRoom('lobby')).rejects.toMatchObject({ code: 'CLIENT_OFFLINE' });
+    s.client.connect();
+    expect(s.client.state.status).toBe('connecting');
+  });
+
+  it('replaces a live connection at once, keeping a call in flight and sending it again with the same id', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    const joined = s.client.joinRoom('lobby');
+    expect(s.sock().sent.map((e) => e.event)).toEqual(['room:join']);
+    s.client.reconnect();
+    expect(s.client.state.status).toBe('reconnecting');
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(2);
+    expect(s.reasons).toEqual(['connect', 'reconnect']);
+    s.sock().accept();
+    const sent = s.sock().sent.filter((e) => e.event === 'room:join');
+    expect(sent).toHaveLength(2);
+    expect(sent[1]?.payload['requestId']).toBe(sent[0]?.payload['requestId']);
+    sent[1]?.ack({ ok: true, data: { room: 'lobby', rooms: ['lobby'] } });
+    await expect(joined).resolves.toMatchObject({ rooms: ['lobby'] });
+  });
+});
+
+function setupIdle() {
+  const client = createClient({
+    url: 'http://gateway.test',
+    getToken: () => 'token',
+    autoConnect: false,
+    socketFactory: ((_url: string, opts: Record<string, unknown>) => new FakeSocket(opts)) as never,
+  });
+  clients.push(client);
+  return { client };
+}
