@@ -59,7 +59,7 @@ describe('client-sdk/README.md', () => {
   it('names only npm scripts that exist', () => {
     const sdkScripts = Object.keys((JSON.parse(read('package.json')) as { scripts: object }).scripts);
     const rootScripts = Object.keys((JSON.parse(read('../package.json')) as { scripts: object }).scripts);
-    const named = [...README.matchAll(/npm run ([\w:-]+)( -w @stayline\/client-sdk)?/g)];
+    const named = [...README.matchAll(/npm run (?:-s )?(\w[\w:-]*)( -w @stayline\/client-sdk)?/g)];
     expect(named.length).toBeGreaterThan(2);
     for (const [text, script, workspace] of named) {
       expect(workspace === undefined ? rootScripts : sdkScripts, text).toContain(script);
