@@ -65,6 +65,19 @@ async function buildDemo() {
   say(`demo      -> ${out}`);
 }
 
+/** Replaces `target` with `staged`; another build swapping the same target at once wins, then this one. */
+function swapIn(staged, target) {
+  for (let tries = 0; ; tries++) {
+    rmSync(target, { recursive: true, force: true });
+    try {
+      renameSync(staged, target);
+      return;
+    } catch (err) {
+      if (tries >= 20 || !['ENOTEMPTY', 'EEXIST', 'EISDIR'].includes(err.code)) throw err;
+    }
+  }
+}
+
 /** Every file under `dir`, recursively. */
 const walk = (dir) =>
   readdirSync(dir).flatMap((name) => {
@@ -160,10 +173,7 @@ async function buildLibrary() {
     gzipBytes: gzipSync(code, { level: 9 }).length,
   };
   writeFileSync(join(stage, 'size.json'), JSON.stringify(size, null, 2) + '\n');
-  for (const name of ['esm', 'cjs', 'browser', 'size.json']) {
-    rmSync(join(dist, name), { recursive: true, force: true });
-    renameSync(join(stage, name), join(dist, name));
-  }
+  for (const name of ['esm', 'cjs', 'browser', 'size.json']) swapIn(join(stage, name), join(dist, name));
   rmSync(stage, { recursive: true, force: true });
   say(`esm+d.ts  -> ${join(dist, 'esm')}`);
   say(`cjs+d.cts -> ${join(dist, 'cjs')}`);

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tokenFor } from '../../../gateway/test/support/gateway.ts';
 import { SERVICE_TOKEN, startCluster, type TestCluster } from '../../../gateway/test/support/cluster.ts';
 import { createClient, type StaylineClient } from '../../src/index.ts';
+import { withSdkBuildLock } from '../../../gateway/test/support/build-lock.ts';
 import { launchChromium, type Browser } from '../support/chromium.ts';
 import { untilStatus } from '../support/client-wait.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
@@ -33,10 +34,12 @@ describe('the demo page in a real browser', () => {
 
   beforeAll(async () => {
     // Always rebuild: the page must run the SDK as it is now, not a stale build.
-    const build = spawnSync(process.execPath, ['client-sdk/scripts/build.mjs', '--demo-only', '--quiet'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    });
+    const build = await withSdkBuildLock(() =>
+      spawnSync(process.execPath, ['client-sdk/scripts/build.mjs', '--demo-only', '--quiet'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      }),
+    );
     if (build.status !== 0) throw new Error(`demo build failed:\n${build.stderr}`);
     cluster = await startCluster({ nodes: 2, env: { QUEUE_PUSH_INTERVAL_MS: '200' } });
     proxy = await startTcpProxy(cluster.nodes.map((n) => n.port));

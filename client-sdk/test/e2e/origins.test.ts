@@ -16,6 +16,7 @@ import {
   tokenFor,
   type RunningGateway,
 } from '../../../gateway/test/support/gateway.ts';
+import { withSdkBuildLock } from '../../../gateway/test/support/build-lock.ts';
 import { launchChromium, type Browser } from '../support/chromium.ts';
 import { serveStatic, type StaticServer } from '../support/static-server.ts';
 
@@ -46,10 +47,12 @@ describe('origins in a real browser', () => {
   const strictEnv = baseEnv({ CORS_ORIGINS: 'https://app.example' });
 
   beforeAll(async () => {
-    const build = spawnSync(process.execPath, ['client-sdk/scripts/build.mjs', '--demo-only', '--quiet'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    });
+    const build = await withSdkBuildLock(() =>
+      spawnSync(process.execPath, ['client-sdk/scripts/build.mjs', '--demo-only', '--quiet'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      }),
+    );
     if (build.status !== 0) throw new Error(`demo build failed:\n${build.stderr}`);
     const bundle = await esbuild.build({
       stdin: { contents: PAGE_SCRIPT, resolveDir: SDK_ROOT, loader: 'ts' },

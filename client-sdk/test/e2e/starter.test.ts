@@ -18,6 +18,7 @@ import {
   tokenFor,
   type RunningGateway,
 } from '../../../gateway/test/support/gateway.ts';
+import { withSdkBuildLock } from '../../../gateway/test/support/build-lock.ts';
 import { launchChromium, type Browser } from '../support/chromium.ts';
 import { serveStatic, type StaticServer } from '../support/static-server.ts';
 
@@ -59,7 +60,9 @@ describe('the starter app (examples/starter) in a real browser', () => {
       recursive: true,
       filter: (src) => !/(^|\/)(node_modules|dist)(\/|$)|\.tgz$/.test(relative(REPO_ROOT, src)),
     });
-    run('npm', ['pack', '-w', '@stayline/client-sdk', '--pack-destination', app, '--silent'], REPO_ROOT);
+    await withSdkBuildLock(() =>
+      run('npm', ['pack', '-w', '@stayline/client-sdk', '--pack-destination', app, '--silent'], REPO_ROOT),
+    );
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], app);
     run('npm', ['run', 'build'], app);
     const built = join(app, 'dist');

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSdkBuildLock } from '../../../gateway/test/support/build-lock.ts';
 import { REPO_ROOT } from '../../../gateway/test/support/gateway.ts';
 
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -41,12 +42,10 @@ describe('the packed SDK in a fresh project', () => {
   let files: string[];
   let tarball: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stayline-pack-'));
-    const packed = run(
-      'npm',
-      ['pack', '-w', '@stayline/client-sdk', '--pack-destination', dir, '--json'],
-      REPO_ROOT,
+    const packed = await withSdkBuildLock(() =>
+      run('npm', ['pack', '-w', '@stayline/client-sdk', '--pack-destination', dir, '--json'], REPO_ROOT),
     );
     const [info] = JSON.parse(packed.stdout) as [{ filename: string; files: PackedFile[] }];
     files = info.files.map((f) => f.path);

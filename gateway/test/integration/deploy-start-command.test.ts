@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, QueuePlace, RestoredSession, SeatHold } from '@stayline/client-sdk/protocol';
+import { withSdkBuildLock } from '../support/build-lock.ts';
 import { REPO_ROOT, baseEnv, connect, tokenFor } from '../support/gateway.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
@@ -68,11 +69,13 @@ const productionEnv = () =>
   });
 
 beforeAll(async () => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--no-demo', '--quiet'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
+  const build = await withSdkBuildLock(() =>
+    spawnSync(process.execPath, ['scripts/build.mjs', '--no-demo', '--quiet'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 240_000,
+    }),
+  );
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
   redis = await startRedis();
 }, 300_000);
