@@ -71,8 +71,13 @@ export interface ClientOptions {
   /** socket.io path. Default `/socket.io`. */
   path?: string;
   /**
-   * Engine.IO transports. Default `['websocket']`: a cluster without sticky sessions cannot serve
-   * long-polling, whose requests may land on different nodes.
+   * Engine.IO transports, tried in order. Default `['websocket']`: one connection, no load-balancer
+   * stickiness needed. Add `'polling'` for networks whose proxies block websockets:
+   * `['websocket', 'polling']` falls back to HTTP long-polling when the websocket fails (every transport
+   * is tried before an attempt counts as failed); `['polling', 'websocket']` starts polling and upgrades
+   * when it can (the stock socket.io way). Long-polling needs sticky sessions at the load balancer (every
+   * poll of a session must reach its node): the shipped HAProxy, nginx and ALB settings in deploy/ have
+   * them (a cookie), so with polling the SDK sends cookies (`withCredentials`).
    */
   transports?: ('websocket' | 'polling' | 'webtransport')[];
   /** Reconnect backoff bounds. Default `{ baseMs: 500, capMs: 10_000 }`. */
@@ -333,12 +338,16 @@ export function createClient<AppEvents extends object = AppEventMap>(
   const sessionListeners = new Set<(c: SessionChange) => void>();
   const pending = new Set<PendingCall>();
 
+  const transports = options.transports ?? ['websocket'];
   const socket: AnySocket = (options.socketFactory ?? io)(options.url, {
     autoConnect: false,
     // Our own reconnection: socket.io-client's stops for good after "io server disconnect".
     reconnection: false,
     forceNew: true,
-    transports: options.transports ?? ['websocket'],
+    transports,
+    // With polling in the list: try every transport before failing an attempt (a blocked websocket falls
+    // back to polling), and send cookies: the load balancer's stickiness cookie keeps polls on one node.
+    ...(transports.includes('polling') ? { tryAllTransports: true, withCredentials: true } : {}),
     timeout: options.connectTimeoutMs ?? 10_000,
     ...(options.path === undefined ? {} : { path: options.path }),
     // Read at every connect packet: always the token fetched for this attempt. `retryableConnectErrors`

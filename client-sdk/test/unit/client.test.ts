@@ -408,3 +408,27 @@ function setupIdle() {
   clients.push(client);
   return { client };
 }
+
+describe('transports', () => {
+  it('with polling, tries every transport before failing an attempt and sends cookies (stickiness); not with websocket only', () => {
+    const made: Record<string, unknown>[] = [];
+    const make = (transports?: ('websocket' | 'polling')[]) =>
+      createClient({
+        url: 'http://gateway.test',
+        getToken: () => 'token',
+        autoConnect: false,
+        ...(transports === undefined ? {} : { transports }),
+        socketFactory: ((_url: string, opts: Record<string, unknown>) => {
+          made.push(opts);
+          return new FakeSocket(opts);
+        }) as never,
+      });
+    clients.push(make(), make(['websocket', 'polling']), make(['polling', 'websocket']));
+    expect(made[0]).toMatchObject({ transports: ['websocket'] });
+    expect(made[0]).not.toHaveProperty('withCredentials');
+    expect(made[0]).not.toHaveProperty('tryAllTransports');
+    for (const opts of made.slice(1))
+      expect(opts).toMatchObject({ tryAllTransports: true, withCredentials: true });
+    expect(made[1]?.['transports']).toEqual(['websocket', 'polling']);
+  });
+});
