@@ -6,7 +6,7 @@
  * queue, hold a seat, receive a typed app event, see the banner when the gateway goes away.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, relative } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -60,9 +60,18 @@ describe('the starter app (examples/starter) in a real browser', () => {
       recursive: true,
       filter: (src) => !/(^|\/)(node_modules|dist)(\/|$)|\.tgz$/.test(relative(REPO_ROOT, src)),
     });
-    await withSdkBuildLock(() =>
-      run('npm', ['pack', '-w', '@stayline/client-sdk', '--pack-destination', app, '--silent'], REPO_ROOT),
+    const packed = await withSdkBuildLock(() =>
+      run('npm', ['pack', '-w', '@stayline/client-sdk', '--pack-destination', app, '--json'], REPO_ROOT),
     );
+    // The app depends on `file:stayline-client-sdk-<version>.tgz`: point it at the tarball just packed.
+    const [{ filename }] = JSON.parse(packed) as [{ filename: string }];
+    const manifestFile = join(app, 'package.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.dependencies['@stayline/client-sdk']).toMatch(/^file:stayline-client-sdk-.+\.tgz$/);
+    manifest.dependencies['@stayline/client-sdk'] = `file:${filename}`;
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], app);
     run('npm', ['run', 'build'], app);
     const built = join(app, 'dist');
