@@ -11,6 +11,8 @@ export default tseslint.config(
       'scripts/*.mjs',
       'client-sdk/scripts/*.mjs',
       'deploy/**',
+      // A customer's app with its own tsconfig and dependencies (installed by its test, not the workspace).
+      'examples/**',
       'eslint.config.js',
     ],
   },

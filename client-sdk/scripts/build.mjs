@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Builds @stayline/client-sdk into dist/:
-//   dist/esm/       ESM for bundlers, one module per source file, with .d.ts declarations (tsc)
+// Builds @stayline/client-sdk into dist/ (package.json `exports` and `files` point here):
+//   dist/esm/       ESM, one module per source file, with .d.ts declarations (tsc)
+//   dist/cjs/       CommonJS (.cjs), one module per source file, with .d.cts declarations
 //   dist/browser/   stayline.min.js: the whole SDK with socket.io-client in one minified ESM file (esbuild)
-//   dist/demo/      the demo page the gateway serves at /demo (esbuild, with React)
+//   dist/demo/      the demo page the gateway serves at /demo (esbuild, with React; not published)
 //   dist/size.json  the browser file's size, minified and gzipped
 // `--if-missing` builds only when dist/demo/index.html is absent (for `npm start` and test setup);
-// `--demo-only` skips tsc (the demo needs only esbuild).
+// `--demo-only` skips the library (the demo needs only esbuild); `--library-only` (npm pack's prepack)
+// skips the demo.
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -13,16 +15,19 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
 const dist = join(root, 'dist');
 const args = new Set(process.argv.slice(2));
 const quiet = args.has('--quiet');
@@ -60,24 +65,94 @@ async function buildDemo() {
   say(`demo      -> ${out}`);
 }
 
+/** Replaces `target` with `staged`; another build swapping the same target at once wins, then this one. */
+function swapIn(staged, target) {
+  for (let tries = 0; ; tries++) {
+    rmSync(target, { recursive: true, force: true });
+    try {
+      renameSync(staged, target);
+      return;
+    } catch (err) {
+      if (tries >= 20 || !['ENOTEMPTY', 'EEXIST', 'EISDIR'].includes(err.code)) throw err;
+    }
+  }
+}
+
+/** Every file under `dir`, recursively. */
+const walk = (dir) =>
+  readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+/** Rewrites relative import specifiers ending in `from` to end in `to`. */
+const rewriteSpecifiers = (text, from, to) =>
+  text.replace(
+    new RegExp(`((?:from|import)\\s*\\(?\\s*['"]\\.{1,2}/[^'"]*?)\\${from}(['"])`, 'g'),
+    `$1${to}$2`,
+  );
+
 async function buildLibrary() {
-  for (const dir of ['esm', 'browser']) rmSync(join(dist, dir), { recursive: true, force: true });
-  const tsc = spawnSync('npx', ['tsc', '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  // Built aside, then swapped in: a gateway or test reading dist/esm meanwhile never sees it half-written.
+  const stage = join(dist, `.stage-${process.pid}`);
+  rmSync(stage, { recursive: true, force: true });
+  // ESM and declarations: tsc, one module per source file.
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      require.resolve('typescript/bin/tsc'),
+      '-p',
+      join(root, 'tsconfig.build.json'),
+      '--outDir',
+      join(stage, 'esm'),
+    ],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (tsc.status !== 0) throw new Error('tsc failed');
   // Sources import siblings as './x.ts' (allowImportingTsExtensions); tsc rewrites the .js output but not
   // the declarations, which consumers resolve without that option.
-  const walk = (dir) =>
-    readdirSync(dir).flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? walk(path) : [path];
-    });
-  for (const file of walk(join(dist, 'esm')).filter((f) => f.endsWith('.d.ts'))) {
-    const text = readFileSync(file, 'utf8');
-    writeFileSync(file, text.replace(/(from\s+['"]\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1.js$2'));
+  const declarations = walk(join(stage, 'esm')).filter((f) => f.endsWith('.d.ts'));
+  for (const file of declarations) {
+    writeFileSync(file, rewriteSpecifiers(readFileSync(file, 'utf8'), '.ts', '.js'));
   }
-  say(`esm+d.ts  -> ${join(dist, 'esm')}`);
 
-  const outfile = join(dist, 'browser', 'stayline.min.js');
+  // CommonJS: the same modules, one per source file (esbuild, every import left external), requiring
+  // each other as .cjs; the declarations copied as .d.cts, so TypeScript types a require() as CommonJS.
+  const sources = walk(join(root, 'src')).filter((f) => f.endsWith('.ts'));
+  await esbuild.build({
+    entryPoints: sources,
+    outdir: join(stage, 'cjs'),
+    outbase: join(root, 'src'),
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'neutral',
+    target: 'es2020',
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'external-siblings',
+        setup(build) {
+          build.onResolve({ filter: /^\.{1,2}\// }, (a) =>
+            a.kind === 'entry-point' ? undefined : { path: a.path.replace(/\.ts$/, '.cjs'), external: true },
+          );
+          build.onResolve({ filter: /^[^./]/ }, (a) =>
+            a.kind === 'entry-point' ? undefined : { path: a.path, external: true },
+          );
+        },
+      },
+    ],
+  });
+  for (const file of declarations) {
+    const target = join(stage, 'cjs', relative(join(stage, 'esm'), file)).replace(/\.d\.ts$/, '.d.cts');
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, rewriteSpecifiers(readFileSync(file, 'utf8'), '.js', '.cjs'));
+  }
+
+  // One minified ESM file with socket.io-client inside, for <script type="module">; its size is the figure
+  // the README states (a test compares them).
+  const outfile = join(stage, 'browser', 'stayline.min.js');
   const result = await esbuild.build({
     entryPoints: [join(root, 'src', 'index.ts')],
     outfile,
@@ -86,7 +161,6 @@ async function buildLibrary() {
     platform: 'browser',
     target: 'es2020',
     minify: true,
-    sourcemap: 'linked',
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
@@ -98,31 +172,19 @@ async function buildLibrary() {
     minifiedBytes: code.length,
     gzipBytes: gzipSync(code, { level: 9 }).length,
   };
-  writeFileSync(join(dist, 'size.json'), JSON.stringify(size, null, 2) + '\n');
-  // The publishable manifest: `npm publish client-sdk/dist`. In the repo, package.json maps the same
-  // subpaths to the TypeScript sources, so workspaces use the SDK without a build.
-  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  const entry = (path) => ({ types: `./esm/${path}.d.ts`, default: `./esm/${path}.js` });
-  delete manifest.scripts;
-  delete manifest.devDependencies;
-  manifest.exports = {
-    '.': entry('index'),
-    './react': entry('react/index'),
-    './protocol': entry('protocol/index'),
-    './browser': './browser/stayline.min.js',
-  };
-  manifest.types = './esm/index.d.ts';
-  manifest.sideEffects = false;
-  writeFileSync(join(dist, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-  if (existsSync(join(root, 'README.md'))) copyFileSync(join(root, 'README.md'), join(dist, 'README.md'));
+  writeFileSync(join(stage, 'size.json'), JSON.stringify(size, null, 2) + '\n');
+  for (const name of ['esm', 'cjs', 'browser', 'size.json']) swapIn(join(stage, name), join(dist, name));
+  rmSync(stage, { recursive: true, force: true });
+  say(`esm+d.ts  -> ${join(dist, 'esm')}`);
+  say(`cjs+d.cts -> ${join(dist, 'cjs')}`);
   say(
-    `browser   -> ${outfile}: ${(size.minifiedBytes / 1024).toFixed(1)} KiB minified, ${(size.gzipBytes / 1024).toFixed(1)} KiB gzipped`,
+    `browser   -> ${join(dist, 'browser', 'stayline.min.js')}: ${(size.minifiedBytes / 1024).toFixed(1)} KiB minified, ${(size.gzipBytes / 1024).toFixed(1)} KiB gzipped`,
   );
 }
 
 try {
   if (!args.has('--demo-only')) await buildLibrary();
-  await buildDemo();
+  if (!args.has('--library-only')) await buildDemo();
 } catch (err) {
   console.error(`client-sdk build failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

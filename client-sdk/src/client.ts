@@ -23,6 +23,7 @@ import type {
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import {
   INITIAL_STATE,
+  STOPPED_STATUSES,
   step,
   type ConnectionEvent,
   type ConnectionPolicy,
@@ -71,8 +72,13 @@ export interface ClientOptions {
   /** socket.io path. Default `/socket.io`. */
   path?: string;
   /**
-   * Engine.IO transports. Default `['websocket']`: a cluster without sticky sessions cannot serve
-   * long-polling, whose requests may land on different nodes.
+   * Engine.IO transports, tried in order. Default `['websocket']`: one connection, no load-balancer
+   * stickiness needed. Add `'polling'` for networks whose proxies block websockets:
+   * `['websocket', 'polling']` falls back to HTTP long-polling when the websocket fails (every transport
+   * is tried before an attempt counts as failed); `['polling', 'websocket']` starts polling and upgrades
+   * when it can (the stock socket.io way). Long-polling needs sticky sessions at the load balancer (every
+   * poll of a session must reach its node): the shipped HAProxy, nginx and ALB settings in deploy/ have
+   * them (a cookie), so with polling the SDK sends cookies (`withCredentials`).
    */
   transports?: ('websocket' | 'polling' | 'webtransport')[];
   /** Reconnect backoff bounds. Default `{ baseMs: 500, capMs: 10_000 }`. */
@@ -97,6 +103,15 @@ export interface ClientOptions {
   newRequestId?: () => string;
   /** Socket factory (tests). Default socket.io-client's `io`. */
   socketFactory?: typeof io;
+  /**
+   * The fetch used once after a connection attempt failed without a code, to tell a refused origin from an
+   * unreachable server: a browser hides the websocket's HTTP 403, so the SDK GETs the engine's polling URL
+   * (`<url><path>/?EIO=4&transport=polling&sid=origin-probe`; the gateway answers a refused origin 403 with
+   * CORS headers, anything else 400 without creating a session). A 403 ends in status `forbidden` with
+   * ORIGIN_FORBIDDEN, never retried. Default `globalThis.fetch` in a browser (only a page has an origin to
+   * refuse), none elsewhere; `null` turns the probe off.
+   */
+  fetch?: typeof globalThis.fetch | null;
 }
 
 /** Per-call options. */
@@ -115,14 +130,32 @@ export type RequestPayload<E extends keyof ClientToServerEvents> = Omit<RequestO
 /** The names of server events. */
 export type ServerEventName = keyof ServerToClientEvents;
 
-/** A connected (or connecting) Stayline client. */
-export interface StaylineClient {
+/**
+ * Your backend's own events (published through the service API) by name, with the type of their data:
+ * `createClient<{ score: { home: number; away: number } }>(...)` types `onAppEvent('score', ...)`.
+ * The default allows any name, with `unknown` data.
+ */
+export type AppEventMap = Record<string, unknown>;
+
+/**
+ * A connected (or connecting) Stayline client. `AppEvents` types the app events of `onAppEvent` (and of
+ * React's `useAppEvent` and `useRoom`).
+ */
+export interface StaylineClient<AppEvents extends object = AppEventMap> {
   /** The connection state; a new object on every change. */
   readonly state: ConnectionState;
   /** The session as last restored and updated; undefined until the first `session:restored`. */
   readonly session: ClientSession | undefined;
-  /** Starts connecting (after `autoConnect: false`, or after `close()`). */
+  /** Starts connecting (from `idle` after `autoConnect: false`, or after `close()`, `unauthorized`, `forbidden`). */
   connect(): void;
+  /**
+   * Opens a new connection now, whatever the state: a live connection is replaced (a fresh transport and
+   * token, the session restored), a wait for the next attempt is cut short, a stopped client starts. Calls
+   * in flight are sent again after it, with the same request id.
+   * @example
+   * window.addEventListener('online', () => client.reconnect());
+   */
+  reconnect(): void;
   /** Closes the connection, stops reconnecting, and fails pending calls with CLIENT_CLOSED. */
   close(): void;
   /**
@@ -144,11 +177,13 @@ export interface StaylineClient {
    */
   on<E extends ServerEventName>(event: E, handler: ServerToClientEvents[E]): () => void;
   /**
-   * Subscribes to an app event your backend publishes through the service API (outside the protocol).
+   * Subscribes to an app event your backend publishes through the service API (outside the protocol);
+   * `data` is typed by the client's `AppEvents` map. Returns the unsubscribe function.
    * @example
-   * client.onAppEvent('score', (data) => render(data));
+   * const client = createClient<{ score: { home: number; away: number } }>({ url, getToken });
+   * client.onAppEvent('score', ({ home, away }) => render(home, away));
    */
-  onAppEvent(event: string, handler: (data: unknown) => void): () => void;
+  onAppEvent<K extends keyof AppEvents & string>(event: K, handler: (data: AppEvents[K]) => void): () => void;
   /**
    * Joins a room; resolves with the user's rooms.
    * @example
@@ -229,6 +264,34 @@ function defaultRequestId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * After a connection attempt failed without a code: is the page's origin refused? True on HTTP 403 from the
+ * engine's polling URL (see `ClientOptions.fetch`); false for anything else, including a failed fetch.
+ */
+async function originRefused(
+  fetchFn: typeof globalThis.fetch,
+  url: string,
+  path: string | undefined,
+): Promise<{ refused: boolean; message?: string | undefined }> {
+  let probe: URL;
+  try {
+    // Relative gateway URLs ('/') are relative to the page, as socket.io-client takes them.
+    probe = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+  } catch {
+    return { refused: false };
+  }
+  probe.pathname = `${(path ?? '/socket.io').replace(/\/+$/, '')}/`;
+  probe.search = '?EIO=4&transport=polling&sid=origin-probe';
+  try {
+    const response = await fetchFn(probe.href, { method: 'GET', credentials: 'omit' });
+    if (response.status !== 403) return { refused: false };
+    const body: unknown = await response.json().catch(() => undefined);
+    return { refused: true, message: readWireError(body)?.message };
+  } catch {
+    return { refused: false };
+  }
+}
+
 /** The codes a server puts on an ack of a request it never processed because the token had expired. */
 const RESEND_CODES: ReadonlySet<string> = new Set(['AUTH_EXPIRED']);
 
@@ -242,7 +305,9 @@ const RESEND_CODES: ReadonlySet<string> = new Set(['AUTH_EXPIRED']);
  * client.onStateChange((s) => console.log(s.status));
  * const place = await client.joinQueue('ev1');
  */
-export function createClient(options: ClientOptions): StaylineClient {
+export function createClient<AppEvents extends object = AppEventMap>(
+  options: ClientOptions,
+): StaylineClient<AppEvents> {
   const now = options.now ?? Date.now;
   const timers: SdkTimers = options.timers ?? {
     setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
@@ -274,12 +339,16 @@ export function createClient(options: ClientOptions): StaylineClient {
   const sessionListeners = new Set<(c: SessionChange) => void>();
   const pending = new Set<PendingCall>();
 
+  const transports = options.transports ?? ['websocket'];
   const socket: AnySocket = (options.socketFactory ?? io)(options.url, {
     autoConnect: false,
     // Our own reconnection: socket.io-client's stops for good after "io server disconnect".
     reconnection: false,
     forceNew: true,
-    transports: options.transports ?? ['websocket'],
+    transports,
+    // With polling in the list: try every transport before failing an attempt (a blocked websocket falls
+    // back to polling), and send cookies: the load balancer's stickiness cookie keeps polls on one node.
+    ...(transports.includes('polling') ? { tryAllTransports: true, withCredentials: true } : {}),
     timeout: options.connectTimeoutMs ?? 10_000,
     ...(options.path === undefined ? {} : { path: options.path }),
     // Read at every connect packet: always the token fetched for this attempt. `retryableConnectErrors`
@@ -318,7 +387,7 @@ export function createClient(options: ClientOptions): StaylineClient {
     if (state !== previous) {
       log?.debug({ event: event.type, status: state.status, lastError: state.lastError }, 'connection state');
       notifyState(previous);
-      if (state.status === 'disconnected' || state.status === 'unauthorized') {
+      if (STOPPED_STATUSES.has(state.status)) {
         failPending(
           closedByApp
             ? new SdkError('CLIENT_CLOSED')
@@ -414,7 +483,7 @@ export function createClient(options: ClientOptions): StaylineClient {
     callOptions: CallOptions = {},
     connectionBound = false,
   ): Promise<ResultOf<E>> => {
-    if (state.status === 'disconnected' || state.status === 'unauthorized') {
+    if (STOPPED_STATUSES.has(state.status)) {
       return Promise.reject(
         closedByApp
           ? new SdkError('CLIENT_CLOSED')
@@ -460,10 +529,24 @@ export function createClient(options: ClientOptions): StaylineClient {
     dispatch({ type: 'opened' });
     flush();
   });
+  const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+  const fetchFn = options.fetch === undefined ? (inBrowser ? globalThis.fetch : null) : options.fetch;
   socket.on('connect_error', (err: Error & { data?: unknown }) => {
     const wire = readWireError(err.data);
     log?.debug({ code: wire?.code, message: err.message }, 'connect_error');
-    if (wire === undefined) dispatch({ type: 'refused', code: 'CLIENT_NETWORK', retryable: true });
+    if (wire === undefined && typeof fetchFn === 'function') {
+      // No code: unreachable, or a refused origin the browser will not show us. Ask once, then decide.
+      const seq = attemptSeq;
+      void originRefused(fetchFn, options.url, options.path).then(({ refused, message }) => {
+        if (seq !== attemptSeq) return;
+        if (refused) log?.warn({ message }, 'the gateway refuses this page origin (CORS_ORIGINS)');
+        dispatch(
+          refused
+            ? { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable: false }
+            : { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+        );
+      });
+    } else if (wire === undefined) dispatch({ type: 'refused', code: 'CLIENT_NETWORK', retryable: true });
     else {
       const code = SdkError.fromWire(wire).code;
       dispatch({ type: 'refused', code, retryable: wire.retryable, hintMs: wire.retryAfterMs });
@@ -538,7 +621,7 @@ export function createClient(options: ClientOptions): StaylineClient {
     updateSession('seat:expired', (s) => withoutSeats(s, eventId, seatIds)),
   );
 
-  const client: StaylineClient = {
+  const client: StaylineClient<AppEvents> = {
     get state() {
       return state;
     },
@@ -548,6 +631,12 @@ export function createClient(options: ClientOptions): StaylineClient {
     connect() {
       closedByApp = false;
       dispatch({ type: 'start' });
+    },
+    reconnect() {
+      closedByApp = false;
+      if (retryTimer !== undefined) timers.clearTimeout(retryTimer);
+      retryTimer = undefined;
+      dispatch({ type: 'reconnect' });
     },
     close() {
       closedByApp = true;

@@ -4,20 +4,43 @@
  * so every path is tested with a fixed clock and random source.
  *
  * ```
- *  start ──> connecting ──opened──> connected ──dropped(retry)──> reconnecting ──opened──> connected
- *               │  ▲ refused(retryable): wait, retry      │              │  ▲ refused(retryable): wait, retry
- *               │  └──────────────────┘                   │              │  └──────────────┘
- *               ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH | AUTH_REVOKED) ──> unauthorized
- *               │   (and dropped(no retry) with one of these codes: `session:ended { AUTH_REVOKED }`)
- *               └── refused(not retryable) | attempts used up | close | dropped(no retry) ──> disconnected
+ *  idle ──start──> connecting ──opened──> connected ──dropped(retry)──> reconnecting ──opened──> connected
+ *                   │  ▲ refused(retryable): wait, retry      │              │  ▲ refused(retryable): wait, retry
+ *                   │  └──────────────────┘                   │              │  └──────────────┘
+ *                   ├── refused(AUTH_INVALID | AUTH_MISSING | AUTH_SUBJECT_MISMATCH | AUTH_REVOKED) ──> unauthorized
+ *                   │   (and dropped(no retry) with one of these codes: `session:ended { AUTH_REVOKED }`)
+ *                   ├── refused(ORIGIN_FORBIDDEN: the page's origin is not in CORS_ORIGINS) ──> forbidden
+ *                   └── refused(not retryable) | attempts used up | close | dropped(no retry) ──> disconnected
  *  (a drop while connecting or reconnecting, before the handshake was answered, counts as a refusal)
+ *  reconnect(): from any status, a fresh attempt at once (connecting, or reconnecting once connected)
  * ```
  */
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from './backoff.ts';
 import type { SdkErrorCode } from './errors.ts';
 
-/** Where the connection is. */
-export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'unauthorized';
+/**
+ * Every status, in the order a connection usually meets them:
+ * - `idle`: created and not started yet (`autoConnect: false`, or rendered on a server): call `connect()`.
+ * - `connecting`: opening the first connection, or retrying it after a refusal.
+ * - `connected`: the handshake was accepted.
+ * - `reconnecting`: was connected; the connection was lost and is being opened again.
+ * - `disconnected`: stopped: `close()`, a refusal no retry can fix, or `maxAttempts` used up.
+ * - `unauthorized`: stopped: the token was refused (AUTH_INVALID, AUTH_MISSING, AUTH_SUBJECT_MISMATCH).
+ * - `forbidden`: stopped: the gateway refuses this page's origin (HTTP 403, ORIGIN_FORBIDDEN): fix
+ *   CORS_ORIGINS; never retried.
+ */
+export const CONNECTION_STATUSES = [
+  'idle',
+  'connecting',
+  'connected',
+  'reconnecting',
+  'disconnected',
+  'unauthorized',
+  'forbidden',
+] as const;
+
+/** Where the connection is (see CONNECTION_STATUSES). */
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
 /** The one observable connection state. Immutable: every change is a new object. */
 export interface ConnectionState {
@@ -32,7 +55,7 @@ export interface ConnectionState {
 
 /** The state before `start`. */
 export const INITIAL_STATE: ConnectionState = Object.freeze({
-  status: 'disconnected',
+  status: 'idle',
   lastError: undefined,
   attempt: 0,
   retryAt: undefined,
@@ -42,6 +65,8 @@ export const INITIAL_STATE: ConnectionState = Object.freeze({
 export type ConnectionEvent =
   /** The app asked to connect. */
   | { type: 'start' }
+  /** The app asked for a new connection now (`client.reconnect()`), whatever the status. */
+  | { type: 'reconnect' }
   /** The handshake was accepted. */
   | { type: 'opened' }
   /** An established connection was lost; `retry` is false when the server meant it to be final. */
@@ -52,6 +77,14 @@ export type ConnectionEvent =
   | { type: 'timer' }
   /** The app closed the client. */
   | { type: 'close' };
+
+/** Statuses in which nothing is tried until the app calls `connect()` (or `reconnect()`). */
+export const STOPPED_STATUSES: ReadonlySet<ConnectionStatus> = new Set([
+  'idle',
+  'disconnected',
+  'unauthorized',
+  'forbidden',
+]);
 
 /** What the shell must do next. */
 export type ConnectionEffect =
@@ -82,6 +115,9 @@ const UNAUTHORIZED_CODES: ReadonlySet<SdkErrorCode> = new Set([
   'AUTH_REVOKED',
 ]);
 
+/** Refusals of the page itself: its origin is not allowed. Retrying cannot help; the operator must. */
+const FORBIDDEN_CODES: ReadonlySet<SdkErrorCode> = new Set(['ORIGIN_FORBIDDEN']);
+
 const NONE: ConnectionEffect = { type: 'none' };
 const trying = (s: ConnectionStatus): boolean => s === 'connecting' || s === 'reconnecting';
 
@@ -99,9 +135,28 @@ export function step(
 ): { state: ConnectionState; effect: ConnectionEffect } {
   switch (event.type) {
     case 'start':
-      if (state.status !== 'disconnected' && state.status !== 'unauthorized') return { state, effect: NONE };
+      if (!STOPPED_STATUSES.has(state.status)) return { state, effect: NONE };
       return {
         state: { status: 'connecting', lastError: state.lastError, attempt: 0, retryAt: undefined },
+        effect: { type: 'connect' },
+      };
+
+    case 'reconnect':
+      // A fresh attempt at once, keeping the session (and the calls waiting for it): from a live or a
+      // waiting connection it replaces the transport; from a stopped client it is a start.
+      if (STOPPED_STATUSES.has(state.status)) {
+        return {
+          state: { status: 'connecting', lastError: state.lastError, attempt: 0, retryAt: undefined },
+          effect: { type: 'connect' },
+        };
+      }
+      return {
+        state: {
+          status: state.status === 'connecting' ? 'connecting' : 'reconnecting',
+          lastError: state.lastError,
+          attempt: 0,
+          retryAt: undefined,
+        },
         effect: { type: 'connect' },
       };
 
@@ -149,6 +204,12 @@ export function step(
       if (UNAUTHORIZED_CODES.has(event.code)) {
         return {
           state: { status: 'unauthorized', lastError: event.code, attempt, retryAt: undefined },
+          effect: { type: 'disconnect' },
+        };
+      }
+      if (FORBIDDEN_CODES.has(event.code)) {
+        return {
+          state: { status: 'forbidden', lastError: event.code, attempt, retryAt: undefined },
           effect: { type: 'disconnect' },
         };
       }

@@ -6,6 +6,7 @@
  */
 export { createClient } from './client.ts';
 export type {
+  AppEventMap,
   CallOptions,
   ClientOptions,
   RequestPayload,
@@ -17,7 +18,9 @@ export type {
 } from './client.ts';
 export { DEFAULT_BACKOFF, reconnectDelayMs, retryDelayMs, type BackoffOptions } from './backoff.ts';
 export {
+  CONNECTION_STATUSES,
   INITIAL_STATE,
+  STOPPED_STATUSES,
   defaultPolicy,
   step,
   type ConnectionEffect,

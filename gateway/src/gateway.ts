@@ -102,8 +102,9 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   /** Set when the drain's first batch starts: from then on new handshakes are refused (SERVER_DRAINING). */
   let refusing = false;
   let closed: Promise<void> | undefined;
-  const originPolicy = createOriginPolicy(config.http.corsOrigins);
-
+  const originPolicy = createOriginPolicy(config.http.corsOrigins, {
+    allowLocalhost: config.http.allowLocalhostOrigins,
+  });
   // The express app is the server's request listener from the start: socket.io, attached next, takes over
   // its /socket.io/ path and hands every other request to it.
   const app = express();

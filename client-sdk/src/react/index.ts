@@ -1,6 +1,8 @@
 /**
  * React bindings (`@stayline/client-sdk/react`): a provider that hands a client down, hooks over its state
- * and session (useSyncExternalStore, so concurrent rendering never tears), and a connection banner.
+ * and session (useSyncExternalStore, so concurrent rendering never tears), app events and rooms
+ * (`useAppEvent`, `useRoom`), and a connection banner. Safe to import where there is no `window` (server
+ * rendering): nothing runs until a hook does.
  * React is an optional peer dependency; only this entry imports it.
  */
 import {
@@ -15,12 +17,13 @@ import {
   type ReactElement,
   type ReactNode,
 } from 'react';
-import type { CallOptions, StaylineClient } from '../client.ts';
+import type { AppEventMap, CallOptions, StaylineClient } from '../client.ts';
 import type { ConnectionState, ConnectionStatus as Status } from '../connection-machine.ts';
 import type { SdkError } from '../errors.ts';
 import type {
   EventId,
   QueueAdmittedPayload,
+  RoomName,
   QueueLeaveResult,
   QueuePlace,
   SeatHold,
@@ -35,9 +38,9 @@ import { heldSeats, type ClientSession } from '../session.ts';
 const ClientContext = createContext<StaylineClient | undefined>(undefined);
 
 /** Props of StaylineProvider. */
-export interface StaylineProviderProps {
+export interface StaylineProviderProps<E extends object = AppEventMap> {
   /** The client from `createClient`; the provider neither connects nor closes it. */
-  client: StaylineClient;
+  client: StaylineClient<E>;
   children?: ReactNode;
 }
 
@@ -46,8 +49,12 @@ export interface StaylineProviderProps {
  * @example
  * <StaylineProvider client={client}><App /></StaylineProvider>
  */
-export function StaylineProvider({ client, children }: StaylineProviderProps): ReactElement {
-  return createElement(ClientContext.Provider, { value: client }, children);
+export function StaylineProvider<E extends object = AppEventMap>({
+  client,
+  children,
+}: StaylineProviderProps<E>): ReactElement {
+  // The hooks read app events with their own event map (useAppEvent<E>, useRoom<E>).
+  return createElement(ClientContext.Provider, { value: client as unknown as StaylineClient }, children);
 }
 
 /**
@@ -199,13 +206,139 @@ export function useSeats(eventId: EventId): SeatsView {
   };
 }
 
+/**
+ * Calls `handler` for every `event` your backend publishes to this user (service API), while the component
+ * is mounted; the latest `handler` is called, so it may close over props without re-subscribing. Type the
+ * data with your app's event map: `useAppEvent<AppEvents, 'score'>('score', (s) => ...)`.
+ * @example
+ * useAppEvent<{ score: Score }, 'score'>('score', (score) => setScore(score));
+ */
+export function useAppEvent<E extends object = AppEventMap, K extends keyof E & string = keyof E & string>(
+  event: K,
+  handler: (data: E[K]) => void,
+): void {
+  const client = useStaylineClient() as StaylineClient<E>;
+  const latest = useRef(handler);
+  useEffect(() => {
+    latest.current = handler;
+  });
+  useEffect(() => client.onAppEvent(event, (data) => latest.current(data)), [client, event]);
+}
+
+/** One app event received while a `useRoom` was mounted. */
+export interface RoomMessage<E extends object = AppEventMap, K extends keyof E & string = keyof E & string> {
+  event: K;
+  data: E[K];
+  /** When it arrived (epoch ms, the browser's clock). */
+  receivedAt: number;
+}
+
+/** Options of useRoom. */
+export interface UseRoomOptions<E extends object = AppEventMap> {
+  /**
+   * The app events your backend publishes to this room, collected in `messages`. The wire does not say
+   * which room a message was sent to, so name the room's own events. Default none.
+   */
+  events?: readonly (keyof E & string)[];
+  /** The most recent messages kept. Default 100. */
+  maxMessages?: number;
+}
+
+/** What useRoom returns. */
+export interface RoomView<E extends object = AppEventMap> {
+  /** True while the session has the room (joined by this or another tab, restored after a reconnect). */
+  joined: boolean;
+  /** The last failed join (the hooks never throw): FORBIDDEN (not an allowed room name), ROOM_LIMIT... */
+  error: SdkError | undefined;
+  /** The room's events (`options.events`) received since mount, oldest first, at most `maxMessages`. */
+  messages: RoomMessage<E>[];
+  /**
+   * How many times the connection dropped while mounted. Stayline does not replay messages: a message
+   * published while the connection was down is not in `messages` (read the state again from your backend).
+   */
+  interruptions: number;
+}
+
+/**
+ * Joins `room` while the component is mounted and leaves it after (rooms belong to the user: leaving in
+ * one tab leaves in all of them); joins again when a restore came back without it (an expired session).
+ * Collects the room's app events in `messages`.
+ * @example
+ * const { joined, messages } = useRoom<ChatEvents>('match:42', { events: ['chat'] });
+ */
+export function useRoom<E extends object = AppEventMap>(
+  room: RoomName,
+  options: UseRoomOptions<E> = {},
+): RoomView<E> {
+  const client = useStaylineClient() as StaylineClient<E>;
+  const session = useSession();
+  const { status } = useConnectionState();
+  const [error, setError] = useState<SdkError | undefined>(undefined);
+  const [messages, setMessages] = useState<RoomMessage<E>[]>([]);
+  const [interruptions, setInterruptions] = useState(0);
+  const maxMessages = options.maxMessages ?? 100;
+  const eventsKey = (options.events ?? []).join('\n');
+  const joined = session?.rooms.includes(room) ?? false;
+  const wasConnected = useRef(false);
+
+  // Join on mount (and on a new room), leave on unmount. A join refused stays refused until the room changes.
+  const refused = useRef<RoomName | undefined>(undefined);
+  useEffect(() => {
+    refused.current = undefined;
+    setError(undefined);
+    setMessages([]);
+    return () => {
+      client.leaveRoom(room).catch(() => undefined);
+    };
+  }, [client, room]);
+  useEffect(() => {
+    if (status !== 'connected' || joined || refused.current === room) return;
+    let current = true;
+    client.joinRoom(room).then(
+      () => current && setError(undefined),
+      (err: unknown) => {
+        if (!current) return;
+        refused.current = room;
+        setError(err as SdkError);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [client, room, status, joined]);
+
+  useEffect(() => {
+    if (status === 'connected') wasConnected.current = true;
+    else if (wasConnected.current) {
+      wasConnected.current = false;
+      setInterruptions((n) => n + 1);
+    }
+  }, [status]);
+
+  useEffect(() => {
+    const names = eventsKey === '' ? [] : (eventsKey.split('\n') as (keyof E & string)[]);
+    const offs = names.map((event) =>
+      client.onAppEvent(event, (data) =>
+        setMessages((list) => [...list, { event, data, receivedAt: Date.now() }].slice(-maxMessages)),
+      ),
+    );
+    return () => {
+      for (const off of offs) off();
+    };
+  }, [client, eventsKey, maxMessages]);
+
+  return { joined, error, messages, interruptions };
+}
+
 /** The banner's text per status; `null` shows nothing. */
 export const DEFAULT_STATUS_LABELS: Readonly<Record<Status, string | null>> = Object.freeze({
+  idle: 'not connected',
   connected: null,
   connecting: 'connecting…',
   reconnecting: 'reconnecting…',
   disconnected: 'offline',
   unauthorized: 'signed out',
+  forbidden: 'this page may not connect (CORS_ORIGINS)',
 });
 
 /** Props of ConnectionStatus. */
@@ -216,7 +349,8 @@ export interface ConnectionStatusProps {
 }
 
 /**
- * A small banner: nothing while connected, "reconnecting…" while retrying, "offline" when down.
+ * A small banner: nothing while connected, "reconnecting…" while retrying, "offline" when down, and a line
+ * naming CORS_ORIGINS when the gateway refuses the page's origin (`forbidden`).
  * Renders `<div role="status" data-status="…">`.
  * @example
  * <ConnectionStatus labels={{ disconnected: 'Connection lost' }} />

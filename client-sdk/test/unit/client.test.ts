@@ -13,7 +13,9 @@ const restored = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-function setup(options: { maxAttempts?: number; callTimeoutMs?: number } = {}) {
+function setup(
+  options: { maxAttempts?: number; callTimeoutMs?: number; fetch?: typeof globalThis.fetch | null } = {},
+) {
   const timers = new ManualTimers();
   const reasons: TokenReason[] = [];
   let tokenSeq = 0;
@@ -346,5 +348,133 @@ describe('client shell (fake socket, manual timers)', () => {
     timers.advance(500);
     await flushPromises();
     expect(socket?.authSeen).toEqual([{ token: 'ok-token', retryableConnectErrors: true }]);
+  });
+});
+
+describe('a refused origin (the browser hides the websocket 403)', () => {
+  const probing = (status: number | 'unreachable') => {
+    const urls: string[] = [];
+    const fetch = ((url: string) => {
+      urls.push(url);
+      if (status === 'unreachable') return Promise.reject(new TypeError('Failed to fetch'));
+      return Promise.resolve(
+        new Response(
+          JSON.stringify({ code: 'ORIGIN_FORBIDDEN', message: 'add it to CORS_ORIGINS', retryable: false }),
+          {
+            status,
+          },
+        ),
+      );
+    }) as typeof globalThis.fetch;
+    return { fetch, urls };
+  };
+
+  it('probes the polling URL once after a failed websocket and stops as "forbidden" on HTTP 403', async () => {
+    const probe = probing(403);
+    const s = setup({ fetch: probe.fetch });
+    clients.push(s.client);
+    await flushPromises();
+    s.sock().refuse(); // no data: what a browser reports for a websocket answered 403
+    await flushPromises();
+    expect(probe.urls).toEqual(['http://gateway.test/socket.io/?EIO=4&transport=polling&sid=origin-probe']);
+    expect(s.client.state).toMatchObject({
+      status: 'forbidden',
+      lastError: 'ORIGIN_FORBIDDEN',
+      retryAt: undefined,
+    });
+    // Never retried: no timer is pending, and calls fail at once.
+    s.timers.advance(60_000);
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(1);
+    await expect(s.client.joinRoom('lobby')).rejects.toMatchObject({ code: 'CLIENT_OFFLINE' });
+    expect(new SdkError('ORIGIN_FORBIDDEN').message).toMatch(/CORS_ORIGINS/);
+    // The app can try again (after the operator fixed CORS_ORIGINS).
+    s.client.connect();
+    expect(s.client.state.status).toBe('connecting');
+  });
+
+  it('keeps retrying as CLIENT_NETWORK when the probe is not a 403 (server down, other status)', async () => {
+    for (const status of ['unreachable', 400] as const) {
+      const probe = probing(status);
+      const s = setup({ fetch: probe.fetch });
+      clients.push(s.client);
+      await flushPromises();
+      s.sock().refuse();
+      await flushPromises();
+      expect(s.client.state).toMatchObject({ status: 'connecting', lastError: 'CLIENT_NETWORK', attempt: 1 });
+      expect(s.client.state.retryAt).toBeDefined();
+    }
+  });
+
+  it('does not probe outside a browser unless given a fetch', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await flushPromises();
+    s.sock().refuse();
+    expect(s.client.state).toMatchObject({ status: 'connecting', lastError: 'CLIENT_NETWORK' });
+  });
+});
+
+describe('idle and reconnect()', () => {
+  it('is idle with autoConnect false, fails calls with CLIENT_OFFLINE until connect()', async () => {
+    const s = setupIdle();
+    expect(s.client.state.status).toBe('idle');
+    await expect(s.client.joinRoom('lobby')).rejects.toMatchObject({ code: 'CLIENT_OFFLINE' });
+    s.client.connect();
+    expect(s.client.state.status).toBe('connecting');
+  });
+
+  it('replaces a live connection at once, keeping a call in flight and sending it again with the same id', async () => {
+    const s = setup();
+    clients.push(s.client);
+    await connectNow(s);
+    const joined = s.client.joinRoom('lobby');
+    expect(s.sock().sent.map((e) => e.event)).toEqual(['room:join']);
+    s.client.reconnect();
+    expect(s.client.state.status).toBe('reconnecting');
+    await flushPromises();
+    expect(s.sock().connectCalls).toBe(2);
+    expect(s.reasons).toEqual(['connect', 'reconnect']);
+    s.sock().accept();
+    const sent = s.sock().sent.filter((e) => e.event === 'room:join');
+    expect(sent).toHaveLength(2);
+    expect(sent[1]?.payload['requestId']).toBe(sent[0]?.payload['requestId']);
+    sent[1]?.ack({ ok: true, data: { room: 'lobby', rooms: ['lobby'] } });
+    await expect(joined).resolves.toMatchObject({ rooms: ['lobby'] });
+  });
+});
+
+function setupIdle() {
+  const client = createClient({
+    url: 'http://gateway.test',
+    getToken: () => 'token',
+    autoConnect: false,
+    socketFactory: ((_url: string, opts: Record<string, unknown>) => new FakeSocket(opts)) as never,
+  });
+  clients.push(client);
+  return { client };
+}
+
+describe('transports', () => {
+  it('with polling, tries every transport before failing an attempt and sends cookies (stickiness); not with websocket only', () => {
+    const made: Record<string, unknown>[] = [];
+    const make = (transports?: ('websocket' | 'polling')[]) =>
+      createClient({
+        url: 'http://gateway.test',
+        getToken: () => 'token',
+        autoConnect: false,
+        ...(transports === undefined ? {} : { transports }),
+        socketFactory: ((_url: string, opts: Record<string, unknown>) => {
+          made.push(opts);
+          return new FakeSocket(opts);
+        }) as never,
+      });
+    clients.push(make(), make(['websocket', 'polling']), make(['polling', 'websocket']));
+    expect(made[0]).toMatchObject({ transports: ['websocket'] });
+    expect(made[0]).not.toHaveProperty('withCredentials');
+    expect(made[0]).not.toHaveProperty('tryAllTransports');
+    for (const opts of made.slice(1))
+      expect(opts).toMatchObject({ tryAllTransports: true, withCredentials: true });
+    expect(made[1]?.['transports']).toEqual(['websocket', 'polling']);
   });
 });

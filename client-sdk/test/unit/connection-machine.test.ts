@@ -32,6 +32,46 @@ const last = <T>(xs: T[]): T => {
 };
 
 describe('connection state machine', () => {
+  it('is "idle" before start: nothing is tried, and a timer or refusal changes nothing', () => {
+    expect(INITIAL_STATE.status).toBe('idle');
+    for (const event of [
+      { type: 'timer' },
+      { type: 'opened' },
+      { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+    ] as ConnectionEvent[]) {
+      expect(step(INITIAL_STATE, event, policy()).state).toBe(INITIAL_STATE);
+    }
+  });
+
+  it('reconnect: from connected, a new attempt at once as "reconnecting"; while waiting, the wait is cut; when stopped, a start', () => {
+    const live = run([{ type: 'start' }, { type: 'opened' }, { type: 'reconnect' }]);
+    expect(last(live)).toEqual({
+      state: { status: 'reconnecting', lastError: undefined, attempt: 0, retryAt: undefined },
+      effect: { type: 'connect' },
+    });
+    const waiting = run([
+      { type: 'start' },
+      { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+      { type: 'refused', code: 'CLIENT_NETWORK', retryable: true },
+    ]);
+    expect(last(waiting).state.retryAt).toBeDefined();
+    const cut = step(last(waiting).state, { type: 'reconnect' }, policy());
+    expect(cut).toEqual({
+      state: { status: 'connecting', lastError: 'CLIENT_NETWORK', attempt: 0, retryAt: undefined },
+      effect: { type: 'connect' },
+    });
+    // The timer of the cut wait, firing later, starts nothing more.
+    expect(step(cut.state, { type: 'timer' }, policy()).effect).toEqual({ type: 'none' });
+    for (const stopped of [
+      [{ type: 'start' }, { type: 'close' }],
+      [{ type: 'start' }, { type: 'refused', code: 'AUTH_INVALID', retryable: false }],
+      [{ type: 'start' }, { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable: false }],
+    ] as ConnectionEvent[][]) {
+      expect(last(run([...stopped, { type: 'reconnect' }])).state.status).toBe('connecting');
+    }
+    expect(step(INITIAL_STATE, { type: 'reconnect' }, policy()).effect).toEqual({ type: 'connect' });
+  });
+
   it('connects: start -> connecting (open the socket) -> connected', () => {
     const [started, opened] = run([{ type: 'start' }, { type: 'opened' }]);
     expect(started).toEqual({
@@ -140,10 +180,29 @@ describe('connection state machine', () => {
     },
   );
 
-  it('stops as "disconnected" on a refusal no retry can fix (ORIGIN_FORBIDDEN)', () => {
-    const steps = run([{ type: 'start' }, { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable: false }]);
+  it('stops as "forbidden" when the page origin is refused (ORIGIN_FORBIDDEN), even if told retryable', () => {
+    for (const retryable of [false, true]) {
+      const steps = run([{ type: 'start' }, { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable }]);
+      expect(last(steps).state).toEqual({
+        status: 'forbidden',
+        lastError: 'ORIGIN_FORBIDDEN',
+        attempt: 1,
+        retryAt: undefined,
+      });
+      expect(last(steps).effect).toEqual({ type: 'disconnect' });
+    }
+    // A later timer does not start an attempt; only the app's start() does.
+    const later = run([
+      { type: 'start' },
+      { type: 'refused', code: 'ORIGIN_FORBIDDEN', retryable: false },
+      { type: 'timer' },
+    ]);
+    expect(last(later).effect).toEqual({ type: 'none' });
+  });
+
+  it('stops as "disconnected" on another refusal no retry can fix', () => {
+    const steps = run([{ type: 'start' }, { type: 'refused', code: 'EVENT_UNKNOWN', retryable: false }]);
     expect(last(steps).state.status).toBe('disconnected');
-    expect(last(steps).state.lastError).toBe('ORIGIN_FORBIDDEN');
     expect(last(steps).effect).toEqual({ type: 'disconnect' });
   });
 

@@ -3,13 +3,15 @@
  * [--kid K] [--private-key-file key.pem]`
  *
  * Mints a token the configured gateway accepts, from the same environment the gateway reads (JWT_SECRET,
- * JWT_SECRET_KID, JWT_ISSUER, JWT_AUDIENCE, JWT_ALGORITHMS). Prints only the token on stdout, so
- * `TOKEN=$(npm run -s token -- --sub alice)` works; everything else goes to stderr.
+ * JWT_SECRET_KID, JWT_ISSUER, JWT_AUDIENCE, JWT_ALGORITHMS). With no key configured (development), it signs
+ * with the development secret kept in DEV_SECRET_FILE (default .stayline/dev-secret), the one `npm start`
+ * uses, creating it when missing. Prints only the token on stdout, so `TOKEN=$(npm run -s token -- --sub
+ * alice)` works (`-s` keeps npm's own banner out of stdout); everything else goes to stderr.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTokenSigner, loadPrivateKeyFile } from '../auth/index.ts';
-import { loadConfig } from '../config/index.ts';
+import { loadConfig, readOrCreateDevSecret } from '../config/index.ts';
 
 const USAGE = `Usage: npm run token -- --sub <user> [options]
 
@@ -74,21 +76,25 @@ export function runTokenCli(
       }
     }
 
-    const config = loadConfig(env);
+    const config = loadConfig(env, { devSecret: readOrCreateDevSecret });
     if (Number(values.ttl) > config.auth.maxLifetimeSeconds) {
       throw new UsageError(
         `--ttl ${values.ttl} is longer than JWT_MAX_LIFETIME_SECONDS (${config.auth.maxLifetimeSeconds}): the gateway would refuse the token.`,
       );
     }
     const keyFile = values['private-key-file'];
-    if (keyFile === undefined && (config.auth.generatedDevSecret || config.auth.secret === undefined)) {
-      // loadConfig invents a random secret when none is set; a token signed with it is useless to any
-      // other process, including the gateway you are about to start.
+    if (keyFile === undefined && config.auth.secret === undefined) {
       io.stderr(
         'No JWT_SECRET is configured: set the same JWT_SECRET (and JWT_SECRET_KID, JWT_ISSUER, JWT_AUDIENCE) ' +
           'the gateway uses, or pass --private-key-file for RS*/ES* keys.',
       );
       return 1;
+    }
+    if (keyFile === undefined && config.devSecret !== undefined) {
+      io.stderr(
+        `No JWT_SECRET set: signed with the development secret in ${config.devSecret.file}` +
+          `${config.devSecret.created ? ' (created now)' : ''}, which \`npm start\` uses in development.`,
+      );
     }
     const signer = createTokenSigner(
       config.auth,

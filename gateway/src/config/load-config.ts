@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { DEFAULT_DEV_SECRET_FILE } from './dev-secret.ts';
 import { envSchema, type JwtAlgorithmName } from './schema.ts';
 
 /** The gateway's whole configuration: parsed once at start, frozen, nested by concern. */
@@ -11,6 +12,11 @@ export interface GatewayConfig {
     readonly port: number;
     readonly host: string;
     readonly corsOrigins: readonly string[];
+    /**
+     * Development only: any `http://localhost:*` and `http://127.0.0.1:*` page may connect too (a dev server
+     * on another port), whatever CORS_ORIGINS says.
+     */
+    readonly allowLocalhostOrigins: boolean;
     /** TRUST_PROXY: the lower-cased header that carries the client IP; undefined = the TCP peer. */
     readonly trustProxy: string | undefined;
   };
@@ -33,9 +39,14 @@ export interface GatewayConfig {
      * a revocation is kept this long plus clockToleranceSeconds.
      */
     readonly maxLifetimeSeconds: number;
-    /** True when `secret` was generated at start (development only). */
+    /** True when `secret` was generated (development only): no key was configured. */
     readonly generatedDevSecret: boolean;
   };
+  /**
+   * Where the generated development secret is kept (DEV_SECRET_FILE), and whether this start created it;
+   * undefined when a key is configured or the secret is random for this process only.
+   */
+  readonly devSecret: { readonly file: string; readonly created: boolean } | undefined;
   readonly service: { readonly token: string | undefined };
   readonly store: {
     /** Unset (and no cluster nodes): the embedded in-memory store (single node). */
@@ -122,11 +133,25 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** How loadConfig gets a development secret when no key is configured. */
+export interface LoadConfigOptions {
+  /**
+   * Returns the development secret kept in `file` (DEV_SECRET_FILE, or `defaultFile`): main.ts and the
+   * token CLI pass `readOrCreateDevSecret`, so every start and every minted token share one secret.
+   * Default: none, a random secret for this process only (tests).
+   */
+  devSecret?: (file: string) => { secret: string; created: boolean };
+}
+
 /**
  * Parses and validates `env` (normally process.env). Empty strings count as unset. Throws ConfigError
- * naming every bad variable. Outside production, no key at all means a throwaway dev secret.
+ * naming every bad variable. Outside production, no key at all means a development secret: the one kept
+ * in DEV_SECRET_FILE when `options.devSecret` is given, else a random one for this process.
  */
-export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  options: LoadConfigOptions = {},
+): GatewayConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
   const problems = parsed.success
@@ -161,6 +186,9 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   const e = parsed.data;
 
   const generatedDevSecret = !hasKey;
+  const devSecretFile =
+    generatedDevSecret && options.devSecret ? (e.DEV_SECRET_FILE ?? DEFAULT_DEV_SECRET_FILE) : undefined;
+  const kept = devSecretFile === undefined ? undefined : options.devSecret?.(devSecretFile);
   return deepFreeze<GatewayConfig>({
     env: e.NODE_ENV,
     nodeId:
@@ -169,9 +197,15 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
         .replace(/[^A-Za-z0-9._-]/g, '-')
         .slice(0, 40)}-${process.pid}`,
     log: { level: e.LOG_LEVEL },
-    http: { port: e.PORT, host: e.HOST, corsOrigins: e.CORS_ORIGINS, trustProxy: e.TRUST_PROXY },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      corsOrigins: e.CORS_ORIGINS,
+      allowLocalhostOrigins: e.NODE_ENV === 'development',
+      trustProxy: e.TRUST_PROXY,
+    },
     auth: {
-      secret: generatedDevSecret ? randomBytes(32).toString('base64url') : e.JWT_SECRET,
+      secret: generatedDevSecret ? (kept?.secret ?? randomBytes(32).toString('base64url')) : e.JWT_SECRET,
       secretKid: e.JWT_SECRET_KID,
       publicKeyFile: e.JWT_PUBLIC_KEY_FILE,
       keysDir: e.JWT_KEYS_DIR,
@@ -183,6 +217,10 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS,
       generatedDevSecret,
     },
+    devSecret:
+      devSecretFile === undefined || kept === undefined
+        ? undefined
+        : { file: devSecretFile, created: kept.created },
     service: { token: e.SERVICE_TOKEN },
     store: {
       redisUrl: e.REDIS_URL,

@@ -55,6 +55,8 @@ export const envSchema = z.object({
   JWT_MAX_LIFETIME_SECONDS: positiveInt.pipe(z.number().max(366 * 24 * 3600)).default('86400'),
 
   CORS_ORIGINS: commaList.default(''),
+  /** Development only: where the generated JWT secret is kept between starts (default .stayline/dev-secret). */
+  DEV_SECRET_FILE: z.string().min(1).optional(),
   SERVICE_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
 
   REDIS_URL: z.string().url('expected a redis:// or rediss:// URL').optional(),

@@ -192,7 +192,9 @@ export class MemoryClaimStore implements ClaimStore {
           e.lastAdmitAt = now;
           return [];
         }
-        const last = Math.max(e.lastAdmitAt, now - 1000);
+        // At most one second of unused rate carried over, or one admission's worth below 1/s (a one-second
+        // window never reaches one admission at 0.5/s); the same rule as queue-admit.lua.
+        const last = Math.max(e.lastAdmitAt, now - Math.max(1000, 1000 / rate));
         n = Math.min(Math.floor(((now - last) * rate) / 1000), MAX_ADMIT);
         if (n < 1) return [];
         e.lastAdmitAt = last + (n * 1000) / rate;

@@ -11,6 +11,23 @@
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { WireError } from '@stayline/client-sdk/protocol';
+
+/**
+ * The body of a refused origin's 403: bounded, it names the variable to fix and never echoes the origin.
+ * It is sent with `Access-Control-Allow-Origin` set to the refused origin: a browser hides a websocket's 403
+ * from the page, and a 403 without CORS headers too; with them, the SDK's probe after a failed websocket
+ * (one GET of the engine's polling URL) reads the status and tells a refused origin from an unreachable
+ * server instead of retrying forever. Letting the refused origin read this exposes nothing: every socket.io
+ * request from it is refused.
+ */
+export const ORIGIN_FORBIDDEN_BODY: WireError = Object.freeze({
+  code: 'ORIGIN_FORBIDDEN',
+  message:
+    "This page's origin may not connect to the gateway: add it to the gateway's CORS_ORIGINS " +
+    '(any http://localhost:* page may connect when NODE_ENV is development).',
+  retryable: false,
+});
 
 /** Why the gate refused a request (a bounded set: metrics label and log key). */
 export type GateRefusal = 'ORIGIN_FORBIDDEN' | 'PENDING_HANDSHAKES';
@@ -78,12 +95,23 @@ export function gateEngine(httpServer: HttpServer, options: EngineGateOptions): 
       return;
     }
     // The body (if any) is never read: close the connection after the answer instead of draining it.
+    const origin = req.headers.origin;
+    const body = JSON.stringify(
+      verdict.reason === 'ORIGIN_FORBIDDEN'
+        ? ORIGIN_FORBIDDEN_BODY
+        : { code: verdict.reason, message: STATUS_TEXT[verdict.status] },
+    );
     res.writeHead(verdict.status, {
       'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
       connection: 'close',
       ...(verdict.status === 503 ? { 'retry-after': '1' } : {}),
+      ...(verdict.reason === 'ORIGIN_FORBIDDEN' && origin !== undefined
+        ? { 'access-control-allow-origin': origin, vary: 'Origin' }
+        : {}),
     });
-    res.end(JSON.stringify({ code: verdict.reason, message: STATUS_TEXT[verdict.status] }));
+    res.end(body);
   });
 
   const upgradeListeners = httpServer.listeners('upgrade') as UpgradeListener[];

@@ -85,7 +85,13 @@ export function guardEngine(
       if (reason === 'ORIGIN_FORBIDDEN' && handshake) metrics.handshakes.inc({ result: reason });
       else metrics.transportRefusals.inc({ reason });
       const fields = { code: reason, ...clientFields(req, config.http.trustProxy), handshake };
-      if (reason === 'ORIGIN_FORBIDDEN') sampled(reason, 'info', fields, 'origin not allowed; HTTP 403');
+      if (reason === 'ORIGIN_FORBIDDEN')
+        sampled(
+          reason,
+          'info',
+          { ...fields, allowed: deps.originPolicy.allowedList },
+          'origin not allowed (CORS_ORIGINS); HTTP 403',
+        );
       else
         sampled(
           reason,

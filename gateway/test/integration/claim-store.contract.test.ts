@@ -204,6 +204,21 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       );
     });
 
+    it('admits by rate below one per second: one admission carried over, then one every 1/rate seconds', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('slow', def({ admissionRatePerSecond: 0.5 }));
+      for (const u of ['u1', 'u2', 'u3']) await s!.joinQueue(u, 'slow');
+      // The queue waited longer than one admission's worth (2 s): one is due at once.
+      expect((await s!.admit('slow')).map((a) => a.userId)).toEqual(['u1']);
+      await harness.passTime(600);
+      expect(await s!.admit('slow')).toEqual([]);
+      await harness.passTime(1500);
+      // 2.1 s at 0.5/s is one admission (two only if the clock moved past 4 s under a loaded machine).
+      const later = (await s!.admit('slow')).map((a) => a.userId);
+      expect(later[0]).toBe('u2');
+      expect(later.length).toBeLessThanOrEqual(2);
+    });
+
     it('holds all seats or none, names the unavailable ones, lets the holder hold again with the same fence', async () => {
       const [s] = await harness.open();
       await s!.defineEvent('h', def());

@@ -1,13 +1,22 @@
 /**
- * The image starts the gateway exactly as the tests do: deploy/Dockerfile's CMD, run from its WORKDIR, is
- * compared with the command line and working directory of a real process started by the test support's
- * startGatewayProcess (read back from /proc, so it is what really ran, not what a source file says).
+ * The compiled gateway, as the image and `NODE_ENV=production npm start` run it: `npm run build`'s script
+ * builds gateway/dist (and the SDK's dist it imports), then deploy/Dockerfile's CMD, run from its WORKDIR
+ * (the repository root here), starts plain `node` on gateway/dist/main.js — no tsx, so any TypeScript left
+ * in the output would fail — against a real Redis (its Lua scripts load from dist), and a client connects,
+ * queues and holds a seat. `NODE_ENV=production npm start` runs the same compiled file.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { basename, posix, relative, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, baseEnv, startGatewayProcess, type GatewayProcess } from '../support/gateway.ts';
+import { resolve } from 'node:path';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack, QueuePlace, RestoredSession, SeatHold } from '@stayline/client-sdk/protocol';
+import { withSdkBuildLock } from '../support/build-lock.ts';
+import { REPO_ROOT, baseEnv, connect, tokenFor } from '../support/gateway.ts';
+import { startRedis, type RedisProcess } from '../support/redis.ts';
+import { nextEvent, request, waitFor } from '../support/wait.ts';
 
+const SERVICE_TOKEN = 'service-token-for-the-compiled-test';
 const dockerfile = readFileSync(resolve(REPO_ROOT, 'deploy/Dockerfile'), 'utf8').replace(/\\\r?\n/g, ' ');
 const lastInstruction = (name: string): string | undefined =>
   dockerfile
@@ -17,32 +26,109 @@ const lastInstruction = (name: string): string | undefined =>
     ?.slice(name.length + 1)
     .trim();
 
-let proc: GatewayProcess | undefined;
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  url: string;
+}
+
+const children: ChildProcess[] = [];
+const sockets: Socket[] = [];
+let redis: RedisProcess | undefined;
+
+/** Spawns `argv` from the repository root with exactly `env` (plus PATH), and waits for "gateway listening". */
+async function start(argv: string[], env: Record<string, string | undefined>): Promise<Started> {
+  const [cmd, ...args] = argv;
+  const child = spawn(cmd === 'node' ? process.execPath : (cmd ?? ''), args, {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const port = await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`exited early:\n${output}`);
+      return /"port":(\d+)[^\n]*"msg":"gateway listening"/.exec(output)?.[1];
+    },
+    30_000,
+    'the "gateway listening" log line',
+  );
+  return { child, output: () => output, url: `http://127.0.0.1:${port}` };
+}
+
+const productionEnv = () =>
+  baseEnv({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    CORS_ORIGINS: 'https://app.example',
+    SERVICE_TOKEN,
+    REDIS_URL: redis?.url,
+  });
+
+beforeAll(async () => {
+  const build = await withSdkBuildLock(() =>
+    spawnSync(process.execPath, ['scripts/build.mjs', '--no-demo', '--quiet'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 240_000,
+    }),
+  );
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
+  redis = await startRedis();
+}, 300_000);
 afterAll(async () => {
-  await proc?.kill('SIGKILL');
+  for (const s of sockets) s.close();
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await redis?.stop();
 });
 
-describe.skipIf(process.platform !== 'linux')('the Dockerfile start command', () => {
-  it('is the command and working directory startGatewayProcess runs, with /app as the repository root', async () => {
+describe.skipIf(process.platform !== 'linux')('the compiled gateway', () => {
+  it("runs the Dockerfile's CMD from its WORKDIR: node on gateway/dist/main.js, and serves a client over Redis", async () => {
     const cmd = JSON.parse(lastInstruction('CMD') ?? 'null') as string[];
-    const workdir = lastInstruction('WORKDIR') ?? '/';
-    proc = await startGatewayProcess(baseEnv());
-    const argv = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8')
+    expect(cmd).toEqual(['node', '--enable-source-maps', 'gateway/dist/main.js']);
+    expect(lastInstruction('WORKDIR')).toBe('/app');
+    const env = productionEnv();
+    const node = await start(cmd, env);
+    const pid = node.child.pid ?? -1;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
       .split('\0')
       .filter((a) => a !== '');
-    const cwd = readlinkSync(`/proc/${proc.pid}/cwd`);
-    expect(resolve(cwd)).toBe(resolve(REPO_ROOT));
+    expect(argv.slice(1)).toEqual(cmd.slice(1));
+    expect(resolve(readlinkSync(`/proc/${pid}/cwd`))).toBe(resolve(REPO_ROOT));
+    expect(node.output()).toMatch(/"entry":"[^"]*gateway\/dist\/main\.js","compiled":true/);
+    expect(await fetch(`${node.url}/healthz`).then((r) => r.status)).toBe(200);
 
-    // The test runs the Node binary by path; the image finds `node` on PATH.
-    expect(basename(argv[0] ?? '')).toBe('node');
-    expect(cmd[0]).toBe('node');
-    // Paths in the test's argv are made relative to its cwd, then resolved from the image's WORKDIR.
-    const portable = (arg: string, base: string): string =>
-      arg.startsWith('/') ? posix.join(base, relative(cwd, arg)) : arg;
-    expect(argv.slice(1).map((a) => portable(a, workdir))).toEqual(
-      cmd.slice(1).map((a) => (a.startsWith('-') || !a.includes('/') ? a : posix.join(workdir, a))),
-    );
-    expect(cmd).toEqual(['node', '--import', 'tsx', 'gateway/src/main.ts']);
-    expect(await fetch(`${proc.url}/healthz`).then((r) => r.status)).toBe(200);
+    // An event through the service API, a queue and a seat hold: the claims Lua scripts run from dist.
+    const put = await fetch(`${node.url}/v1/events/built`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_TOKEN}` },
+      body: JSON.stringify({ seats: ['A1', 'A2'] }),
+    });
+    expect(put.status).toBe(201);
+    const socket = connect(node.url, tokenFor(env, 'alice'));
+    sockets.push(socket);
+    const restored = await nextEvent<RestoredSession>(socket, 'session:restored', 10_000);
+    expect(restored).toMatchObject({ recovered: false });
+    const place = await request<Ack<QueuePlace>>(socket, 'queue:join', { eventId: 'built', requestId: 'q1' });
+    expect(place).toMatchObject({ ok: true, data: { position: 1 } });
+    const hold = await request<Ack<SeatHold>>(socket, 'seat:hold', {
+      eventId: 'built',
+      seatIds: ['A1'],
+      requestId: 'h1',
+    });
+    expect(hold).toMatchObject({ ok: true, data: { seatIds: ['A1'] } });
+
+    node.child.kill('SIGTERM');
+    expect(await new Promise((r) => node.child.once('exit', r))).toBe(0);
+  });
+
+  it('NODE_ENV=production npm start runs the same compiled file', async () => {
+    const node = await start(['npm', 'start'], productionEnv());
+    expect(node.output()).toMatch(/"entry":"[^"]*gateway\/dist\/main\.js","compiled":true/);
+    expect(await fetch(`${node.url}/healthz`).then((r) => r.status)).toBe(200);
+    node.child.kill('SIGTERM');
   });
 });

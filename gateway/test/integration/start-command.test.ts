@@ -3,8 +3,11 @@
  * token CLI), with only the environment they are given. Children are stopped by their own handle (pid).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import type {
   Ack,
@@ -102,7 +105,14 @@ const open = (...args: Parameters<typeof connect>): Socket => {
 describe('the start command', () => {
   it('starts without a key outside production, warns loudly and prints a dev token that connects', async () => {
     // NODE_ENV deliberately absent: the default is development.
-    const node = spawnNode(MAIN, [], { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' });
+    const devSecretDir = mkdtempSync(join(tmpdir(), 'stayline-dev-'));
+    const node = spawnNode(MAIN, [], {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      DEV_SECRET_FILE: join(devSecretDir, 'dev-secret'),
+    });
+    onTestFinished(() => rmSync(devSecretDir, { recursive: true, force: true }));
     const port = await waitFor(
       () => {
         if (node.child.exitCode !== null) throw new Error(`exited early:\n${node.stderr()}`);
@@ -256,7 +266,8 @@ describe('the token CLI', () => {
   it('prints only a token, signed with JWT_SECRET, that a gateway with the same secret accepts', async () => {
     const secret = newSecret();
     const cli = spawnNode(TOKEN_CLI, ['--sub', 'alice'], { JWT_SECRET: secret });
-    const withoutSecret = spawnNode(TOKEN_CLI, ['--sub', 'alice'], {});
+    const devSecretFile = join(mkdtempSync(join(tmpdir(), 'stayline-token-')), 'dev-secret');
+    const withoutSecret = spawnNode(TOKEN_CLI, ['--sub', 'alice'], { DEV_SECRET_FILE: devSecretFile });
     const tooLong = spawnNode(TOKEN_CLI, ['--sub', 'alice', '--ttl', '86401'], { JWT_SECRET: secret });
     const [code, codeWithoutSecret, codeTooLong] = await Promise.all([
       exitOf(cli),
@@ -275,10 +286,12 @@ describe('the token CLI', () => {
     expect(claims.sub).toBe('alice');
     expect(claims.exp * 1000).toBeGreaterThan(Date.now());
 
-    // Without a secret it refuses rather than sign with a throwaway one no gateway knows.
-    expect(codeWithoutSecret).toBe(1);
-    expect(withoutSecret.stdout()).toBe('');
-    expect(withoutSecret.stderr()).toContain('No JWT_SECRET is configured');
+    // Without a secret it signs with the development secret a development gateway keeps in the same file
+    // (gateway/test/integration/dev-loop.test.ts starts one with it), still printing only the token.
+    expect(codeWithoutSecret).toBe(0);
+    expect(withoutSecret.stdout()).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
+    expect(withoutSecret.stderr()).toContain(`signed with the development secret in ${devSecretFile}`);
+    rmSync(dirname(devSecretFile), { recursive: true, force: true });
     // Nor a token the gateway would refuse as too long (JWT_MAX_LIFETIME_SECONDS, default 86400).
     expect(codeTooLong).toBe(2);
     expect(tooLong.stdout()).toBe('');

@@ -1,5 +1,13 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type GatewayConfig } from '../../../src/config/index.ts';
+import {
+  ConfigError,
+  loadConfig,
+  readOrCreateDevSecret,
+  type GatewayConfig,
+} from '../../../src/config/index.ts';
 
 const SECRET = 's'.repeat(43);
 
@@ -31,7 +39,13 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.env).toBe('development');
     expect(config.log).toEqual({ level: 'info' });
-    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0', corsOrigins: [], trustProxy: undefined });
+    expect(config.http).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      corsOrigins: [],
+      allowLocalhostOrigins: true,
+      trustProxy: undefined,
+    });
     expect(config.auth).toMatchObject({
       secretKid: undefined,
       publicKeyFile: undefined,
@@ -254,6 +268,45 @@ describe('loadConfig', () => {
     expect(a.auth.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(b.auth.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(a.auth.secret).not.toBe(b.auth.secret);
+  });
+
+  it('keeps the development secret in DEV_SECRET_FILE when asked to, and never outside development', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stayline-dev-secret-'));
+    try {
+      const file = join(dir, 'nested', 'dev-secret');
+      const first = loadConfig({ DEV_SECRET_FILE: file }, { devSecret: readOrCreateDevSecret });
+      const second = loadConfig({ DEV_SECRET_FILE: file }, { devSecret: readOrCreateDevSecret });
+      expect(first.auth.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(second.auth.secret).toBe(first.auth.secret);
+      expect(first.devSecret).toEqual({ file, created: true });
+      expect(second.devSecret).toEqual({ file, created: false });
+      expect(readFileSync(file, 'utf8').trim()).toBe(first.auth.secret);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      // A configured key wins, and production never reads the file.
+      const keyed = loadConfig(
+        { DEV_SECRET_FILE: file, JWT_SECRET: SECRET },
+        { devSecret: readOrCreateDevSecret },
+      );
+      expect(keyed.auth.secret).toBe(SECRET);
+      expect(keyed.devSecret).toBeUndefined();
+      // Without the option (tests), a random secret for this process.
+      expect(loadConfig({ DEV_SECRET_FILE: file }).auth.secret).not.toBe(first.auth.secret);
+      writeFileSync(file, 'short\n');
+      expect(() => loadConfig({ DEV_SECRET_FILE: file }, { devSecret: readOrCreateDevSecret })).toThrow(
+        /does not hold a development secret: delete it/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('allows localhost origins of any port in development only', () => {
+    expect(loadConfig({}).http.allowLocalhostOrigins).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).http.allowLocalhostOrigins).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, CORS_ORIGINS: '*' }).http
+        .allowLocalhostOrigins,
+    ).toBe(false);
   });
 
   it('uses a configured JWT_SECRET as is and never generates one beside it', () => {

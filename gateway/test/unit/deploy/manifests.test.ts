@@ -106,15 +106,32 @@ describe('deploy/Dockerfile', () => {
     expect(() => parseEnv(env)).not.toThrow();
   });
 
-  it('starts node --import tsx gateway/src/main.ts from the repository root (see start-command test)', () => {
+  it('starts the compiled gateway, node gateway/dist/main.js, from the repository root (see deploy-start-command test)', () => {
     const cmd = finalStage.filter((l) => l.startsWith('CMD ')).at(-1);
-    expect(JSON.parse(cmd?.slice(4) ?? 'null')).toEqual(['node', '--import', 'tsx', 'gateway/src/main.ts']);
+    expect(JSON.parse(cmd?.slice(4) ?? 'null')).toEqual([
+      'node',
+      '--enable-source-maps',
+      'gateway/dist/main.js',
+    ]);
+    expect(cmd).not.toContain('tsx');
     expect(finalStage.some((l) => l.startsWith('ENTRYPOINT'))).toBe(false);
     expect(instructions.filter((l) => l.startsWith('WORKDIR ')).at(-1)).toBe('WORKDIR /app');
-    // Everything the command needs is copied into the image.
-    for (const path of ['gateway/src', 'client-sdk/src/protocol', 'package-lock.json']) {
-      expect(instructions.some((l) => l.startsWith('COPY ') && l.includes(path))).toBe(true);
+    // The build runs `npm run build`'s script, and what the command needs is copied into the image.
+    expect(instructions).toContain('RUN node scripts/build.mjs --no-demo --quiet');
+    for (const path of [
+      'gateway/src',
+      'client-sdk/src',
+      'gateway/dist',
+      'client-sdk/dist/esm',
+      'package-lock.json',
+    ]) {
+      expect(
+        instructions.some((l) => l.startsWith('COPY ') && l.includes(path)),
+        path,
+      ).toBe(true);
     }
+    // Production dependencies only: tsx is a development dependency, so the image cannot run TypeScript.
+    expect(instructions.some((l) => l.includes('npm ci --omit=dev'))).toBe(true);
   });
 });
 

@@ -36,13 +36,43 @@ describe('createOriginPolicy', () => {
       'null',
       '',
     ]) {
-      expect(policy.isAllowed(origin, 'app.example'), origin).toBe(false);
+      expect(policy.isAllowed(origin, 'gw.example'), origin).toBe(false);
     }
   });
 
-  it('with an exact list, refuses a same-origin page that is not on it', () => {
+  it('with an exact list, still allows a page served from the gateway host itself (the /demo page)', () => {
     const policy = createOriginPolicy(['https://app.example']);
-    expect(policy.isAllowed('http://gw.example:3000', 'gw.example:3000')).toBe(false);
+    expect(policy.isAllowed('http://gw.example:3000', 'gw.example:3000')).toBe(true);
+    expect(policy.isAllowed('http://other.example:3000', 'gw.example:3000')).toBe(false);
+    expect(policy.allowedList).toEqual(['same origin as the gateway', 'https://app.example']);
+  });
+
+  it('with allowLocalhost, allows http://localhost and 127.0.0.1 pages of any port, and nothing that looks like them', () => {
+    const policy = createOriginPolicy(['https://app.example'], { allowLocalhost: true });
+    for (const origin of [
+      'http://localhost:5173',
+      'http://127.0.0.1:4173',
+      'http://LOCALHOST:8080',
+      'http://localhost',
+      'http://[::1]:5173',
+    ]) {
+      expect(policy.isAllowed(origin, 'localhost:3000'), origin).toBe(true);
+    }
+    for (const origin of [
+      'https://localhost.evil.example',
+      'http://localhost.evil.example:5173',
+      'http://evil.example:5173',
+      'http://127.0.0.2:5173',
+      'ws://localhost:5173',
+      'null',
+    ]) {
+      expect(policy.isAllowed(origin, 'gw.example:3000'), origin).toBe(false);
+    }
+    expect(policy.allowedList).toContain('http://localhost:*');
+    // Off by default (test and production).
+    expect(createOriginPolicy(['https://app.example']).isAllowed('http://localhost:5173', 'gw.example')).toBe(
+      false,
+    );
   });
 
   it('with an empty list, allows only pages served from the gateway host itself', () => {

@@ -1,7 +1,8 @@
 -- queue-admit.lua: ioredis command `claimQueueAdmit`. Admits the first users of the queue, in order:
 -- `count` of them (service call), or as many as the event's rate allows since the last admission (count
 -- -1; every node may call it every tick: the rate bookkeeping is in the script, so nodes never add up).
--- At most one second of unused rate is carried over.
+-- At most one second of unused rate is carried over, or one admission's worth (1/rate seconds) when the
+-- rate is below one per second: a one-second window would never reach one admission at 0.5/s.
 -- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] count (-1: by rate)   ARGV[2] admission ttlMs   ARGV[3] max users per call
 -- Reply: {1, admissionExpiresAt, userId...} (in queue order; none when nobody is due) | {-1} unknown event
@@ -18,7 +19,9 @@ if n < 0 then
     return {1, expires}
   end
   local last = tonumber(redis.call('HGET', K_DEF, 'lastAdmitAt') or '0')
-  if last < now - 1000 then last = now - 1000 end
+  local window = 1000
+  if rate < 1 then window = 1000 / rate end
+  if last < now - window then last = now - window end
   n = math.floor((now - last) * rate / 1000)
   if n > cap then n = cap end
   if n < 1 then return {1, expires} end
