@@ -88,10 +88,16 @@ describe('origins in a real browser', () => {
   const status = (page: Page) => page.locator('#state').getAttribute('data-status');
   const refusals = async (gateway: RunningGateway): Promise<number> => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    const line = text
+    // Refused handshakes count in stayline_handshakes_total, refused requests of a session (the probe
+    // carries a sid) in stayline_transport_refusals_total: both are origin refusals.
+    return text
       .split('\n')
-      .find((l) => l.startsWith('stayline_handshakes_total') && l.includes('ORIGIN_FORBIDDEN'));
-    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+      .filter(
+        (l) =>
+          (l.startsWith('stayline_handshakes_total') || l.startsWith('stayline_transport_refusals_total')) &&
+          l.includes('ORIGIN_FORBIDDEN'),
+      )
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
   };
 
   it('in development, a page on another localhost port connects', async () => {

@@ -41,7 +41,12 @@ export interface EngineGateOptions {
   /** MAX_PENDING_HANDSHAKES. */
   maxPendingHandshakes: number;
   /** Called for every refusal, before the answer is written; `handshake` is false for a request with a sid. */
-  onRefused(refusal: { reason: GateRefusal; handshake: boolean; req: IncomingMessage }): void;
+  onRefused(refusal: {
+    reason: GateRefusal;
+    handshake: boolean;
+    transport: 'polling' | 'websocket';
+    req: IncomingMessage;
+  }): void;
 }
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -66,10 +71,11 @@ export function gateEngine(httpServer: HttpServer, options: EngineGateOptions): 
     req: IncomingMessage,
     url: string,
     mayHandshake: boolean,
+    transport: 'polling' | 'websocket',
   ): { reason: GateRefusal; status: 403 | 503 } | undefined => {
     const handshake = sidOf(url) === undefined;
     if (!options.isAllowedOrigin(req.headers.origin, req.headers.host)) {
-      options.onRefused({ reason: 'ORIGIN_FORBIDDEN', handshake, req });
+      options.onRefused({ reason: 'ORIGIN_FORBIDDEN', handshake, transport, req });
       return { reason: 'ORIGIN_FORBIDDEN', status: 403 };
     }
     if (
@@ -78,7 +84,7 @@ export function gateEngine(httpServer: HttpServer, options: EngineGateOptions): 
       url.startsWith(options.path) &&
       options.pendingHandshakes() >= options.maxPendingHandshakes
     ) {
-      options.onRefused({ reason: 'PENDING_HANDSHAKES', handshake, req });
+      options.onRefused({ reason: 'PENDING_HANDSHAKES', handshake, transport, req });
       return { reason: 'PENDING_HANDSHAKES', status: 503 };
     }
     return undefined;
@@ -89,7 +95,9 @@ export function gateEngine(httpServer: HttpServer, options: EngineGateOptions): 
   httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     // Only GET opens an Engine.IO connection (engine.io answers a POST without sid 400 by itself).
-    const verdict = url.startsWith(options.path) ? judge(req, url, req.method === 'GET') : undefined;
+    const verdict = url.startsWith(options.path)
+      ? judge(req, url, req.method === 'GET', 'polling')
+      : undefined;
     if (verdict === undefined) {
       for (const listener of requestListeners) listener.call(httpServer, req, res);
       return;
@@ -117,7 +125,7 @@ export function gateEngine(httpServer: HttpServer, options: EngineGateOptions): 
   const upgradeListeners = httpServer.listeners('upgrade') as UpgradeListener[];
   httpServer.removeAllListeners('upgrade');
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const verdict = judge(req, req.url ?? '/', true);
+    const verdict = judge(req, req.url ?? '/', true, 'websocket');
     if (verdict === undefined) {
       for (const listener of upgradeListeners) listener.call(httpServer, req, socket, head);
       return;

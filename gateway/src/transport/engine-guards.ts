@@ -81,10 +81,10 @@ export function guardEngine(
     isAllowedOrigin: (origin, host) => deps.originPolicy.isAllowed(origin, host),
     pendingHandshakes: () => pending.size,
     maxPendingHandshakes: config.limits.maxPendingHandshakes,
-    onRefused: ({ reason, handshake, req }) => {
+    onRefused: ({ reason, handshake, transport, req }) => {
       if (reason === 'ORIGIN_FORBIDDEN' && handshake) metrics.handshakes.inc({ result: reason });
       else metrics.transportRefusals.inc({ reason });
-      const fields = { code: reason, ...clientFields(req, config.http.trustProxy), handshake };
+      const fields = { code: reason, ...clientFields(req, config.http.trustProxy), handshake, transport };
       if (reason === 'ORIGIN_FORBIDDEN')
         sampled(
           reason,

@@ -68,6 +68,8 @@ export function guardInbound(
     clock?: () => number;
     onExpired: () => void;
     onFlooded: (report: FloodReport) => void;
+    /** Called after each RATE_LIMITED refusal with its wait: the caller may stop reading for that long. */
+    onOverRate?: (waitMs: number) => void;
   },
 ): void {
   const now = deps.now ?? Date.now;
@@ -135,6 +137,7 @@ export function guardInbound(
       }
       rateRefusals += 1;
       refuseWith(event, args, 'RATE_LIMITED', `At most ${limits.eventsPerSecond} events per second.`, waitMs);
+      deps.onOverRate?.(waitMs);
       return;
     }
     if (!KNOWN_EVENTS.has(event)) {

@@ -30,7 +30,7 @@ import type { OriginPolicy } from './origin-policy.ts';
 import { answer } from './request-edge.ts';
 import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
 import { sizedParser } from './sized-parser.ts';
-import { FairWebSocketServer, stopReading } from './ws-engine.ts';
+import { FairWebSocketServer, pauseReading, stopReading } from './ws-engine.ts';
 import { clientRoom, userRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
 import { createUserSessions, type UserSessions } from './user-sessions.ts';
 
@@ -185,6 +185,9 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       {
         metrics,
         onExpired: () => lifecycle.expireNow(),
+        // Over its rate, a websocket client is not read until its next event is allowed: its backlog waits
+        // in kernel buffers instead of being parsed and refused message by message.
+        onOverRate: (waitMs) => pauseReading(socket.conn.transport, waitMs),
         onFlooded: ({ event, refusals }) => {
           metrics.disconnects.inc({ reason: 'RATE_FLOODED' });
           sampled(

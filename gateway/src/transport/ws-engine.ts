@@ -13,8 +13,45 @@ export class FairWebSocketServer extends WebSocketServer {
   }
 }
 
+interface PausableWebSocket {
+  pause(): void;
+  resume(): void;
+}
+
+/** The ws socket under an engine.io transport, when it is a websocket (polling cannot be paused). */
+function webSocketOf(transport: unknown): PausableWebSocket | undefined {
+  const t = transport as { name?: unknown; socket?: Partial<PausableWebSocket> };
+  if (t.name !== 'websocket' || typeof t.socket?.pause !== 'function') return undefined;
+  return typeof t.socket.resume === 'function' ? (t.socket as PausableWebSocket) : undefined;
+}
+
+/** Websockets no longer read at all (a flooder being cut): a pause's timer must not resume them. */
+const stopped = new WeakSet<PausableWebSocket>();
+/** Websockets paused for a while, until their resume timer fires. */
+const pausedUntil = new WeakMap<PausableWebSocket, number>();
+
 /** Stops reading from a client's websocket (TCP backpressure): nothing more it sends costs this node CPU. */
 export function stopReading(transport: unknown): void {
-  const ws = (transport as { name?: unknown; socket?: { pause?: () => void } }).socket;
-  if ((transport as { name?: unknown }).name === 'websocket') ws?.pause?.();
+  const ws = webSocketOf(transport);
+  if (ws === undefined) return;
+  stopped.add(ws);
+  ws.pause();
+}
+
+/**
+ * Stops reading from a client's websocket for `ms` (TCP backpressure for a client over its rate): what it
+ * sends meanwhile waits in kernel buffers instead of being received, parsed and refused one by one, which
+ * for a client sending 32 KB messages as fast as it can is most of what it costs the node. Later calls
+ * while paused extend nothing: the first pause ends on time, and a client still over its rate is paused
+ * again by its next refusal.
+ */
+export function pauseReading(transport: unknown, ms: number): void {
+  const ws = webSocketOf(transport);
+  if (ws === undefined || stopped.has(ws) || pausedUntil.has(ws)) return;
+  pausedUntil.set(ws, ms);
+  ws.pause();
+  setTimeout(() => {
+    pausedUntil.delete(ws);
+    if (!stopped.has(ws)) ws.resume();
+  }, ms).unref();
 }

@@ -198,7 +198,7 @@ describe('origins', () => {
     expect(allowed.status).toBe(400);
 
     await outcome(connect(gw.url, token, { extraHeaders: { origin: 'https://evil.example' } }));
-    const refusals = gw.lines.filter((l) => l['module'] === 'origin');
+    const refusals = gw.lines.filter((l) => l['code'] === 'ORIGIN_FORBIDDEN');
     expect(refusals.map((l) => [l['origin'], l['transport']])).toEqual([
       ['http://localhost:5173', 'polling'],
       ['https://evil.example', 'websocket'],

@@ -247,16 +247,21 @@ describe('engine connections that never complete the Socket.IO CONNECT', () => {
     for (let i = 0; i < 3_000; i++) raw.send(`40${JSON.stringify({ token })}`);
     await closed;
 
-    expect(frames.filter((f) => f.startsWith('40{"sid"'))).toEqual([]);
-    expect(await count('ok')).toBe(okBefore);
-    // Nor did it spend the node's handshake admission budget.
+    // The burst cannot run the handshake more than once at a time: the connection is closed at the second
+    // CONNECT that arrives while the first is checked (CONNECT_CONCURRENT). Messages are delivered one per
+    // event-loop turn, so the first CONNECT may also complete before the next arrives; socket.io then closes
+    // the connection at the next CONNECT for a namespace it already has. Either way: one outcome, at most
+    // one session, and the node's handshake admission budget untouched.
+    const sessions = frames.filter((f) => f.startsWith('40{"sid"')).length;
+    const refused = await gw.metric(
+      /stayline_transport_refusals_total\{[^}]*reason="CONNECT_CONCURRENT"[^}]*\} (\d+)/,
+    );
+    expect(sessions + refused).toBe(1);
+    expect(await count('ok')).toBe(okBefore + sessions);
     expect(await count('RATE_LIMITED')).toBe(limitedBefore);
-    expect(
-      await gw.metric(/stayline_transport_refusals_total\{[^}]*reason="CONNECT_CONCURRENT"[^}]*\} (\d+)/),
-    ).toBe(1);
-    expect(gw.lines.filter((l) => l['code'] === 'CONNECT_CONCURRENT')).toEqual([
-      expect.objectContaining({ level: 40, ip: '127.0.0.1' }),
-    ]);
+    expect(gw.lines.filter((l) => l['code'] === 'CONNECT_CONCURRENT')).toEqual(
+      refused === 1 ? [expect.objectContaining({ level: 40, ip: '127.0.0.1' })] : [],
+    );
     expect(JSON.stringify(gw.lines)).not.toContain(token);
     // The user is not left holding connections in the store: a normal client of theirs gets in.
     const socket = connect(gw.url, tokenFor(env, 'connect-burst'));
