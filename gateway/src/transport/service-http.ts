@@ -66,6 +66,8 @@ export function sendWireError(res: Response, error: WireError): void {
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+/** How long a refused service call waits for its answer (see requireServiceToken). */
+export const REFUSAL_DELAY_MS = 250;
 /** As before this edge existed: the scheme case-insensitive, the rest of the header the token. */
 const BEARER = /^Bearer\s+(.+)$/i;
 
@@ -86,8 +88,16 @@ export function requireServiceToken(serviceToken: string | undefined, log: Logge
     );
     // Answer now, unread body and all: Node then closes the connection instead of reading the rest of
     // the body to keep it alive (https://nodejs.org/api/http.html, `response.end` with `Connection: close`).
+    // The socket is not read any more either: what the client still sends stays in kernel buffers until
+    // its window closes (reading and discarding 4 MB bodies at hundreds per second was most of what an
+    // anonymous client could make the node do), and the connection is ended a second after the answer.
+    req.socket.pause();
+    res.once('finish', () => setTimeout(() => req.socket.destroy(), 1000).unref());
     res.setHeader('Connection', 'close');
-    sendWireError(res, error);
+    // A refusal is answered after REFUSAL_DELAY_MS (a tarpit): a misconfigured backend still gets its 401
+    // at once in human terms, but a client hammering the API without credentials gets a few attempts per
+    // second per connection instead of a thousand, each costing the node an accept and a parse.
+    setTimeout(() => sendWireError(res, error), REFUSAL_DELAY_MS).unref();
   };
   return (req, res, next) => {
     if (expected === undefined)
