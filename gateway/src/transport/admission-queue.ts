@@ -44,9 +44,20 @@ export class AdmissionQueue {
   /** Waiters not admitted and not cancelled. */
   private live = 0;
   private timerArmed = false;
+  private readonly ratePerSecond: number;
+  private readonly now: () => number;
+  /**
+   * Slots owed to waiters: while anyone waits, every 1000 / rate ms adds one, uncapped, so a release that
+   * runs late (a busy event loop fires timers late) admits every slot that passed, not only a burst's worth.
+   * Reset when the queue empties, so idle time does not build up credit (the bucket's burst covers that).
+   */
+  private credit = 0;
+  private creditedAt = 0;
 
   constructor(ratePerSecond: number, options: AdmissionQueueOptions) {
     const now = options.now ?? (() => performance.now());
+    this.now = now;
+    this.ratePerSecond = ratePerSecond;
     this.bucket = new TokenBucket(ratePerSecond, Math.max(1, Math.ceil(ratePerSecond / 10)), now);
     this.slotMs = 1000 / ratePerSecond;
     this.maxWaitMs = options.maxWaitMs;
@@ -74,6 +85,10 @@ export class AdmissionQueue {
     const admitted = new Promise<Admission>((resolve) => {
       waiter = { resolve, cancelled: false };
     });
+    if (this.live === 0) {
+      this.credit = 0;
+      this.creditedAt = this.now();
+    }
     this.waiters.push(waiter);
     this.live += 1;
     this.arm(this.slotMs);
@@ -99,8 +114,11 @@ export class AdmissionQueue {
     );
   }
 
-  /** Admits waiters in order while the bucket has tokens; re-arms for the next token. */
+  /** Admits waiters in order for every slot that passed since the last release; re-arms for the next one. */
   private release(): void {
+    const now = this.now();
+    this.credit += (Math.max(0, now - this.creditedAt) * this.ratePerSecond) / 1000;
+    this.creditedAt = now;
     while (this.head < this.waiters.length) {
       const waiter = this.waiters[this.head];
       if (waiter === undefined) break;
@@ -108,11 +126,11 @@ export class AdmissionQueue {
         this.head += 1;
         continue;
       }
-      const waitMs = this.bucket.take();
-      if (waitMs > 0) {
-        this.arm(waitMs);
+      if (this.credit < 1) {
+        this.arm((1 - this.credit) * this.slotMs);
         break;
       }
+      this.credit -= 1;
       this.head += 1;
       this.live -= 1;
       waiter.cancelled = true;

@@ -190,7 +190,11 @@ class Sim {
     }
     const delay = next.delayMs;
     this.attempt = next.attempt;
-    this.urlIndex++;
+    // The next attempt goes to another node. Leaving its first node, a client skips 1 to n - 1 nodes by its
+    // id, so the clients of a dead node spread evenly over the survivors, as behind a load balancer, instead
+    // of all landing on the next node in the list.
+    const others = Math.max(1, this.spec.urls.length - 1);
+    this.urlIndex += this.urlIndex === 0 ? 1 + (this.spec.id % others) : 1;
     if (nowMs() + delay > init.stopAt) {
       this.state = 'done';
       return;

@@ -66,6 +66,27 @@ describe('AdmissionQueue', () => {
     expect(results.filter((r) => r.ok)).toHaveLength(11);
   });
 
+  it('admits every slot that passed when its timer fires late (a busy event loop), not only a burst', async () => {
+    let now = 0;
+    const timers: (() => void)[] = [];
+    const queue = new AdmissionQueue(1000, {
+      maxWaitMs: 10_000,
+      now: () => now,
+      schedule: (fn) => void timers.push(fn),
+    });
+    const tickets = Array.from({ length: 1000 }, () => settled(queue.enter().admitted));
+    await Promise.resolve();
+    const burst = tickets.filter((t) => t.value?.ok).length;
+    expect(burst).toBe(100);
+    // The 1 ms timer runs 300 ms late: 300 slots passed, all of them go to the waiters, in order.
+    now = 300;
+    timers.shift()?.();
+    await Promise.resolve();
+    expect(tickets.filter((t) => t.value?.ok)).toHaveLength(burst + 300);
+    expect(tickets.slice(0, burst + 300).every((t) => t.value?.ok)).toBe(true);
+    expect(queue.waiting).toBe(1000 - burst - 300);
+  });
+
   it('skips a cancelled waiter: its slot goes to the next one, and it is never admitted', async () => {
     const time = fakeTime();
     const queue = new AdmissionQueue(10, { maxWaitMs: 10_000, now: time.now, schedule: time.schedule });
