@@ -7,7 +7,6 @@
  * Screenshots go to test-artifacts/; with STAYLINE_UPDATE_DOCS_IMAGES=1 the desktop, reconnecting and phone ones are
  * written to docs/images/ (the README shows them).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -15,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tokenFor } from '../../../gateway/test/support/gateway.ts';
 import { SERVICE_TOKEN, startCluster, type TestCluster } from '../../../gateway/test/support/cluster.ts';
 import { createClient, type StaylineClient } from '../../src/index.ts';
-import { withSdkBuildLock } from '../../../gateway/test/support/build-lock.ts';
+import { buildDemoPage } from '../../../gateway/test/support/build-lock.ts';
 import { launchChromium, type Browser } from '../support/chromium.ts';
 import { untilStatus } from '../support/client-wait.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
@@ -34,13 +33,7 @@ describe('the demo page in a real browser', () => {
 
   beforeAll(async () => {
     // Always rebuild: the page must run the SDK as it is now, not a stale build.
-    const build = await withSdkBuildLock(() =>
-      spawnSync(process.execPath, ['client-sdk/scripts/build.mjs', '--demo-only', '--quiet'], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-      }),
-    );
-    if (build.status !== 0) throw new Error(`demo build failed:\n${build.stderr}`);
+    await buildDemoPage();
     cluster = await startCluster({ nodes: 2, env: { QUEUE_PUSH_INTERVAL_MS: '200' } });
     proxy = await startTcpProxy(cluster.nodes.map((n) => n.port));
     const put = await fetch(`${cluster.nodes[0]?.url}/v1/events/${EVENT}`, {

@@ -4,19 +4,17 @@
  * a gateway whose CORS_ORIGINS does not list it ends in the SDK's `forbidden` state with ORIGIN_FORBIDDEN
  * (not CLIENT_NETWORK) and stops trying; and with CORS_ORIGINS set, the gateway's own /demo still connects.
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  REPO_ROOT,
   baseEnv,
   startGateway,
   tokenFor,
   type RunningGateway,
 } from '../../../gateway/test/support/gateway.ts';
-import { withSdkBuildLock } from '../../../gateway/test/support/build-lock.ts';
+import { buildDemoPage } from '../../../gateway/test/support/build-lock.ts';
 import { launchChromium, type Browser } from '../support/chromium.ts';
 import { serveStatic, type StaticServer } from '../support/static-server.ts';
 
@@ -47,13 +45,7 @@ describe('origins in a real browser', () => {
   const strictEnv = baseEnv({ CORS_ORIGINS: 'https://app.example' });
 
   beforeAll(async () => {
-    const build = await withSdkBuildLock(() =>
-      spawnSync(process.execPath, ['client-sdk/scripts/build.mjs', '--demo-only', '--quiet'], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-      }),
-    );
-    if (build.status !== 0) throw new Error(`demo build failed:\n${build.stderr}`);
+    await buildDemoPage();
     const bundle = await esbuild.build({
       stdin: { contents: PAGE_SCRIPT, resolveDir: SDK_ROOT, loader: 'ts' },
       bundle: true,

@@ -5,6 +5,7 @@
  * atomically in the temporary directory (named after this checkout), holding the owner's pid, so a lock
  * left by a killed process is taken over.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,4 +56,18 @@ export async function withSdkBuildLock<T>(fn: () => T | Promise<T>, timeoutMs = 
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }
+}
+
+/**
+ * Builds the /demo page from the SDK as it is now (never a stale build), holding the build lock; throws
+ * with the build's stderr when it fails.
+ */
+export async function buildDemoPage(): Promise<void> {
+  const build = await withSdkBuildLock(() =>
+    spawnSync(process.execPath, ['client-sdk/scripts/build.mjs', '--demo-only', '--quiet'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }),
+  );
+  if (build.status !== 0) throw new Error(`demo build failed:\n${build.stderr}`);
 }
