@@ -2,7 +2,8 @@
  * The handshake middleware, installed with `io.use`. Its steps, in order, cheapest first:
  * 1. the node is refusing (draining past its grace) → SERVER_DRAINING;
  * 2. handshakes per client IP (HANDSHAKES_PER_IP_PER_SECOND, off by default) → RATE_LIMITED;
- * 3. token verification → AUTH_*;
+ * 3. token verification → AUTH_*; a user cut off for flooding on this node in the last FLOOD_COOLDOWN_MS
+ *    → RATE_LIMITED;
  * 4. admission at HANDSHAKES_PER_SECOND: over the rate a handshake waits in a FIFO (the client just sees a
  *    slower connect); past HANDSHAKE_QUEUE_MAX_WAIT_MS → RATE_LIMITED;
  * 5. the session attach, which also enforces MAX_CONNECTIONS_PER_USER → CONNECTION_LIMIT, STORE_UNAVAILABLE.
@@ -48,6 +49,8 @@ export interface HandshakeDeps {
   trustProxy: string | undefined;
   /** True once the node refuses new handshakes (a drain past its grace). */
   isRefusing: () => boolean;
+  /** Milliseconds left before a user cut off for flooding may connect again (0: it may). */
+  floodCooldownMs: (userId: string) => number;
   /** Called when a socket attached in the store will never connect (its transport closed meanwhile). */
   onOrphan: (socket: GatewaySocket) => void;
   now?: () => number;
@@ -119,6 +122,13 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
       return refuse(socket, next, err, ip);
     }
     const userId = principal.userId;
+    const coolingMs = deps.floodCooldownMs(userId);
+    if (coolingMs > 0) {
+      const cooling = new GatewayError('RATE_LIMITED', 'Cut off for flooding; try again later.', {
+        retryAfterMs: coolingMs,
+      });
+      return refuse(socket, next, cooling, ip, userId);
+    }
     const { issuedAtSeconds } = principal;
     const ticket = queue.enter();
     deps.metrics.handshakesQueued.set(queue.waiting);

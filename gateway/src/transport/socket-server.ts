@@ -31,6 +31,7 @@ import { answer } from './request-edge.ts';
 import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
 import { sizedParser } from './sized-parser.ts';
 import { FairWebSocketServer, pauseReading, stopReading } from './ws-engine.ts';
+import { FloodCooldown } from './flood-cooldown.ts';
 import { clientRoom, userRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
 import { createUserSessions, type UserSessions } from './user-sessions.ts';
 
@@ -69,6 +70,8 @@ const ENGINE_FORBIDDEN = 4;
 const FLOOD_ACK_GRACE_MS = 1_000;
 /** How long a flooder's disconnect may wait for its last packets to be written before the cut is forced. */
 const FLOOD_CLOSE_GRACE_MS = 1_000;
+/** How long a user cut off for flooding is refused new handshakes on this node (flood-cooldown.ts). */
+const FLOOD_COOLDOWN_MS = 10_000;
 
 export function createSocketServer(httpServer: HttpServer, deps: SocketServerDeps): SocketServer {
   const { config, metrics, log } = deps;
@@ -141,6 +144,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   };
   const roomDeps: RoomDeps = { ...deps.roomDeps, membership };
 
+  const floodCooldown = new FloodCooldown(FLOOD_COOLDOWN_MS);
   const handshake = createHandshake({
     verifier: deps.verifier,
     store: deps.store,
@@ -154,6 +158,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     trustProxy: config.http.trustProxy,
     sampledLog: sampled,
     isRefusing: deps.isRefusing,
+    floodCooldownMs: (userId) => floodCooldown.remainingMs(userId),
     onOrphan: (socket) => {
       if (!everConnected.has(socket)) detach(socket.data.principal.userId, socket.id);
     },
@@ -190,6 +195,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
         onOverRate: (waitMs) => pauseReading(socket.conn.transport, waitMs),
         onFlooded: ({ event, refusals }) => {
           metrics.disconnects.inc({ reason: 'RATE_FLOODED' });
+          floodCooldown.cut(userId);
           sampled(
             'RATE_FLOODED',
             'warn',

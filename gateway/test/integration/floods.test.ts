@@ -124,6 +124,23 @@ describe('floods', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 40, userId: 'flooder', ip: '127.0.0.1', event: 'room:join' });
     expect(lines[0]?.['refusals']).toBeGreaterThanOrEqual(300);
+
+    // Coming straight back does not start the loop again: for FLOOD_COOLDOWN_MS (10 s) the user's handshakes
+    // on this node are refused right after the token check. A client that retries refusals itself learns
+    // how long to wait; a stock client has its transport closed (and retries by itself later).
+    const again = connect(gw.url, token, { auth: { token, retryableConnectErrors: true } });
+    sockets.push(again);
+    const refused = await nextEvent<Error & { data?: { code: string; retryAfterMs?: number } }>(
+      again,
+      'connect_error',
+    );
+    expect(refused.data).toMatchObject({ code: 'RATE_LIMITED', retryable: true });
+    expect(refused.data?.retryAfterMs).toBeGreaterThan(5_000);
+    const stock = connect(gw.url, token);
+    sockets.push(stock);
+    expect(await nextEvent(stock, 'disconnect')).toBe('transport close');
+    // Another user is not held off.
+    await open('bystander-2');
     expect(gw.output()).not.toContain(token);
   });
 
