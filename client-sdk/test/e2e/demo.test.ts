@@ -84,6 +84,8 @@ describe('the demo page in a real browser', () => {
     expect(await page.getByTestId('last-error').count()).toBe(0);
     expect(await staleCards(page)).toBe(0);
     const rows = page.locator('[data-row]');
+    // 'connected' comes before the seat map's first read answers: wait for the map, not for a guess.
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(3);
     expect(
       await Promise.all(
         Array.from({ length: await rows.count() }, (_, i) => rows.nth(i).getAttribute('data-row')),
