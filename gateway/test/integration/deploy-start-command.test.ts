@@ -33,6 +33,26 @@ interface Started {
 }
 
 const children: ChildProcess[] = [];
+
+/** Signals the process group led by `child` (started detached): npm and the gateway it started. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Ends `child`'s group with SIGTERM and resolves with the leader's exit code. */
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+  signalGroup(child, 'SIGTERM');
+  return exited;
+}
 const sockets: Socket[] = [];
 let redis: RedisProcess | undefined;
 
@@ -43,6 +63,9 @@ async function start(argv: string[], env: Record<string, string | undefined>): P
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: `npm start` runs the gateway as a grandchild (npm -> sh -> node), which a
+    // signal to npm alone leaves running; the test ends the whole group it started, by its pid.
+    detached: true,
   });
   children.push(child);
   let output = '';
@@ -81,7 +104,7 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   for (const s of sockets) s.close();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of children) signalGroup(c, 'SIGKILL');
   await redis?.stop();
 });
 
@@ -121,14 +144,13 @@ describe.skipIf(process.platform !== 'linux')('the compiled gateway', () => {
     });
     expect(hold).toMatchObject({ ok: true, data: { seatIds: ['A1'] } });
 
-    node.child.kill('SIGTERM');
-    expect(await new Promise((r) => node.child.once('exit', r))).toBe(0);
+    expect(await stop(node.child)).toBe(0);
   });
 
   it('NODE_ENV=production npm start runs the same compiled file', async () => {
     const node = await start(['npm', 'start'], productionEnv());
     expect(node.output()).toMatch(/"entry":"[^"]*gateway\/dist\/main\.js","compiled":true/);
     expect(await fetch(`${node.url}/healthz`).then((r) => r.status)).toBe(200);
-    node.child.kill('SIGTERM');
+    await stop(node.child);
   });
 });
