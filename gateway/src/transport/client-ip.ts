@@ -28,7 +28,7 @@ export function clientIp(peerAddress: string | undefined, headers: Headers, trus
  * The client address of `req`. Engine.IO reads the peer address of a connection's first request when it
  * opens it, and Node caches it, so this still answers after that request's TCP connection has closed.
  */
-export const requestIp = (req: IncomingMessage, trustProxy?: string): string =>
+const requestIp = (req: IncomingMessage, trustProxy?: string): string =>
   clientIp(req.socket.remoteAddress, req.headers, trustProxy);
 
 /**

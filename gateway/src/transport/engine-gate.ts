@@ -21,7 +21,7 @@ import type { WireError } from '@stayline/client-sdk/protocol';
  * server instead of retrying forever. Letting the refused origin read this exposes nothing: every socket.io
  * request from it is refused.
  */
-export const ORIGIN_FORBIDDEN_BODY: WireError = Object.freeze({
+const ORIGIN_FORBIDDEN_BODY: WireError = Object.freeze({
   code: 'ORIGIN_FORBIDDEN',
   message:
     "This page's origin may not connect to the gateway: add it to the gateway's CORS_ORIGINS " +

@@ -17,7 +17,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { WireError } from '@stayline/client-sdk/protocol';
-import { GatewayError } from '../errors/gateway-error.ts';
+import { GatewayError, isGatewayError, toWireError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { SampledLog } from '../infra/log-sampler.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
@@ -57,7 +57,7 @@ export interface HandshakeDeps {
 }
 
 /** Retryable refusals a stock client must survive by reconnecting; AUTH_* stay connect_errors. */
-export const isShedRefusal = (wire: WireError): boolean => wire.retryable && !wire.code.startsWith('AUTH_');
+const isShedRefusal = (wire: WireError): boolean => wire.retryable && !wire.code.startsWith('AUTH_');
 
 /** True when the client's handshake `auth` says it retries retryable connect_errors itself (the SDK). */
 export function retriesRefusals(auth: unknown): boolean {
@@ -80,7 +80,9 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
       : undefined;
 
   const refuse = (socket: GatewaySocket, next: Next, err: unknown, ip: string, userId?: string): void => {
-    const wire = edgeError(err, deps.log, { stage: 'handshake' });
+    // A refusal the gateway means (GatewayError) is logged once, by the sampler below: a herd or a Redis
+    // stall refuses thousands a second. Only the unexpected goes through the edge's unsampled error log.
+    const wire = isGatewayError(err) ? toWireError(err) : edgeError(err, deps.log, { stage: 'handshake' });
     const shed = isShedRefusal(wire) && !retriesRefusals(socket.handshake.auth);
     deps.metrics.handshakes.inc({ result: wire.code });
     if (shed) deps.metrics.handshakesShed.inc({ code: wire.code });

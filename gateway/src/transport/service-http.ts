@@ -67,7 +67,7 @@ export function sendWireError(res: Response, error: WireError): void {
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 /** How long a refused service call waits for its answer (see requireServiceToken). */
-export const REFUSAL_DELAY_MS = 250;
+const REFUSAL_DELAY_MS = 250;
 /** As before this edge existed: the scheme case-insensitive, the rest of the header the token. */
 const BEARER = /^Bearer\s+(.+)$/i;
 

@@ -28,7 +28,7 @@ function webSocketOf(transport: unknown): PausableWebSocket | undefined {
 /** Websockets no longer read at all (a flooder being cut): a pause's timer must not resume them. */
 const stopped = new WeakSet<PausableWebSocket>();
 /** Websockets paused for a while, until their resume timer fires. */
-const pausedUntil = new WeakMap<PausableWebSocket, number>();
+const paused = new WeakSet<PausableWebSocket>();
 
 /** Stops reading from a client's websocket (TCP backpressure): nothing more it sends costs this node CPU. */
 export function stopReading(transport: unknown): void {
@@ -47,11 +47,11 @@ export function stopReading(transport: unknown): void {
  */
 export function pauseReading(transport: unknown, ms: number): void {
   const ws = webSocketOf(transport);
-  if (ws === undefined || stopped.has(ws) || pausedUntil.has(ws)) return;
-  pausedUntil.set(ws, ms);
+  if (ws === undefined || stopped.has(ws) || paused.has(ws)) return;
+  paused.add(ws);
   ws.pause();
   setTimeout(() => {
-    pausedUntil.delete(ws);
+    paused.delete(ws);
     if (!stopped.has(ws)) ws.resume();
   }, ms).unref();
 }

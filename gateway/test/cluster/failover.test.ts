@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Socket } from 'socket.io-client';
-import type { Ack, RestoredSession, RoomResult, WireError } from '@stayline/client-sdk/protocol';
+import type { Ack, RestoredSession, RoomResult } from '@stayline/client-sdk/protocol';
 import { loadConfig } from '../../src/config/index.ts';
 import { createSessionStore, type SessionStore } from '../../src/session/index.ts';
-import { connect, retriesRefusals, tokenFor } from '../support/gateway.ts';
+import { connect, retriesRefusals, tokenFor, type ConnectError } from '../support/gateway.ts';
 import { startCluster, type TestCluster } from '../support/cluster.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
-
-interface ConnectError extends Error {
-  data?: WireError;
-}
 
 // SIGKILL healing on one redis-server and on a Redis Cluster; the outage test stops the single server.
 describe.each(['single', 'cluster'] as const)('node death and Redis outages (Redis %s)', (redisKind) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'socket.io-client';
-import type { RestoredSession, WireError } from '@stayline/client-sdk/protocol';
+import type { RestoredSession } from '@stayline/client-sdk/protocol';
 import {
   baseEnv,
   connect,
@@ -9,12 +9,9 @@ import {
   startGateway,
   tokenFor,
   type RunningGateway,
+  type ConnectError,
 } from '../support/gateway.ts';
 import { nextEvent } from '../support/wait.ts';
-
-interface ConnectError extends Error {
-  data?: WireError;
-}
 
 /** Resolves with the session on success, or the connect_error on refusal. */
 function outcome(socket: Socket): Promise<{ session?: RestoredSession; error?: ConnectError }> {

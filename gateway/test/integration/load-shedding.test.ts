@@ -18,13 +18,10 @@ import {
   startGateway,
   tokenFor,
   type RunningGateway,
+  type ConnectError,
 } from '../support/gateway.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
 import { nextEvent, waitFor } from '../support/wait.ts';
-
-interface ConnectError extends Error {
-  data?: WireError;
-}
 
 const sockets: Socket[] = [];
 const gateways: { stop(): Promise<void> }[] = [];

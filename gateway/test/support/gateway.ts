@@ -125,6 +125,11 @@ export async function startGatewayProcess(
   };
 }
 
+/** A socket.io-client connect_error from the gateway: `data` is the wire error of a refused handshake. */
+export interface ConnectError extends Error {
+  data?: import('@stayline/client-sdk/protocol').WireError;
+}
+
 /** Options every test client uses: no automatic reconnection unless a test asks for it. */
 export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
 
