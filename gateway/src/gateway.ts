@@ -8,7 +8,9 @@ import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import express from 'express';
 import { createTokenVerifier } from './auth/index.ts';
 import type { GatewayConfig } from './config/index.ts';
-import { createRoomPolicy } from './features/rooms/room-policy.ts';
+import { createQueueFeature, admissionKey, createAdmissionTokens } from './features/queue/index.ts';
+import { createRoomPolicy, createRoomsFeature } from './features/rooms/index.ts';
+import { createSeatsFeature } from './features/seats/index.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
@@ -17,7 +19,9 @@ import { claimsIndexTtlMs } from './session/claim-keys.ts';
 import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
 import { createClaimsHttp } from './transport/claims-http.ts';
-import { createClaimsRuntime } from './transport/claims-runtime.ts';
+import { createDelivery } from './transport/delivery.ts';
+import { createRestorer } from './session/restore.ts';
+import type { RequestLedger } from './session/request-ledger.ts';
 import { createSessionStore, type SessionStore } from './session/index.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
 import { createDemoRoute } from './transport/demo-route.ts';
@@ -109,6 +113,48 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   // its /socket.io/ path and hands every other request to it.
   const app = express();
   const httpServer = createServer(app);
+  // The features, built on a delivery the socket server binds; their loops start at listen().
+  const delivery = createDelivery();
+  const loopFailed = (err: unknown, operation: string): void => {
+    metrics.storeErrors.inc({ operation });
+    log.warn({ err, operation }, 'claims round failed');
+  };
+  if (config.claims.admissionSecret === undefined && config.auth.secret === undefined)
+    log.warn('no ADMISSION_SECRET and no JWT_SECRET: admission tokens are valid on this node only');
+  const tokens = createAdmissionTokens(admissionKey(config.claims.admissionSecret, config.auth.secret));
+  const queue = createQueueFeature({
+    store: claimStore,
+    tokens,
+    delivery,
+    metrics: claimMetrics,
+    queuePushIntervalMs: config.claims.queuePushIntervalMs,
+    admitIntervalMs: Math.min(250, config.claims.sweepIntervalMs),
+    loopFailed,
+  });
+  const seats = createSeatsFeature({
+    store: claimStore,
+    delivery,
+    metrics: claimMetrics,
+    admits: (token, eventId, userId) => tokens.verify(token, eventId, userId),
+    holdSeconds: config.claims.holdSeconds,
+    seatUpdateIntervalMs: config.claims.seatUpdateIntervalMs,
+    sweepIntervalMs: config.claims.sweepIntervalMs,
+    loopFailed,
+  });
+  const rooms = createRoomsFeature({
+    store,
+    policy: createRoomPolicy(config.rooms.patterns),
+    maxRoomsPerUser: config.rooms.maxPerUser,
+    delivery,
+  });
+  const features = [rooms, queue, seats];
+  // TEMPORARY until the ledger store lands: the ledger methods of the claim store.
+  const ledger: RequestLedger = {
+    kind: claimStore.kind,
+    begin: (u, r, p) => claimStore.beginRequest(u, r, p),
+    complete: (u, r, e, a, t) => claimStore.completeRequest(u, r, e, a, t),
+    abandon: (u, r) => claimStore.abandonRequest(u, r),
+  };
   const sockets = createSocketServer(httpServer, {
     config,
     verifier,
@@ -116,21 +162,18 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     metrics,
     log: log.child({ module: 'socket' }),
     originPolicy,
-    roomDeps: {
-      store,
-      policy: createRoomPolicy(config.rooms.patterns),
-      maxRoomsPerUser: config.rooms.maxPerUser,
-    },
     isRefusing: () => refusing,
-    createClaims: (io) =>
-      createClaimsRuntime({
-        io,
-        store: claimStore,
-        config,
-        metrics,
-        claimMetrics,
-        log: log.child({ module: 'claims' }),
-      }),
+    restorer: createRestorer({
+      sessions: store,
+      claims: claimStore,
+      metrics,
+      nodeId: config.nodeId,
+      maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
+    }),
+    features,
+    delivery,
+    ledger,
+    requestReplays: claimMetrics.requestReplays,
     adapter: pubsub
       ? pubsub.sharded
         ? (createShardedAdapter(pubsub.pub, pubsub.sub, {
@@ -140,16 +183,14 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       : undefined,
   });
 
-  if (sockets.claims) {
-    app.use(
-      createClaimsHttp({
-        serviceToken: config.service.token,
-        queueDeps: sockets.claims.queueDeps,
-        seatDeps: sockets.claims.seatDeps,
-        log: log.child({ module: 'http' }),
-      }),
-    );
-  }
+  app.use(
+    createClaimsHttp({
+      serviceToken: config.service.token,
+      queue,
+      seats,
+      log: log.child({ module: 'http' }),
+    }),
+  );
   app.use(
     createUsersHttp({
       serviceToken: config.service.token,
@@ -214,7 +255,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
           .defineEvent(eventId, definition)
           .catch((err: unknown) => log.warn({ err, eventId }, 'could not define a seed event'));
       }
-      sockets.claims?.start();
+      for (const feature of features) feature.start?.();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.http.port, config.http.host, () => {
@@ -248,7 +289,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
           { drainSeconds: config.drain.seconds },
         );
         housekeeping.stop();
-        sockets.claims?.stop();
+        for (const feature of features) feature.stop?.();
         await store
           .removeNode(config.nodeId)
           .catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));

@@ -140,7 +140,13 @@ export interface ClaimStore {
    * admission token (checked by the caller); an event that requires admission rejects without it
    * (ADMISSION_REQUIRED), as do EVENT_UNKNOWN and SEAT_UNKNOWN, with nothing changed.
    */
-  hold(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], admitted: boolean): Promise<HoldResult>;
+  hold(
+    userId: UserId,
+    eventId: EventId,
+    seatIds: readonly SeatId[],
+    admitted: boolean,
+    request?: { requestId: string; resultTtlMs: number },
+  ): Promise<HoldResult & { replayed?: boolean }>;
   /** Releases seats the user holds; FORBIDDEN when one is held by someone else or sold (nothing changes). */
   release(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<SeatId[]>;
   /** Sells held seats under `fence`; FENCE_STALE when the hold lapsed or moved on. Returns newly sold seats. */

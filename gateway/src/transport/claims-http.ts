@@ -10,15 +10,13 @@
  */
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
-import { admitUsers, eventIdSchema, type QueueDeps } from '../features/queue/queue-handlers.ts';
+import { eventIdSchema, type QueueFeature } from '../features/queue/index.ts';
 import {
-  confirmSale,
-  defineEvent,
   MAX_SEAT_ID_LENGTH,
   MAX_SEATS_PER_EVENT,
   MAX_SEATS_PER_REQUEST,
-  type SeatDeps,
-} from '../features/seats/seat-handlers.ts';
+  type SeatsFeature,
+} from '../features/seats/index.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { requestObject } from '../infra/bounded-schema.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -47,8 +45,8 @@ export const CONFIRM_BODY_LIMIT_BYTES = MAX_SEATS_PER_REQUEST * SEAT_ID_BODY_BYT
 /** The router of the queue and seat service routes (mounted on the node's express app). */
 export function createClaimsHttp(deps: {
   serviceToken: string | undefined;
-  queueDeps: QueueDeps;
-  seatDeps: SeatDeps;
+  queue: QueueFeature;
+  seats: SeatsFeature;
   log: Logger;
 }): Router {
   const router = express.Router();
@@ -68,7 +66,7 @@ export function createClaimsHttp(deps: {
     authenticated,
     jsonBody(EVENT_BODY_LIMIT_BYTES),
     handle(async (req) => {
-      const result = await defineEvent(deps.seatDeps, param(req), req.body);
+      const result = await deps.seats.defineEvent(param(req), req.body);
       return { status: result.created ? 201 : 200, data: result };
     }),
   );
@@ -76,7 +74,7 @@ export function createClaimsHttp(deps: {
     '/v1/events/:eventId',
     authenticated,
     handle(async (req) => {
-      const event = await deps.seatDeps.store.getEvent(param(req));
+      const event = await deps.seats.getEvent(param(req));
       if (event === null) throw new GatewayError('EVENT_UNKNOWN');
       return { status: 200, data: event };
     }),
@@ -88,7 +86,7 @@ export function createClaimsHttp(deps: {
     handle(async (req) => {
       const eventId = param(req);
       const { count } = admitSchema.parse(req.body);
-      const admitted = await admitUsers(deps.queueDeps, eventId, count);
+      const admitted = await deps.queue.admit(eventId, count);
       return { status: 200, data: { eventId, admitted: admitted.map((a) => a.userId) } };
     }),
   );
@@ -96,7 +94,7 @@ export function createClaimsHttp(deps: {
     '/v1/events/:eventId/seats/confirm',
     authenticated,
     jsonBody(CONFIRM_BODY_LIMIT_BYTES),
-    handle(async (req) => ({ status: 200, data: await confirmSale(deps.seatDeps, param(req), req.body) })),
+    handle(async (req) => ({ status: 200, data: await deps.seats.confirmSale(param(req), req.body) })),
   );
   // Refused, oversized or malformed bodies and anything thrown: the wire shape, not express' HTML page.
   router.use(serviceErrorHandler(deps.log));

@@ -6,7 +6,7 @@
  *    → RATE_LIMITED;
  * 4. admission at HANDSHAKES_PER_SECOND: over the rate a handshake waits in a FIFO (the client just sees a
  *    slower connect); past HANDSHAKE_QUEUE_MAX_WAIT_MS → RATE_LIMITED;
- * 5. the session attach, which also enforces MAX_CONNECTIONS_PER_USER → CONNECTION_LIMIT, STORE_UNAVAILABLE.
+ * 5. the session attach (session/restore.ts), which also enforces MAX_CONNECTIONS_PER_USER → CONNECTION_LIMIT, STORE_UNAVAILABLE.
  *
  * How a refusal reaches the client depends on what the client can survive. The stock socket.io-client
  * never reconnects after a `connect_error` from middleware (../shared/MEASURED.md), so a refusal that means
@@ -22,7 +22,7 @@ import type { Logger } from '../infra/logger.ts';
 import type { SampledLog } from '../infra/log-sampler.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { readToken, type TokenVerifier } from '../auth/index.ts';
-import type { NodeId, SessionStore } from '../session/session-store.ts';
+import type { Restorer } from '../session/restore.ts';
 import { AdmissionQueue } from './admission-queue.ts';
 import { clientIp } from './client-ip.ts';
 import { Inflight } from './inflight.ts';
@@ -34,12 +34,13 @@ type Next = (err?: Error) => void;
 
 export interface HandshakeDeps {
   verifier: TokenVerifier;
-  store: SessionStore;
+  /** Attaches the socket to its session (step 5; session/restore.ts). */
+  restorer: Pick<Restorer, 'attach'>;
   metrics: GatewayMetrics;
   log: Logger;
   /** Refused handshakes are logged through this sampler (a herd or an attacker must not flood the log). */
   sampledLog: SampledLog;
-  nodeId: NodeId;
+  /** MAX_CONNECTIONS_PER_USER, for the refusal's message (the store enforces it). */
   maxConnectionsPerUser: number;
   handshakesPerSecond: number;
   handshakeQueueMaxWaitMs: number;
@@ -151,35 +152,29 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
       socket.data.principal = principal;
       socket.data.expired = false;
       socket.data.inflight = new Inflight();
-      socket.data.restoreStartedAt = performance.now();
-      deps.store
-        .attachSocket(userId, socket.id, deps.nodeId, deps.maxConnectionsPerUser, issuedAtSeconds)
-        .then(
-          (result) => {
-            if (!result.ok && result.reason === 'REVOKED')
-              return refuse(socket, next, new GatewayError('AUTH_REVOKED'), ip, userId);
-            if (!result.ok) {
-              deps.metrics.restores.inc({ outcome: 'limited' });
-              const limit = new GatewayError(
-                'CONNECTION_LIMIT',
-                `At most ${deps.maxConnectionsPerUser} connections per user.`,
-              );
-              return refuse(socket, next, limit, ip, userId);
-            }
-            socket.data.session = result.session;
-            if (socket.conn.readyState !== 'open') return deps.onOrphan(socket);
-            // socket.io drops a socket whose transport closed while middlewares ran; detach it then.
-            socket.conn.once('close', () => {
-              if (!socket.connected) deps.onOrphan(socket);
-            });
-            deps.metrics.handshakes.inc({ result: 'ok' });
-            next();
-          },
-          (err: unknown) => {
-            deps.metrics.restores.inc({ outcome: 'error' });
-            refuse(socket, next, err, ip, userId);
-          },
-        );
+      deps.restorer.attach(userId, socket.id, issuedAtSeconds).then(
+        ({ result, startedAt }) => {
+          socket.data.restoreStartedAt = startedAt;
+          if (!result.ok && result.reason === 'REVOKED')
+            return refuse(socket, next, new GatewayError('AUTH_REVOKED'), ip, userId);
+          if (!result.ok) {
+            const limit = new GatewayError(
+              'CONNECTION_LIMIT',
+              `At most ${deps.maxConnectionsPerUser} connections per user.`,
+            );
+            return refuse(socket, next, limit, ip, userId);
+          }
+          socket.data.session = result.session;
+          if (socket.conn.readyState !== 'open') return deps.onOrphan(socket);
+          // socket.io drops a socket whose transport closed while middlewares ran; detach it then.
+          socket.conn.once('close', () => {
+            if (!socket.connected) deps.onOrphan(socket);
+          });
+          deps.metrics.handshakes.inc({ result: 'ok' });
+          next();
+        },
+        (err: unknown) => refuse(socket, next, err, ip, userId),
+      );
     });
   };
 }

@@ -1,33 +1,36 @@
 /**
  * The socket.io server of one node: engine options (message size, ping, connect timeout, origin check in
  * allowRequest), the guards of connections not yet authenticated (engine-guards.ts), the handshake, and
- * each connection's lifecycle — restore, guards (floods end in a disconnect), token expiry, requests,
- * detach.
+ * each connection's lifecycle — restore (session/restore.ts with every feature's hook), guards (floods end
+ * in a disconnect), token expiry, requests (every feature's, registered in one loop and answered through
+ * the one request pipeline), detach.
  */
 import type { Server as HttpServer } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { Server } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
-import type { AckCallback, AuthRefreshResult, RoomResult } from '@stayline/client-sdk/protocol';
+import { z } from 'zod';
 import { SERVER_EVENTS } from '@stayline/client-sdk/protocol';
 import type { TokenVerifier } from '../auth/index.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { GatewayConfig } from '../config/index.ts';
-import { joinRoom, leaveRoom, type RoomDeps } from '../features/rooms/room-handlers.ts';
+import { defineRequest, type AnyFeatureRequest, type Feature } from '../features/feature.ts';
 import { createLogSampler } from '../infra/log-sampler.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import type { ClaimMetrics } from '../metrics/claim-metrics.ts';
+import type { RequestLedger } from '../session/request-ledger.ts';
+import type { Restorer, RestoringSocket } from '../session/restore.ts';
 import type { SessionStore } from '../session/session-store.ts';
-import { startAuthLifecycle } from './auth-lifecycle.ts';
+import { startAuthLifecycle, type AuthLifecycle } from './auth-lifecycle.ts';
 import { refuseBinary } from './binary-guard.ts';
-import type { ClaimsRuntime } from './claims-runtime.ts';
 import { clientFields } from './client-ip.ts';
 import { traceConnections } from './connection-trace.ts';
 import { guardEngine } from './engine-guards.ts';
 import { createHandshake } from './handshake.ts';
 import { LocalPresence } from './local-presence.ts';
 import type { OriginPolicy } from './origin-policy.ts';
-import { answer } from './request-edge.ts';
+import type { BindableDelivery } from './delivery.ts';
+import { createRequestPipeline } from './request-pipeline.ts';
 import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
 import { sizedParser } from './sized-parser.ts';
 import { FairWebSocketServer, pauseReading, stopReading } from './ws-engine.ts';
@@ -44,13 +47,20 @@ export interface SocketServerDeps {
   metrics: GatewayMetrics;
   log: Logger;
   originPolicy: OriginPolicy;
-  roomDeps: Omit<RoomDeps, 'membership'>;
+  /** Attach at handshake, then restore with every feature's hook. */
+  restorer: Restorer;
+  /** Every feature, in the order their requests are registered and their restore hooks run. */
+  features: readonly Feature[];
+  /** The delivery the features were built with; bound to this server here. */
+  delivery: BindableDelivery;
+  /** The request ledger (request ids of `ledger` requests). */
+  ledger: RequestLedger;
+  /** Counts requests answered from a record (ledger or folded). */
+  requestReplays: ClaimMetrics['requestReplays'];
   /** True once the node refuses new handshakes (a drain past its grace). */
   isRefusing: () => boolean;
   /** Optional adapter constructor (the Redis adapter when the store is Redis). */
   adapter?: ((nsp: unknown) => Adapter) | undefined;
-  /** Builds the queue/seat runtime on this server (request ids, queue:*, seat:*, restored queues/holds). */
-  createClaims?: ((io: GatewayServer) => ClaimsRuntime) | undefined;
 }
 
 export interface SocketServer {
@@ -58,7 +68,6 @@ export interface SocketServer {
   presence: LocalPresence;
   /** Detaches that failed (store down) and are retried by the node's housekeeping. */
   pendingDetaches: Map<string, string>;
-  claims: ClaimsRuntime | undefined;
   /** Ends a user's sessions on every node (the service API's kick and revoke). */
   users: UserSessions;
 }
@@ -106,7 +115,16 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   if (config.trace.file !== undefined)
     traceConnections(io, { ...config.trace, file: config.trace.file, nodeId: config.nodeId, log });
   const presence = new LocalPresence();
-  const claims = deps.createClaims?.(io);
+  deps.delivery.bind(io);
+  const featureRequests = deps.features.flatMap((f) => f.requests);
+  const restoreHooks = deps.features.flatMap((f) => (f.restore ? [f.restore] : []));
+  const pipeline = createRequestPipeline({
+    ledger: deps.ledger,
+    // A crashed attempt blocks its retries at most this long.
+    ledgerOptions: { pendingMs: Math.max(2000, config.store.commandTimeoutMs * 4) },
+    metrics,
+    replays: deps.requestReplays,
+  });
   const pendingDetaches = new Map<string, string>();
   const everConnected = new WeakSet<GatewaySocket>();
   // Refusals a client can cause at will are logged per code at most 10 times per 10 s, with a count.
@@ -131,26 +149,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     );
   };
 
-  // With the Redis adapter, socketsJoin/socketsLeave and the emit reach the user's sockets on every node.
-  const membership: RoomDeps['membership'] = {
-    joined: (userId, result) => {
-      io.in(userRoom(userId)).socketsJoin(clientRoom(result.room));
-      io.to(userRoom(userId)).emit('room:joined', result);
-    },
-    left: (userId, result) => {
-      io.in(userRoom(userId)).socketsLeave(clientRoom(result.room));
-      io.to(userRoom(userId)).emit('room:left', result);
-    },
-  };
-  const roomDeps: RoomDeps = { ...deps.roomDeps, membership };
-
   const floodCooldown = new FloodCooldown(FLOOD_COOLDOWN_MS);
   const handshake = createHandshake({
     verifier: deps.verifier,
-    store: deps.store,
+    restorer: deps.restorer,
     metrics,
     log,
-    nodeId: config.nodeId,
     maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
     handshakesPerSecond: config.limits.handshakesPerSecond,
     handshakeQueueMaxWaitMs: config.limits.handshakeQueueMaxWaitMs,
@@ -234,41 +238,14 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       forceClose(socket);
     });
 
-    const ctx = () => ({ userId, claims: socket.data.principal.claims });
-    const edge = (event: string) => ({ log: socketLog, metrics, event, inflight: socket.data.inflight });
-    // Every acknowledged request goes through the request-id ledger (claims-runtime / idempotency.ts).
-    const once =
-      <T>(event: string, handler: (payload: unknown) => Promise<T>) =>
-      (payload: unknown, ack: AckCallback<T>) =>
-        answer(
-          ack,
-          () => (claims ? claims.once(userId, event, payload, handler) : handler(payload)),
-          edge(event),
-        );
-    socket.on(
-      'room:join',
-      once<RoomResult>('room:join', (payload) => joinRoom(roomDeps, ctx(), payload)),
-    );
-    socket.on(
-      'room:leave',
-      once<RoomResult>('room:leave', (payload) => leaveRoom(roomDeps, ctx(), payload)),
-    );
-    claims?.register(socket, once);
-    socket.on(
-      'auth:refresh',
-      once<AuthRefreshResult>('auth:refresh', async (payload) => {
-        const token =
-          typeof payload === 'object' && payload !== null
-            ? (payload as { token?: unknown }).token
-            : undefined;
-        const renewed = deps.verifier.verifyRefresh(typeof token === 'string' ? token : undefined, userId);
-        // One store read: a token issued at or before a revocation of this user is refused on every node.
-        if (await deps.store.isRevoked(userId, renewed.issuedAtSeconds))
-          throw new GatewayError('AUTH_REVOKED');
-        lifecycle.renew(renewed);
-        return { expiresAt: renewed.expiresAtMs };
-      }),
-    );
+    const source = { userId, claims: principal.claims, log: socketLog, inflight: socket.data.inflight };
+    // Every acknowledged request, of every feature, goes through the one pipeline.
+    for (const request of [...featureRequests, authRefresh(deps, lifecycle)]) {
+      (socket.on as (event: string, listener: (payload: unknown, ack: unknown) => void) => void)(
+        request.event,
+        (payload, ack) => pipeline(source, request, payload, ack as (response: unknown) => void),
+      );
+    }
 
     socket.on('disconnect', (reason) => {
       lifecycle.stop();
@@ -276,33 +253,26 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       metrics.connections.dec();
       metrics.disconnects.inc({ reason });
       detach(userId, socket.id);
-      claims?.socketGone(userId);
+      for (const feature of deps.features) feature.socketGone?.(userId);
     });
 
-    const restored = () => {
-      metrics.restores.inc({ outcome: session.recovered ? 'recovered' : 'fresh' });
-      if (session.returnedAfterExpiry) metrics.sessionsExpired.inc();
-      metrics.restoreDuration.observe((performance.now() - socket.data.restoreStartedAt) / 1000);
+    const restoring: RestoringSocket = {
+      userId,
+      join: (rooms) => socket.join(rooms.map(clientRoom)),
+      emit: (event, payload) => (socket.emit as (e: string, p: unknown) => boolean)(event, payload),
     };
-    const base = { recovered: session.recovered, rooms: session.rooms, expiresAt: session.expiresAt };
-    if (claims === undefined) {
-      socket.emit('session:restored', { ...base, queues: [], holds: [] });
-      restored();
-    } else {
-      // Queues and holds are computed now (index, then event side): one or two more round trips.
-      claims.restore(socket).then(
-        ({ queues, holds }) => {
-          socket.emit('session:restored', { ...base, queues, holds });
-          restored();
-        },
-        (err: unknown) => {
-          // Never an empty answer in place of the truth: the client reconnects and tries again.
-          metrics.restores.inc({ outcome: 'error' });
-          socketLog.warn({ err }, 'could not read queues and holds for session:restored; closing');
-          socket.conn.close();
-        },
-      );
-    }
+    const pending = { session, startedAt: socket.data.restoreStartedAt };
+    deps.restorer.restore(restoring, pending, restoreHooks).then(
+      ({ payload, sent }) => {
+        socket.emit('session:restored', payload);
+        sent();
+      },
+      (err: unknown) => {
+        // Never an empty answer in place of the truth: the client reconnects and tries again.
+        socketLog.warn({ err }, 'could not restore queues and holds for session:restored; closing');
+        socket.conn.close();
+      },
+    );
   });
 
   // After the connection handler above: a socket it ends late has been set up, and is cleaned up, as usual.
@@ -314,5 +284,30 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     metrics,
   });
 
-  return { io, presence, pendingDetaches, claims, users };
+  return { io, presence, pendingDetaches, users };
+}
+
+/** `auth:refresh`: a renewed token for the same user, unless the user's tokens were revoked since. */
+function authRefresh(
+  deps: Pick<SocketServerDeps, 'verifier' | 'store'>,
+  lifecycle: Pick<AuthLifecycle, 'renew'>,
+): AnyFeatureRequest {
+  return defineRequest({
+    event: 'auth:refresh',
+    // Any payload: a missing or non-string token is refused by the verifier with its own code.
+    schema: z
+      .unknown()
+      .transform((payload) =>
+        typeof payload === 'object' && payload !== null ? (payload as { token?: unknown }).token : undefined,
+      ),
+    idempotency: 'ledger',
+    async handle(ctx, token) {
+      const renewed = deps.verifier.verifyRefresh(typeof token === 'string' ? token : undefined, ctx.userId);
+      // One store read: a token issued at or before a revocation of this user is refused on every node.
+      if (await deps.store.isRevoked(ctx.userId, renewed.issuedAtSeconds))
+        throw new GatewayError('AUTH_REVOKED');
+      lifecycle.renew(renewed);
+      return { expiresAt: renewed.expiresAtMs };
+    },
+  });
 }

@@ -1,8 +1,7 @@
 /**
- * features/queue owns the waiting queue: `queue:join` / `queue:leave`, admission (by rate and by service
- * call) with signed admission tokens, and the throttled `queue:position` pushes (queue-watch.ts). It imports
- * session (the ClaimStore contract), errors and the protocol; never transport or another feature. What
- * must reach sockets goes through the QueueNotifier the transport provides.
+ * The waiting queue's operations: `queue:join` / `queue:leave` and admission (by rate and by service call)
+ * with signed admission tokens. What must reach sockets goes through the QueueNotifier (index.ts builds it
+ * over the transport's delivery).
  */
 import { z } from 'zod';
 import type {
@@ -40,8 +39,13 @@ export interface QueueDeps {
   count: (operation: string, result: string) => void;
 }
 
-export async function joinQueue(deps: QueueDeps, userId: UserId, payload: unknown): Promise<QueuePlace> {
-  const { eventId } = queueRequestSchema.parse(payload);
+export type QueueRequest = z.infer<typeof queueRequestSchema>;
+
+export async function joinQueue(
+  deps: QueueDeps,
+  userId: UserId,
+  { eventId }: QueueRequest,
+): Promise<QueuePlace> {
   // Queued users do not follow the seat map (they are waiting, not choosing): a 10,000-person queue would
   // otherwise receive every seat change.
   const result = await deps.store.joinQueue(userId, eventId);
@@ -63,9 +67,8 @@ export async function joinQueue(deps: QueueDeps, userId: UserId, payload: unknow
 export async function leaveQueue(
   deps: QueueDeps,
   userId: UserId,
-  payload: unknown,
+  { eventId }: QueueRequest,
 ): Promise<QueueLeaveResult> {
-  const { eventId } = queueRequestSchema.parse(payload);
   const { left } = await deps.store.leaveQueue(userId, eventId);
   deps.notifier.unqueued(userId, eventId);
   deps.count('leave', left ? 'ok' : 'noop');

@@ -1,9 +1,8 @@
 /**
- * features/seats owns seat holds — the ticketing instance of a general "one holder at a time" claim with a
- * TTL, a fencing token, resume by the same user and conflict for others (see docs/queue-and-seats.md for a
- * non-ticketing use): `seat:hold`, `seat:release`, `seat:map`, the event definitions and the sale confirm
- * of the service API, and the lapse notifications of the sweeper. Imports session (the ClaimStore
- * contract), errors, the protocol and the queue's admission tokens type; never transport.
+ * The seat operations: `seat:hold`, `seat:release`, `seat:map`, the event definitions and the sale confirm
+ * of the service API, and the lapse notifications of the sweeper. `seat:hold` records its own outcome per
+ * request id in the hold script (idempotency 'folded'): a retry is answered from that record, in the same
+ * single round trip.
  */
 import { z } from 'zod';
 import type {
@@ -17,6 +16,7 @@ import type {
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { boundedArray, requestObject } from '../../infra/bounded-schema.ts';
 import type { ClaimStore, EventDefinition, LapsedHold } from '../../session/claim-store.ts';
+import type { RequestContext } from '../feature.ts';
 
 /** Longest seat id (the event route's body limit is computed from it). */
 export const MAX_SEAT_ID_LENGTH = 64;
@@ -99,19 +99,33 @@ export function announceLapsed(
   }
 }
 
-export async function holdSeats(deps: SeatDeps, userId: UserId, payload: unknown): Promise<SeatHold> {
-  const request = seatHoldSchema.parse(payload);
+export type SeatHoldRequest = z.infer<typeof seatHoldSchema>;
+export type SeatReleaseRequest = z.infer<typeof seatReleaseSchema>;
+export type SeatMapRequest = z.infer<typeof seatMapSchema>;
+
+/** How long a `seat:hold` outcome answers retries of the same request id (as the request ledger's). */
+export const HOLD_RESULT_TTL_MS = 120_000;
+
+export async function holdSeats(
+  deps: SeatDeps,
+  ctx: Pick<RequestContext, 'userId' | 'requestId' | 'replayed'>,
+  request: SeatHoldRequest,
+): Promise<SeatHold> {
+  const { userId } = ctx;
   const { eventId, seatIds } = request;
   // The token is checked here (pure); whether the event requires one is checked by the store, in the same step.
   const admitted =
     request.admissionToken !== undefined && deps.admits(request.admissionToken, eventId, userId);
   let result;
   try {
-    result = await deps.store.hold(userId, eventId, seatIds, admitted);
+    const record =
+      ctx.requestId === undefined ? undefined : { requestId: ctx.requestId, resultTtlMs: HOLD_RESULT_TTL_MS };
+    result = await deps.store.hold(userId, eventId, seatIds, admitted, record);
   } catch (err) {
     if (err instanceof GatewayError) deps.count('hold', err.code);
     throw err;
   }
+  if (result.replayed === true) ctx.replayed();
   announceLapsed(deps, result.lapsed);
   deps.notifier.followEvent(userId, eventId);
   if (!result.ok) {
@@ -135,16 +149,18 @@ export async function holdSeats(deps: SeatDeps, userId: UserId, payload: unknown
 export async function releaseSeats(
   deps: SeatDeps,
   userId: UserId,
-  payload: unknown,
+  { eventId, seatIds }: SeatReleaseRequest,
 ): Promise<SeatReleaseResult> {
-  const { eventId, seatIds } = seatReleaseSchema.parse(payload);
   const released = await deps.store.release(userId, eventId, seatIds);
   deps.count('release', released.length > 0 ? 'ok' : 'noop');
   return { eventId, seatIds: released };
 }
 
-export async function seatMap(deps: SeatDeps, userId: UserId, payload: unknown): Promise<SeatMapResult> {
-  const { eventId } = seatMapSchema.parse(payload);
+export async function seatMap(
+  deps: SeatDeps,
+  userId: UserId,
+  { eventId }: SeatMapRequest,
+): Promise<SeatMapResult> {
   // Follow first, then read: every change after the read reaches this socket through seat:update.
   deps.notifier.followEvent(userId, eventId);
   const { version, seats } = await deps.store.seatMap(eventId);

@@ -7,7 +7,7 @@ import type { SeatUpdatePayload } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../../../src/errors/gateway-error.ts';
 import type { ClaimStore, EventDefinition } from '../../../src/session/claim-store.ts';
 import { MemoryClaimStore } from '../../../src/session/memory-claim-store.ts';
-import { SeatFeed } from '../../../src/transport/seat-feed.ts';
+import { SeatFeed } from '../../../src/features/seats/seat-feed.ts';
 
 const def = (seats: string[]): EventDefinition => ({
   seats,

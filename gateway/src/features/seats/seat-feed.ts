@@ -11,8 +11,8 @@
  * elsewhere) sees `since` beyond its version and re-reads the map: the SDK's rule (protocol SeatUpdatePayload).
  */
 import type { EventId, SeatUpdatePayload } from '@stayline/client-sdk/protocol';
-import { GatewayError } from '../errors/gateway-error.ts';
-import type { ClaimStore } from '../session/claim-store.ts';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { ClaimStore } from '../../session/claim-store.ts';
 
 export interface SeatFeedDeps {
   store: Pick<ClaimStore, 'seatChanges'>;

@@ -1,0 +1,137 @@
+/**
+ * Restore, in one place: what a connecting socket finds and is told, and the restore metrics.
+ *
+ * 1. `attach` (called by the handshake): the session store's attach script records the socket, enforces
+ *    revocations and MAX_CONNECTIONS_PER_USER, and returns the session (rooms, expiry) together with the
+ *    events named by the user's queue/hold index (read by the same script: no extra round trip).
+ * 2. `restore` (called once the socket is connected): reads the user's queues, holds and admissions in
+ *    those events (ClaimStore.userClaims), runs each feature's hook on them (watch queue positions, join
+ *    event rooms...), and returns the `session:restored` payload plus what to tell after it.
+ *
+ * A restore that cannot read the truth fails (the caller closes the connection and the client retries):
+ * never an empty answer in place of the user's state. Imports session types, metrics and the protocol.
+ */
+import { performance } from 'node:perf_hooks';
+import type { RestoredSession, RoomName, ServerToClientEvents, UserId } from '@stayline/client-sdk/protocol';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import type { ClaimStore, UserClaims } from './claim-store.ts';
+import type { AttachResult, NodeId, SessionSnapshot, SessionStore, SocketId } from './session-store.ts';
+
+/** What a feature's restore hook can do to the restoring socket. */
+export interface RestoringSocket {
+  readonly userId: UserId;
+  /** Joins client rooms (before `session:restored` is sent). */
+  join(rooms: readonly RoomName[]): Promise<void> | void;
+  /** Sends to this socket only. */
+  emit<E extends keyof ServerToClientEvents>(event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void;
+}
+
+/** What a feature's restore hook sees. */
+export interface RestoredState {
+  session: SessionSnapshot;
+  claims: UserClaims;
+}
+
+/**
+ * A feature's part in restore: it may join rooms and start watching; it may return what to send once
+ * `session:restored` has been sent (the client must learn its session first).
+ */
+export type RestoreHook = (
+  socket: RestoringSocket,
+  state: RestoredState,
+) => Promise<AfterRestore | void> | AfterRestore | void;
+export type AfterRestore = () => void;
+
+/** A socket attached in the store, between the handshake and its `session:restored`. */
+export interface PendingRestore {
+  session: SessionSnapshot;
+  /** performance.now() when the attach started: the restore latency is measured from here. */
+  startedAt: number;
+}
+
+export interface Restorer {
+  /** Attaches the socket (handshake step 5); counts refusals by the connection limit and store errors. */
+  attach(
+    userId: UserId,
+    socketId: SocketId,
+    tokenIssuedAtSeconds: number,
+  ): Promise<{ result: AttachResult; startedAt: number }>;
+  /**
+   * Computes `session:restored` for a connected socket and runs the features' hooks. Resolves with the
+   * payload and a `sent` callback to call right after emitting it (runs the after-hooks, counts the
+   * restore); rejects (counted as an error) when the user's state cannot be read.
+   */
+  restore(
+    socket: RestoringSocket,
+    pending: PendingRestore,
+    hooks: readonly RestoreHook[],
+  ): Promise<{ payload: RestoredSession; sent: () => void }>;
+}
+
+export interface RestorerDeps {
+  sessions: Pick<SessionStore, 'attachSocket'>;
+  /** Absent: the node has no queue/seat state to restore. */
+  claims: Pick<ClaimStore, 'userClaims'> | undefined;
+  metrics: Pick<GatewayMetrics, 'restores' | 'restoreDuration' | 'sessionsExpired'>;
+  nodeId: NodeId;
+  maxConnectionsPerUser: number;
+}
+
+const NO_CLAIMS: UserClaims = { queues: [], holds: [], admissions: [] };
+
+export function createRestorer(deps: RestorerDeps): Restorer {
+  const { metrics } = deps;
+  return {
+    async attach(userId, socketId, tokenIssuedAtSeconds) {
+      const startedAt = performance.now();
+      try {
+        const result = await deps.sessions.attachSocket(
+          userId,
+          socketId,
+          deps.nodeId,
+          deps.maxConnectionsPerUser,
+          tokenIssuedAtSeconds,
+        );
+        if (!result.ok && result.reason === 'CONNECTION_LIMIT') metrics.restores.inc({ outcome: 'limited' });
+        return { result, startedAt };
+      } catch (err) {
+        metrics.restores.inc({ outcome: 'error' });
+        throw err;
+      }
+    },
+
+    async restore(socket, pending, hooks) {
+      const { session } = pending;
+      let claims: UserClaims;
+      const after: AfterRestore[] = [];
+      try {
+        // Queues and holds are computed now (the index the attach read, then the event side): zero, one
+        // or two round trips.
+        claims = deps.claims ? await deps.claims.userClaims(socket.userId, session.claimEvents) : NO_CLAIMS;
+        for (const hook of hooks) {
+          const then = await hook(socket, { session, claims });
+          if (then) after.push(then);
+        }
+      } catch (err) {
+        metrics.restores.inc({ outcome: 'error' });
+        throw err;
+      }
+      const payload: RestoredSession = {
+        recovered: session.recovered,
+        rooms: session.rooms,
+        expiresAt: session.expiresAt,
+        queues: claims.queues,
+        holds: claims.holds,
+      };
+      return {
+        payload,
+        sent: () => {
+          metrics.restores.inc({ outcome: session.recovered ? 'recovered' : 'fresh' });
+          if (session.returnedAfterExpiry) metrics.sessionsExpired.inc();
+          metrics.restoreDuration.observe((performance.now() - pending.startedAt) / 1000);
+          for (const then of after) then();
+        },
+      };
+    },
+  };
+}

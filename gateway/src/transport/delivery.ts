@@ -1,0 +1,75 @@
+/**
+ * The features' Delivery over socket.io: user rooms (`u:<userId>`) reach every socket of a user, client
+ * rooms (`r:<room>`) the sockets in a room; through the cluster adapter, `io.to(...)` and `socketsJoin`
+ * reach every node, `io.local` only this one.
+ */
+import type { RoomName } from '@stayline/client-sdk/protocol';
+import type { Delivery } from '../features/feature.ts';
+import { clientRoom, userRoom, type GatewayServer } from './socket-types.ts';
+
+const CLIENT_ROOM_PREFIX = clientRoom('');
+
+/** A Delivery built before the socket.io server it delivers through (features are built first). */
+export interface BindableDelivery extends Delivery {
+  /** Binds the server; called once by createSocketServer. */
+  bind(server: GatewayServer): void;
+}
+
+/**
+ * The composition root builds the features with this delivery, then the socket server binds it: nothing is
+ * delivered before the server exists (features only deliver from requests, hooks and loops it runs).
+ */
+export function createDelivery(): BindableDelivery {
+  let bound: GatewayServer | undefined;
+  const server = (): GatewayServer => {
+    if (bound === undefined) throw new Error('delivery used before the socket server was bound');
+    return bound;
+  };
+  return {
+    bind(s) {
+      bound = s;
+    },
+    ...overSocketIo(server),
+  };
+}
+
+function overSocketIo(server: () => GatewayServer): Delivery {
+  return {
+    toUser: (userId, event, payload) => {
+      // The typed emit cannot relate a generic event to its payload; the Delivery signature does.
+      (server().to(userRoom(userId)).emit as (e: string, p: unknown) => boolean)(event, payload);
+    },
+    toUserHere: (userId, event, payload) => {
+      (server().local.to(userRoom(userId)).emit as (e: string, p: unknown) => boolean)(event, payload);
+    },
+    toRoomHere: (room, event, payload) => {
+      (server().local.to(clientRoom(room)).emit as (e: string, p: unknown) => boolean)(event, payload);
+    },
+    joinUser: (userId, room) => {
+      server().local.in(userRoom(userId)).socketsJoin(clientRoom(room));
+      server().in(userRoom(userId)).socketsJoin(clientRoom(room));
+    },
+    joinUserHere: (userId, room) => server().local.in(userRoom(userId)).socketsJoin(clientRoom(room)),
+    leaveUser: (userId, room) => server().in(userRoom(userId)).socketsLeave(clientRoom(room)),
+    watchRoomsHere(listener) {
+      const adapter = server().of('/').adapter;
+      const asClientRoom = (room: unknown): RoomName | undefined =>
+        typeof room === 'string' && room.startsWith(CLIENT_ROOM_PREFIX)
+          ? room.slice(CLIENT_ROOM_PREFIX.length)
+          : undefined;
+      const on = (notify: (room: RoomName) => void) => (room: unknown) => {
+        const name = asClientRoom(room);
+        if (name !== undefined) notify(name);
+      };
+      for (const room of adapter.rooms.keys()) on((r) => listener.created(r))(room);
+      adapter.on(
+        'create-room',
+        on((r) => listener.created(r)),
+      );
+      adapter.on(
+        'delete-room',
+        on((r) => listener.deleted(r)),
+      );
+    },
+  };
+}
