@@ -1,11 +1,9 @@
 /**
  * The composition root: builds every part of one gateway node from a GatewayConfig and wires them
- * together. It does not listen until `listen()` is called, and `close()` stops everything it started.
+ * together. It does not listen until `listen()` is called, and `close()` stops everything it started, in
+ * order. It only composes: the HTTP server, routes, socket.io, the cluster adapter and readiness are built
+ * by transport/ (no express, socket.io or node:http here; eslint.config.js holds it to that).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import express from 'express';
 import { createTokenVerifier } from './auth/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { createRoomPolicy } from './features/rooms/room-policy.ts';
@@ -16,17 +14,18 @@ import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { claimsIndexTtlMs } from './session/claim-keys.ts';
 import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
-import { createClaimsHttp } from './transport/claims-http.ts';
-import { createClaimsRuntime } from './transport/claims-runtime.ts';
 import { createSessionStore, type SessionStore } from './session/index.ts';
+import { createClaimsRuntime } from './transport/claims-runtime.ts';
+import { createClusterAdapter } from './transport/cluster-adapter.ts';
+import { closeSocketServer, connectedSockets, drainSockets } from './transport/drain.ts';
+import { createHealthRoutes } from './transport/health-routes.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
-import { createDemoRoute } from './transport/demo-route.ts';
-import { createHttpApp } from './transport/http-app.ts';
+import { createHttpServer } from './transport/http-server.ts';
 import { createOriginPolicy } from './transport/origin-policy.ts';
-import { drainSockets } from './transport/drain.ts';
+import { createReadiness } from './transport/readiness.ts';
+import { roomPublisher } from './transport/service-publish.ts';
+import { createServiceRouter } from './transport/service-router.ts';
 import { createSocketServer } from './transport/socket-server.ts';
-import { createUsersHttp } from './transport/users-http.ts';
-import { clientRoom, userRoom } from './transport/socket-types.ts';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -105,11 +104,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   const originPolicy = createOriginPolicy(config.http.corsOrigins, {
     allowLocalhost: config.http.allowLocalhostOrigins,
   });
-  // The express app is the server's request listener from the start: socket.io, attached next, takes over
-  // its /socket.io/ path and hands every other request to it.
-  const app = express();
-  const httpServer = createServer(app);
-  const sockets = createSocketServer(httpServer, {
+  const http = createHttpServer();
+  const sockets = createSocketServer(http.server, {
     config,
     verifier,
     store,
@@ -131,62 +127,34 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         claimMetrics,
         log: log.child({ module: 'claims' }),
       }),
-    adapter: pubsub
-      ? pubsub.sharded
-        ? (createShardedAdapter(pubsub.pub, pubsub.sub, {
-            channelPrefix: `${config.store.keyPrefix}io`,
-          }) as never)
-        : (createAdapter(pubsub.pub, pubsub.sub, { key: `${config.store.keyPrefix}io` }) as never)
-      : undefined,
+    adapter: createClusterAdapter(pubsub, config.store.keyPrefix),
   });
-
-  if (sockets.claims) {
-    app.use(
-      createClaimsHttp({
-        serviceToken: config.service.token,
-        queueDeps: sockets.claims.queueDeps,
-        seatDeps: sockets.claims.seatDeps,
-        log: log.child({ module: 'http' }),
-      }),
-    );
-  }
-  app.use(
-    createUsersHttp({
+  const httpLog = log.child({ module: 'http' });
+  http.mount({
+    service: createServiceRouter({
       serviceToken: config.service.token,
-      users: sockets.users,
-      log: log.child({ module: 'http' }),
-    }),
-  );
-  app.use(createDemoRoute());
-  app.use(
-    createHttpApp({
+      log: httpLog,
       metrics,
-      log: log.child({ module: 'http' }),
-      nodeId: config.nodeId,
-      serviceToken: config.service.token,
-      readiness: async () => {
-        const checks: Record<string, string> = { draining: draining ? 'draining' : 'ok' };
-        // Both stores: a restore reads sessions and queue/hold state, and either may still be reconnecting.
-        const [sessions, claims] = await Promise.all(
-          [store.ping(), claimStore.ping()].map((p) =>
-            p.then(
-              () => 'ok',
-              () => 'unavailable',
-            ),
-          ),
-        );
-        checks['store'] = sessions ?? 'unavailable';
-        checks['claims'] = claims ?? 'unavailable';
-        return { ready: !draining && sessions === 'ok' && claims === 'ok', checks };
-      },
-      publish: ({ room, userId, event, data }) => {
-        const target = room !== undefined ? clientRoom(room) : userRoom(userId ?? '');
-        // App events are the backend's own vocabulary, outside the typed protocol maps.
-        const untyped = sockets.io.to(target) as unknown as { emit(event: string, data: unknown): boolean };
-        untyped.emit(event, data);
-      },
+      events: sockets.claims
+        ? { queueDeps: sockets.claims.queueDeps, seatDeps: sockets.claims.seatDeps }
+        : undefined,
+      users: sockets.users,
+      publish: roomPublisher(sockets.io),
     }),
-  );
+    health: createHealthRoutes({
+      metrics,
+      log: httpLog,
+      nodeId: config.nodeId,
+      // Both stores: a restore reads sessions and queue/hold state, and either may still be reconnecting.
+      readiness: createReadiness(
+        [
+          { name: 'store', ping: () => store.ping() },
+          { name: 'claims', ping: () => claimStore.ping() },
+        ],
+        () => draining,
+      ),
+    }),
+  });
 
   const housekeeping = createHousekeeping(
     {
@@ -215,14 +183,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
           .catch((err: unknown) => log.warn({ err, eventId }, 'could not define a seed event'));
       }
       sockets.claims?.start();
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(config.http.port, config.http.host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-      const { port } = httpServer.address() as AddressInfo;
+      const port = await http.listen(config.http.port, config.http.host);
       log.info({ port, store: store.kind }, 'gateway listening');
       return { port };
     },
@@ -235,7 +196,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         // 503 and stops routing here before the first batch, so the drained clients' reconnects go to other
         // nodes instead of being sent back here and refused. With no sockets there is nothing to protect.
         const graceMs = config.drain.graceSeconds * 1000;
-        if (graceMs > 0 && sockets.io.of('/').sockets.size > 0) {
+        if (graceMs > 0 && connectedSockets(sockets.io) > 0) {
           log.info({ graceSeconds: config.drain.graceSeconds }, 'unready; draining after the grace');
           await new Promise((resolve) => setTimeout(resolve, graceMs));
         }
@@ -252,10 +213,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         await store
           .removeNode(config.nodeId)
           .catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
-        await new Promise<void>((resolve) => {
-          void sockets.io.close(() => resolve());
-        });
-        httpServer.closeAllConnections();
+        await closeSocketServer(sockets.io);
+        http.closeConnections();
         await store.close();
         await claimStore.close();
         await pubsub?.close();
