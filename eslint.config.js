@@ -2,6 +2,98 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// ---- The gateway's boundaries (CONVENTIONS.md "Dependencies point one way"), generated per folder ----
+// Flat config replaces a rule's options instead of merging them, so every folder gets one block with all of
+// its import restrictions. They use the typescript-eslint variant of no-restricted-imports (it also sees
+// `import type`), which leaves the hand-written `no-restricted-imports` blocks (protocol, SDK) untouched.
+
+/** gateway/src's parts, left to right: a part imports only what stands to its right. */
+const GATEWAY_LAYERS = [
+  ['main.ts', 'cli'],
+  ['gateway.ts'],
+  ['transport'],
+  ['features'],
+  ['auth', 'session'],
+  ['metrics', 'infra'],
+  ['config', 'errors'],
+];
+/** Folders as deep as this below gateway/src/<part>/ get the rules (deeper files would go unchecked). */
+const MAX_FOLDER_DEPTH = 4;
+
+/** A regex for an import of src-level `part` written from a file `depth` folders below gateway/src. */
+function partSpecifier(part, depth) {
+  const up = depth === 0 ? '\\./' : `(\\.\\./){${depth}}`;
+  return part.endsWith('.ts') ? `^${up}${part.slice(0, -3)}\\.[jt]s$` : `^${up}${part}(/|$)`;
+}
+
+/** The import patterns a file of `part`, `depth` folders below gateway/src, may not use. */
+function gatewayImportPatterns(part, depth) {
+  const layer = GATEWAY_LAYERS.findIndex((parts) => parts.includes(part));
+  const left = GATEWAY_LAYERS.slice(0, layer).flat();
+  const patterns = [
+    // Direction chain: main -> gateway.ts -> transport -> features -> auth | session -> metrics | infra -> config | errors.
+    ...left.map((target) => ({
+      regex: partSpecifier(target, depth),
+      message: `${part} may not import ${target}: dependencies point one way (CONVENTIONS.md).`,
+    })),
+  ];
+  // auth and session never import each other: they meet on the typed socket.data.
+  const peer = { auth: 'session', session: 'auth' }[part];
+  if (peer !== undefined)
+    patterns.push({
+      regex: partSpecifier(peer, depth),
+      message: `${part} may not import ${peer}: auth and session meet on the typed socket.data.`,
+    });
+  // Features never import each other (files directly in features/ are shared and allowed).
+  if (part === 'features' && depth >= 2)
+    patterns.push({
+      regex: `^(\\.\\./){${depth - 1}}[^./][^/]*/`,
+      message: 'A feature may not import another feature; share through features/*.ts or a lower layer.',
+    });
+  // Only transport/ touches express, socket.io, the engine, ws and the HTTP server.
+  if (part !== 'transport')
+    patterns.push({
+      regex:
+        '^(express|socket\\.io(-adapter|-parser)?|engine\\.io(-parser)?|ws|@socket\\.io/[^/]+|node:https?)(/|$)',
+      message: 'Only gateway/src/transport/ may import express, socket.io, engine.io, ws or node:http.',
+    });
+  // Only the Redis stores (session/) and infra/ touch ioredis.
+  if (part !== 'session' && part !== 'infra')
+    patterns.push({
+      regex: '^ioredis(/|$)',
+      message: 'Only gateway/src/session/ and infra/ may import ioredis.',
+    });
+  return patterns;
+}
+
+/**
+ * One block per part and folder depth: the part's files at that depth and everything they may not import.
+ * A file directly in gateway/src other than main.ts stands where gateway.ts stands (the first block).
+ */
+const gatewayBoundaries = [
+  {
+    files: ['gateway/src/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: gatewayImportPatterns('gateway.ts', 0) },
+      ],
+    },
+  },
+].concat(
+  GATEWAY_LAYERS.flat().flatMap((part) =>
+    (part.endsWith('.ts') ? [0] : Array.from({ length: MAX_FOLDER_DEPTH }, (_, i) => i + 1)).map((depth) => ({
+      files: [depth === 0 ? `gateway/src/${part}` : `gateway/src/${part}/${'*/'.repeat(depth - 1)}*.ts`],
+      rules: {
+        '@typescript-eslint/no-restricted-imports': [
+          'error',
+          { patterns: gatewayImportPatterns(part, depth) },
+        ],
+      },
+    })),
+  ),
+);
+
 export default tseslint.config(
   {
     ignores: [
@@ -88,23 +180,38 @@ export default tseslint.config(
       ],
     },
   },
+  ...gatewayBoundaries,
   {
-    files: ['gateway/src/session/**/*.ts', 'gateway/src/auth/**/*.ts', 'gateway/src/features/**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
-      // Only transport/ touches socket.io and express; features, auth and session stay testable without them.
-      'no-restricted-imports': [
+      // Configuration is read once, by main.ts through config/: nothing else may read process.env.
+      'no-restricted-properties': [
         'error',
         {
-          paths: ['express', 'socket.io'],
-          patterns: [
-            {
-              regex: '^@stayline/client-sdk(?!/protocol$)',
-              message: 'Import only the protocol.',
-            },
-          ],
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration in main.ts/config/ and pass it in.',
         },
       ],
     },
+  },
+  {
+    // Entry points and tooling: the gateway's main and config, CLIs, scripts, tests, benchmarks, the load tester's CLI.
+    files: [
+      'gateway/src/main.ts',
+      'gateway/src/config/**/*.ts',
+      'gateway/src/cli/**/*.ts',
+      'scripts/**/*.ts',
+      'dev/**/*.ts',
+      '**/test/**/*.ts',
+      '**/test/**/*.tsx',
+      '**/*.test.ts',
+      '**/*.test.tsx',
+      'gateway/bench/**/*.ts',
+      'loadtest/src/cli.ts',
+      'loadtest/src/local-cluster.ts',
+    ],
+    rules: { 'no-restricted-properties': 'off' },
   },
   {
     files: ['**/*.test.ts', '**/test/**/*.ts', '**/bench/**/*.ts', '**/cli/**/*.ts', 'loadtest/**/*.ts'],

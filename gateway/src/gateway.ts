@@ -1,16 +1,12 @@
 /**
  * The composition root: builds every part of one gateway node from a GatewayConfig and wires them
- * together. It does not listen until `listen()` is called, and `close()` stops everything it started.
+ * together. It does not listen until `listen()` is called, and `close()` stops everything it started, in
+ * order. It only composes: the HTTP server, routes, socket.io, the cluster adapter and readiness are built
+ * by transport/ (no express, socket.io or node:http here; eslint.config.js holds it to that).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import express from 'express';
 import { createTokenVerifier } from './auth/index.ts';
 import type { GatewayConfig } from './config/index.ts';
-import { createQueueFeature, admissionKey, createAdmissionTokens } from './features/queue/index.ts';
-import { createRoomPolicy, createRoomsFeature } from './features/rooms/index.ts';
-import { createSeatsFeature } from './features/seats/index.ts';
+import { createFeatures } from './features/index.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
@@ -18,19 +14,20 @@ import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { claimsIndexTtlMs } from './session/claim-keys.ts';
 import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
-import { createClaimsHttp } from './transport/claims-http.ts';
-import { createDelivery } from './transport/delivery.ts';
+import { createSessionStore, type SessionStore } from './session/index.ts';
 import { createRestorer } from './session/restore.ts';
 import type { RequestLedger } from './session/request-ledger.ts';
-import { createSessionStore, type SessionStore } from './session/index.ts';
+import { createDelivery } from './transport/delivery.ts';
+import { createClusterAdapter } from './transport/cluster-adapter.ts';
+import { closeSocketServer, connectedSockets, drainSockets } from './transport/drain.ts';
+import { createHealthRoutes } from './transport/health-routes.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
-import { createDemoRoute } from './transport/demo-route.ts';
-import { createHttpApp } from './transport/http-app.ts';
+import { createHttpServer } from './transport/http-server.ts';
 import { createOriginPolicy } from './transport/origin-policy.ts';
-import { drainSockets } from './transport/drain.ts';
+import { createReadiness } from './transport/readiness.ts';
+import { roomPublisher } from './transport/service-publish.ts';
+import { createServiceRouter } from './transport/service-router.ts';
 import { createSocketServer } from './transport/socket-server.ts';
-import { createUsersHttp } from './transport/users-http.ts';
-import { clientRoom, userRoom } from './transport/socket-types.ts';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -109,45 +106,17 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   const originPolicy = createOriginPolicy(config.http.corsOrigins, {
     allowLocalhost: config.http.allowLocalhostOrigins,
   });
-  // The express app is the server's request listener from the start: socket.io, attached next, takes over
-  // its /socket.io/ path and hands every other request to it.
-  const app = express();
-  const httpServer = createServer(app);
+  const http = createHttpServer();
   // The features, built on a delivery the socket server binds; their loops start at listen().
   const delivery = createDelivery();
-  const loopFailed = (err: unknown, operation: string): void => {
-    metrics.storeErrors.inc({ operation });
-    log.warn({ err, operation }, 'claims round failed');
-  };
-  if (config.claims.admissionSecret === undefined && config.auth.secret === undefined)
-    log.warn('no ADMISSION_SECRET and no JWT_SECRET: admission tokens are valid on this node only');
-  const tokens = createAdmissionTokens(admissionKey(config.claims.admissionSecret, config.auth.secret));
-  const queue = createQueueFeature({
-    store: claimStore,
-    tokens,
+  const features = createFeatures(config, {
+    sessions: store,
+    claims: claimStore,
     delivery,
-    metrics: claimMetrics,
-    queuePushIntervalMs: config.claims.queuePushIntervalMs,
-    admitIntervalMs: Math.min(250, config.claims.sweepIntervalMs),
-    loopFailed,
+    metrics,
+    claimMetrics,
+    log: log.child({ module: 'claims' }),
   });
-  const seats = createSeatsFeature({
-    store: claimStore,
-    delivery,
-    metrics: claimMetrics,
-    admits: (token, eventId, userId) => tokens.verify(token, eventId, userId),
-    holdSeconds: config.claims.holdSeconds,
-    seatUpdateIntervalMs: config.claims.seatUpdateIntervalMs,
-    sweepIntervalMs: config.claims.sweepIntervalMs,
-    loopFailed,
-  });
-  const rooms = createRoomsFeature({
-    store,
-    policy: createRoomPolicy(config.rooms.patterns),
-    maxRoomsPerUser: config.rooms.maxPerUser,
-    delivery,
-  });
-  const features = [rooms, queue, seats];
   // TEMPORARY until the ledger store lands: the ledger methods of the claim store.
   const ledger: RequestLedger = {
     kind: claimStore.kind,
@@ -155,7 +124,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     complete: (u, r, e, a, t) => claimStore.completeRequest(u, r, e, a, t),
     abandon: (u, r) => claimStore.abandonRequest(u, r),
   };
-  const sockets = createSocketServer(httpServer, {
+  const sockets = createSocketServer(http.server, {
     config,
     verifier,
     store,
@@ -170,64 +139,36 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       nodeId: config.nodeId,
       maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
     }),
-    features,
+    features: features.all,
     delivery,
     ledger,
     requestReplays: claimMetrics.requestReplays,
-    adapter: pubsub
-      ? pubsub.sharded
-        ? (createShardedAdapter(pubsub.pub, pubsub.sub, {
-            channelPrefix: `${config.store.keyPrefix}io`,
-          }) as never)
-        : (createAdapter(pubsub.pub, pubsub.sub, { key: `${config.store.keyPrefix}io` }) as never)
-      : undefined,
+    adapter: createClusterAdapter(pubsub, config.store.keyPrefix),
   });
-
-  app.use(
-    createClaimsHttp({
+  const httpLog = log.child({ module: 'http' });
+  http.mount({
+    service: createServiceRouter({
       serviceToken: config.service.token,
-      queue,
-      seats,
-      log: log.child({ module: 'http' }),
-    }),
-  );
-  app.use(
-    createUsersHttp({
-      serviceToken: config.service.token,
-      users: sockets.users,
-      log: log.child({ module: 'http' }),
-    }),
-  );
-  app.use(createDemoRoute());
-  app.use(
-    createHttpApp({
+      log: httpLog,
       metrics,
-      log: log.child({ module: 'http' }),
-      nodeId: config.nodeId,
-      serviceToken: config.service.token,
-      readiness: async () => {
-        const checks: Record<string, string> = { draining: draining ? 'draining' : 'ok' };
-        // Both stores: a restore reads sessions and queue/hold state, and either may still be reconnecting.
-        const [sessions, claims] = await Promise.all(
-          [store.ping(), claimStore.ping()].map((p) =>
-            p.then(
-              () => 'ok',
-              () => 'unavailable',
-            ),
-          ),
-        );
-        checks['store'] = sessions ?? 'unavailable';
-        checks['claims'] = claims ?? 'unavailable';
-        return { ready: !draining && sessions === 'ok' && claims === 'ok', checks };
-      },
-      publish: ({ room, userId, event, data }) => {
-        const target = room !== undefined ? clientRoom(room) : userRoom(userId ?? '');
-        // App events are the backend's own vocabulary, outside the typed protocol maps.
-        const untyped = sockets.io.to(target) as unknown as { emit(event: string, data: unknown): boolean };
-        untyped.emit(event, data);
-      },
+      events: { queue: features.queue, seats: features.seats },
+      users: sockets.users,
+      publish: roomPublisher(sockets.io),
     }),
-  );
+    health: createHealthRoutes({
+      metrics,
+      log: httpLog,
+      nodeId: config.nodeId,
+      // Both stores: a restore reads sessions and queue/hold state, and either may still be reconnecting.
+      readiness: createReadiness(
+        [
+          { name: 'store', ping: () => store.ping() },
+          { name: 'claims', ping: () => claimStore.ping() },
+        ],
+        () => draining,
+      ),
+    }),
+  });
 
   const housekeeping = createHousekeeping(
     {
@@ -255,15 +196,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
           .defineEvent(eventId, definition)
           .catch((err: unknown) => log.warn({ err, eventId }, 'could not define a seed event'));
       }
-      for (const feature of features) feature.start?.();
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(config.http.port, config.http.host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-      const { port } = httpServer.address() as AddressInfo;
+      for (const feature of features.all) feature.start?.();
+      const port = await http.listen(config.http.port, config.http.host);
       log.info({ port, store: store.kind }, 'gateway listening');
       return { port };
     },
@@ -276,7 +210,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         // 503 and stops routing here before the first batch, so the drained clients' reconnects go to other
         // nodes instead of being sent back here and refused. With no sockets there is nothing to protect.
         const graceMs = config.drain.graceSeconds * 1000;
-        if (graceMs > 0 && sockets.io.of('/').sockets.size > 0) {
+        if (graceMs > 0 && connectedSockets(sockets.io) > 0) {
           log.info({ graceSeconds: config.drain.graceSeconds }, 'unready; draining after the grace');
           await new Promise((resolve) => setTimeout(resolve, graceMs));
         }
@@ -289,14 +223,12 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
           { drainSeconds: config.drain.seconds },
         );
         housekeeping.stop();
-        for (const feature of features) feature.stop?.();
+        for (const feature of features.all) feature.stop?.();
         await store
           .removeNode(config.nodeId)
           .catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
-        await new Promise<void>((resolve) => {
-          void sockets.io.close(() => resolve());
-        });
-        httpServer.closeAllConnections();
+        await closeSocketServer(sockets.io);
+        http.closeConnections();
         await store.close();
         await claimStore.close();
         await pubsub?.close();

@@ -1,7 +1,8 @@
 /**
  * errors/ owns GatewayError, the server's one error class, toWireError(), the edge that turns any
- * thrown value into the wire shape, and invalidInput(), the one bounded text of a schema refusal. It
- * imports only the protocol (and zod's issue type).
+ * thrown value into the wire shape, invalidInput(), the one bounded text of a schema refusal, and
+ * HTTP_STATUS (http-status.ts), the one HTTP status of each code. It imports only the protocol (and zod's
+ * issue type).
  */
 import { wireError, type ErrorCode, type WireError } from '@stayline/client-sdk/protocol';
 

@@ -4,7 +4,7 @@
  * batch interval), its acks in flight are allowed to complete, then its transport is closed (not
  * `disconnect(true)`, which would turn a stock client's reconnection off). The other nodes so see at most
  * about `sockets / DRAIN_SECONDS` reconnects per second from this node, not a spike. Whatever is still open
- * at the deadline is closed at once.
+ * at the deadline is closed at once. Then closeSocketServer() closes socket.io itself.
  */
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
@@ -57,4 +57,19 @@ export async function drainSockets(
     for (const socket of io.of('/').sockets.values()) forceClose(socket);
     await presence.whenEmpty(1000);
   }
+}
+
+/** Sockets connected to this node (the drain's grace is skipped when there are none). */
+export function connectedSockets(io: GatewayServer): number {
+  return io.of('/').sockets.size;
+}
+
+/**
+ * Closes the socket.io server after the drain: whatever is still connected, the engine, and the HTTP
+ * server it is attached to (which stops listening; its idle connections are ended by the HTTP server).
+ */
+export function closeSocketServer(io: GatewayServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    void io.close(() => resolve());
+  });
 }

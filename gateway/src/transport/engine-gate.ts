@@ -12,6 +12,7 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WireError } from '@stayline/client-sdk/protocol';
+import { HTTP_STATUS } from '../errors/http-status.ts';
 
 /**
  * The body of a refused origin's 403: bounded, it names the variable to fix and never echoes the origin.
@@ -76,7 +77,7 @@ export function gateEngine(httpServer: HttpServer, options: EngineGateOptions): 
     const handshake = sidOf(url) === undefined;
     if (!options.isAllowedOrigin(req.headers.origin, req.headers.host)) {
       options.onRefused({ reason: 'ORIGIN_FORBIDDEN', handshake, transport, req });
-      return { reason: 'ORIGIN_FORBIDDEN', status: 403 };
+      return { reason: 'ORIGIN_FORBIDDEN', status: HTTP_STATUS.ORIGIN_FORBIDDEN };
     }
     if (
       mayHandshake &&

@@ -5,9 +5,9 @@ import {
   ADMIT_BODY_LIMIT_BYTES,
   CONFIRM_BODY_LIMIT_BYTES,
   EVENT_BODY_LIMIT_BYTES,
-} from '../../../src/transport/claims-http.ts';
-import { PUBLISH_BODY_LIMIT_BYTES } from '../../../src/transport/http-app.ts';
-import { HTTP_STATUS } from '../../../src/transport/service-http.ts';
+} from '../../../src/transport/service-events.ts';
+import { PUBLISH_BODY_LIMIT_BYTES } from '../../../src/transport/service-publish.ts';
+import { HTTP_STATUS } from '../../../src/errors/http-status.ts';
 
 const ERRORS_DOC = new URL('../../../../docs/errors.md', import.meta.url);
 const PROTOCOL_DOC = new URL('../../../../docs/protocol.md', import.meta.url);

@@ -1,6 +1,6 @@
 /**
- * The users service API, for backends (SERVICE_TOKEN as a bearer token, checked before anything else of
- * the request is read, the path's user id included):
+ * The users service routes, for backends (mounted by service-router.ts; SERVICE_TOKEN checked on the
+ * `/v1/users` prefix, before anything else of the request is read, the path's user id included):
  * - `POST /v1/users/:userId/disconnect` with an optional body `{ "revoke": true }` (JSON, at most 1 KB)
  *   closes every socket of the user on every node, each told `session:ended { code }` first; with `revoke`
  *   it first refuses every token of the user issued at or before now (`AUTH_REVOKED`). Answers 200
@@ -8,13 +8,19 @@
  *   `complete: false` and the sockets counted so far when some did not.
  * Answers are `{ ok: true, data }` or `{ ok: false, error }` with the wire error shape.
  */
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import { z } from 'zod';
 import { MAX_SUBJECT_LENGTH } from '../auth/index.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { edgeError } from './request-edge.ts';
-import { requireServiceToken, sendWireError, serviceErrorHandler } from './service-http.ts';
+import { sendWireError } from './service-errors.ts';
 import type { UserSessions } from './user-sessions.ts';
 
 /** The largest body accepted: `{ "revoke": true }` is 16 bytes. */
@@ -22,19 +28,21 @@ export const USERS_BODY_LIMIT_BYTES = 1024;
 
 const disconnectSchema = z.object({ revoke: z.boolean().optional() }).strict();
 
-export function createUsersHttp(deps: {
-  serviceToken: string | undefined;
-  users: UserSessions;
-  log: Logger;
-}): Router {
-  const router = express.Router();
+/**
+ * Adds the users routes to the service router, `authenticated` on their whole prefix. A user id that is not
+ * valid percent-encoding is answered here; every other failure goes on to the router's error handler.
+ */
+export function mountUserRoutes(
+  router: Router,
+  authenticated: RequestHandler,
+  deps: { users: UserSessions; log: Logger },
+): void {
   const fail = (res: Response, err: unknown): void => {
     sendWireError(res, edgeError(err, deps.log, { api: 'users' }));
   };
 
   // Mounted on the prefix, so it runs before the route decodes the user id or the body is read.
-  // Mounted on the prefix, so it runs before the route decodes the user id or the body is read.
-  router.use('/v1/users', requireServiceToken(deps.serviceToken, deps.log));
+  router.use('/v1/users', authenticated);
 
   router.post(
     '/v1/users/:userId/disconnect',
@@ -78,13 +86,10 @@ export function createUsersHttp(deps: {
   );
 
   // A user id that is not valid percent-encoding is the caller's mistake; body errors (malformed 400,
-  // oversized 413, another charset 415) and anything unexpected go through the shared service edge.
-  const bodyErrors = serviceErrorHandler(deps.log);
-  router.use('/v1/users', (err: unknown, req: Request, res: Response, next: NextFunction) => {
+  // oversized 413, another charset 415) and anything unexpected go on to the router's error handler.
+  router.use('/v1/users', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (err instanceof URIError)
       return fail(res, new GatewayError('BAD_REQUEST', 'userId: not valid percent-encoding.'));
-    bodyErrors(err, req, res, next);
+    next(err);
   });
-
-  return router;
 }

@@ -1,14 +1,15 @@
 /**
- * The service API of waiting queues and seat holds, for backends (SERVICE_TOKEN as a bearer token):
+ * The service routes of waiting queues and seat holds, for backends (mounted by service-router.ts behind
+ * SERVICE_TOKEN):
  * - `PUT  /v1/events/:eventId` `{ seats, requiresAdmission?, admissionRatePerSecond?, maxSeatsPerUser?, holdSeconds? }`
  *   creates or replaces an event (idempotent); 201 when created, 200 when replaced.
  * - `GET  /v1/events/:eventId` the definition.
  * - `POST /v1/events/:eventId/admit` `{ count }` admits the next `count` users in order.
  * - `POST /v1/events/:eventId/seats/confirm` `{ userId, seatIds, fence }` sells held seats; 409 FENCE_STALE.
  * Answers are `{ ok: true, data }` or `{ ok: false, error }` with the wire error shape. The token is checked
- * before the body is read, and each route reads at most the body it needs (service-http.ts).
+ * before the body is read (service-auth.ts), and each route reads at most the body it needs (service-body.ts).
  */
-import express, { type Request, type Router } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import { eventIdSchema, type QueueFeature } from '../features/queue/index.ts';
 import {
@@ -20,8 +21,9 @@ import {
 import { GatewayError } from '../errors/gateway-error.ts';
 import { requestObject } from '../infra/bounded-schema.ts';
 import type { Logger } from '../infra/logger.ts';
-import { jsonBody, requireServiceToken, sendWireError, serviceErrorHandler } from './service-http.ts';
 import { edgeError } from './request-edge.ts';
+import { jsonBody } from './service-body.ts';
+import { sendWireError } from './service-errors.ts';
 
 const admitSchema = requestObject({ count: z.number().int().min(1).max(10_000) });
 
@@ -42,17 +44,23 @@ export const ADMIT_BODY_LIMIT_BYTES = BODY_SLACK_BYTES;
 /** `POST .../seats/confirm`: a user id, a fence and at most MAX_SEATS_PER_REQUEST seat ids. */
 export const CONFIRM_BODY_LIMIT_BYTES = MAX_SEATS_PER_REQUEST * SEAT_ID_BODY_BYTES + BODY_SLACK_BYTES;
 
-/** The router of the queue and seat service routes (mounted on the node's express app). */
-export function createClaimsHttp(deps: {
-  serviceToken: string | undefined;
+/** What the event routes act on: the queue and seat features of this node. */
+export interface EventRoutesDeps {
   queue: QueueFeature;
   seats: SeatsFeature;
-  log: Logger;
-}): Router {
-  const router = express.Router();
-  const authenticated = requireServiceToken(deps.serviceToken, deps.log);
+}
+
+/**
+ * Adds the event, queue and seat routes to the service router, each behind `authenticated`; their failures
+ * are answered here or by the router's error handler.
+ */
+export function mountEventRoutes(
+  router: Router,
+  authenticated: RequestHandler,
+  deps: EventRoutesDeps & { log: Logger },
+): void {
   const handle =
-    (run: (req: Request) => Promise<{ status: number; data: unknown }>): express.RequestHandler =>
+    (run: (req: Request) => Promise<{ status: number; data: unknown }>): RequestHandler =>
     (req, res) => {
       run(req).then(
         ({ status, data }) => void res.status(status).json({ ok: true, data }),
@@ -96,7 +104,4 @@ export function createClaimsHttp(deps: {
     jsonBody(CONFIRM_BODY_LIMIT_BYTES),
     handle(async (req) => ({ status: 200, data: await deps.seats.confirmSale(param(req), req.body) })),
   );
-  // Refused, oversized or malformed bodies and anything thrown: the wire shape, not express' HTML page.
-  router.use(serviceErrorHandler(deps.log));
-  return router;
 }

@@ -1,15 +1,16 @@
 /**
- * The express app of a node: probes and metrics for operators (no token needed), and the service API for
- * backends (`POST /v1/publish`, authenticated by SERVICE_TOKEN before its body is read: service-http.ts).
+ * The publish service route, for backends (mounted by service-router.ts behind SERVICE_TOKEN):
+ * `POST /v1/publish` `{ room | userId, event, data? }` emits an application event to the sockets of a room
+ * or of a user, on every node (through the adapter). Answers 202 `{ ok: true, data: { accepted: true } }`.
  */
-import express, { type Express, type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { SERVER_EVENTS } from '@stayline/client-sdk/protocol';
-import { requestObject } from '../infra/bounded-schema.ts';
-import type { Logger } from '../infra/logger.ts';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { ROOM_NAME_PATTERN } from '../features/rooms/room-policy.ts';
-import { jsonBody, requireServiceToken, serviceErrorHandler } from './service-http.ts';
+import { requestObject } from '../infra/bounded-schema.ts';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import { jsonBody } from './service-body.ts';
+import { clientRoom, userRoom, type GatewayServer } from './socket-types.ts';
 
 /** Names socket.io reserves, and the protocol's own server events: a backend may not forge either. */
 const FORBIDDEN_EVENT_NAMES: ReadonlySet<string> = new Set([
@@ -38,40 +39,25 @@ export const PUBLISH_BODY_LIMIT_BYTES = 256 * 1024;
 
 export type PublishRequest = z.infer<typeof publishRequestSchema>;
 
-export interface HttpAppDeps {
-  metrics: GatewayMetrics;
-  log: Logger;
-  nodeId: string;
-  serviceToken: string | undefined;
-  /** Resolves { ready, reasons } — reasons name what is not ready (draining, store). */
-  readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
-  publish: (request: PublishRequest) => void;
+/** Publishes through socket.io's rooms: a client room, or the room of every socket of a user. */
+export function roomPublisher(io: GatewayServer): (request: PublishRequest) => void {
+  return ({ room, userId, event, data }) => {
+    const target = room !== undefined ? clientRoom(room) : userRoom(userId ?? '');
+    // App events are the backend's own vocabulary, outside the typed protocol maps.
+    const untyped = io.to(target) as unknown as { emit(event: string, data: unknown): boolean };
+    untyped.emit(event, data);
+  };
 }
 
-export function createHttpApp(deps: HttpAppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', nodeId: deps.nodeId });
-  });
-
-  app.get('/readyz', (_req, res, next) => {
-    deps.readiness().then(({ ready, checks }) => {
-      deps.metrics.ready.set(ready ? 1 : 0);
-      res.status(ready ? 200 : 503).json({ ready, nodeId: deps.nodeId, checks });
-    }, next);
-  });
-
-  app.get('/metrics', (_req, res, next) => {
-    deps.metrics.registry.metrics().then((text) => {
-      res.type(deps.metrics.registry.contentType).send(text);
-    }, next);
-  });
-
-  app.post(
+/** Adds `POST /v1/publish` to the service router, behind `authenticated`. */
+export function mountPublishRoute(
+  router: Router,
+  authenticated: RequestHandler,
+  deps: { publish: (request: PublishRequest) => void; metrics: GatewayMetrics },
+): void {
+  router.post(
     '/v1/publish',
-    requireServiceToken(deps.serviceToken, deps.log),
+    authenticated,
     jsonBody(PUBLISH_BODY_LIMIT_BYTES),
     (req: Request, res: Response) => {
       // A ZodError goes to serviceErrorHandler: BAD_REQUEST with the bounded summary (errors/invalid-input.ts).
@@ -80,9 +66,4 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       res.status(202).json({ ok: true, data: { accepted: true } });
     },
   );
-
-  // Refused, oversized or malformed bodies and anything thrown above: a wire-shaped answer, no stack sent.
-  app.use(serviceErrorHandler(deps.log));
-
-  return app;
 }
