@@ -18,15 +18,15 @@ import { createSessionStore, type SessionStore } from './session/index.ts';
 import { createRestorer } from './session/restore.ts';
 import type { RequestLedger } from './session/request-ledger.ts';
 import { createDelivery } from './transport/delivery.ts';
-import { createClusterAdapter } from './transport/cluster-adapter.ts';
+import { createClusterAdapter } from './transport/engine/cluster-adapter.ts';
 import { closeSocketServer, connectedSockets, drainSockets } from './transport/drain.ts';
-import { createHealthRoutes } from './transport/health-routes.ts';
+import { createHealthRoutes } from './transport/http/health-routes.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
-import { createHttpServer } from './transport/http-server.ts';
-import { createOriginPolicy } from './transport/origin-policy.ts';
-import { createReadiness } from './transport/readiness.ts';
-import { roomPublisher } from './transport/service-publish.ts';
-import { createServiceRouter } from './transport/service-router.ts';
+import { createHttpServer } from './transport/http/http-server.ts';
+import { createOriginPolicy } from './transport/engine/origin-policy.ts';
+import { createReadiness } from './transport/http/readiness.ts';
+import { roomPublisher } from './transport/http/service-publish.ts';
+import { createServiceRouter } from './transport/http/service-router.ts';
 import { createSocketServer } from './transport/socket-server.ts';
 
 export interface Gateway {

@@ -9,7 +9,7 @@
 import { wireError } from '@stayline/client-sdk/protocol';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { inboundEventLabel } from './socket-guards.ts';
-import { carriesBinary } from './sized-parser.ts';
+import { carriesBinary } from './engine/sized-parser.ts';
 import type { GatewaySocket } from './socket-types.ts';
 
 /** Installs the binary refusal on a connected socket. */

@@ -11,7 +11,7 @@
  */
 import { CLIENT_EVENTS, wireError, type ErrorCode, type WireError } from '@stayline/client-sdk/protocol';
 import { TokenBucket } from '../infra/token-bucket.ts';
-import { wireBytesOf } from './sized-parser.ts';
+import { wireBytesOf } from './engine/sized-parser.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { GatewaySocket } from './socket-types.ts';
 

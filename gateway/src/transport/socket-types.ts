@@ -12,7 +12,7 @@ import type {
 } from '@stayline/client-sdk/protocol';
 import type { Principal } from '../auth/index.ts';
 import type { SessionSnapshot } from '../session/session-store.ts';
-import type { Inflight } from './inflight.ts';
+import type { Inflight } from './requests/inflight.ts';
 
 /** What the handshake leaves on `socket.data`; set before the socket connects, never from client input. */
 export interface SocketData {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDemoRoute } from '../../src/transport/demo-route.ts';
+import { createDemoRoute } from '../../src/transport/http/demo-route.ts';
 
 describe('the /demo route', () => {
   const servers: Server[] = [];

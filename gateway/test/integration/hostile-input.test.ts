@@ -22,7 +22,7 @@ import type {
 } from '@stayline/client-sdk/protocol';
 import { loadConfig } from '../../src/config/index.ts';
 import { buildGateway, type Gateway } from '../../src/gateway.ts';
-import { EVENT_BODY_LIMIT_BYTES } from '../../src/transport/service-events.ts';
+import { EVENT_BODY_LIMIT_BYTES } from '../../src/transport/http/service-events.ts';
 import { baseEnv, connect, tokenFor } from '../support/gateway.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
 import { nextEvent, request } from '../support/wait.ts';

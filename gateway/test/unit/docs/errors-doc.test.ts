@@ -5,8 +5,8 @@ import {
   ADMIT_BODY_LIMIT_BYTES,
   CONFIRM_BODY_LIMIT_BYTES,
   EVENT_BODY_LIMIT_BYTES,
-} from '../../../src/transport/service-events.ts';
-import { PUBLISH_BODY_LIMIT_BYTES } from '../../../src/transport/service-publish.ts';
+} from '../../../src/transport/http/service-events.ts';
+import { PUBLISH_BODY_LIMIT_BYTES } from '../../../src/transport/http/service-publish.ts';
 import { HTTP_STATUS } from '../../../src/errors/http-status.ts';
 
 const ERRORS_DOC = new URL('../../../../docs/errors.md', import.meta.url);

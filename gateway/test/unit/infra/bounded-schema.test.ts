@@ -11,7 +11,7 @@ import {
   seatMapSchema,
   seatReleaseSchema,
 } from '../../../src/features/seats/seat-handlers.ts';
-import { publishRequestSchema } from '../../../src/transport/service-publish.ts';
+import { publishRequestSchema } from '../../../src/transport/http/service-publish.ts';
 
 /** Counts how many elements a schema looked at: a zod item type that counts its calls. */
 function countingItem(): { schema: z.ZodTypeAny; calls: () => number } {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOriginPolicy } from '../../../src/transport/origin-policy.ts';
+import { createOriginPolicy } from '../../../../src/transport/engine/origin-policy.ts';
 
 describe('createOriginPolicy', () => {
   it('lets a request without an Origin header through, whatever the list', () => {

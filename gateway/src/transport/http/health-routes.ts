@@ -3,8 +3,8 @@
  * 503 with the failing checks otherwise: readiness.ts) and `GET /metrics` (Prometheus text).
  */
 import express, { type Router } from 'express';
-import type { Logger } from '../infra/logger.ts';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.ts';
 import type { Readiness } from './readiness.ts';
 import { serviceErrorHandler } from './service-errors.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdmissionQueue, type Admission } from '../../../src/transport/admission-queue.ts';
+import { AdmissionQueue, type Admission } from '../../../../src/transport/handshake/admission-queue.ts';
 
 /** A fake clock with a timer list, so the queue runs without real time. */
 function fakeTime() {

@@ -16,12 +16,12 @@ import express, {
   type Router,
 } from 'express';
 import { z } from 'zod';
-import { MAX_SUBJECT_LENGTH } from '../auth/index.ts';
-import { GatewayError } from '../errors/gateway-error.ts';
-import type { Logger } from '../infra/logger.ts';
-import { edgeError } from './request-edge.ts';
+import { MAX_SUBJECT_LENGTH } from '../../auth/index.ts';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { Logger } from '../../infra/logger.ts';
+import { edgeError } from '../requests/request-edge.ts';
 import { sendWireError } from './service-errors.ts';
-import type { UserSessions } from './user-sessions.ts';
+import type { UserSessions } from '../user-sessions.ts';
 
 /** The largest body accepted: `{ "revoke": true }` is 16 bytes. */
 export const USERS_BODY_LIMIT_BYTES = 1024;

@@ -6,7 +6,7 @@
  */
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Adapter } from 'socket.io-adapter';
-import type { PubSubClients } from '../infra/redis-pubsub.ts';
+import type { PubSubClients } from '../../infra/redis-pubsub.ts';
 
 /** An adapter constructor, as socket.io's `adapter` option takes it. */
 export type AdapterConstructor = (nsp: unknown) => Adapter;

@@ -6,11 +6,11 @@
  * waits for the answer.
  */
 import type { Ack, AckCallback } from '@stayline/client-sdk/protocol';
-import type { AnyFeatureRequest, RequestContext } from '../features/feature.ts';
-import type { Logger } from '../infra/logger.ts';
-import type { ClaimMetrics } from '../metrics/claim-metrics.ts';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
-import type { RequestLedger } from '../session/request-ledger.ts';
+import type { AnyFeatureRequest, RequestContext } from '../../features/feature.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { ClaimMetrics } from '../../metrics/claim-metrics.ts';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.ts';
+import type { RequestLedger } from '../../session/request-ledger.ts';
 import { runThroughLedger, splitRequestId, type LedgerRunOptions } from './idempotency.ts';
 import type { Inflight } from './inflight.ts';
 import { edgeError } from './request-edge.ts';

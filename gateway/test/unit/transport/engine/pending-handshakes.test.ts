@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PendingHandshakes } from '../../../src/transport/pending-handshakes.ts';
+import { PendingHandshakes } from '../../../../src/transport/engine/pending-handshakes.ts';
 
 /** An engine connection that closes (and says so) when told to, recording how. */
 class FakeConnection extends EventEmitter {

@@ -6,9 +6,9 @@
  */
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import { wireError, type WireError } from '@stayline/client-sdk/protocol';
-import { HTTP_STATUS } from '../errors/http-status.ts';
-import type { Logger } from '../infra/logger.ts';
-import { edgeError } from './request-edge.ts';
+import { HTTP_STATUS } from '../../errors/http-status.ts';
+import type { Logger } from '../../infra/logger.ts';
+import { edgeError } from '../requests/request-edge.ts';
 import { ENCODING_REFUSED } from './service-body.ts';
 
 /** Answers `error` in the wire shape with its code's status. */

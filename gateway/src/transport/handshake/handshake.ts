@@ -17,18 +17,18 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { WireError } from '@stayline/client-sdk/protocol';
-import { GatewayError, isGatewayError, toWireError } from '../errors/gateway-error.ts';
-import type { Logger } from '../infra/logger.ts';
-import type { SampledLog } from '../infra/log-sampler.ts';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
-import { readToken, type TokenVerifier } from '../auth/index.ts';
-import type { Restorer } from '../session/restore.ts';
+import { GatewayError, isGatewayError, toWireError } from '../../errors/gateway-error.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { SampledLog } from '../../infra/log-sampler.ts';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.ts';
+import { readToken, type TokenVerifier } from '../../auth/index.ts';
+import type { Restorer } from '../../session/restore.ts';
 import { AdmissionQueue } from './admission-queue.ts';
-import { clientIp } from './client-ip.ts';
-import { Inflight } from './inflight.ts';
+import { clientIp } from '../engine/client-ip.ts';
+import { Inflight } from '../requests/inflight.ts';
 import { PerIpLimiter } from './per-ip-limiter.ts';
-import { edgeError } from './request-edge.ts';
-import type { GatewaySocket } from './socket-types.ts';
+import { edgeError } from '../requests/request-edge.ts';
+import type { GatewaySocket } from '../socket-types.ts';
 
 type Next = (err?: Error) => void;
 

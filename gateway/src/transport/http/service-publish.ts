@@ -6,11 +6,11 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { SERVER_EVENTS } from '@stayline/client-sdk/protocol';
-import { ROOM_NAME_PATTERN } from '../features/rooms/room-policy.ts';
-import { requestObject } from '../infra/bounded-schema.ts';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import { ROOM_NAME_PATTERN } from '../../features/rooms/room-policy.ts';
+import { requestObject } from '../../infra/bounded-schema.ts';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.ts';
 import { jsonBody } from './service-body.ts';
-import { clientRoom, userRoom, type GatewayServer } from './socket-types.ts';
+import { clientRoom, userRoom, type GatewayServer } from '../socket-types.ts';
 
 /** Names socket.io reserves, and the protocol's own server events: a backend may not forge either. */
 const FORBIDDEN_EVENT_NAMES: ReadonlySet<string> = new Set([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capPollingPackets, countPayloadPackets } from '../../../src/transport/polling-cap.ts';
+import { capPollingPackets, countPayloadPackets } from '../../../../src/transport/engine/polling-cap.ts';
 
 const payload = (packets: number): string => Array.from({ length: packets }, () => '42[0]').join('\x1e');
 

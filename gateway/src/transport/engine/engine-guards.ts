@@ -10,16 +10,16 @@
  * Origin (and the user when known), never a token.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import type { GatewayConfig } from '../config/index.ts';
-import type { SampledLog } from '../infra/log-sampler.ts';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import type { GatewayConfig } from '../../config/index.ts';
+import type { SampledLog } from '../../infra/log-sampler.ts';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.ts';
 import { clientFields } from './client-ip.ts';
 import { oneConnectAtATime, type GuardedConnection } from './connect-guard.ts';
 import { gateEngine } from './engine-gate.ts';
 import type { OriginPolicy } from './origin-policy.ts';
 import { PendingHandshakes, type ClosableConnection } from './pending-handshakes.ts';
 import { capPollingPackets, type PollingConnection } from './polling-cap.ts';
-import type { GatewayServer, GatewaySocket } from './socket-types.ts';
+import type { GatewayServer, GatewaySocket } from '../socket-types.ts';
 
 /** CONNECT attempts one engine connection may make (socket.io-client makes one; connect-guard.ts). */
 const CONNECT_ATTEMPTS_PER_CONNECTION = 5;

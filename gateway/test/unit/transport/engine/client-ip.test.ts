@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientIp } from '../../../src/transport/client-ip.ts';
-import { PerIpLimiter } from '../../../src/transport/per-ip-limiter.ts';
+import { clientIp } from '../../../../src/transport/engine/client-ip.ts';
+import { PerIpLimiter } from '../../../../src/transport/handshake/per-ip-limiter.ts';
 
 describe('clientIp', () => {
   it('uses the peer address unless TRUST_PROXY names a header', () => {

@@ -8,7 +8,7 @@
  * middleware (../shared/MEASURED.md), so refusing at the cap stranded herds; and a refused client that
  * retries still costs an engine handshake each time, where a waiting one costs a timer slot.
  */
-import { TokenBucket } from '../infra/token-bucket.ts';
+import { TokenBucket } from '../../infra/token-bucket.ts';
 
 export type Admission = { ok: true } | { ok: false; retryAfterMs: number };
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { wireError, type Ack } from '@stayline/client-sdk/protocol';
-import { GatewayError, toWireError } from '../../../src/errors/gateway-error.ts';
-import { runThroughLedger, splitRequestId } from '../../../src/transport/idempotency.ts';
-import { memoryLedger } from '../../support/ledger.ts';
+import { GatewayError, toWireError } from '../../../../src/errors/gateway-error.ts';
+import { runThroughLedger, splitRequestId } from '../../../../src/transport/requests/idempotency.ts';
+import { memoryLedger } from '../../../support/ledger.ts';
 
 const options = { pendingMs: 1000, pollMs: 1 };
 const settle = async <T>(act: () => Promise<T>): Promise<Ack<T>> => {

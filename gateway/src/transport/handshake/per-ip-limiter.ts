@@ -4,7 +4,7 @@
  * past that the least recently seen address is forgotten (it starts again with a full burst, which only
  * errs on the side of admitting).
  */
-import { TokenBucket } from '../infra/token-bucket.ts';
+import { TokenBucket } from '../../infra/token-bucket.ts';
 
 export class PerIpLimiter {
   private readonly buckets = new Map<string, TokenBucket>();

@@ -11,17 +11,17 @@
  */
 import type { Request, RequestHandler, Router } from 'express';
 import { z } from 'zod';
-import { eventIdSchema, type QueueFeature } from '../features/queue/index.ts';
+import { eventIdSchema, type QueueFeature } from '../../features/queue/index.ts';
 import {
   MAX_SEAT_ID_LENGTH,
   MAX_SEATS_PER_EVENT,
   MAX_SEATS_PER_REQUEST,
   type SeatsFeature,
-} from '../features/seats/index.ts';
-import { GatewayError } from '../errors/gateway-error.ts';
-import { requestObject } from '../infra/bounded-schema.ts';
-import type { Logger } from '../infra/logger.ts';
-import { edgeError } from './request-edge.ts';
+} from '../../features/seats/index.ts';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import { requestObject } from '../../infra/bounded-schema.ts';
+import type { Logger } from '../../infra/logger.ts';
+import { edgeError } from '../requests/request-edge.ts';
 import { jsonBody } from './service-body.ts';
 import { sendWireError } from './service-errors.ts';
 

@@ -4,11 +4,11 @@ import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Ack } from '@stayline/client-sdk/protocol';
-import { GatewayError } from '../../../src/errors/gateway-error.ts';
-import { defineRequest, type Idempotency, type RequestContext } from '../../../src/features/feature.ts';
-import { Inflight } from '../../../src/transport/inflight.ts';
-import { createRequestPipeline } from '../../../src/transport/request-pipeline.ts';
-import { memoryLedger } from '../../support/ledger.ts';
+import { GatewayError } from '../../../../src/errors/gateway-error.ts';
+import { defineRequest, type Idempotency, type RequestContext } from '../../../../src/features/feature.ts';
+import { Inflight } from '../../../../src/transport/requests/inflight.ts';
+import { createRequestPipeline } from '../../../../src/transport/requests/request-pipeline.ts';
+import { memoryLedger } from '../../../support/ledger.ts';
 
 function setup() {
   const lines: Record<string, unknown>[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createReadiness } from '../../../src/transport/readiness.ts';
+import { createReadiness } from '../../../../src/transport/http/readiness.ts';
 
 const up = (name: string) => ({ name, ping: () => Promise.resolve('PONG') });
 const down = (name: string) => ({ name, ping: () => Promise.reject(new Error('connection refused')) });

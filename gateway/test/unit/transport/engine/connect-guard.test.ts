@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { oneConnectAtATime, type ConnectRefusal } from '../../../src/transport/connect-guard.ts';
+import { oneConnectAtATime, type ConnectRefusal } from '../../../../src/transport/engine/connect-guard.ts';
 
 /** A fake engine connection and a handshake whose outcome the test settles by hand. */
 function setup(maxAttempts = 5) {

@@ -5,14 +5,14 @@
  * every failure is answered in the wire shape with its code's one HTTP status.
  */
 import express, { type Router } from 'express';
-import type { Logger } from '../infra/logger.ts';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.ts';
 import { requireServiceToken } from './service-auth.ts';
 import { serviceErrorHandler } from './service-errors.ts';
 import { mountEventRoutes, type EventRoutesDeps } from './service-events.ts';
 import { mountPublishRoute, type PublishRequest } from './service-publish.ts';
 import { mountUserRoutes } from './service-users.ts';
-import type { UserSessions } from './user-sessions.ts';
+import type { UserSessions } from '../user-sessions.ts';
 
 export interface ServiceRouterDeps {
   /** SERVICE_TOKEN; undefined turns the API off (every call answered 403 FORBIDDEN). */

@@ -12,7 +12,7 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WireError } from '@stayline/client-sdk/protocol';
-import { HTTP_STATUS } from '../errors/http-status.ts';
+import { HTTP_STATUS } from '../../errors/http-status.ts';
 
 /**
  * The body of a refused origin's 403: bounded, it names the variable to fix and never echoes the origin.

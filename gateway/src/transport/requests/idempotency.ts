@@ -11,8 +11,8 @@
  * `seat:hold`) and reads (`'none'`) do not come here: see request-pipeline.ts.
  */
 import { wireError, type Ack, type WireError } from '@stayline/client-sdk/protocol';
-import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
-import type { RequestLedger } from '../session/request-ledger.ts';
+import { GatewayError, isGatewayError } from '../../errors/gateway-error.ts';
+import type { RequestLedger } from '../../session/request-ledger.ts';
 
 /** How long a recorded ack answers retries. */
 export const REQUEST_RESULT_TTL_MS = 120_000;

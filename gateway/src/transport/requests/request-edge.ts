@@ -5,9 +5,9 @@
  */
 import { ZodError } from 'zod';
 import type { WireError } from '@stayline/client-sdk/protocol';
-import { isGatewayError, toWireError } from '../errors/gateway-error.ts';
-import { invalidInput } from '../errors/invalid-input.ts';
-import type { Logger } from '../infra/logger.ts';
+import { isGatewayError, toWireError } from '../../errors/gateway-error.ts';
+import { invalidInput } from '../../errors/invalid-input.ts';
+import type { Logger } from '../../infra/logger.ts';
 
 /** Maps a thrown value to the wire, logging what is not a deliberate GatewayError. */
 export function edgeError(err: unknown, log: Logger, context: Record<string, unknown>): WireError {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FloodCooldown } from '../../../src/transport/flood-cooldown.ts';
+import { FloodCooldown } from '../../../../src/transport/handshake/flood-cooldown.ts';
 
 describe('FloodCooldown', () => {
   it('holds a cut user off for the cooldown, then lets it in, and forgets the oldest past its bound', () => {

@@ -8,8 +8,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { wireError, type WireError } from '@stayline/client-sdk/protocol';
-import { createLogSampler } from '../infra/log-sampler.ts';
-import type { Logger } from '../infra/logger.ts';
+import { createLogSampler } from '../../infra/log-sampler.ts';
+import type { Logger } from '../../infra/logger.ts';
 import { sendWireError } from './service-errors.ts';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
