@@ -13,12 +13,16 @@ import { createLogger, type Logger } from './infra/logger.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
-import { claimsIndexTtlMs } from './session/claim-keys.ts';
 import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
 import { createClaimsHttp } from './transport/claims-http.ts';
 import { createClaimsRuntime } from './transport/claims-runtime.ts';
-import { createSessionStore, type SessionStore } from './session/index.ts';
+import {
+  claimsIndexTtlMs,
+  createRequestLedger,
+  createSessionStore,
+  type SessionStore,
+} from './session/index.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
 import { createDemoRoute } from './transport/demo-route.ts';
 import { createHttpApp } from './transport/http-app.ts';
@@ -86,6 +90,14 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       if (outcome === 'error') metrics.redisErrors.inc({ command });
     },
   });
+  // The request ledger (retried requests act once): its own store contract and connection.
+  const ledger = createRequestLedger(config.store, {
+    logger: log.child({ module: 'claims' }),
+    observeCommand: (command, seconds, outcome) => {
+      metrics.redisCommandDuration.observe({ command, outcome }, seconds);
+      if (outcome === 'error') metrics.redisErrors.inc({ command });
+    },
+  });
   const claimMetrics = createClaimMetrics(metrics.registry);
   let pubsub: PubSubClients | undefined;
   const pubsubOptions = {
@@ -126,6 +138,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       createClaimsRuntime({
         io,
         store: claimStore,
+        ledger,
         config,
         metrics,
         claimMetrics,
@@ -258,6 +271,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         httpServer.closeAllConnections();
         await store.close();
         await claimStore.close();
+        await ledger.close();
         await pubsub?.close();
         log.info('gateway closed');
       })();

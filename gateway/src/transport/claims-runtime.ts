@@ -29,6 +29,7 @@ import type { ClaimMetrics } from '../metrics/claim-metrics.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { ClaimStore } from '../session/claim-store.ts';
+import type { RequestLedger } from '../session/request-ledger.ts';
 import { createRequestRunner, type RequestRunner } from './idempotency.ts';
 import { SeatFeed } from './seat-feed.ts';
 import { edgeError } from './request-edge.ts';
@@ -74,6 +75,7 @@ export interface ClaimsRuntime {
 export function createClaimsRuntime(deps: {
   io: GatewayServer;
   store: ClaimStore;
+  ledger: RequestLedger;
   config: GatewayConfig;
   metrics: GatewayMetrics;
   claimMetrics: ClaimMetrics;
@@ -142,7 +144,9 @@ export function createClaimsRuntime(deps: {
         io.to(userRoom(l.userId)).emit('seat:expired', { eventId: l.eventId, seatIds: l.seatIds }),
     },
   };
-  const runner = createRequestRunner(store, { pendingMs: Math.max(2000, config.store.commandTimeoutMs * 4) });
+  const runner = createRequestRunner(deps.ledger, {
+    pendingMs: Math.max(2000, config.store.commandTimeoutMs * 4),
+  });
 
   const once: ClaimsRuntime['once'] = async (userId, event, payload, handler) => {
     let replayed = true;

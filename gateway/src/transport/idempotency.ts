@@ -9,7 +9,7 @@
  */
 import { wireError, type Ack, type WireError } from '@stayline/client-sdk/protocol';
 import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
-import type { ClaimStore } from '../session/claim-store.ts';
+import type { RequestLedger } from '../session/request-ledger.ts';
 
 /** How long a recorded ack answers retries. */
 export const REQUEST_RESULT_TTL_MS = 120_000;
@@ -40,7 +40,7 @@ export function splitRequestId(payload: unknown): { requestId: string | undefine
   return { requestId, payload: rest };
 }
 
-export function createRequestRunner(store: ClaimStore, options: IdempotencyOptions): RequestRunner {
+export function createRequestRunner(store: RequestLedger, options: IdempotencyOptions): RequestRunner {
   const pollMs = options.pollMs ?? 25;
   const settle = async <T>(
     handler: () => Promise<T>,
@@ -65,7 +65,7 @@ export function createRequestRunner(store: ClaimStore, options: IdempotencyOptio
     for (;;) {
       let entry;
       try {
-        entry = await store.beginRequest(userId, requestId, options.pendingMs);
+        entry = await store.begin(userId, requestId, options.pendingMs);
       } catch (err) {
         return { ok: false, error: toWire(err) };
       }
@@ -80,11 +80,11 @@ export function createRequestRunner(store: ClaimStore, options: IdempotencyOptio
       if (entry.state === 'new') {
         const ack = await settle(() => handler(payload), toWire);
         if (!ack.ok && ack.error.code === 'STORE_UNAVAILABLE') {
-          await store.abandonRequest(userId, requestId).catch(() => undefined);
+          await store.abandon(userId, requestId).catch(() => undefined);
           return ack;
         }
         try {
-          await store.completeRequest(userId, requestId, event, JSON.stringify(ack), REQUEST_RESULT_TTL_MS);
+          await store.complete(userId, requestId, event, JSON.stringify(ack), REQUEST_RESULT_TTL_MS);
         } catch (err) {
           // The action happened; only its record failed. Answer it: a retry would act again, idempotently.
           if (!isGatewayError(err)) throw err;

@@ -2,14 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { wireError } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../../../src/errors/gateway-error.ts';
 import { toWireError } from '../../../src/errors/gateway-error.ts';
-import { MemoryClaimStore } from '../../../src/session/memory-claim-store.ts';
+import { MemoryRequestLedger } from '../../../src/session/memory-request-ledger.ts';
 import { createRequestRunner, splitRequestId } from '../../../src/transport/idempotency.ts';
 
-const store = () =>
-  new MemoryClaimStore({
-    limits: { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 30 },
-    sessionAlive: () => Promise.resolve(true),
-  });
+const store = () => new MemoryRequestLedger();
 
 describe('request ids', () => {
   it('acts once for a request id and answers retries with the first result', async () => {
