@@ -8,6 +8,9 @@
  * - seat:hold: `clients` lean clients in a closed loop, each holding a random one of `seats` seats
  *   (one per user, so most attempts conflict) and releasing it when it got it. Hold acks are timed. Every
  *   client follows the event (a hold joins its room): the changes reach all of them as coalesced seat:updates.
+ *   Each hold carries a fresh `requestId`, as the SDK sends one with every call; a second loop sends none.
+ *   Then the claim store alone (in this process, on the same Redis, no gateway): ClaimStore.hold with its
+ *   request record folded in (two commands, one round trip), the same loop.
  *   Baseline: the same loops on one raw ioredis connection, `SET seat NX PX` then `DEL` when acquired
  *   (one round trip each, like the hold and the release).
  * - queue:join: the same clients, join then leave one queue in a loop; join acks timed. Baseline: ZADD NX +
@@ -19,7 +22,10 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
+import { createRedisClient } from '../src/infra/redis.ts';
+import { RedisClaimStore } from '../src/session/redis-claim-store.ts';
 import { baseEnv, startGatewayProcess } from '../test/support/gateway.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { signToken } from '../test/support/tokens.ts';
@@ -118,11 +124,15 @@ async function main(): Promise<void> {
     const pick = () => SEATS[Math.floor(Math.random() * SEATS.length)]!;
 
     // ---- seat holds under contention ----
-    const holdLoop = async (eventId: string) => {
+    let requestSeq = 0;
+    const holdLoop = async (eventId: string, withRequestId: boolean) => {
       let wins = 0;
       const row = await closedLoop(CLIENTS, async (i) => {
         const seat = pick();
-        const [ack, ms] = await timed(() => clients[i]!.request('seat:hold', { eventId, seatIds: [seat] }));
+        const payload = withRequestId
+          ? { eventId, seatIds: [seat], requestId: `bench-${++requestSeq}` }
+          : { eventId, seatIds: [seat] };
+        const [ack, ms] = await timed(() => clients[i]!.request('seat:hold', payload));
         if ((ack as { ok: boolean }).ok) {
           wins += 1;
           await clients[i]!.request('seat:release', { eventId, seatIds: [seat] });
@@ -133,10 +143,42 @@ async function main(): Promise<void> {
     };
     // Every holder follows the event (seat:hold joins its room), so all clients watch every change; the
     // changes reach them coalesced (at most one seat:update per socket per SEAT_UPDATE_INTERVAL_MS).
-    const loud = await holdLoop('bench');
+    const loud = await holdLoop('bench', true);
     const hold = loud.row;
-    hold.name = `seat:hold, ${CLIENTS} watching (gateway)`;
+    hold.name = `seat:hold with requestId, ${CLIENTS} watching (gateway)`;
     hold.note = `${((100 * loud.wins) / hold.ops).toFixed(0)}% held, each win released; changes reach the ${CLIENTS} sockets as coalesced seat:updates`;
+    const bare = await holdLoop('bench', false);
+    bare.row.name = `seat:hold without requestId, ${CLIENTS} watching (gateway)`;
+    bare.row.note = `${((100 * bare.wins) / bare.row.ops).toFixed(0)}% held`;
+    // The claim store alone: what a hold costs in Redis once the request record is folded into the script.
+    const storeClient = createRedisClient(redisServer.url, {
+      commandTimeoutMs: 5000,
+      logger: pino({ level: 'silent' }),
+      name: 'bench',
+    });
+    await new Promise((resolve) => storeClient.once('ready', resolve));
+    const store = new RedisClaimStore({
+      redis: storeClient,
+      ownsClient: true,
+      keyPrefix: 'stayline:',
+      sessionTtlSeconds: 120,
+      limits: { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 30 },
+      logger: pino({ level: 'silent' }),
+    });
+    let storeWins = 0;
+    const storeHold = await closedLoop(CLIENTS, async (i) => {
+      const seat = pick();
+      const request = { requestId: `store-${++requestSeq}`, resultTtlMs: 120_000 };
+      const [result, ms] = await timed(() => store.hold(`u${i}`, 'bench', [seat], false, request));
+      if (result.ok) {
+        storeWins += 1;
+        await store.release(`u${i}`, 'bench', [seat]);
+      }
+      return ms;
+    });
+    await store.close();
+    storeHold.name = 'ClaimStore.hold with request record (in-process, no gateway)';
+    storeHold.note = `${((100 * storeWins) / storeHold.ops).toFixed(0)}% held, each win released`;
     let rawWins = 0;
     const rawHold = await closedLoop(CLIENTS, async (i) => {
       const key = `raw:seat:${pick()}`;
@@ -149,7 +191,7 @@ async function main(): Promise<void> {
     });
     rawHold.name = 'SET NX PX / DEL (raw Redis)';
     rawHold.note = `${((100 * rawWins) / rawHold.ops).toFixed(0)}% held`;
-    rows.push([hold, rawHold]);
+    rows.push([hold, rawHold], [bare.row, rawHold], [storeHold, rawHold]);
 
     // ---- queue join (then leave) ----
     await api('PUT', '/v1/events/benchq', { seats: [] });

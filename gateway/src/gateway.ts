@@ -11,12 +11,15 @@ import { createLogger, type Logger } from './infra/logger.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
-import { claimsIndexTtlMs } from './session/claim-keys.ts';
 import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
-import { createSessionStore, type SessionStore } from './session/index.ts';
+import {
+  claimsIndexTtlMs,
+  createRequestLedger,
+  createSessionStore,
+  type SessionStore,
+} from './session/index.ts';
 import { createRestorer } from './session/restore.ts';
-import type { RequestLedger } from './session/request-ledger.ts';
 import { createDelivery } from './transport/delivery.ts';
 import { createClusterAdapter } from './transport/engine/cluster-adapter.ts';
 import { closeSocketServer, connectedSockets, drainSockets } from './transport/drain.ts';
@@ -69,23 +72,27 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   const log = options.logger ?? createLogger({ level: config.log.level, nodeId: config.nodeId });
   const metrics = createGatewayMetrics({ nodeId: config.nodeId });
   const verifier = createTokenVerifier(config.auth);
+  // Every Redis call of the stores, timed and counted by command and outcome.
+  const observeCommand = (command: string, seconds: number, outcome: 'ok' | 'error'): void => {
+    metrics.redisCommandDuration.observe({ command, outcome }, seconds);
+    if (outcome === 'error') metrics.redisErrors.inc({ command });
+  };
   const store = createSessionStore(config.store, {
     logger: log.child({ module: 'session' }),
     // The attach script reads the queue/hold index too: a restore without them is one round trip.
     claimsIndexTtlMs: claimsIndexTtlMs(config.store.sessionTtlSeconds, config.claims.holdSeconds),
-    observeCommand: (command, seconds, outcome) => {
-      metrics.redisCommandDuration.observe({ command, outcome }, seconds);
-      if (outcome === 'error') metrics.redisErrors.inc({ command });
-    },
+    observeCommand,
   });
   // Waiting queues and seat holds: their own store (own Redis connection), metrics and runtime.
   const claimStore = createClaimStore(config, {
     logger: log.child({ module: 'claims' }),
     sessions: store,
-    observeCommand: (command, seconds, outcome) => {
-      metrics.redisCommandDuration.observe({ command, outcome }, seconds);
-      if (outcome === 'error') metrics.redisErrors.inc({ command });
-    },
+    observeCommand,
+  });
+  // The request ledger (retried requests act once): its own store contract and connection.
+  const ledger = createRequestLedger(config.store, {
+    logger: log.child({ module: 'claims' }),
+    observeCommand,
   });
   const claimMetrics = createClaimMetrics(metrics.registry);
   let pubsub: PubSubClients | undefined;
@@ -117,13 +124,6 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     claimMetrics,
     log: log.child({ module: 'claims' }),
   });
-  // TEMPORARY until the ledger store lands: the ledger methods of the claim store.
-  const ledger: RequestLedger = {
-    kind: claimStore.kind,
-    begin: (u, r, p) => claimStore.beginRequest(u, r, p),
-    complete: (u, r, e, a, t) => claimStore.completeRequest(u, r, e, a, t),
-    abandon: (u, r) => claimStore.abandonRequest(u, r),
-  };
   const sockets = createSocketServer(http.server, {
     config,
     verifier,
@@ -231,6 +231,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         http.closeConnections();
         await store.close();
         await claimStore.close();
+        await ledger.close();
         await pubsub?.close();
         log.info('gateway closed');
       })();

@@ -1,7 +1,9 @@
 /**
  * The ClaimStore contract: per-event waiting queues and "one holder at a time" claims (seat holds) with a
- * TTL and a fencing token, plus the request ledger that makes retried requests act once. Implemented by
- * RedisClaimStore (lua/claims/*.lua) and MemoryClaimStore; one contract suite runs against both.
+ * TTL and a fencing token. A hold may carry its request id: the record that makes a retried seat:hold act
+ * once is then kept by the hold itself, in the same atomic step (the general request ledger is its own
+ * contract, request-ledger.ts). Implemented by RedisClaimStore (lua/claims/*.lua) and MemoryClaimStore;
+ * one contract suite runs against both.
  *
  * Authority and layout (Redis Cluster ready): every event-side change is one Lua script over the keys of one
  * `{event:<id>}` hash tag; that script is the truth. The user side is an index (`{user:<id>}:claims`, the
@@ -101,9 +103,13 @@ export interface SeatChanges {
 /** How many versions back seatChanges reads at most; further back answers incomplete. */
 export const SEAT_CHANGES_MAX_VERSIONS = 5000;
 
-/** What a recorded request looks like to a retry. */
-export type LedgerEntry =
-  { state: 'new' } | { state: 'pending' } | { state: 'done'; event: string; ack: string };
+/** The request a hold answers (see ClaimStore.hold). */
+export interface HoldRequest {
+  /** The client's request id (1-64 printable ASCII characters, checked by the caller). */
+  requestId: string;
+  /** How long the outcome is kept for retries, ms. */
+  resultTtlMs: number;
+}
 
 export interface ClaimStoreLimits {
   /** SEAT_HOLD_SECONDS: the default hold TTL of an event. */
@@ -139,14 +145,21 @@ export interface ClaimStore {
    * All-or-nothing hold of `seatIds` for the user (see HoldResult). `admitted`: the request carried a valid
    * admission token (checked by the caller); an event that requires admission rejects without it
    * (ADMISSION_REQUIRED), as do EVENT_UNKNOWN and SEAT_UNKNOWN, with nothing changed.
+   *
+   * With `request`, the hold acts once per (userId, eventId, requestId): an outcome recorded for it is
+   * answered again unchanged (`replayed: true`, a refusal rejects or returns exactly as the first time,
+   * `lapsed` empty because the first answer announced them) and nothing changes; otherwise the hold acts
+   * and records its outcome, whatever it is, for `resultTtlMs`, in the same atomic step. Of identical
+   * requests racing on several nodes exactly one acts. Costs: two Redis commands (the user's index write
+   * and the hold script), one round trip on a single Redis, two on Redis Cluster (index first).
    */
   hold(
     userId: UserId,
     eventId: EventId,
     seatIds: readonly SeatId[],
     admitted: boolean,
-    request?: { requestId: string; resultTtlMs: number },
-  ): Promise<HoldResult & { replayed?: boolean }>;
+    request?: HoldRequest,
+  ): Promise<HoldResult & { replayed: boolean }>;
   /** Releases seats the user holds; FORBIDDEN when one is held by someone else or sold (nothing changes). */
   release(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<SeatId[]>;
   /** Sells held seats under `fence`; FENCE_STALE when the hold lapsed or moved on. Returns newly sold seats. */
@@ -169,23 +182,16 @@ export interface ClaimStore {
   /** Ends expired holds and drops members whose session ended. Safe on every node at once. */
   sweep(): Promise<SweepResult>;
 
-  /**
-   * Starts a request `(userId, requestId)`: `new` means the caller now owns it (an in-flight marker was set
-   * with SET NX semantics, so of two identical racing requests exactly one gets `new`); `pending` means
-   * another attempt is in flight; `done` returns the recorded ack.
-   */
-  beginRequest(userId: UserId, requestId: string, pendingMs: number): Promise<LedgerEntry>;
-  /** Records the ack of a request begun with `new`, kept for `ttlMs`. */
-  completeRequest(
-    userId: UserId,
-    requestId: string,
-    event: string,
-    ack: string,
-    ttlMs: number,
-  ): Promise<void>;
-  /** Forgets an in-flight marker (the attempt failed before acting; a retry may act). Best effort. */
-  abandonRequest(userId: UserId, requestId: string): Promise<void>;
-
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Both stores list a user's claims by event id (sorts in place, returns `claims`). */
+export function sortEvents(claims: UserClaims): UserClaims {
+  const byEvent = <T extends { eventId: string }>(a: T, b: T) =>
+    a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+  claims.queues.sort(byEvent);
+  claims.holds.sort(byEvent);
+  claims.admissions.sort(byEvent);
+  return claims;
 }

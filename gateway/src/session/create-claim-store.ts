@@ -1,15 +1,16 @@
 /**
- * The claim store the configuration asks for: Redis (its own connection, so claim traffic never queues
- * behind session traffic) when REDIS_URL is set, else the embedded memory store, which asks the session
- * store whether a session lives.
+ * The claim store the configuration asks for, chosen by the one client factory (redis/client.ts): Redis
+ * (its own connection, so claim traffic never queues behind session traffic) when a Redis is configured or
+ * a client is given, else the embedded memory store, which asks the session store whether a session lives.
  */
 import type { GatewayConfig } from '../config/index.ts';
 import type { Logger } from '../infra/logger.ts';
-import { createRedisClient, createRedisClusterClient, type RedisLike } from '../infra/redis.ts';
+import type { RedisLike } from '../infra/redis.ts';
 import type { ClaimStore, ClaimStoreLimits } from './claim-store.ts';
 import { MemoryClaimStore } from './memory-claim-store.ts';
+import { openStoreClient } from './redis/client.ts';
+import type { ObserveCommand } from './redis/replies.ts';
 import { RedisClaimStore } from './redis-claim-store.ts';
-import type { ObserveCommand } from './redis-session-store.ts';
 import type { SessionStore } from './session-store.ts';
 
 /**
@@ -20,36 +21,39 @@ export function sessionCheckSeconds(sessionTtlSeconds: number): number {
   return Math.min(30, sessionTtlSeconds / 2);
 }
 
+/** Dependencies of createClaimStore. */
+export interface ClaimStoreDeps {
+  logger: Logger;
+  /** Asked by the memory store whether a user's session lives. */
+  sessions: SessionStore;
+  /** Latency/outcome hook per store call (Redis store only). */
+  observeCommand?: ObserveCommand;
+  /** A client to use instead of opening one (it stays the caller's). */
+  redis?: RedisLike;
+  /** Clock of the memory store, epoch ms. Default Date.now. */
+  now?: () => number;
+}
+
 export function createClaimStore(
   config: Pick<GatewayConfig, 'store' | 'claims'>,
-  deps: { logger: Logger; sessions: SessionStore; observeCommand?: ObserveCommand; redis?: RedisLike },
+  deps: ClaimStoreDeps,
 ): ClaimStore {
   const limits: ClaimStoreLimits = {
     holdSeconds: config.claims.holdSeconds,
     admissionTtlSeconds: config.claims.admissionTtlSeconds,
     sessionCheckSeconds: sessionCheckSeconds(config.store.sessionTtlSeconds),
   };
-  const url = config.store.redisUrl;
-  const clusterNodes = config.store.redisClusterNodes;
-  if (deps.redis === undefined && url === undefined && clusterNodes === undefined) {
+  const client = openStoreClient(config.store, deps, 'claim-store');
+  if (client === undefined) {
     return new MemoryClaimStore({
       limits,
       sessionAlive: async (userId) => (await deps.sessions.getSession(userId)) !== null,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
     });
   }
-  const options = {
-    commandTimeoutMs: config.store.commandTimeoutMs,
-    logger: deps.logger,
-    name: 'claim-store',
-  };
-  const redis =
-    deps.redis ??
-    (clusterNodes !== undefined
-      ? createRedisClusterClient(clusterNodes, options)
-      : createRedisClient(url ?? '', options));
   return new RedisClaimStore({
-    redis,
-    ownsClient: deps.redis === undefined,
+    redis: client.redis,
+    ownsClient: client.owned,
     keyPrefix: config.store.keyPrefix,
     sessionTtlSeconds: config.store.sessionTtlSeconds,
     limits,

@@ -1,14 +1,21 @@
 /**
- * session/ owns per-user session state: the SessionStore contract (session-store.ts), its Redis store
- * (redis-session-store.ts + lua/*.lua) and its embedded in-memory store, node liveness (heartbeats,
- * dead-node purge), and the choice between the two stores (createSessionStore below).
+ * session/ owns the state the gateway keeps per user and per event, behind three store contracts, each
+ * with a Redis and an embedded in-memory implementation, and one contract suite per contract:
+ * - SessionStore (session-store.ts): sessions, rooms, token revocations, node liveness; createSessionStore below.
+ * - ClaimStore (claim-store.ts): queues, admissions, seat holds; createClaimStore (create-claim-store.ts).
+ *   The memory store runs the pure per-event model (claim-event-model.ts).
+ * - RequestLedger (request-ledger.ts): retried requests act once; createRequestLedger.
+ * redis/ is the Redis plumbing the three share: one script registry (scripts.ts, over lua/ and lua/claims/),
+ * one key module per hash-tag slot (user-keys, event-keys, node-keys), one client factory (client.ts), and
+ * the reply decoding with named statuses (session-replies, claim-replies).
  * It may import config (types), errors, infra and the protocol; never auth, transport, features or
  * socket.io. Only this folder and infra/ touch ioredis.
  */
 import type { GatewayConfig } from '../config/index.ts';
 import type { Logger } from '../infra/logger.ts';
-import { createRedisClient, createRedisClusterClient, type RedisLike } from '../infra/redis.ts';
+import type { RedisLike } from '../infra/redis.ts';
 import { MemorySessionStore } from './memory-session-store.ts';
+import { openStoreClient } from './redis/client.ts';
 import { RedisSessionStore, type ObserveCommand } from './redis-session-store.ts';
 import type { SessionStore } from './session-store.ts';
 
@@ -29,7 +36,14 @@ export {
   type ObserveCommand,
   type RedisSessionStoreOptions,
 } from './redis-session-store.ts';
-export { createRedisKeys, encodeKeyId, type RedisKeys, type UserKeys } from './redis-keys.ts';
+export { claimsIndexTtlMs } from './redis/user-keys.ts';
+export {
+  createRequestLedger,
+  type ClosableRequestLedger,
+  type LedgerEntry,
+  type RequestLedger,
+  type RequestLedgerDeps,
+} from './request-ledger.ts';
 
 /** Dependencies of createSessionStore. */
 export interface SessionStoreDeps {
@@ -55,20 +69,8 @@ export interface SessionStoreDeps {
  * (with retries) first.
  */
 export function createSessionStore(store: GatewayConfig['store'], deps: SessionStoreDeps): SessionStore {
-  const url = store.redisUrl;
-  const clientOptions = {
-    commandTimeoutMs: store.commandTimeoutMs,
-    logger: deps.logger,
-    name: 'session-store',
-  };
-  const redis =
-    deps.redis ??
-    (store.redisClusterNodes !== undefined
-      ? createRedisClusterClient(store.redisClusterNodes, clientOptions)
-      : url === undefined
-        ? undefined
-        : createRedisClient(url, clientOptions));
-  if (redis === undefined) {
+  const client = openStoreClient(store, deps, 'session-store');
+  if (client === undefined) {
     return new MemorySessionStore({
       sessionTtlSeconds: store.sessionTtlSeconds,
       deadAfterSeconds: store.deadAfterSeconds,
@@ -76,8 +78,8 @@ export function createSessionStore(store: GatewayConfig['store'], deps: SessionS
     });
   }
   return new RedisSessionStore({
-    redis,
-    ownsClient: deps.redis === undefined,
+    redis: client.redis,
+    ownsClient: client.owned,
     keyPrefix: store.keyPrefix,
     sessionTtlSeconds: store.sessionTtlSeconds,
     deadAfterSeconds: store.deadAfterSeconds,

@@ -19,18 +19,11 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
-import {
-  asInt,
-  asStrings,
-  runStoreOperation,
-  sortedStrings,
-  unexpected,
-  type ObserveCommand,
-} from './redis-replies.ts';
-
-export type { ObserveCommand } from './redis-replies.ts';
-import { defineSessionScripts, type SessionScripts } from './lua-scripts.ts';
-import { createRedisKeys, nodeIndexEntry, parseNodeIndexEntry, type RedisKeys } from './redis-keys.ts';
+import { createNodeKeys, nodeIndexEntry, parseNodeIndexEntry, type NodeKeys } from './redis/node-keys.ts';
+import { asInt, asStrings, runStoreOperation, unexpected, type ObserveCommand } from './redis/replies.ts';
+import { defineScripts, type Scripts } from './redis/scripts.ts';
+import { decodeAttach, decodeRoomChange, decodeSession } from './redis/session-replies.ts';
+import { createUserKeys, type UserKeys } from './redis/user-keys.ts';
 import {
   SEEN_TTL_MS,
   isRevokedBy,
@@ -42,6 +35,8 @@ import {
   type SessionView,
   type SocketId,
 } from './session-store.ts';
+
+export type { ObserveCommand } from './redis/replies.ts';
 
 /** Options of RedisSessionStore. */
 export interface RedisSessionStoreOptions {
@@ -75,8 +70,9 @@ export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis';
   private readonly claimsIndexTtlMs: number;
   private readonly redis: RedisLike;
-  private readonly scripts: SessionScripts;
-  private readonly keys: RedisKeys;
+  private readonly scripts: Scripts;
+  private readonly userKeys: (userId: UserId) => UserKeys;
+  private readonly nodeKeys: NodeKeys;
   private readonly ttlMs: number;
   private readonly deadAfterMs: number;
   private readonly log: Logger;
@@ -88,8 +84,9 @@ export class RedisSessionStore implements SessionStore {
 
   constructor(options: RedisSessionStoreOptions) {
     this.redis = options.redis;
-    this.scripts = defineSessionScripts(options.redis);
-    this.keys = createRedisKeys(options.keyPrefix);
+    this.scripts = defineScripts(options.redis);
+    this.userKeys = createUserKeys(options.keyPrefix);
+    this.nodeKeys = createNodeKeys(options.keyPrefix);
     this.ttlMs = Math.round(options.sessionTtlSeconds * 1000);
     this.deadAfterMs = Math.round(options.deadAfterSeconds * 1000);
     this.log = options.logger; // bound to module 'session' by the caller
@@ -114,14 +111,11 @@ export class RedisSessionStore implements SessionStore {
     tokenIssuedAtSeconds: number,
   ): Promise<AttachResult> {
     return this.run('attachSocket', async () => {
-      const nodeKey = this.keys.nodeSockets(nodeId);
+      const nodeKey = this.nodeKeys.nodeSockets(nodeId);
       const entry = nodeIndexEntry(userId, socketId);
       const attach = () =>
         this.scripts.attachSocket(
-          ...this.keys.user(userId),
-          this.keys.seen(userId),
-          this.keys.claimsIndex(userId),
-          this.keys.revoked(userId),
+          this.userKeys(userId),
           socketId,
           nodeId,
           maxSockets,
@@ -137,7 +131,7 @@ export class RedisSessionStore implements SessionStore {
       } else {
         [, reply] = await Promise.all([this.redis.sadd(nodeKey, entry), attach()]);
       }
-      const result = parseAttach(reply, this.claimsIndexTtlMs > 0);
+      const result = decodeAttach(reply, this.claimsIndexTtlMs > 0);
       if (!result.ok) await this.dropIndexEntry(nodeKey, entry);
       return result;
     });
@@ -147,7 +141,7 @@ export class RedisSessionStore implements SessionStore {
     return this.run('revokeTokens', async () =>
       asInt(
         'revokeTokens',
-        await this.scripts.revokeTokens(this.keys.revoked(userId), Math.round(keepSeconds * 1000)),
+        await this.scripts.revokeTokens(this.userKeys(userId), Math.round(keepSeconds * 1000)),
       ),
     );
   }
@@ -155,7 +149,7 @@ export class RedisSessionStore implements SessionStore {
   /** One GET (the key expires with the revocation); the rule is isRevokedBy's. */
   isRevoked(userId: UserId, tokenIssuedAtSeconds: number): Promise<boolean> {
     return this.run('isRevoked', async () => {
-      const value = await this.redis.get(this.keys.revoked(userId));
+      const value = await this.redis.get(this.userKeys(userId).revoked);
       if (value === null) return false;
       const revokedAt = Number(value);
       if (!Number.isSafeInteger(revokedAt)) throw unexpected('isRevoked', value);
@@ -166,27 +160,34 @@ export class RedisSessionStore implements SessionStore {
   /** Two round trips: the script says which node held the socket, then that node's index is cleaned. */
   detachSocket(userId: UserId, socketId: SocketId): Promise<void> {
     return this.run('detachSocket', async () => {
-      const node = await this.scripts.detachSocket(...this.keys.user(userId), socketId, this.ttlMs);
+      const node = await this.scripts.detachSocket(this.userKeys(userId), socketId, this.ttlMs);
       if (typeof node === 'string')
-        await this.dropIndexEntry(this.keys.nodeSockets(node), nodeIndexEntry(userId, socketId));
+        await this.dropIndexEntry(this.nodeKeys.nodeSockets(node), nodeIndexEntry(userId, socketId));
       else if (node !== null) throw unexpected('detachSocket', node);
     });
   }
 
   joinRoom(userId: UserId, room: RoomName, maxRooms: number): Promise<RoomChange> {
     return this.run('joinRoom', async () => {
-      const reply = await this.scripts.joinRoom(...this.keys.user(userId), room, this.ttlMs, maxRooms);
-      if (Array.isArray(reply) && reply[0] === -1) {
+      const change = decodeRoomChange(
+        'joinRoom',
+        await this.scripts.joinRoom(this.userKeys(userId), room, this.ttlMs, maxRooms),
+      );
+      if (change === 'limit')
         throw new GatewayError('ROOM_LIMIT', `A user may be in at most ${maxRooms} rooms.`);
-      }
-      return parseRoomChange('joinRoom', reply);
+      return change;
     });
   }
 
   leaveRoom(userId: UserId, room: RoomName): Promise<RoomChange> {
-    return this.run('leaveRoom', async () =>
-      parseRoomChange('leaveRoom', await this.scripts.leaveRoom(...this.keys.user(userId), room, this.ttlMs)),
-    );
+    return this.run('leaveRoom', async () => {
+      const change = decodeRoomChange(
+        'leaveRoom',
+        await this.scripts.leaveRoom(this.userKeys(userId), room, this.ttlMs),
+      );
+      if (change === 'limit') throw unexpected('leaveRoom', change);
+      return change;
+    });
   }
 
   /** One script per user, issued concurrently in batches (the commands share the connection's writes). */
@@ -197,7 +198,7 @@ export class RedisSessionStore implements SessionStore {
         await Promise.all(
           unique
             .slice(i, i + BATCH)
-            .map((userId) => this.scripts.touchSession(...this.keys.user(userId), this.ttlMs)),
+            .map((userId) => this.scripts.touchSession(this.userKeys(userId), this.ttlMs)),
         );
       }
     });
@@ -205,13 +206,13 @@ export class RedisSessionStore implements SessionStore {
 
   getSession(userId: UserId): Promise<SessionView | null> {
     return this.run('getSession', async () =>
-      parseSession(await this.scripts.getSession(...this.keys.user(userId))),
+      decodeSession(await this.scripts.getSession(this.userKeys(userId))),
     );
   }
 
   heartbeat(nodeId: NodeId): Promise<void> {
     return this.run('heartbeat', async () => {
-      const added = await this.scripts.heartbeatNode(this.keys.nodes, nodeId);
+      const added = await this.scripts.heartbeatNode(this.nodeKeys, nodeId);
       if (added === 1 && this.beating.has(nodeId)) {
         // Either another node judged us dead (we missed beats for deadAfterSeconds) and purged our
         // sockets from the users' maps, or Redis lost its data (restart without persistence). Either way
@@ -236,12 +237,12 @@ export class RedisSessionStore implements SessionStore {
     return this.run('purgeDeadNodes', async () => {
       const dead = asStrings(
         'findDeadNodes',
-        await this.scripts.findDeadNodes(this.keys.nodes, this.deadAfterMs, DEAD_NODES_PER_PURGE),
+        await this.scripts.findDeadNodes(this.nodeKeys, this.deadAfterMs, DEAD_NODES_PER_PURGE),
       );
       let sockets = 0;
       for (const nodeId of dead) {
         sockets += await this.drainNode(nodeId);
-        await this.scripts.forgetNode(this.keys.nodes, nodeId, this.deadAfterMs);
+        await this.scripts.forgetNode(this.nodeKeys, nodeId, this.deadAfterMs);
         this.log.info({ deadNodeId: nodeId }, 'Purged a dead node');
       }
       return { nodes: dead, sockets };
@@ -251,7 +252,7 @@ export class RedisSessionStore implements SessionStore {
   removeNode(nodeId: NodeId): Promise<void> {
     return this.run('removeNode', async () => {
       await this.drainNode(nodeId);
-      await this.scripts.forgetNode(this.keys.nodes, nodeId, -1);
+      await this.scripts.forgetNode(this.nodeKeys, nodeId, -1);
       this.beating.delete(nodeId);
     });
   }
@@ -274,7 +275,7 @@ export class RedisSessionStore implements SessionStore {
    * entries popped before a crash would be lost, leaving sockets nobody purges.
    */
   private async drainNode(nodeId: NodeId): Promise<number> {
-    const nodeKey = this.keys.nodeSockets(nodeId);
+    const nodeKey = this.nodeKeys.nodeSockets(nodeId);
     let removed = 0;
     for (;;) {
       const batch = await this.redis.srandmember(nodeKey, BATCH);
@@ -292,7 +293,7 @@ export class RedisSessionStore implements SessionStore {
       }
       const counts = await Promise.all(
         [...byUser].map(([userId, socketIds]) =>
-          this.scripts.purgeSockets(...this.keys.user(userId), nodeId, this.ttlMs, ...socketIds),
+          this.scripts.purgeSockets(this.userKeys(userId), nodeId, this.ttlMs, socketIds),
         ),
       );
       for (const count of counts) removed += asInt('purgeSockets', count);
@@ -318,48 +319,4 @@ export class RedisSessionStore implements SessionStore {
       fn,
     );
   }
-}
-
-// ---- Reply parsing: the scripts' replies are checked, not cast; a mismatch is a bug (INTERNAL). ----
-
-function parseAttach(reply: unknown, claimsIndexRead: boolean): AttachResult {
-  if (!Array.isArray(reply)) throw unexpected('attachSocket', reply);
-  if (reply[0] === -1)
-    return { ok: false, reason: 'REVOKED', revokedAtSeconds: asInt('attachSocket', reply[1]) };
-  if (reply[0] === 0)
-    return { ok: false, reason: 'CONNECTION_LIMIT', liveSockets: asInt('attachSocket', reply[1]) };
-  if (reply[0] !== 1) throw unexpected('attachSocket', reply);
-  return {
-    ok: true,
-    session: {
-      recovered: asInt('attachSocket', reply[1]) === 1,
-      expiresAt: asInt('attachSocket', reply[2]),
-      rooms: sortedStrings('attachSocket', reply[3]),
-      returnedAfterExpiry: asInt('attachSocket', reply[4]) === 1,
-      ...(claimsIndexRead ? { claimEvents: asStrings('attachSocket', reply[5]) } : {}),
-    },
-  };
-}
-
-function parseRoomChange(script: string, reply: unknown): RoomChange {
-  if (!Array.isArray(reply)) throw unexpected(script, reply);
-  return {
-    changed: asInt(script, reply[0]) === 1,
-    expiresAt: asInt(script, reply[1]),
-    rooms: sortedStrings(script, reply[2]),
-  };
-}
-
-function parseSession(reply: unknown): SessionView | null {
-  if (reply === null) return null;
-  if (!Array.isArray(reply)) throw unexpected('getSession', reply);
-  const flat = asStrings('getSession', reply[1]);
-  const pairs: [SocketId, NodeId][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as SocketId, flat[i + 1] as NodeId]);
-  // fromEntries defines own properties, so even a socket id like `__proto__` stays plain data.
-  return {
-    expiresAt: asInt('getSession', reply[0]),
-    sockets: Object.fromEntries(pairs),
-    rooms: sortedStrings('getSession', reply[2]),
-  };
 }

@@ -226,7 +226,13 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       expect(first).toMatchObject({ ok: true, newlyHeld: ['A1', 'A2'], hold: { seatIds: ['A1', 'A2'] } });
       if (!first.ok) throw new Error('hold failed');
       const clash = await s!.hold('u2', 'h', ['A2', 'A3', 'A1'], false);
-      expect(clash).toEqual({ ok: false, code: 'SEAT_UNAVAILABLE', seatIds: ['A1', 'A2'], lapsed: [] });
+      expect(clash).toEqual({
+        ok: false,
+        code: 'SEAT_UNAVAILABLE',
+        seatIds: ['A1', 'A2'],
+        lapsed: [],
+        replayed: false,
+      });
       expect((await s!.seatMap('h')).seats['A3']).toBe('free');
       const again = await s!.hold('u1', 'h', ['A2', 'A3'], false);
       expect(again).toMatchObject({ ok: true, newlyHeld: ['A3'] });
@@ -238,6 +244,7 @@ for (const harness of [memoryHarness(), redisHarness()]) {
         code: 'SEAT_LIMIT',
         limit: 4,
         lapsed: [],
+        replayed: false,
       });
       expect(await codeOf(s!.hold('u1', 'h', ['Z9'], false))).toBe('SEAT_UNKNOWN');
       expect(await codeOf(s!.hold('u1', 'missing', ['A1'], false))).toBe('EVENT_UNKNOWN');
@@ -423,22 +430,117 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       });
     });
 
-    it('records requests: of racing begins exactly one is new; a retry gets the recorded ack', async () => {
-      const stores = await harness.open(3);
-      const begins = await Promise.all(
-        stores.flatMap((s) => [s.beginRequest('u1', 'r-1', 5000), s.beginRequest('u1', 'r-1', 5000)]),
-      );
-      expect(begins.filter((b) => b.state === 'new')).toHaveLength(1);
-      expect(begins.filter((b) => b.state === 'pending')).toHaveLength(5);
-      await stores[0]!.completeRequest('u1', 'r-1', 'seat:hold', '{"ok":true,"data":1}', 60_000);
-      expect(await stores[1]!.beginRequest('u1', 'r-1', 5000)).toEqual({
-        state: 'done',
-        event: 'seat:hold',
-        ack: '{"ok":true,"data":1}',
+    it('answers a retried hold with its first outcome, changing nothing; another request id acts', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('rp', def({ maxSeatsPerUser: 2 }));
+      const r1 = { requestId: 'r-1', resultTtlMs: 60_000 };
+      const first = await s!.hold('u1', 'rp', ['A1'], false, r1);
+      expect(first).toMatchObject({ ok: true, replayed: false, newlyHeld: ['A1'] });
+      await s!.release('u1', 'rp', ['A1']);
+      const version = (await s!.seatMap('rp')).version;
+      expect(await s!.hold('u1', 'rp', ['A1'], false, r1)).toEqual({ ...first, replayed: true });
+      expect(await s!.seatMap('rp')).toMatchObject({ version, seats: { A1: 'free' } });
+      expect((await s!.userClaims('u1')).holds).toEqual([]);
+      // The same request id of another user, or another request id, is another request.
+      expect(await s!.hold('u2', 'rp', ['A2'], false, r1)).toMatchObject({ ok: true, replayed: false });
+      expect(
+        await s!.hold('u1', 'rp', ['A1'], false, { requestId: 'r-2', resultTtlMs: 60_000 }),
+      ).toMatchObject({ ok: true, replayed: false, newlyHeld: ['A1'] });
+      // Without a request id nothing is recorded: every call acts.
+      expect(await s!.hold('u1', 'rp', ['A1'], false)).toMatchObject({
+        ok: true,
+        newlyHeld: [],
+        replayed: false,
       });
-      expect(await stores[1]!.beginRequest('u2', 'r-1', 5000)).toEqual({ state: 'new' });
-      await stores[2]!.abandonRequest('u2', 'r-1');
-      expect(await stores[0]!.beginRequest('u2', 'r-1', 5000)).toEqual({ state: 'new' });
+    });
+
+    it('replays every refusal exactly as it was first given, even after the cause went away', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('rf', def({ maxSeatsPerUser: 2 }));
+      await s!.defineEvent('rfa', def({ requiresAdmission: true }));
+      await s!.hold('u1', 'rf', ['A1'], false);
+      const req = (requestId: string) => ({ requestId, resultTtlMs: 60_000 });
+      const unavailable = await s!.hold('u2', 'rf', ['A1', 'A2'], false, req('un'));
+      expect(unavailable).toEqual({
+        ok: false,
+        code: 'SEAT_UNAVAILABLE',
+        seatIds: ['A1'],
+        lapsed: [],
+        replayed: false,
+      });
+      const limit = await s!.hold('u2', 'rf', ['A2', 'A3', 'A4'], false, req('lim'));
+      expect(limit).toEqual({ ok: false, code: 'SEAT_LIMIT', limit: 2, lapsed: [], replayed: false });
+      expect(await codeOf(s!.hold('u2', 'rf', ['Z9'], false, req('unk')))).toBe('SEAT_UNKNOWN');
+      expect(await codeOf(s!.hold('u2', 'rfa', ['A1'], false, req('adm')))).toBe('ADMISSION_REQUIRED');
+      expect(await codeOf(s!.hold('u2', 'later', ['A1'], false, req('ev')))).toBe('EVENT_UNKNOWN');
+      // The causes go away: the seat is freed, the limit raised, the seat and event defined, admission shown.
+      await s!.release('u1', 'rf', ['A1']);
+      await s!.defineEvent('rf', def({ maxSeatsPerUser: 4, seats: [...def().seats, 'Z9'] }));
+      await s!.defineEvent('later', def());
+      const version = (await s!.seatMap('rf')).version;
+      expect(await s!.hold('u2', 'rf', ['A1', 'A2'], false, req('un'))).toEqual({
+        ...unavailable,
+        replayed: true,
+      });
+      expect(await s!.hold('u2', 'rf', ['A2', 'A3', 'A4'], false, req('lim'))).toEqual({
+        ...limit,
+        replayed: true,
+      });
+      expect(await codeOf(s!.hold('u2', 'rf', ['Z9'], false, req('unk')))).toBe('SEAT_UNKNOWN');
+      expect(await codeOf(s!.hold('u2', 'rfa', ['A1'], true, req('adm')))).toBe('ADMISSION_REQUIRED');
+      expect(await codeOf(s!.hold('u2', 'later', ['A1'], false, req('ev')))).toBe('EVENT_UNKNOWN');
+      expect((await s!.seatMap('rf')).version).toBe(version);
+      expect((await s!.seatMap('later')).seats['A1']).toBe('free');
+      expect((await s!.seatMap('rfa')).seats['A1']).toBe('free');
+    });
+
+    it('replays a hold that ended expired groups with no lapsed holds (they were announced once)', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('rl', def({ holdSeconds: 1 }));
+      await s!.hold('u1', 'rl', ['A1'], false);
+      await harness.passTime(1100);
+      const req = { requestId: 'r-lapse', resultTtlMs: 60_000 };
+      const taken = await s!.hold('u2', 'rl', ['A1'], false, req);
+      expect(taken).toMatchObject({ ok: true, lapsed: [{ eventId: 'rl', userId: 'u1', seatIds: ['A1'] }] });
+      expect(await s!.hold('u2', 'rl', ['A1'], false, req)).toEqual({ ...taken, lapsed: [], replayed: true });
+    });
+
+    it('lets exactly one of identical holds racing on three nodes act; the others get its outcome', async () => {
+      const stores = await harness.open(3);
+      await stores[0]!.defineEvent('race', def());
+      const req = { requestId: 'r-race', resultTtlMs: 60_000 };
+      const results = await Promise.all(
+        stores.flatMap((s) => [
+          s.hold('u1', 'race', ['A1', 'A2'], false, req),
+          s.hold('u1', 'race', ['A1', 'A2'], false, req),
+        ]),
+      );
+      const acted = results.filter((r) => !r.replayed);
+      expect(acted).toHaveLength(1);
+      expect(acted[0]).toMatchObject({ ok: true, newlyHeld: ['A1', 'A2'] });
+      for (const r of results.filter((x) => x.replayed)) expect(r).toEqual({ ...acted[0], replayed: true });
+      // A racing different request of the same user is a request of its own.
+      const other = await Promise.all(
+        stores.map((s, i) =>
+          s.hold('u1', 'race', ['B1'], false, { requestId: `r-other-${i}`, resultTtlMs: 60_000 }),
+        ),
+      );
+      expect(other.filter((r) => r.replayed)).toEqual([]);
+    });
+
+    it('forgets a hold request record after its ttl: the same request id acts again', async () => {
+      const [s] = await harness.open();
+      await s!.defineEvent('rt', def());
+      const req = { requestId: 'r-ttl', resultTtlMs: 300 };
+      expect(await s!.hold('u1', 'rt', ['A1'], false, req)).toMatchObject({ ok: true, replayed: false });
+      await s!.release('u1', 'rt', ['A1']);
+      expect(await s!.hold('u1', 'rt', ['A1'], false, req)).toMatchObject({ replayed: true });
+      await harness.passTime(400);
+      expect(await s!.hold('u1', 'rt', ['A1'], false, req)).toMatchObject({
+        ok: true,
+        replayed: false,
+        newlyHeld: ['A1'],
+      });
     });
   });
 }

@@ -7,23 +7,31 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient } from '../../src/infra/redis.ts';
-import { createClaimKeys, EVENT_KEY_PARTS } from '../../src/session/claim-keys.ts';
-import { CLAIM_SCRIPT_SOURCES } from '../../src/session/claim-scripts.ts';
 import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
+import { createEventKeys, EVENT_KEY_PARTS } from '../../src/session/redis/event-keys.ts';
+import { SCRIPT_SOURCES } from '../../src/session/redis/scripts.ts';
+import { createUserKeys } from '../../src/session/redis/user-keys.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
 
 const logger = pino({ level: 'silent' });
 let server: RedisProcess;
 let raw: Redis;
 let store: RedisClaimStore;
+let client: Redis;
 const PREFIX = 'rc:';
-const keys = createClaimKeys(PREFIX);
+const eventKeys = createEventKeys(PREFIX);
+const userKeys = createUserKeys(PREFIX);
+const keys = {
+  userIndex: (u: string) => userKeys(u).claims,
+  userSession: (u: string) => userKeys(u).session,
+};
 
 beforeAll(async () => {
   server = await startRedis();
   raw = new Redis(server.url);
+  client = createRedisClient(server.url, { commandTimeoutMs: 2000, logger, name: 'redis-claims' });
   store = new RedisClaimStore({
-    redis: createRedisClient(server.url, { commandTimeoutMs: 2000, logger, name: 'redis-claims' }),
+    redis: client,
     ownsClient: true,
     keyPrefix: PREFIX,
     sessionTtlSeconds: 60,
@@ -50,14 +58,16 @@ const slotTag = (key: string) => /\{[^}]*\}/.exec(key)?.[0];
 
 describe('RedisClaimStore on a real redis-server', () => {
   it('keeps every key of one event under one hash tag, and the user keys under the session`s tag', () => {
-    const eventKeys = keys.event('ev}{%1');
-    expect(eventKeys).toHaveLength(EVENT_KEY_PARTS.length);
-    expect(new Set(eventKeys.map(slotTag))).toEqual(new Set(['{event:ev%7D%7B%251}']));
+    const event = eventKeys('ev}{%1');
+    const all = [...EVENT_KEY_PARTS.map((part) => event[part]), event.holdRequest('u}1', 'r')];
+    expect(new Set(all.map(slotTag))).toEqual(new Set(['{event:ev%7D%7B%251}']));
     expect(slotTag(keys.userIndex('u}1'))).toBe('{user:u%7D1}');
-    expect(slotTag(keys.request('u}1', 'r'))).toBe('{user:u%7D1}');
+    expect(slotTag(userKeys('u}1').request('r'))).toBe('{user:u%7D1}');
     expect(slotTag(keys.userSession('u}1'))).toBe('{user:u%7D1}');
-    // No script builds a key name: every command's key is one of the KEYS it is given (K_* of prelude.lua).
-    for (const source of Object.values(CLAIM_SCRIPT_SOURCES)) {
+    // No claims script builds a key name: every command's key is one of the KEYS it is given (K_* of prelude.lua).
+    const claimsSources = Object.values(SCRIPT_SOURCES).filter((source) => source.includes('K_DEF'));
+    expect(claimsSources).toHaveLength(12);
+    for (const source of claimsSources) {
       for (const [, command, key] of source.matchAll(/redis\.call\('([A-Z]+)'(?:,\s*([^,)]+))?/g)) {
         if (command !== 'TIME') expect(`${command} ${key}`).toMatch(/^[A-Z]+ K_[A-Z]+$/);
       }
@@ -95,7 +105,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     await expect.poll(() => raw.hkeys(keys.userIndex('ixu2'))).toEqual([]);
   });
 
-  it('reports holds it ended because they had expired (claimHold), once', async () => {
+  it('reports holds it ended because they had expired (seatHold), once', async () => {
     await store.defineEvent('lap', {
       seats: ['L1', 'L2'],
       requiresAdmission: false,
@@ -134,9 +144,80 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(dropped).toEqual([{ eventId: 'st', userId: 'st-dead', seatIds: ['S1'] }]);
     expect(a.droppedFromQueues + b.droppedFromQueues).toBe(1);
     expect(await raw.exists(keys.userIndex('st-dead'))).toBe(0);
-    expect(await raw.zscore(keys.event('st')[10]!, 'st-live')).not.toBeNull();
+    expect(await raw.zscore(eventKeys('st').members, 'st-live')).not.toBeNull();
     expect((await store.queuePositions('st', ['st-live', 'st-dead'])).positions).toEqual(
       new Map([['st-live', 1]]),
     );
+  });
+
+  it('costs a seat:hold two commands in one round trip: both written before the first reply is read', async () => {
+    await store.defineEvent('cost', {
+      seats: ['C1', 'C2', 'C3', 'C4'],
+      requiresAdmission: false,
+      admissionRatePerSecond: 0,
+      maxSeatsPerUser: 4,
+      holdSeconds: 300,
+    });
+    // Warm up: the first call of a script after a start is answered NOSCRIPT and sent again as EVAL.
+    await store.hold('cost-warm', 'cost', ['C4'], false, { requestId: 'warm', resultTtlMs: 60_000 });
+    const monitor = await raw.monitor();
+    const seen: { source: string; command: string }[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      seen.push({ source, command: String(args[0]).toLowerCase() });
+    });
+    try {
+      let marker = 0;
+      for (const [seatId, request] of [
+        ['C1', undefined],
+        ['C2', { requestId: 'cost-r', resultTtlMs: 60_000 }],
+        ['C2', { requestId: 'cost-r', resultTtlMs: 60_000 }], // the replay costs the same
+      ] as const) {
+        // The client's side: what it writes and when it first reads, in order.
+        const wire: string[] = [];
+        const stream = client.stream;
+        const write = stream.write.bind(stream);
+        const onData = (): number => wire.push('read');
+        stream.write = (chunk: unknown, ...rest: never[]) => {
+          // RESP: `*<n>\r\n$<len>\r\n<command>\r\n...`
+          wire.push(`write ${String(chunk).split('\r\n')[2]?.toLowerCase()}`);
+          return write(chunk as string, ...rest);
+        };
+        stream.prependListener('data', onData);
+        const before = seen.length;
+        try {
+          const result = await store.hold('cost-u', 'cost', [seatId], false, request);
+          expect(result.ok).toBe(true);
+        } finally {
+          stream.write = write;
+          stream.off('data', onData);
+        }
+        expect(wire.slice(0, 3)).toEqual(['write evalsha', 'write evalsha', 'read']);
+        expect(wire.filter((w) => w.startsWith('write'))).toHaveLength(2);
+        // The server's side: the commands it ran for the hold, not counting those inside the scripts.
+        const end = `end-${++marker}`;
+        await client.echo(end);
+        await expect.poll(() => seen.some((c) => c.command === 'echo')).toBe(true);
+        const ran = seen.slice(before).filter((c) => c.source !== 'lua' && c.command !== 'echo');
+        seen.length = 0;
+        expect(ran.map((c) => c.command)).toEqual(['evalsha', 'evalsha']);
+      }
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('keeps a hold request record in the event`s slot, for its result ttl', async () => {
+    await store.defineEvent('recd', {
+      seats: ['R1'],
+      requiresAdmission: false,
+      admissionRatePerSecond: 0,
+      maxSeatsPerUser: 1,
+      holdSeconds: 300,
+    });
+    await store.hold('rec:u', 'recd', ['R1'], false, { requestId: 'rq:1', resultTtlMs: 30_000 });
+    const key = eventKeys('recd').holdRequest('rec:u', 'rq:1');
+    expect(key).toBe('rc:{event:recd}:req:rec%3Au:rq:1');
+    expect(await raw.pttl(key)).toBeGreaterThan(29_000);
+    expect(await raw.exists(userKeys('rec:u').request('rq:1'))).toBe(0);
   });
 });

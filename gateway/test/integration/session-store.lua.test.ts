@@ -6,17 +6,15 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisClient, type Redis } from '../../src/infra/redis.ts';
-import { defineSessionScripts, type SessionScripts } from '../../src/session/lua-scripts.ts';
-import { createRedisKeys } from '../../src/session/redis-keys.ts';
+import { createNodeKeys } from '../../src/session/redis/node-keys.ts';
+import { defineScripts, type Scripts } from '../../src/session/redis/scripts.ts';
+import { createUserKeys } from '../../src/session/redis/user-keys.ts';
 import { eventually, startRedis, type RedisProcess } from '../support/redis.ts';
 
 const TTL_MS = 60_000;
-const keys = createRedisKeys('lua:');
-const userKeys = keys.user('u1');
-const [session, sockets, rooms] = userKeys;
-const seen = keys.seen('u1');
-const claims = keys.claimsIndex('u1');
-const revoked = keys.revoked('u1');
+const keys = createNodeKeys('lua:');
+const userKeys = createUserKeys('lua:')('u1');
+const { session, sockets, rooms, seen, claims, revoked } = userKeys;
 /** The connecting token's issue time (seconds) where no revocation is made. */
 const IAT = 1_700_000_000;
 /** The seen marker's lifetime in these tests (the store uses SEEN_TTL_MS). */
@@ -24,7 +22,7 @@ const SEEN_MS = 600_000;
 
 let server: RedisProcess;
 let redis: Redis;
-let scripts: SessionScripts;
+let scripts: Scripts;
 
 beforeAll(async () => {
   server = await startRedis();
@@ -34,7 +32,7 @@ beforeAll(async () => {
     name: 'lua-test',
   });
   await eventually(() => redis.ping());
-  scripts = defineSessionScripts(redis);
+  scripts = defineScripts(redis);
 });
 beforeEach(async () => {
   await redis.flushall();
@@ -46,7 +44,7 @@ afterAll(async () => {
 
 /** Asserts every one of the user's existing keys expires in (almost exactly) ttlMs. */
 async function expectUserKeysExpireIn(ttlMs: number): Promise<void> {
-  for (const key of userKeys) {
+  for (const key of [session, sockets, rooms]) {
     if ((await redis.exists(key)) === 0) continue;
     const pttl = await redis.pttl(key);
     expect(pttl, key).toBeGreaterThan(ttlMs - 1000);
@@ -59,29 +57,20 @@ const nowMs = (): number => Date.now();
 describe('session Lua scripts on real Redis', () => {
   it('attach-socket.lua records the socket, refuses past maxSockets without writing, and sets every TTL', async () => {
     const before = nowMs();
-    const first = (await scripts.attachSocket(
-      ...userKeys,
-      seen,
-      claims,
-      revoked,
-      's1',
-      'A',
-      2,
-      TTL_MS,
-      SEEN_MS,
-      0,
-      IAT,
-    )) as unknown[];
+    const first = (await scripts.attachSocket(userKeys, 's1', 'A', 2, TTL_MS, SEEN_MS, 0, IAT)) as unknown[];
     expect(first.slice(0, 2)).toEqual([1, 0]);
     expect(first[2]).toBeGreaterThanOrEqual(before + TTL_MS - 20);
     expect(first[3]).toEqual([]);
     await redis.sadd(rooms, 'lobby');
-    expect(
-      await scripts.attachSocket(...userKeys, seen, claims, revoked, 's2', 'B', 2, TTL_MS, SEEN_MS, 0, IAT),
-    ).toEqual([1, 1, expect.any(Number), ['lobby'], 0, []]);
-    expect(
-      await scripts.attachSocket(...userKeys, seen, claims, revoked, 's3', 'B', 2, TTL_MS, SEEN_MS, 0, IAT),
-    ).toEqual([0, 2]);
+    expect(await scripts.attachSocket(userKeys, 's2', 'B', 2, TTL_MS, SEEN_MS, 0, IAT)).toEqual([
+      1,
+      1,
+      expect.any(Number),
+      ['lobby'],
+      0,
+      [],
+    ]);
+    expect(await scripts.attachSocket(userKeys, 's3', 'B', 2, TTL_MS, SEEN_MS, 0, IAT)).toEqual([0, 2]);
     expect(await redis.hgetall(sockets)).toEqual({ s1: 'A', s2: 'B' });
     expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['createdAt', 'lastSeen']);
     await expectUserKeysExpireIn(TTL_MS);
@@ -91,10 +80,7 @@ describe('session Lua scripts on real Redis', () => {
   it('attach-socket.lua reads and extends the queue/hold index only when asked to', async () => {
     await redis.hset(claims, 'ev1', 1, 'ev2', 1);
     const without = (await scripts.attachSocket(
-      ...userKeys,
-      seen,
-      claims,
-      revoked,
+      userKeys,
       's1',
       'A',
       5,
@@ -106,10 +92,7 @@ describe('session Lua scripts on real Redis', () => {
     expect(without[5]).toEqual([]);
     expect(await redis.pttl(claims)).toBe(-1);
     const withIndex = (await scripts.attachSocket(
-      ...userKeys,
-      seen,
-      claims,
-      revoked,
+      userKeys,
       's2',
       'A',
       5,
@@ -123,59 +106,23 @@ describe('session Lua scripts on real Redis', () => {
   });
 
   it('attach-socket.lua tells a return after the session expired from a first visit', async () => {
-    const first = (await scripts.attachSocket(
-      ...userKeys,
-      seen,
-      claims,
-      revoked,
-      's1',
-      'A',
-      2,
-      TTL_MS,
-      SEEN_MS,
-      0,
-      IAT,
-    )) as unknown[];
+    const first = (await scripts.attachSocket(userKeys, 's1', 'A', 2, TTL_MS, SEEN_MS, 0, IAT)) as unknown[];
     expect(first[4]).toBe(0);
     // The session expires (its keys go), the seen marker stays.
-    await redis.del(...userKeys);
-    const back = (await scripts.attachSocket(
-      ...userKeys,
-      seen,
-      claims,
-      revoked,
-      's2',
-      'A',
-      2,
-      TTL_MS,
-      SEEN_MS,
-      0,
-      IAT,
-    )) as unknown[];
+    await redis.del(session, sockets, rooms);
+    const back = (await scripts.attachSocket(userKeys, 's2', 'A', 2, TTL_MS, SEEN_MS, 0, IAT)) as unknown[];
     expect(back.slice(0, 2)).toEqual([1, 0]);
     expect(back[4]).toBe(1);
   });
 
   it('attach-socket.lua refuses a token issued at or before the revocation second with {-1, revokedAt}, writing nothing', async () => {
     const attach = (socketId: string, iat: number, maxSockets = 5) =>
-      scripts.attachSocket(
-        ...userKeys,
-        seen,
-        claims,
-        revoked,
-        socketId,
-        'A',
-        maxSockets,
-        TTL_MS,
-        SEEN_MS,
-        0,
-        iat,
-      );
+      scripts.attachSocket(userKeys, socketId, 'A', maxSockets, TTL_MS, SEEN_MS, 0, iat);
     await redis.set(revoked, IAT);
     expect(await attach('s1', IAT)).toEqual([-1, IAT]);
     expect(await attach('s1', IAT - 86_400)).toEqual([-1, IAT]);
     // Nothing was written for the refused attaches: no session, no socket, no seen marker.
-    expect(await redis.exists(...userKeys, seen)).toBe(0);
+    expect(await redis.exists(session, sockets, rooms, seen)).toBe(0);
     expect(((await attach('s1', IAT + 1)) as unknown[]).slice(0, 2)).toEqual([1, 0]);
     // Checked before the connection limit: at the limit, a revoked token is told so, not "limit".
     expect(await attach('s2', IAT, 1)).toEqual([-1, IAT]);
@@ -185,85 +132,85 @@ describe('session Lua scripts on real Redis', () => {
 
   it('revoke-tokens.lua records the Redis second, keeps it keepMs, and never moves it back', async () => {
     const before = Math.floor(nowMs() / 1000);
-    const at = await scripts.revokeTokens(revoked, 90_000);
+    const at = await scripts.revokeTokens(userKeys, 90_000);
     expect(at).toBeGreaterThanOrEqual(before - 1);
     expect(at).toBeLessThanOrEqual(Math.floor(nowMs() / 1000) + 1);
     expect(await redis.get(revoked)).toBe(String(at));
     expect(await redis.pttl(revoked)).toBeGreaterThan(89_000);
     // A revocation already later than the clock (a Redis clock that stepped back) stays, with a fresh TTL.
     await redis.set(revoked, Number(at) + 1000, 'PX', 1000);
-    expect(await scripts.revokeTokens(revoked, 90_000)).toBe(Number(at) + 1000);
+    expect(await scripts.revokeTokens(userKeys, 90_000)).toBe(Number(at) + 1000);
     expect(await redis.pttl(revoked)).toBeGreaterThan(89_000);
     // The key is in the user's slot: the attach script reads it as KEYS[6].
     expect(revoked).toBe('lua:{user:u1}:revoked');
   });
 
   it('detach-socket.lua returns the node the socket was on, then nil, and never creates a session', async () => {
-    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
-    expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBe('A');
-    expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBeNull();
+    await scripts.attachSocket(userKeys, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
+    expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBe('A');
+    expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBeNull();
     await expectUserKeysExpireIn(TTL_MS);
     await redis.flushall();
-    expect(await scripts.detachSocket(...userKeys, 's1', TTL_MS)).toBeNull();
-    expect(await redis.exists(...userKeys)).toBe(0);
+    expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBeNull();
+    expect(await redis.exists(session, sockets, rooms)).toBe(0);
   });
 
   it('join-room.lua and leave-room.lua report changes, return the rooms and slide every TTL', async () => {
-    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
-    expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 100)).toEqual([1, expect.any(Number), ['b']]);
-    expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 100)).toEqual([0, expect.any(Number), ['b']]);
+    await scripts.attachSocket(userKeys, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
+    expect(await scripts.joinRoom(userKeys, 'b', TTL_MS, 100)).toEqual([1, expect.any(Number), ['b']]);
+    expect(await scripts.joinRoom(userKeys, 'b', TTL_MS, 100)).toEqual([0, expect.any(Number), ['b']]);
     // At the limit: a new room is refused with the count, a room already joined is still fine.
-    expect(await scripts.joinRoom(...userKeys, 'c', TTL_MS, 1)).toEqual([-1, 1]);
-    expect(await scripts.joinRoom(...userKeys, 'b', TTL_MS, 1)).toEqual([0, expect.any(Number), ['b']]);
+    expect(await scripts.joinRoom(userKeys, 'c', TTL_MS, 1)).toEqual([-1, 1]);
+    expect(await scripts.joinRoom(userKeys, 'b', TTL_MS, 1)).toEqual([0, expect.any(Number), ['b']]);
     await expectUserKeysExpireIn(TTL_MS);
-    expect(await scripts.leaveRoom(...userKeys, 'b', 2 * TTL_MS)).toEqual([1, expect.any(Number), []]);
-    expect(await scripts.leaveRoom(...userKeys, 'b', 2 * TTL_MS)).toEqual([0, expect.any(Number), []]);
+    expect(await scripts.leaveRoom(userKeys, 'b', 2 * TTL_MS)).toEqual([1, expect.any(Number), []]);
+    expect(await scripts.leaveRoom(userKeys, 'b', 2 * TTL_MS)).toEqual([0, expect.any(Number), []]);
     await expectUserKeysExpireIn(2 * TTL_MS);
   });
 
   it('touch-session.lua extends an existing session (1) and leaves a missing one missing (0)', async () => {
-    expect(await scripts.touchSession(...userKeys, TTL_MS)).toBe(0);
-    expect(await redis.exists(...userKeys)).toBe(0);
-    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
-    await scripts.joinRoom(...userKeys, 'lobby', 5000, 100);
-    expect(await scripts.touchSession(...userKeys, TTL_MS)).toBe(1);
+    expect(await scripts.touchSession(userKeys, TTL_MS)).toBe(0);
+    expect(await redis.exists(session, sockets, rooms)).toBe(0);
+    await scripts.attachSocket(userKeys, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
+    await scripts.joinRoom(userKeys, 'lobby', 5000, 100);
+    expect(await scripts.touchSession(userKeys, TTL_MS)).toBe(1);
     await expectUserKeysExpireIn(TTL_MS);
   });
 
   it('get-session.lua returns nil without a session, else expiresAt, the socket pairs and the rooms', async () => {
-    expect(await scripts.getSession(...userKeys)).toBeNull();
+    expect(await scripts.getSession(userKeys)).toBeNull();
     const before = nowMs();
-    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, TTL_MS, SEEN_MS, 0, IAT);
-    await scripts.joinRoom(...userKeys, 'lobby', TTL_MS, 100);
-    const reply = (await scripts.getSession(...userKeys)) as unknown[];
+    await scripts.attachSocket(userKeys, 's1', 'A', 5, TTL_MS, SEEN_MS, 0, IAT);
+    await scripts.joinRoom(userKeys, 'lobby', TTL_MS, 100);
+    const reply = (await scripts.getSession(userKeys)) as unknown[];
     expect(reply.slice(1)).toEqual([['s1', 'A'], ['lobby']]);
     expect(reply[0]).toBeGreaterThanOrEqual(before + TTL_MS - 20);
     expect(reply[0]).toBeLessThanOrEqual(nowMs() + TTL_MS + 20);
   });
 
   it('purge-sockets.lua removes only sockets still recorded on the given node, and is safe to repeat', async () => {
-    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
-    await scripts.attachSocket(...userKeys, seen, claims, revoked, 's2', 'B', 5, 5000, SEEN_MS, 0, IAT);
-    expect(await scripts.purgeSockets(...userKeys, 'A', TTL_MS, 's1', 's2', 'missing')).toBe(1);
-    expect(await scripts.purgeSockets(...userKeys, 'A', TTL_MS, 's1', 's2', 'missing')).toBe(0);
+    await scripts.attachSocket(userKeys, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
+    await scripts.attachSocket(userKeys, 's2', 'B', 5, 5000, SEEN_MS, 0, IAT);
+    expect(await scripts.purgeSockets(userKeys, 'A', TTL_MS, ['s1', 's2', 'missing'])).toBe(1);
+    expect(await scripts.purgeSockets(userKeys, 'A', TTL_MS, ['s1', 's2', 'missing'])).toBe(0);
     expect(await redis.hgetall(sockets)).toEqual({ s2: 'B' });
     await expectUserKeysExpireIn(TTL_MS);
   });
 
   it('heartbeat-node.lua, find-dead-nodes.lua and forget-node.lua track liveness by the Redis clock', async () => {
-    expect(await scripts.heartbeatNode(keys.nodes, 'A')).toBe(1);
-    expect(await scripts.heartbeatNode(keys.nodes, 'A')).toBe(0);
+    expect(await scripts.heartbeatNode(keys, 'A')).toBe(1);
+    expect(await scripts.heartbeatNode(keys, 'A')).toBe(0);
     const score = Number(await redis.zscore(keys.nodes, 'A'));
     expect(Math.abs(score - nowMs())).toBeLessThan(1000);
     // Backdate two nodes instead of waiting: C died before B.
     await redis.zadd(keys.nodes, score - 10_000, 'B', score - 20_000, 'C');
-    expect(await scripts.findDeadNodes(keys.nodes, 5000, 100)).toEqual(['C', 'B']);
-    expect(await scripts.findDeadNodes(keys.nodes, 5000, 1)).toEqual(['C']);
-    expect(await scripts.findDeadNodes(keys.nodes, 30_000, 100)).toEqual([]);
-    expect(await scripts.forgetNode(keys.nodes, 'A', 5000)).toBe(0); // alive: kept
-    expect(await scripts.forgetNode(keys.nodes, 'B', 5000)).toBe(1);
-    expect(await scripts.forgetNode(keys.nodes, 'B', 5000)).toBe(0); // already gone
-    expect(await scripts.forgetNode(keys.nodes, 'A', -1)).toBe(1); // graceful: unconditional
+    expect(await scripts.findDeadNodes(keys, 5000, 100)).toEqual(['C', 'B']);
+    expect(await scripts.findDeadNodes(keys, 5000, 1)).toEqual(['C']);
+    expect(await scripts.findDeadNodes(keys, 30_000, 100)).toEqual([]);
+    expect(await scripts.forgetNode(keys, 'A', 5000)).toBe(0); // alive: kept
+    expect(await scripts.forgetNode(keys, 'B', 5000)).toBe(1);
+    expect(await scripts.forgetNode(keys, 'B', 5000)).toBe(0); // already gone
+    expect(await scripts.forgetNode(keys, 'A', -1)).toBe(1); // graceful: unconditional
     expect(await redis.zrange(keys.nodes, 0, -1)).toEqual(['C']);
   });
 });

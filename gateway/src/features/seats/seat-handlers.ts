@@ -125,7 +125,7 @@ export async function holdSeats(
     if (err instanceof GatewayError) deps.count('hold', err.code);
     throw err;
   }
-  if (result.replayed === true) ctx.replayed();
+  if (result.replayed) ctx.replayed();
   announceLapsed(deps, result.lapsed);
   deps.notifier.followEvent(userId, eventId);
   if (!result.ok) {

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createRedisKeys,
-  encodeKeyId,
-  nodeIndexEntry,
-  parseNodeIndexEntry,
-} from '../../../src/session/redis-keys.ts';
+import { createEventKeys, EVENT_KEY_PARTS } from '../../../src/session/redis/event-keys.ts';
+import { encodeKeyId, encodeKeyPart } from '../../../src/session/redis/key-id.ts';
+import { createNodeKeys, nodeIndexEntry, parseNodeIndexEntry } from '../../../src/session/redis/node-keys.ts';
+import { createUserKeys } from '../../../src/session/redis/user-keys.ts';
 
 /** Redis Cluster's rule: the text between the first `{` and the next `}`, if non-empty; else the whole key. */
 function hashTag(key: string): string {
@@ -13,41 +11,86 @@ function hashTag(key: string): string {
   return close > open + 1 ? key.slice(open + 1, close) : key;
 }
 
-const TRICKY_IDS = ['a', 'a}b', 'a}', '{user:a}', '}{', '{}', '%7D', '%', '', 'a b', 'ü 🙂', 'x}:session'];
+const TRICKY_IDS = [
+  'a',
+  'a}b',
+  'a}',
+  '{user:a}',
+  '}{',
+  '{}',
+  '%7D',
+  '%',
+  '',
+  'a b',
+  'ü 🙂',
+  'x}:session',
+  'a:b',
+];
 
-describe('redis session keys', () => {
-  const keys = createRedisKeys('stayline:');
+describe('redis keys', () => {
+  const user = createUserKeys('stayline:');
+  const event = createEventKeys('stayline:');
+  const node = createNodeKeys('stayline:');
 
   it('gives every key of one user the hash tag of that user alone, whatever the id contains', () => {
     for (const id of TRICKY_IDS) {
-      const all = [...keys.user(id), keys.seen(id), keys.claimsIndex(id), keys.revoked(id)];
-      expect(all.map(hashTag), id).toEqual(Array(6).fill(`user:${encodeKeyId(id)}`));
+      const k = user(id);
+      const all = [k.session, k.sockets, k.rooms, k.seen, k.claims, k.revoked, k.request('r:1')];
+      expect(all.map(hashTag), id).toEqual(Array(7).fill(`user:${encodeKeyId(id)}`));
     }
-    const allTags = new Set(TRICKY_IDS.map((id) => hashTag(keys.user(id)[0])));
+    const allTags = new Set(TRICKY_IDS.map((id) => hashTag(user(id).session)));
     expect(allTags.size).toBe(TRICKY_IDS.length);
   });
 
-  it('lays out keys as <prefix>{user:<id>}:<part> and <prefix>{node:<id>}:sockets', () => {
-    expect(keys.user('u1')).toEqual([
+  it('gives every key of one event, its hold request records included, the hash tag of that event alone', () => {
+    for (const id of TRICKY_IDS) {
+      const k = event(id);
+      const all = [...EVENT_KEY_PARTS.map((part) => k[part]), k.holdRequest('u}1', 'r')];
+      expect(all.map(hashTag), id).toEqual(
+        Array(EVENT_KEY_PARTS.length + 1).fill(`event:${encodeKeyId(id)}`),
+      );
+    }
+  });
+
+  it('lays out keys as <prefix>{<entity>:<id>}:<part>, as deployed data has them', () => {
+    const k = user('u1');
+    expect([k.session, k.sockets, k.rooms, k.seen, k.claims, k.revoked, k.request('r-1')]).toEqual([
       'stayline:{user:u1}:session',
       'stayline:{user:u1}:sockets',
       'stayline:{user:u1}:rooms',
+      'stayline:{user:u1}:seen',
+      'stayline:{user:u1}:claims',
+      'stayline:{user:u1}:revoked',
+      'stayline:{user:u1}:req:r-1',
     ]);
-    expect(keys.revoked('u1')).toBe('stayline:{user:u1}:revoked');
-    expect(keys.nodeSockets('gw-1')).toBe('stayline:{node:gw-1}:sockets');
-    expect(keys.nodes).toBe('stayline:nodes');
-    expect(hashTag(keys.nodeSockets('n}1'))).toBe('node:n%7D1');
+    expect(event('e1').def).toBe('stayline:{event:e1}:def');
+    expect(event('e1').log).toBe('stayline:{event:e1}:log');
+    expect(event('e1').holdRequest('u1', 'r-1')).toBe('stayline:{event:e1}:req:u1:r-1');
+    expect(node.nodeSockets('gw-1')).toBe('stayline:{node:gw-1}:sockets');
+    expect(node.nodes).toBe('stayline:nodes');
+    expect(node.events).toBe('stayline:events');
+    expect(node.ratedEvents).toBe('stayline:events:rated');
+    expect(hashTag(node.nodeSockets('n}1'))).toBe('node:n%7D1');
   });
 
-  it('percent-encodes only %, { and }, so distinct ids never share a key', () => {
+  it('keeps hold request records of different (user, request) pairs apart, even with `:` in both', () => {
+    const e = event('e');
+    expect(e.holdRequest('a:b', 'c')).not.toBe(e.holdRequest('a', 'b:c'));
+    expect(e.holdRequest('a%3Ab', 'c')).not.toBe(e.holdRequest('a:b', 'c'));
+  });
+
+  it('percent-encodes only %, { and } (and : in a key part), so distinct ids never share a key', () => {
     expect(encodeKeyId('plain id:1 ü')).toBe('plain id:1 ü');
     expect(encodeKeyId('a}b{c')).toBe('a%7Db%7Bc');
     expect(encodeKeyId('%7D')).toBe('%257D');
     expect(encodeKeyId('}')).not.toBe(encodeKeyId('%7D'));
+    expect(encodeKeyPart('a:b}')).toBe('a%3Ab%7D');
   });
 
   it('refuses a key prefix containing braces', () => {
-    expect(() => createRedisKeys('bad{')).toThrow(/braces/);
+    expect(() => createUserKeys('bad{')).toThrow(/braces/);
+    expect(() => createEventKeys('bad}')).toThrow(/braces/);
+    expect(() => createNodeKeys('{bad')).toThrow(/braces/);
   });
 
   it('round-trips node index entries whatever the ids contain, and rejects anything else', () => {

@@ -1,4 +1,4 @@
--- define-event.lua: ioredis command `claimDefineEvent`. Creates or replaces an event definition
+-- define-event.lua: ioredis command `defineEvent`. Creates or replaces an event definition
 -- (idempotent: the same PUT twice leaves the same state). Seats missing from the new list are removed only
 -- if free; a held or sold seat cannot be removed (nothing changes then). A change of the seat set takes a new
 -- version and empties the change log, so every follower re-reads the map (the log has no "removed").

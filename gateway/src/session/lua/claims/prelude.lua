@@ -1,6 +1,6 @@
 -- prelude.lua: prepended to every claims script (lua/claims/*.lua) when it is loaded, so they share one
--- clock reading, the group helpers and the change log. Every claims script takes the same twelve KEYS, all of
--- one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
+-- clock reading, the group helpers and the change log. Every claims script takes the same twelve KEYS (seat-hold.lua
+-- one more, its request record), all of one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
 -- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt, ver}   KEYS[2] seats set
 -- KEYS[3] holder hash seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
 -- KEYS[5] groups hash userId -> cjson {f = fence, e = expiresAt ms, s = {seatId...}}

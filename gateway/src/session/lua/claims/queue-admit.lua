@@ -1,4 +1,4 @@
--- queue-admit.lua: ioredis command `claimQueueAdmit`. Admits the first users of the queue, in order:
+-- queue-admit.lua: ioredis command `queueAdmit`. Admits the first users of the queue, in order:
 -- `count` of them (service call), or as many as the event's rate allows since the last admission (count
 -- -1; every node may call it every tick: the rate bookkeeping is in the script, so nodes never add up).
 -- At most one second of unused rate is carried over, or one admission's worth (1/rate seconds) when the

@@ -1,4 +1,4 @@
--- queue-join.lua: ioredis command `claimQueueJoin`. Puts the user at the end of the event's queue, or
+-- queue-join.lua: ioredis command `queueJoin`. Puts the user at the end of the event's queue, or
 -- answers their current place (joining twice is idempotent). Positions are ZRANK + 1: exact and gap-free.
 -- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2] checkMs (when to first check the user's session)

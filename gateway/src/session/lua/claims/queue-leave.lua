@@ -1,4 +1,4 @@
--- queue-leave.lua: ioredis command `claimQueueLeave`. Takes the user out of the queue and gives up an
+-- queue-leave.lua: ioredis command `queueLeave`. Takes the user out of the queue and gives up an
 -- admission not yet used. Idempotent.
 -- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId

@@ -1,4 +1,4 @@
--- seat-changes.lua: ioredis command `claimSeatChanges`. The seats that changed after version ARGV[1], each
+-- seat-changes.lua: ioredis command `seatChanges`. The seats that changed after version ARGV[1], each
 -- with its latest status, read from the change log (see prelude.lua). Incomplete when the log no longer
 -- reaches back that far (trimmed, emptied by a redefinition) or when more than ARGV[2] versions passed: the
 -- reader then has the whole map re-read rather than this script walking an unbounded log.

@@ -1,4 +1,4 @@
--- seat-confirm.lua: ioredis command `claimConfirm`. Sells seats held by the user under `fence`: the group
+-- seat-confirm.lua: ioredis command `seatConfirm`. Sells seats held by the user under `fence`: the group
 -- must still carry that fence and not have expired, and the user must hold every seat. Sold is final. A
 -- retried confirm (same user, seats, fence) succeeds again with nothing newly sold.
 -- KEYS: the twelve event keys (see prelude.lua)

@@ -1,19 +1,40 @@
--- seat-hold.lua: ioredis command `claimHold`. All-or-nothing hold of seats for one user: either every
+-- seat-hold.lua: ioredis command `seatHold`. All-or-nothing hold of seats for one user: either every
 -- requested seat ends up held by the user (free ones taken, own ones kept) or nothing changes. A user's
 -- holds on one event form one group with one fence and one expiry (set when the group starts; adding seats
 -- does not extend it). Groups whose expiry passed but that the sweeper has not ended yet are ended here
 -- first (and reported as lapsed), so the answer never depends on sweep timing.
--- KEYS: the twelve event keys (see prelude.lua)
+-- With a request record (ARGV[4] > 0) the request ledger is folded in, in the same atomic step: a record
+-- found in KEYS[13] is answered as it is, changing nothing; else the outcome, whatever it is (refusals
+-- included), is recorded there for ARGV[4] ms, with `lapsed` emptied (a lapse is announced once).
+-- KEYS: the twelve event keys (see prelude.lua), then KEYS[13] the request record (in the event's slot)
 -- ARGV[1] userId   ARGV[2] admitted (1 when the request carried a valid admission token)   ARGV[3] checkMs
--- ARGV[4..] seat ids
+-- ARGV[4] how long to keep the request record, ms (0: no request id, no record)   ARGV[5..] seat ids
 -- Reply: {1, lapsed, fence, expiresAt, {newlyHeld...}, {groupSeat...}}
 --      | {-3, lapsed, {unavailable...}} | {-4, lapsed, limit} | {-6} admission required
 --      | {-2, {unknown...}} | {-1} unknown event
+--      | {2, recorded} replayed: `recorded` is the first answer (one of the above, lapsed empty)
 -- where lapsed = {ownerUserId, {freedSeat...}, ...} (groups ended here because they had expired).
-if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
-if redis.call('HGET', K_DEF, 'requiresAdmission') == '1' and ARGV[2] ~= '1' then return {-6} end
-local unknown = unknown_seats(4)
-if #unknown > 0 then return {-2, unknown} end
+local K_REQ = KEYS[13]
+local record_ms = tonumber(ARGV[4])
+if record_ms > 0 then
+  local recorded = redis.call('GET', K_REQ)
+  if recorded then return {2, cjson.decode(recorded)} end
+end
+-- Records the outcome (when asked) and returns it. cjson turns an empty table into `{}`, which decodes
+-- back to an empty table: a replayed empty list stays an empty list.
+local function outcome(reply)
+  if record_ms > 0 then
+    local kept = {}
+    for i, v in ipairs(reply) do kept[i] = v end
+    if reply[1] == 1 or reply[1] == -3 or reply[1] == -4 then kept[2] = {} end
+    redis.call('SET', K_REQ, cjson.encode(kept), 'PX', record_ms)
+  end
+  return reply
+end
+if redis.call('EXISTS', K_DEF) == 0 then return outcome({-1}) end
+if redis.call('HGET', K_DEF, 'requiresAdmission') == '1' and ARGV[2] ~= '1' then return outcome({-6}) end
+local unknown = unknown_seats(5)
+if #unknown > 0 then return outcome({-2, unknown}) end
 local user = ARGV[1]
 local lapsed = {}
 local function lapse(owner)
@@ -25,7 +46,7 @@ local function lapse(owner)
 end
 lapse(user)
 local busy, new, seen = {}, {}, {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local s = ARGV[i]
   if not seen[s] then
     seen[s] = true
@@ -45,12 +66,12 @@ for i = 4, #ARGV do
     end
   end
 end
-if #busy > 0 then return logged({-3, lapsed, busy}) end
+if #busy > 0 then return outcome(logged({-3, lapsed, busy})) end
 local g = get_group(user)
 local limit = tonumber(redis.call('HGET', K_DEF, 'maxSeats'))
 local have = 0
 if g then have = #g.s end
-if have + #new > limit then return logged({-4, lapsed, limit}) end
+if have + #new > limit then return outcome(logged({-4, lapsed, limit})) end
 if not g then
   local hold_ms = tonumber(redis.call('HGET', K_DEF, 'holdMs'))
   g = {f = redis.call('INCR', K_FENCE), e = now + hold_ms, s = {}}
@@ -62,4 +83,4 @@ for _, s in ipairs(new) do
 end
 put_group(user, g)
 add_member(user, tonumber(ARGV[3]))
-return logged({1, lapsed, g.f, g.e, new, g.s})
+return outcome(logged({1, lapsed, g.f, g.e, new, g.s}))

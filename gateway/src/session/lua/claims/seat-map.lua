@@ -1,4 +1,4 @@
--- seat-map.lua: ioredis command `claimSeatMap`. One consistent snapshot of every seat's state, with the
+-- seat-map.lua: ioredis command `seatMap`. One consistent snapshot of every seat's state, with the
 -- change version it was read at (def field `ver`; 0 before the first change).
 -- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV: none

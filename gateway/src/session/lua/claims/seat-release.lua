@@ -1,4 +1,4 @@
--- seat-release.lua: ioredis command `claimRelease`. Releases seats the user holds. All-or-nothing: a seat
+-- seat-release.lua: ioredis command `seatRelease`. Releases seats the user holds. All-or-nothing: a seat
 -- held by someone else or sold refuses the whole call; a seat already free is ignored (idempotent retry).
 -- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2..] seat ids

@@ -1,4 +1,4 @@
--- settle-members.lua: ioredis command `claimSettle`. Applies the result of a session check of some members
+-- settle-members.lua: ioredis command `settleMembers`. Applies the result of a session check of some members
 -- (read by the caller from the users' own slots): a user whose session ended loses their queue place,
 -- admission and holds; a live user with nothing left here is forgotten, else checked again in checkMs.
 -- Idempotent: a user already dropped is reported with nothing freed.

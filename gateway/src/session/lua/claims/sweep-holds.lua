@@ -1,4 +1,4 @@
--- sweep-holds.lua: ioredis command `claimSweep`. Ends hold groups whose expiry has passed (at most
+-- sweep-holds.lua: ioredis command `sweepHolds`. Ends hold groups whose expiry has passed (at most
 -- `limit` per call) and forgets lapsed admissions. Idempotent: two nodes sweeping at once end each group
 -- once, and only the one that ended it reports it (so the owner is told once).
 -- KEYS: the twelve event keys (see prelude.lua)

@@ -1,4 +1,4 @@
--- user-state.lua: ioredis command `claimUserState`. What one user has in one event, read in one step
+-- user-state.lua: ioredis command `userState`. What one user has in one event, read in one step
 -- (restore calls it once per event of the user's index, pipelined). Read-only: an expired group that the
 -- sweeper has not ended yet is reported as no hold.
 -- KEYS: the twelve event keys (see prelude.lua)

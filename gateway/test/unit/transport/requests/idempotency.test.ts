@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { wireError, type Ack } from '@stayline/client-sdk/protocol';
 import { GatewayError, toWireError } from '../../../../src/errors/gateway-error.ts';
 import { runThroughLedger, splitRequestId } from '../../../../src/transport/requests/idempotency.ts';
-import { memoryLedger } from '../../../support/ledger.ts';
+import { MemoryRequestLedger } from '../../../../src/session/memory-request-ledger.ts';
 
 const options = { pendingMs: 1000, pollMs: 1 };
 const settle = async <T>(act: () => Promise<T>): Promise<Ack<T>> => {
@@ -14,7 +14,7 @@ const settle = async <T>(act: () => Promise<T>): Promise<Ack<T>> => {
 };
 
 describe('request ids through the ledger', () => {
-  const ledger = memoryLedger();
+  const ledger = new MemoryRequestLedger();
   const run = <T>(requestId: string, event: string, act: () => Promise<T>) =>
     runThroughLedger(ledger, options, {
       userId: 'u',

@@ -8,7 +8,7 @@ import { GatewayError } from '../../../../src/errors/gateway-error.ts';
 import { defineRequest, type Idempotency, type RequestContext } from '../../../../src/features/feature.ts';
 import { Inflight } from '../../../../src/transport/requests/inflight.ts';
 import { createRequestPipeline } from '../../../../src/transport/requests/request-pipeline.ts';
-import { memoryLedger } from '../../../support/ledger.ts';
+import { MemoryRequestLedger } from '../../../../src/session/memory-request-ledger.ts';
 
 function setup() {
   const lines: Record<string, unknown>[] = [];
@@ -22,7 +22,7 @@ function setup() {
   const rejections = new Counter({ name: 'r', help: 'r', labelNames: ['code'], registers: [registry] });
   const replays = new Counter({ name: 'p', help: 'p', labelNames: ['event'], registers: [registry] });
   const pipeline = createRequestPipeline({
-    ledger: memoryLedger(),
+    ledger: new MemoryRequestLedger(),
     ledgerOptions: { pendingMs: 1000, pollMs: 1 },
     metrics: { rejections },
     replays,

@@ -3,8 +3,8 @@
  * "Redis could not answer" to STORE_UNAVAILABLE) and the checks of script replies. Replies are checked,
  * not cast: a reply of the wrong shape is a bug, and surfaces as INTERNAL.
  */
-import { GatewayError } from '../errors/gateway-error.ts';
-import { toStoreError } from '../infra/redis.ts';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import { toStoreError } from '../../infra/redis.ts';
 
 /** Reports one store operation's latency and outcome (a bounded `command` label). Must not throw. */
 export type ObserveCommand = (command: string, seconds: number, outcome: 'ok' | 'error') => void;

@@ -1,0 +1,103 @@
+/**
+ * The Redis request ledger: one key per request in the user's slot, `<prefix>{user:<id>}:req:<requestId>`,
+ * holding `pending` (in flight, with the pending TTL) or JSON `{event, ack}` (done, with the result TTL):
+ * the same names and values as before the ledger left the claim store, so deployed data stays valid. Each
+ * call is one command (begin and abandon are scripts, so their check and write are one step). See
+ * request-ledger.ts for the contract.
+ */
+import type { UserId } from '@stayline/client-sdk/protocol';
+import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
+import { asArray, asString, runStoreOperation, unexpected, type ObserveCommand } from './redis/replies.ts';
+import { defineScripts, type Scripts } from './redis/scripts.ts';
+import { createUserKeys, type UserKeys } from './redis/user-keys.ts';
+import type { ClosableRequestLedger, LedgerEntry } from './request-ledger.ts';
+
+/** The in-flight marker's value. */
+const PENDING = 'pending';
+/** request-begin.lua's first element when it set the marker. */
+const BEGIN_NEW = 1;
+
+export interface RedisRequestLedgerOptions {
+  redis: RedisLike;
+  /** Quit the client on close(). Default false (the caller owns it). */
+  ownsClient?: boolean;
+  keyPrefix: string;
+  observeCommand?: ObserveCommand;
+}
+
+export class RedisRequestLedger implements ClosableRequestLedger {
+  readonly kind = 'redis';
+  private readonly redis: RedisLike;
+  private readonly scripts: Scripts;
+  private readonly userKeys: (userId: UserId) => UserKeys;
+  private readonly observe: ObserveCommand | undefined;
+  private readonly ownsClient: boolean;
+  private closed = false;
+
+  constructor(options: RedisRequestLedgerOptions) {
+    this.redis = options.redis;
+    this.scripts = defineScripts(options.redis);
+    this.userKeys = createUserKeys(options.keyPrefix);
+    this.observe = options.observeCommand;
+    this.ownsClient = options.ownsClient ?? false;
+  }
+
+  begin(userId: UserId, requestId: string, pendingMs: number): Promise<LedgerEntry> {
+    return this.run('beginRequest', async () => {
+      const reply = asArray(
+        'requestBegin',
+        await this.scripts.requestBegin(this.request(userId, requestId), Math.max(1, Math.round(pendingMs))),
+      );
+      if (reply[0] === BEGIN_NEW) return { state: 'new' };
+      return parseEntry(asString('requestBegin', reply[1]));
+    });
+  }
+
+  complete(userId: UserId, requestId: string, event: string, ack: string, ttlMs: number): Promise<void> {
+    return this.run('completeRequest', async () => {
+      await this.redis.set(
+        this.request(userId, requestId).request,
+        JSON.stringify({ event, ack }),
+        'PX',
+        Math.max(1, Math.round(ttlMs)),
+      );
+    });
+  }
+
+  abandon(userId: UserId, requestId: string): Promise<void> {
+    return this.run('abandonRequest', async () => {
+      await this.scripts.requestAbandon(this.request(userId, requestId));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsClient) await closeRedisClient(this.redis);
+  }
+
+  private request(userId: UserId, requestId: string): { request: string } {
+    return { request: this.userKeys(userId).request(requestId) };
+  }
+
+  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return runStoreOperation(
+      { closed: this.closed, name: 'Request ledger', observe: this.observe },
+      operation,
+      fn,
+    );
+  }
+}
+
+function parseEntry(value: string): LedgerEntry {
+  if (value === PENDING) return { state: 'pending' };
+  let parsed: { event?: unknown; ack?: unknown };
+  try {
+    parsed = JSON.parse(value) as { event?: unknown; ack?: unknown };
+  } catch {
+    throw unexpected('requestBegin', value);
+  }
+  if (typeof parsed.event !== 'string' || typeof parsed.ack !== 'string')
+    throw unexpected('requestBegin', value);
+  return { state: 'done', event: parsed.event, ack: parsed.ack };
+}

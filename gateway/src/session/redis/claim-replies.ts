@@ -1,0 +1,201 @@
+/**
+ * The claims scripts' replies (lua/claims/*.lua), decoded in one place. Every reply starts with a status,
+ * named below; -1 (unknown event) and -2 (unknown seats) mean the same in every script that can answer
+ * them and become EVENT_UNKNOWN / SEAT_UNKNOWN here. Fields are checked, not cast: a mismatch is a bug
+ * (INTERNAL).
+ */
+import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/protocol';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import { listIds } from '../../errors/invalid-input.ts';
+import type {
+  Admission,
+  HoldGroup,
+  HoldResult,
+  LapsedHold,
+  QueueJoinResult,
+  SeatChanges,
+  VersionedSeatMap,
+} from '../claim-store.ts';
+import { seatStatuses } from '../claim-store.ts';
+import { asArray, asInt, asString, asStrings, sortedStrings, unexpected } from './replies.ts';
+
+/** The statuses the claims scripts answer with (first element of the reply). */
+export const CLAIM_STATUS = {
+  ok: 1,
+  /** queue-join.lua: the user is admitted already (not queued). */
+  admitted: 0,
+  /** seat-hold.lua: a recorded outcome of this request, answered again. */
+  replayed: 2,
+  unknownEvent: -1,
+  unknownSeats: -2,
+  /** seat-hold.lua: seats held or sold by others; seat-release.lua: seats not the user's. */
+  taken: -3,
+  /** seat-hold.lua: the user's seat limit. */
+  seatLimit: -4,
+  /** seat-confirm.lua: the fence moved on or the hold lapsed. */
+  staleFence: -5,
+  admissionRequired: -6,
+} as const;
+/** define-event.lua's refusal: held or sold seats would be dropped (its own -1, not "unknown event"). */
+export const DEFINE_BLOCKED = -1;
+
+/** The reply as an array, with the two refusals every script shares thrown as their errors. */
+function eventReply(script: string, reply: unknown): unknown[] {
+  const r = asArray(script, reply);
+  if (r[0] === CLAIM_STATUS.unknownEvent) throw new GatewayError('EVENT_UNKNOWN');
+  if (r[0] === CLAIM_STATUS.unknownSeats)
+    throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${listIds(sortedStrings(script, r[1]))}.`);
+  return r;
+}
+
+/** `{ownerUserId, {freedSeat...}, ...}` (seat-hold.lua's lapsed, sweep-holds.lua's reply). */
+export function decodeLapsed(eventId: EventId, value: unknown): LapsedHold[] {
+  const flat = asArray('claims', value);
+  const out: LapsedHold[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    out.push({ eventId, userId: asString('claims', flat[i]), seatIds: sortedStrings('claims', flat[i + 1]) });
+  }
+  return out;
+}
+
+export function decodeDefineEvent(reply: unknown): { created: boolean; seats: number } {
+  const r = asArray('defineEvent', reply);
+  if (r[0] === DEFINE_BLOCKED)
+    throw new GatewayError(
+      'BAD_REQUEST',
+      `Held or sold seats cannot be removed: ${listIds(sortedStrings('defineEvent', r[1]))}.`,
+    );
+  if (r[0] !== CLAIM_STATUS.ok) throw unexpected('defineEvent', reply);
+  return { created: asInt('defineEvent', r[1]) === 0, seats: asInt('defineEvent', r[2]) };
+}
+
+export function decodeQueueJoin(reply: unknown): QueueJoinResult {
+  const r = eventReply('queueJoin', reply);
+  const size = asInt('queueJoin', r[2]);
+  if (r[0] === CLAIM_STATUS.admitted) return { kind: 'admitted', expiresAt: asInt('queueJoin', r[1]), size };
+  return { kind: 'queued', position: asInt('queueJoin', r[1]), size };
+}
+
+export function decodeQueueLeave(reply: unknown): { left: boolean; size: number } {
+  const r = eventReply('queueLeave', reply);
+  return { left: r[1] === 1, size: asInt('queueLeave', r[2]) };
+}
+
+export function decodeAdmit(reply: unknown): Admission[] {
+  const r = eventReply('queueAdmit', reply);
+  const expiresAt = asInt('queueAdmit', r[1]);
+  return asStrings('queueAdmit', r.slice(2)).map((userId) => ({ userId, expiresAt }));
+}
+
+/** seat-hold.lua, a replayed answer included (decoded like the first one: a refusal throws the same). */
+export function decodeHold(eventId: EventId, reply: unknown): HoldResult & { replayed: boolean } {
+  const r = asArray('seatHold', reply);
+  if (r[0] === CLAIM_STATUS.replayed) return { ...decodeHoldOutcome(eventId, r[1]), replayed: true };
+  return { ...decodeHoldOutcome(eventId, r), replayed: false };
+}
+
+function decodeHoldOutcome(eventId: EventId, reply: unknown): HoldResult {
+  const r = eventReply('seatHold', reply);
+  if (r[0] === CLAIM_STATUS.admissionRequired) throw new GatewayError('ADMISSION_REQUIRED');
+  const lapsed = decodeLapsed(eventId, r[1]);
+  switch (r[0]) {
+    case CLAIM_STATUS.taken:
+      return { ok: false, code: 'SEAT_UNAVAILABLE', seatIds: sortedStrings('seatHold', r[2]), lapsed };
+    case CLAIM_STATUS.seatLimit:
+      return { ok: false, code: 'SEAT_LIMIT', limit: asInt('seatHold', r[2]), lapsed };
+    case CLAIM_STATUS.ok:
+      return {
+        ok: true,
+        lapsed,
+        newlyHeld: sortedStrings('seatHold', r[4]),
+        hold: {
+          eventId,
+          fence: asInt('seatHold', r[2]),
+          expiresAt: asInt('seatHold', r[3]),
+          seatIds: sortedStrings('seatHold', r[5]),
+        },
+      };
+    default:
+      throw unexpected('seatHold', reply);
+  }
+}
+
+export function decodeRelease(reply: unknown): SeatId[] {
+  const r = eventReply('seatRelease', reply);
+  if (r[0] === CLAIM_STATUS.taken)
+    throw new GatewayError(
+      'FORBIDDEN',
+      `Only the holder may release: ${listIds(sortedStrings('seatRelease', r[1]))}.`,
+    );
+  return sortedStrings('seatRelease', r[1]);
+}
+
+export function decodeConfirm(reply: unknown): SeatId[] {
+  const r = eventReply('seatConfirm', reply);
+  if (r[0] === CLAIM_STATUS.staleFence) throw new GatewayError('FENCE_STALE');
+  return sortedStrings('seatConfirm', r[1]);
+}
+
+export function decodeSeatMap(reply: unknown): VersionedSeatMap {
+  const r = eventReply('seatMap', reply);
+  const map = seatStatuses();
+  for (const s of sortedStrings('seatMap', r[1])) map[s] = 'free';
+  for (const s of asStrings('seatMap', r[2])) map[s] = 'held';
+  for (const s of asStrings('seatMap', r[3])) map[s] = 'sold';
+  return { version: asInt('seatMap', r[4]), seats: map };
+}
+
+export function decodeSeatChanges(reply: unknown): SeatChanges {
+  const r = eventReply('seatChanges', reply);
+  const flat = asStrings('seatChanges', r[3]);
+  const seats = seatStatuses();
+  for (let i = 0; i + 1 < flat.length; i += 2) seats[flat[i] as SeatId] = asSeatStatus(flat[i + 1]);
+  return { version: asInt('seatChanges', r[1]), complete: r[2] === 1, seats };
+}
+
+function asSeatStatus(value: unknown): SeatStatus {
+  if (value === 'free' || value === 'held' || value === 'sold') return value;
+  throw unexpected('seatChanges', value);
+}
+
+/** What user-state.lua found: nothing (`stale`: the index entry may go), or the user's state there. */
+export type UserEventState =
+  | { stale: true }
+  | {
+      stale: false;
+      queue: { position: number; size: number } | undefined;
+      hold: HoldGroup | undefined;
+      admissionExpiresAt: number | undefined;
+    };
+
+export function decodeUserState(eventId: EventId, reply: unknown): UserEventState {
+  const r = asArray('userState', reply);
+  if (r[0] === CLAIM_STATUS.unknownEvent) return { stale: true };
+  const position = asInt('userState', r[1]);
+  const fence = asInt('userState', r[3]);
+  const admitted = asInt('userState', r[6]);
+  if (position === 0 && fence === 0 && admitted === 0) return { stale: true };
+  return {
+    stale: false,
+    queue: position > 0 ? { position, size: asInt('userState', r[2]) } : undefined,
+    hold:
+      fence > 0
+        ? { eventId, fence, expiresAt: asInt('userState', r[4]), seatIds: sortedStrings('userState', r[5]) }
+        : undefined,
+    admissionExpiresAt: admitted > 0 ? admitted : undefined,
+  };
+}
+
+/** settle-members.lua: `{droppedUserId, wasQueued 0|1, {freedSeat...}, ...}`. */
+export function decodeSettle(reply: unknown): { userId: UserId; wasQueued: boolean; seatIds: SeatId[] }[] {
+  const r = asArray('settleMembers', reply);
+  const out: { userId: UserId; wasQueued: boolean; seatIds: SeatId[] }[] = [];
+  for (let j = 0; j + 2 < r.length; j += 3) {
+    out.push({
+      userId: asString('settleMembers', r[j]),
+      wasQueued: r[j + 1] === 1,
+      seatIds: sortedStrings('settleMembers', r[j + 2]),
+    });
+  }
+  return out;
+}

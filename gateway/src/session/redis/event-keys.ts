@@ -1,0 +1,50 @@
+/**
+ * The keys of the `{event:<id>}` slot: everything of one event (definition, seats, holds, sales, queue,
+ * admissions, members, change log) and the records of folded seat:hold requests. Every claims script touches
+ * this one slot only (see lua/claims/prelude.lua).
+ */
+import type { EventId, UserId } from '@stayline/client-sdk/protocol';
+import { checkKeyPrefix, encodeKeyId, encodeKeyPart } from './key-id.ts';
+
+/** The twelve parts of one event, in the order every claims script takes them as KEYS (prelude.lua). */
+export const EVENT_KEY_PARTS = [
+  'def',
+  'seats',
+  'holder',
+  'sold',
+  'groups',
+  'gexp',
+  'fence',
+  'queue',
+  'qseq',
+  'admitted',
+  'members',
+  'log',
+] as const;
+
+export type EventKeyPart = (typeof EVENT_KEY_PARTS)[number];
+
+/** One event's keys, `<prefix>{event:<id>}:<part>`, named; see prelude.lua for what each holds. */
+export type EventKeys = Readonly<Record<EventKeyPart, string>> & {
+  /**
+   * `:req:<userId, `:` encoded too>:<requestId>`: the recorded outcome of one seat:hold request (the
+   * request ledger folded into the hold script, so a hold costs no extra round trip).
+   */
+  holdRequest(userId: UserId, requestId: string): string;
+};
+
+/** Builds event keys for `prefix` (e.g. `stayline:`; no braces). */
+export function createEventKeys(prefix: string): (eventId: EventId) => EventKeys {
+  checkKeyPrefix(prefix);
+  return (eventId) => {
+    const base = `${prefix}{event:${encodeKeyId(eventId)}}:`;
+    const keys = Object.fromEntries(EVENT_KEY_PARTS.map((part) => [part, base + part])) as Record<
+      EventKeyPart,
+      string
+    >;
+    return {
+      ...keys,
+      holdRequest: (userId, requestId) => `${base}req:${encodeKeyPart(userId)}:${requestId}`,
+    };
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The keys of the `{node:<id>}` slot (a node's socket index) and the few global keys that belong to no
+ * entity (the node registry, the event lists). Commands on these are single-key, never one script with a
+ * user's or an event's keys.
+ */
+import type { UserId } from '@stayline/client-sdk/protocol';
+import type { NodeId, SocketId } from '../session-store.ts';
+import { checkKeyPrefix, encodeKeyId } from './key-id.ts';
+
+export interface NodeKeys {
+  /** `<prefix>{node:<id>}:sockets`: the node's index of entries, see nodeIndexEntry. */
+  nodeSockets(nodeId: NodeId): string;
+  /** `<prefix>nodes`: sorted set of node ids scored by last heartbeat (epoch ms, Redis clock). */
+  readonly nodes: string;
+  /** `<prefix>events`: set of every defined event id. */
+  readonly events: string;
+  /** `<prefix>events:rated`: set of the event ids that admit by rate. */
+  readonly ratedEvents: string;
+}
+
+/** Builds node and global keys for `prefix` (e.g. `stayline:`; no braces). */
+export function createNodeKeys(prefix: string): NodeKeys {
+  checkKeyPrefix(prefix);
+  return {
+    nodeSockets: (nodeId) => `${prefix}{node:${encodeKeyId(nodeId)}}:sockets`,
+    nodes: `${prefix}nodes`,
+    events: `${prefix}events`,
+    ratedEvents: `${prefix}events:rated`,
+  };
+}
+
+/**
+ * An entry of a node's socket index. JSON keeps it unambiguous whatever characters the ids contain
+ * (a space-separated "userId socketId" would not be), and JSON.stringify of two strings is deterministic,
+ * so SREM finds the entry SADD wrote.
+ */
+export function nodeIndexEntry(userId: UserId, socketId: SocketId): string {
+  return JSON.stringify([userId, socketId]);
+}
+
+/** Parses a nodeIndexEntry; undefined for anything else. */
+export function parseNodeIndexEntry(entry: string): { userId: UserId; socketId: SocketId } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(entry);
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      typeof parsed[1] === 'string'
+    ) {
+      return { userId: parsed[0], socketId: parsed[1] };
+    }
+  } catch {
+    // Not JSON: fall through to "not an entry"; the caller logs and drops it.
+  }
+  return undefined;
+}

@@ -1,0 +1,139 @@
+/**
+ * The one script registry: every Lua script of session/lua/ (user and node slot) and session/lua/claims/
+ * (event slot, each prefixed with claims/prelude.lua), registered with ioredis `defineCommand` (EVALSHA,
+ * falling back to EVAL on NOSCRIPT, e.g. after a Redis restart) under its file's name in camelCase
+ * (`claims/seat-hold.lua` is `seatHold`). Each file's header comment is the reference for its KEYS, ARGV and
+ * reply; the signatures below type the call site: KEYS as an object with named fields (the registry puts
+ * them in the script's order), ARGV as a labelled tuple. Replies stay `unknown` here: they are decoded,
+ * checked and named in session-replies.ts and claim-replies.ts.
+ */
+import { readFileSync } from 'node:fs';
+import type { RedisLike } from '../../infra/redis.ts';
+import { EVENT_KEY_PARTS } from './event-keys.ts';
+
+/** An argument; an array is sent as its elements (ioredis flattens one level), so long lists never spread. */
+export type ScriptArg = string | number | readonly (string | number)[];
+
+interface ScriptSpec<K extends readonly string[], A extends readonly ScriptArg[]> {
+  /** KEYS, in the script's order. */
+  readonly keys: K;
+  /** Prefixed with claims/prelude.lua (and read from lua/claims/). */
+  readonly claims: boolean;
+  /** Carries the ARGV type only. */
+  readonly args?: A;
+}
+
+const script = <K extends readonly string[], A extends readonly ScriptArg[]>(
+  keys: K,
+  claims = false,
+): ScriptSpec<K, A> => ({ keys, claims });
+
+const SESSION = ['session', 'sockets', 'rooms'] as const;
+const ATTACH = ['session', 'sockets', 'rooms', 'seen', 'claims', 'revoked'] as const;
+const HOLD = [...EVENT_KEY_PARTS, 'request'] as const;
+type Seats = readonly string[];
+
+/** Every script: name (= file name in camelCase) -> KEYS by name, ARGV types. */
+const SCRIPTS = {
+  // User slot: the session (lua/).
+  attachSocket: script<
+    typeof ATTACH,
+    [
+      socketId: string,
+      nodeId: string,
+      maxSockets: number,
+      ttlMs: number,
+      seenTtlMs: number,
+      claimsIndexTtlMs: number,
+      tokenIssuedAtSeconds: number,
+    ]
+  >(ATTACH),
+  revokeTokens: script<readonly ['revoked'], [keepMs: number]>(['revoked']),
+  detachSocket: script<typeof SESSION, [socketId: string, ttlMs: number]>(SESSION),
+  joinRoom: script<typeof SESSION, [room: string, ttlMs: number, maxRooms: number]>(SESSION),
+  leaveRoom: script<typeof SESSION, [room: string, ttlMs: number]>(SESSION),
+  touchSession: script<typeof SESSION, [ttlMs: number]>(SESSION),
+  getSession: script<typeof SESSION, []>(SESSION),
+  purgeSockets: script<typeof SESSION, [nodeId: string, ttlMs: number, socketIds: Seats]>(SESSION),
+  // User slot: the claim store's index and the request ledger (lua/).
+  claimsIndexAdd: script<readonly ['claims'], [eventId: string, ttlMs: number]>(['claims']),
+  requestBegin: script<readonly ['request'], [pendingMs: number]>(['request']),
+  requestAbandon: script<readonly ['request'], []>(['request']),
+  // Global: the node registry (lua/).
+  heartbeatNode: script<readonly ['nodes'], [nodeId: string]>(['nodes']),
+  findDeadNodes: script<readonly ['nodes'], [deadAfterMs: number, limit: number]>(['nodes']),
+  forgetNode: script<readonly ['nodes'], [nodeId: string, deadAfterMs: number]>(['nodes']),
+  // Event slot (lua/claims/, with the prelude).
+  defineEvent: script<
+    typeof EVENT_KEY_PARTS,
+    [requiresAdmission: 0 | 1, ratePerSecond: number, maxSeats: number, holdMs: number, seatIds: Seats]
+  >(EVENT_KEY_PARTS, true),
+  queueJoin: script<typeof EVENT_KEY_PARTS, [userId: string, checkMs: number]>(EVENT_KEY_PARTS, true),
+  queueLeave: script<typeof EVENT_KEY_PARTS, [userId: string]>(EVENT_KEY_PARTS, true),
+  queueAdmit: script<typeof EVENT_KEY_PARTS, [count: number, admissionTtlMs: number, maxUsers: number]>(
+    EVENT_KEY_PARTS,
+    true,
+  ),
+  seatHold: script<
+    typeof HOLD,
+    [userId: string, admitted: 0 | 1, checkMs: number, recordMs: number, seatIds: Seats]
+  >(HOLD, true),
+  seatRelease: script<typeof EVENT_KEY_PARTS, [userId: string, seatIds: Seats]>(EVENT_KEY_PARTS, true),
+  seatConfirm: script<typeof EVENT_KEY_PARTS, [userId: string, fence: number, seatIds: Seats]>(
+    EVENT_KEY_PARTS,
+    true,
+  ),
+  seatMap: script<typeof EVENT_KEY_PARTS, []>(EVENT_KEY_PARTS, true),
+  seatChanges: script<typeof EVENT_KEY_PARTS, [after: number | '', maxVersions: number]>(
+    EVENT_KEY_PARTS,
+    true,
+  ),
+  sweepHolds: script<typeof EVENT_KEY_PARTS, [limit: number]>(EVENT_KEY_PARTS, true),
+  settleMembers: script<
+    typeof EVENT_KEY_PARTS,
+    [checkMs: number, userAlivePairs: readonly (string | number)[]]
+  >(EVENT_KEY_PARTS, true),
+  userState: script<typeof EVENT_KEY_PARTS, [userId: string]>(EVENT_KEY_PARTS, true),
+};
+
+type Specs = typeof SCRIPTS;
+export type ScriptName = keyof Specs;
+type KeysOf<S> = S extends ScriptSpec<infer K, readonly ScriptArg[]> ? K : never;
+type ArgsOf<S> = S extends ScriptSpec<readonly string[], infer A> ? A : never;
+
+/** A script's caller: its KEYS by name (extra fields are ignored), then its ARGV; resolves with the raw reply. */
+export type ScriptCall<N extends ScriptName> = (
+  keys: Readonly<Record<KeysOf<Specs[N]>[number], string>>,
+  ...args: ArgsOf<Specs[N]>
+) => Promise<unknown>;
+
+export type Scripts = { readonly [N in ScriptName]: ScriptCall<N> };
+
+const fileOf = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) + '.lua';
+const read = (path: string): string => readFileSync(new URL(`../lua/${path}`, import.meta.url), 'utf8');
+const PRELUDE = read('claims/prelude.lua');
+
+/** Every script's full source (the prelude included), read once at module load: a missing file fails at start. */
+export const SCRIPT_SOURCES: Readonly<Record<ScriptName, string>> = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, spec]) => [
+    name,
+    spec.claims ? `${PRELUDE}\n${read(`claims/${fileOf(name)}`)}` : read(fileOf(name)),
+  ]),
+) as Record<ScriptName, string>;
+
+/**
+ * Registers every script on `redis` and returns the typed callers. Registering twice on one client (stores
+ * sharing it) is harmless: the definitions are identical.
+ */
+export function defineScripts(redis: RedisLike): Scripts {
+  const entries = (Object.keys(SCRIPTS) as ScriptName[]).map((name) => {
+    const keyNames: readonly string[] = SCRIPTS[name].keys;
+    redis.defineCommand(name, { numberOfKeys: keyNames.length, lua: SCRIPT_SOURCES[name] });
+    // defineCommand adds a method named after the script; ioredis' types cannot know it.
+    const command = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[name]!;
+    const call = (keys: Readonly<Record<string, string>>, ...args: ScriptArg[]): Promise<unknown> =>
+      command.call(redis, ...keyNames.map((k) => keys[k]!), ...args);
+    return [name, call];
+  });
+  return Object.fromEntries(entries) as Scripts;
+}

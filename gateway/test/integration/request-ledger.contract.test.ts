@@ -1,0 +1,186 @@
+/**
+ * The RequestLedger contract, run against both ledgers: the memory one on a fake clock, the Redis one on a
+ * real redis-server (its scripts run here against real Redis), several "nodes" on the same data.
+ */
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGatewayError } from '../../src/errors/gateway-error.ts';
+import { createRedisClient } from '../../src/infra/redis.ts';
+import { MemoryRequestLedger } from '../../src/session/memory-request-ledger.ts';
+import { RedisRequestLedger } from '../../src/session/redis-request-ledger.ts';
+import { createRequestLedger, type ClosableRequestLedger } from '../../src/session/request-ledger.ts';
+import { freePort, startRedis, type RedisProcess } from '../support/redis.ts';
+
+const logger = pino({ level: 'silent' });
+
+interface Harness {
+  name: 'memory' | 'redis';
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /** `nodes` ledgers on the same data (separate connections for Redis). */
+  open(nodes?: number): Promise<ClosableRequestLedger[]>;
+  passTime(ms: number): Promise<void>;
+  /** The raw stored entry of (userId, requestId), Redis only. */
+  raw?: (userId: string, requestId: string) => Promise<{ value: string | null; pttl: number }>;
+}
+
+function memoryHarness(): Harness {
+  let clock = 1_700_000_000_000;
+  return {
+    name: 'memory',
+    setup: () => Promise.resolve(),
+    teardown: () => Promise.resolve(),
+    open(nodes = 1) {
+      const ledger = new MemoryRequestLedger({ now: () => clock });
+      return Promise.resolve(Array.from({ length: nodes }, () => ledger));
+    },
+    passTime(ms) {
+      clock += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+function redisHarness(): Harness {
+  let server: RedisProcess | undefined;
+  let raw: Redis | undefined;
+  let prefix = 'l0:';
+  let n = 0;
+  const ledgers: ClosableRequestLedger[] = [];
+  return {
+    name: 'redis',
+    async setup() {
+      server = await startRedis();
+      raw = new Redis(server.url);
+    },
+    async teardown() {
+      await Promise.all(ledgers.map((l) => l.close()));
+      raw?.disconnect();
+      await server?.stop();
+    },
+    async open(nodes = 1) {
+      prefix = `l${++n}:`;
+      const opened = Array.from({ length: nodes }, () => {
+        const redis = createRedisClient(server!.url, { commandTimeoutMs: 2000, logger, name: 'ledger' });
+        return new RedisRequestLedger({ redis, ownsClient: true, keyPrefix: prefix });
+      });
+      ledgers.push(...opened);
+      for (const l of opened) {
+        for (let i = 0; ; i++) {
+          try {
+            await l.abandon('warm-up', 'warm-up');
+            break;
+          } catch (err) {
+            if (i > 100) throw err;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      }
+      return opened;
+    },
+    passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
+    async raw(userId, requestId) {
+      const key = `${prefix}{user:${userId}}:req:${requestId}`;
+      return { value: await raw!.get(key), pttl: await raw!.pttl(key) };
+    },
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isGatewayError(err)) return err.code;
+    throw err;
+  }
+  return 'resolved';
+}
+
+for (const harness of [memoryHarness(), redisHarness()]) {
+  describe(`RequestLedger contract (${harness.name})`, () => {
+    beforeAll(() => harness.setup());
+    afterAll(() => harness.teardown());
+
+    it('of racing begins on three nodes exactly one is new; a retry gets the recorded ack', async () => {
+      const ledgers = await harness.open(3);
+      const begins = await Promise.all(
+        ledgers.flatMap((l) => [l.begin('u1', 'r-1', 5000), l.begin('u1', 'r-1', 5000)]),
+      );
+      expect(begins.filter((b) => b.state === 'new')).toHaveLength(1);
+      expect(begins.filter((b) => b.state === 'pending')).toHaveLength(5);
+      await ledgers[0]!.complete('u1', 'r-1', 'seat:hold', '{"ok":true,"data":1}', 60_000);
+      expect(await ledgers[1]!.begin('u1', 'r-1', 5000)).toEqual({
+        state: 'done',
+        event: 'seat:hold',
+        ack: '{"ok":true,"data":1}',
+      });
+      expect(await ledgers[1]!.begin('u2', 'r-1', 5000)).toEqual({ state: 'new' });
+      await ledgers[2]!.abandon('u2', 'r-1');
+      expect(await ledgers[0]!.begin('u2', 'r-1', 5000)).toEqual({ state: 'new' });
+    });
+
+    it('abandons only an in-flight marker, never a recorded ack', async () => {
+      const [l] = await harness.open();
+      expect(await l!.begin('u1', 'ab', 5000)).toEqual({ state: 'new' });
+      await l!.complete('u1', 'ab', 'room:join', '{"ok":true,"data":{}}', 60_000);
+      await l!.abandon('u1', 'ab');
+      expect(await l!.begin('u1', 'ab', 5000)).toMatchObject({ state: 'done', event: 'room:join' });
+      await l!.abandon('u1', 'never-begun');
+      expect(await l!.begin('u1', 'never-begun', 5000)).toEqual({ state: 'new' });
+    });
+
+    it('lets an in-flight marker lapse after pendingMs, and a recorded ack after its ttl', async () => {
+      const [l] = await harness.open();
+      expect(await l!.begin('u1', 'ttl', 200)).toEqual({ state: 'new' });
+      expect(await l!.begin('u1', 'ttl', 200)).toEqual({ state: 'pending' });
+      await harness.passTime(300);
+      expect(await l!.begin('u1', 'ttl', 5000)).toEqual({ state: 'new' });
+      await l!.complete('u1', 'ttl', 'queue:join', '{"ok":true,"data":1}', 200);
+      expect(await l!.begin('u1', 'ttl', 5000)).toMatchObject({ state: 'done' });
+      await harness.passTime(300);
+      expect(await l!.begin('u1', 'ttl', 5000)).toEqual({ state: 'new' });
+    });
+
+    it('rejects with STORE_UNAVAILABLE once closed', async () => {
+      const [l] = await harness.open();
+      await l!.close();
+      expect(await codeOf(l!.begin('u1', 'closed', 5000))).toBe('STORE_UNAVAILABLE');
+      expect(await codeOf(l!.complete('u1', 'closed', 'e', '{}', 5000))).toBe('STORE_UNAVAILABLE');
+      expect(await codeOf(l!.abandon('u1', 'closed'))).toBe('STORE_UNAVAILABLE');
+    });
+
+    if (harness.raw) {
+      const raw = harness.raw;
+      it('keeps the entry where, and as, deployed data has it: {user:<id>}:req:<requestId>', async () => {
+        const [l] = await harness.open();
+        await l!.begin('u1', 'keep', 5000);
+        expect(await raw('u1', 'keep')).toMatchObject({ value: 'pending' });
+        await l!.complete('u1', 'keep', 'seat:hold', '{"ok":true}', 60_000);
+        const stored = await raw('u1', 'keep');
+        expect(JSON.parse(stored.value!)).toEqual({ event: 'seat:hold', ack: '{"ok":true}' });
+        expect(stored.pttl).toBeGreaterThan(59_000);
+      });
+    }
+  });
+}
+
+describe('createRequestLedger', () => {
+  it('is the memory ledger without a Redis, the Redis one with a url or a client', async () => {
+    const config = {
+      redisUrl: undefined,
+      redisClusterNodes: undefined,
+      commandTimeoutMs: 200,
+      keyPrefix: 'x:',
+    };
+    const memory = createRequestLedger(config, { logger });
+    expect(memory.kind).toBe('memory');
+    await memory.close();
+    const port = await freePort();
+    const redis = createRequestLedger({ ...config, redisUrl: `redis://127.0.0.1:${port}` }, { logger });
+    expect(redis.kind).toBe('redis');
+    // Nothing listens there: the ledger says so the way the stores do.
+    expect(await codeOf(redis.begin('u1', 'down', 1000))).toBe('STORE_UNAVAILABLE');
+    await redis.close();
+  });
+});
