@@ -1,7 +1,10 @@
 /**
- * Reconnect policies as pure functions, so the tester can compare what each does to a herd. Randomness is
- * injected (`random`) so tests pin the numbers.
+ * Reconnect delays of the lean client's policies, as pure functions, so the tester can compare what each
+ * does to a herd. Randomness is injected (`random`) so tests pin the numbers. The `sdk` policy's delay is
+ * the SDK's own exported function (`retryDelayMs`: full jitter, plus the server's hint), not a copy; only
+ * socket.io-client's backoff, which the SDK does not ship, is modelled here.
  */
+import { retryDelayMs } from '@stayline/client-sdk';
 
 /** Which client behaviour to imitate after a drop. */
 export type PolicyKind = 'sdk' | 'socketio' | 'none';
@@ -26,15 +29,6 @@ export function defaultPolicy(kind: PolicyKind): BackoffPolicy {
   }
 }
 
-/** Full jitter: uniform in [0, min(capMs, baseMs * 2^attempt)). `attempt` counts from 0. */
-export function fullJitterDelayMs(
-  attempt: number,
-  o: { baseMs: number; capMs: number },
-  random = Math.random,
-): number {
-  return Math.floor(random() * Math.min(o.capMs, o.baseMs * 2 ** Math.min(attempt, 30)));
-}
-
 /**
  * socket.io-client's default backoff (engine `Backoff` in socket.io-client/lib/contrib/backo2): ms =
  * base * 2^attempt, then ± ms * 0.5 * (2·random - 1) when random < 0.5 subtracts, else adds, and only
@@ -57,7 +51,8 @@ export function socketIoDelayMs(
 /**
  * The delay before reconnect attempt `attempt` (0 = the first retry after a drop). `hintMs` is the
  * server's own hint (`retryAfterMs` of RATE_LIMITED, `reconnectAfterMs` of `server:draining`): the SDK
- * honours it as a floor; socket.io-client knows nothing of it; `none` retries at once.
+ * waits the hint plus full jitter (its `retryDelayMs`); socket.io-client knows nothing of it; `none`
+ * retries at once.
  */
 export function reconnectDelayMs(
   policy: BackoffPolicy,
@@ -71,6 +66,6 @@ export function reconnectDelayMs(
     case 'socketio':
       return socketIoDelayMs(attempt, policy, random);
     case 'sdk':
-      return Math.max(hintMs ?? 0, fullJitterDelayMs(attempt, policy, random));
+      return retryDelayMs(attempt, hintMs, policy, random);
   }
 }

@@ -15,10 +15,14 @@
  *   reconnects: the first delay is the attempt-0 one, whatever came before.
  *
  * The `sdk` policy follows the Stayline SDK's connection machine: a refusal the server marks `retryable`
- * is retried after max(hint, full jitter) (`retryAfterMs`, or `server:draining.reconnectAfterMs`; the SDK
- * itself adds the jitter to the hint, the tester has always taken the larger of the two), one marked not
+ * is retried after the hint plus full jitter (`retryAfterMs`, or `server:draining.reconnectAfterMs`; the
+ * SDK's own `retryDelayMs`), one marked not
  * retryable stops the client (AUTH_* → unauthorized). `none` is the SDK's semantics with no delay at all:
  * a client that retries at once, to show what a herd without backoff does.
+ *
+ * Why the lean client keeps these decisions instead of driving the SDK: at 10,000+ clients per run the
+ * tester cannot afford socket.io-client per user, and it must also model the stock client (`socketio`),
+ * which the SDK is not. `--client sdk` runs the real SDK instead (workers/sdk-sim.ts).
  *
  * Only the SDK (and `none`) declare `retryableConnectErrors: true` in the handshake auth payload: a server
  * may then answer retryable refusals with `connect_error`, which only such clients survive.

@@ -81,6 +81,7 @@ class LeanFleet {
     const pool = await WorkerPool.start({
       workers: 1,
       policy: defaultPolicy(kind),
+      client: 'lean',
       connectTimeoutMs: 20_000,
       stopAtMs: 170_000,
       onRecord: (r) => records.push(r),

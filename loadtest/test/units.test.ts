@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anonymiseUser } from '../../gateway/src/transport/connection-trace.ts';
-import { defaultPolicy, fullJitterDelayMs, reconnectDelayMs, socketIoDelayMs } from '../src/backoff.ts';
+import { reconnectDelayMs as sdkDelayMs } from '@stayline/client-sdk';
+import { defaultPolicy, reconnectDelayMs, socketIoDelayMs } from '../src/backoff.ts';
 import { declaresRetryableConnectErrors, nextStep, timeoutCoversOpenOnly } from '../src/client-policy.ts';
 import { nestedJson } from '../src/attacks/bodies.ts';
 import { checkSlo, parseSlo } from '../src/report/slo.ts';
@@ -30,9 +31,11 @@ describe('reconnect policies', () => {
 
   it('full jitter is uniform below min(cap, base·2^n) and the SDK honours a server hint as a floor', () => {
     const sdk = defaultPolicy('sdk');
-    expect(fullJitterDelayMs(0, sdk, () => 0.999)).toBe(499);
-    expect(fullJitterDelayMs(10, sdk, () => 0.5)).toBe(5000);
-    expect(reconnectDelayMs(sdk, 0, 2000, () => 0.1)).toBe(2000);
+    expect(sdkDelayMs(0, sdk, () => 0.999)).toBe(499);
+    expect(sdkDelayMs(10, sdk, () => 0.5)).toBe(5000);
+    // The SDK's own retryDelayMs: the hint, then full jitter on top (never earlier than the hint).
+    expect(reconnectDelayMs(sdk, 0, 2000, () => 0.1)).toBe(2050);
+    expect(reconnectDelayMs(sdk, 0, 2000, () => 0)).toBe(2000);
     expect(reconnectDelayMs(defaultPolicy('socketio'), 0, 2000, () => 0.15)).toBe(1075);
     expect(reconnectDelayMs(defaultPolicy('none'), 5, 2000)).toBe(0);
   });
@@ -89,9 +92,9 @@ describe('what each policy does after an attempt or a connection ends', () => {
   });
 
   it('sdk: retries a retryable refusal no earlier than its retryAfterMs, stops at a non-retryable one', () => {
-    expect(nextStep(sdk, 0, rateLimited, half)).toEqual({ retry: true, delayMs: 3000, attempt: 1 });
-    // attempt 4: full jitter in [0, 8000): 4000 > the hint.
-    expect(nextStep(sdk, 4, rateLimited, half)).toEqual({ retry: true, delayMs: 4000, attempt: 5 });
+    expect(nextStep(sdk, 0, rateLimited, half)).toEqual({ retry: true, delayMs: 3250, attempt: 1 });
+    // attempt 4: the hint, then full jitter in [0, 8000) on top: 3000 + 4000.
+    expect(nextStep(sdk, 4, rateLimited, half)).toEqual({ retry: true, delayMs: 7000, attempt: 5 });
     expect(nextStep(sdk, 0, authInvalid, half)).toEqual({
       retry: false,
       code: 'AUTH_INVALID',
@@ -108,7 +111,7 @@ describe('what each policy does after an attempt or a connection ends', () => {
     ).toEqual({ retry: true, delayMs: 250, attempt: 1 });
     expect(nextStep(sdk, 0, { kind: 'closed', hintMs: 900 }, half)).toEqual({
       retry: true,
-      delayMs: 900,
+      delayMs: 1150,
       attempt: 1,
     });
     // A server disconnect is final unless the server gave a reason to come back.

@@ -34,7 +34,7 @@ describe('client-sdk/README.md', () => {
   });
 
   it('documents exactly the options of createClient', () => {
-    const source = read('src/client.ts');
+    const source = read('src/client-options.ts');
     const body = /export interface ClientOptions \{([\s\S]*?)\n\}/.exec(source)?.[1] ?? '';
     const options = [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]);
     expect(options.length).toBeGreaterThan(10);

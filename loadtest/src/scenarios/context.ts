@@ -11,7 +11,7 @@ import { checkSlo, type SloMetric } from '../report/slo.ts';
 import type { LatencySummary } from '../report/stats.ts';
 import { RunState } from '../run-state.ts';
 import { userToken, type TokenSource } from '../tokens.ts';
-import type { ClientAction, ClientRecord, ClientSpec } from '../workers/messages.ts';
+import type { ClientAction, ClientKind, ClientRecord, ClientSpec } from '../workers/messages.ts';
 import { WorkerPool } from '../workers/pool.ts';
 
 export interface Context {
@@ -22,6 +22,8 @@ export interface Context {
   /** Synthetic user ids are `<prefix><n>`; a fresh prefix per run keeps runs apart in Redis. */
   userPrefix: string;
   policy: BackoffPolicy;
+  /** Which client carries the users (`--client`): `lean` (default, scale) or `sdk` (the real SDK). */
+  client: ClientKind;
   /** Worker processes; 0 = one per 5,000 clients, at least 1, at most the core count + 2. */
   workers: number;
   /** Source addresses (127.0.0.x) to spread connections over; empty = let the kernel pick. */
@@ -67,6 +69,7 @@ export async function openRun(
   const pool = await WorkerPool.start({
     workers: workerCount(ctx, clients),
     policy: ctx.policy,
+    client: ctx.client,
     connectTimeoutMs: ctx.connectTimeoutMs,
     stopAtMs: ctx.maxSeconds * 1000,
     onRecord: (r) => {
@@ -193,6 +196,7 @@ export function buildReport(
     target: { urls: ctx.urls, localCluster: ctx.cluster ? { nodes: ctx.cluster.nodes.length } : null },
     options: {
       policy: ctx.policy,
+      client: ctx.client,
       workers: run.pool.size,
       sourceAddresses: ctx.sourceAddresses,
       ...parts.options,

@@ -247,7 +247,7 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
         columns: ['', 'clients', '95 %', '99 %', '100 %', 'peak attempts/s (tester)'],
         rows: [
           row(
-            `storm (${o.mode}, policy ${ctx.policy.kind})`,
+            `storm (${o.mode}, ${ctx.client === 'sdk' ? 'SDK client' : `policy ${ctx.policy.kind}`})`,
             to(0.95),
             to(0.99),
             to(1),

@@ -8,6 +8,9 @@ import type { MismatchKind, StateSnapshot } from '../state-check.ts';
 import type { BackoffPolicy } from '../backoff.ts';
 import type { AttackName, AttackParams } from '../attacks/attacks.ts';
 
+/** The client that carries the simulated users (`--client`). */
+export type ClientKind = 'lean' | 'sdk';
+
 /** The app event the fanout scenario publishes through /v1/publish. */
 export const FANOUT_EVENT = 'loadtest:fanout';
 
@@ -52,6 +55,8 @@ export interface InitMessage {
   type: 'init';
   runStartEpochMs: number;
   policy: BackoffPolicy;
+  /** Which client carries the users: the lean one (scale, any policy) or the real SDK. */
+  client: ClientKind;
   connectTimeoutMs: number;
   /** No attempt starts after this (ms after the run start): every run stops by itself. */
   stopAt: number;

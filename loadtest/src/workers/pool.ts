@@ -7,13 +7,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BackoffPolicy } from '../backoff.ts';
 import { Latency } from '../report/stats.ts';
-import type { ClientRecord, ClientSpec, FanoutTally, FromWorker, ToWorker } from './messages.ts';
+import type { ClientKind, ClientRecord, ClientSpec, FanoutTally, FromWorker, ToWorker } from './messages.ts';
 
 const WORKER = fileURLToPath(new URL('./client-worker.ts', import.meta.url));
 
 export interface PoolOptions {
   workers: number;
   policy: BackoffPolicy;
+  client: ClientKind;
   connectTimeoutMs: number;
   /** Hard stop for every attempt, ms after the run start. */
   stopAtMs: number;
@@ -82,6 +83,7 @@ export class WorkerPool {
         type: 'init',
         runStartEpochMs: this.runStartEpochMs,
         policy: this.options.policy,
+        client: this.options.client,
         connectTimeoutMs: this.options.connectTimeoutMs,
         stopAt: this.options.stopAtMs,
       });

@@ -1,0 +1,225 @@
+/**
+ * A simulated user on the lean client (src/lean-client.ts), for scale: a small state machine (connecting →
+ * up → down → waiting → connecting ...) whose every retry decision is its policy's (src/client-policy.ts):
+ * with `socketio` exactly what socket.io-client does, including never coming back after a
+ * `connect_error`; with `sdk` the Stayline SDK's decisions and its own backoff function.
+ */
+import type { Ack } from '@stayline/client-sdk/protocol';
+import {
+  declaresRetryableConnectErrors,
+  nextStep,
+  timeoutCoversOpenOnly,
+  type Interruption,
+} from '../client-policy.ts';
+import { LeanClient } from '../lean-client.ts';
+import type { ClientAction } from './messages.ts';
+import { NoAck, SimBase } from './sim-base.ts';
+import { FANOUT_EVENT, errorCode, nowMs, record, run } from './worker-io.ts';
+
+/** The only server events a load client reads (onEvent); the lean client skips decoding the rest. */
+const WORKER_EVENTS: ReadonlySet<string> = new Set(['server:draining', 'auth:expired', FANOUT_EVENT]);
+
+/** One user on the lean client (see the file comment). */
+export class LeanSim extends SimBase {
+  private client: LeanClient | undefined;
+  private state: 'idle' | 'connecting' | 'up' | 'waiting' | 'done' = 'idle';
+  /** The policy's attempt counter (socket.io-client's `backoff.attempts`; 0 after a session came). */
+  private attempt = 0;
+  private stranded = false;
+  /** The server sent `auth:expired` on this connection (a following server disconnect may be retried). */
+  private toldRetryable = false;
+  private urlIndex = 0;
+  private hintMs: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  start(): void {
+    if (this.spec.script) {
+      for (const step of this.spec.script) {
+        setTimeout(() => this.scripted(step.op), Math.max(0, step.at - nowMs()));
+      }
+      return;
+    }
+    this.timer = setTimeout(() => void this.connect(), Math.max(0, this.spec.startAt - nowMs()));
+  }
+
+  private scripted(op: 'connect' | 'drop' | 'close'): void {
+    if (op === 'connect') {
+      if (this.state === 'up') {
+        // A server notices a dropped connection only after the client's new one may have connected, so a
+        // trace can hold connect, connect, drop for one user: the new connection replaces this one.
+        this.downAt ??= nowMs();
+        record({ k: 'down', ...this.base(), reason: 'replaced' });
+        this.client?.drop();
+      }
+      if (this.state !== 'connecting') void this.connect();
+    } else if (this.state === 'up') {
+      if (op === 'drop') this.client?.drop();
+      else this.client?.close();
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const init = run.init;
+    if (this.state === 'done') return;
+    if (init === undefined || nowMs() > init.stopAt) {
+      this.state = 'done';
+      return;
+    }
+    this.state = 'connecting';
+    const url = this.spec.urls[this.urlIndex % this.spec.urls.length] ?? '';
+    record({ k: 'hs', ...this.base() });
+    this.toldRetryable = false;
+    const client = new LeanClient({
+      url,
+      token: this.spec.token,
+      retryableConnectErrors: declaresRetryableConnectErrors(init.policy.kind),
+      openTimeoutOnly: timeoutCoversOpenOnly(init.policy.kind),
+      ...(this.spec.localAddress === undefined ? {} : { localAddress: this.spec.localAddress }),
+      onEvent: (event, data) => this.onEvent(event, data),
+      events: WORKER_EVENTS,
+      onClose: (reason) => this.onClose(client, reason),
+    });
+    this.client = client;
+    const started = nowMs();
+    try {
+      const outcome = await client.connect(init.connectTimeoutMs);
+      if (this.finished) {
+        client.drop(); // finished while connecting
+        return;
+      }
+      if (outcome.error) {
+        const code = outcome.error.code ?? 'CONNECT_ERROR';
+        record({ k: 'err', ...this.base(), code, stage: 'connect' });
+        this.after({
+          kind: 'refused',
+          code,
+          retryable: outcome.error.retryable,
+          retryAfterMs: outcome.error.retryAfterMs,
+        });
+        return;
+      }
+      this.state = 'up';
+      this.attempt = 0;
+      await this.sessionUp(outcome.session, nowMs() - started);
+    } catch (err) {
+      if (this.finished) return;
+      record({ k: 'err', ...this.base(), code: errorCode(err), stage: 'connect' });
+      this.after(this.interruption(client));
+    }
+  }
+
+  /** How `client`'s attempt or connection ended, in the policy's terms. */
+  private interruption(client: LeanClient): Interruption {
+    if (client.endReason === 'io server disconnect')
+      return { kind: 'server-disconnect', hintMs: this.hintMs, toldRetryable: this.toldRetryable };
+    if (client.engineOpened) return { kind: 'closed', hintMs: this.hintMs };
+    return { kind: 'open-failed' };
+  }
+
+  /** Retries after the policy's delay, or stops for good (stranded) when the policy says so. */
+  private after(what: Interruption): void {
+    const init = run.init;
+    if (this.spec.script) {
+      this.state = 'idle'; // the script says when to come back
+      return;
+    }
+    if (!this.spec.reconnect || init === undefined) {
+      this.state = 'done';
+      return;
+    }
+    const next = nextStep(init.policy, this.attempt, what);
+    this.hintMs = undefined;
+    if (!next.retry) {
+      this.stranded = true;
+      this.state = 'done';
+      record({ k: 'stranded', ...this.base(), code: next.code, cause: next.cause });
+      return;
+    }
+    const delay = next.delayMs;
+    this.attempt = next.attempt;
+    // The next attempt goes to another node. Leaving its first node, a client skips 1 to n - 1 nodes by its
+    // id, so the clients of a dead node spread evenly over the survivors, as behind a load balancer, instead
+    // of all landing on the next node in the list.
+    const others = Math.max(1, this.spec.urls.length - 1);
+    this.urlIndex += this.urlIndex === 0 ? 1 + (this.spec.id % others) : 1;
+    if (nowMs() + delay > init.stopAt) {
+      this.state = 'done';
+      return;
+    }
+    this.state = 'waiting';
+    this.timer = setTimeout(() => void this.connect(), delay);
+  }
+
+  protected closeNow(): void {
+    this.state = 'done';
+    this.client?.close();
+  }
+
+  protected async send(
+    action: ClientAction,
+    timeoutMs: number | undefined,
+  ): Promise<Ack<unknown> | undefined> {
+    const client = this.client;
+    if (!client) throw new NoAck('NOT_CONNECTED');
+    try {
+      return (await client.request(action.event, action.payload, timeoutMs)) as Ack<unknown> | undefined;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const code = errorCode(err);
+      throw new NoAck(
+        message === 'not connected' ? 'NOT_CONNECTED' : code === 'TRANSPORT_ERROR' ? 'ACK_TIMEOUT' : code,
+      );
+    }
+  }
+
+  /** Keep WORKER_EVENTS in step with what this reads. */
+  private onEvent(event: string, data: unknown): void {
+    if (event === 'server:draining') {
+      this.hintMs = (data as { reconnectAfterMs?: number } | undefined)?.reconnectAfterMs;
+      return;
+    }
+    if (event === 'auth:expired') {
+      this.toldRetryable = (data as { retryable?: boolean } | undefined)?.retryable === true;
+      return;
+    }
+    if (event === FANOUT_EVENT) this.fanout(data);
+  }
+
+  private onClose(client: LeanClient, reason: string): void {
+    if (client !== this.client || this.state !== 'up') return;
+    if (reason === 'closed') {
+      this.state = this.spec.script ? 'idle' : 'done';
+      return;
+    }
+    this.downAt ??= nowMs();
+    record({ k: 'down', ...this.base(), reason });
+    this.state = 'idle';
+    this.after(this.interruption(client));
+  }
+
+  storm(mode: 'drop' | 'blackhole'): void {
+    if (this.state !== 'up') return;
+    this.downAt = nowMs();
+    if (mode === 'drop') this.client?.drop();
+    else this.client?.blackhole();
+  }
+
+  finish(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.loopTimer);
+    const state =
+      this.state === 'up' ? 'up' : this.stranded ? 'stranded' : this.restoredOnce ? 'down' : 'failed';
+    record({ k: 'end', ...this.base(), state });
+    this.state = 'done';
+    this.client?.drop();
+  }
+
+  /** True once finish() ran (read after an await, where the narrowed `state` type would mislead). */
+  protected get finished(): boolean {
+    return this.state === 'done';
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'up';
+  }
+}

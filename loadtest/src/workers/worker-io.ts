@@ -1,0 +1,84 @@
+/**
+ * What every simulated user of a client worker shares, whichever client drives it: the run's init message,
+ * the run clock, the record buffer (flushed to the coordinator every 100 ms) and the fan-out tallies.
+ * Imports only the worker messages and the stats helpers; the sims (lean-sim.ts, sdk-sim.ts) import it.
+ */
+import { performance } from 'node:perf_hooks';
+import { LatencyByLabel } from '../report/stats.ts';
+import { FANOUT_EVENT, type ClientRecord, type FanoutTally, type InitMessage } from './messages.ts';
+
+/** The run this worker belongs to; set once by the coordinator's `init`. */
+export const run: { init: InitMessage | undefined } = { init: undefined };
+
+/** Milliseconds since the run started (the clock every record uses). */
+export const nowMs = (): number =>
+  performance.timeOrigin + performance.now() - (run.init?.runStartEpochMs ?? 0);
+
+/** CPU this process used so far, in ms. */
+export const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Sends one message to the coordinator (no-op outside a forked worker). */
+export const send = (message: unknown): void => {
+  process.send?.(message);
+};
+
+let records: ClientRecord[] = [];
+
+/** Buffers one record for the next batch. */
+export function record(r: ClientRecord): void {
+  records.push(r);
+}
+
+/** Sends the buffered records now. */
+export function flush(): void {
+  if (records.length === 0) return;
+  send({ type: 'batch', records, cpuMs: cpuMs() });
+  records = [];
+}
+setInterval(flush, 100).unref();
+
+/** A transport error as a short code for the report. */
+export const errorCode = (err: unknown): string => {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/ECONNREFUSED/.test(message)) return 'TRANSPORT_REFUSED';
+  if (/ECONNRESET|socket hang up/.test(message)) return 'TRANSPORT_RESET';
+  if (/EADDRNOTAVAIL|EADDRINUSE/.test(message)) return 'PORTS_EXHAUSTED';
+  if (/EMFILE|ENFILE/.test(message)) return 'FDS_EXHAUSTED';
+  if (/no session:restored within/.test(message)) return 'TIMEOUT';
+  if (/closed \(/.test(message)) return 'TRANSPORT_CLOSED';
+  return 'TRANSPORT_ERROR';
+};
+
+const fanoutLatency = new LatencyByLabel();
+const fanoutRooms = new Map<string, { unique: number; duplicates: number }>();
+
+/** A fan-out message one user received; `seen` is that user's own record of sequence numbers per room. */
+export function onFanout(data: unknown, seen: Map<string, Set<number>>): void {
+  const d = data as { seq: number; sentAt: number; room: string; phase: string; size: number };
+  const latency = performance.timeOrigin + performance.now() - d.sentAt;
+  let seenInRoom = seen.get(d.room);
+  if (!seenInRoom) seen.set(d.room, (seenInRoom = new Set()));
+  let tally = fanoutRooms.get(d.room);
+  if (!tally) fanoutRooms.set(d.room, (tally = { unique: 0, duplicates: 0 }));
+  if (seenInRoom.has(d.seq)) {
+    tally.duplicates++;
+    return;
+  }
+  seenInRoom.add(d.seq);
+  tally.unique++;
+  fanoutLatency.get(`phase:${d.phase}`).record(latency);
+  fanoutLatency.get(`size:${d.size}`).record(latency);
+  fanoutLatency.get('all').record(latency);
+}
+
+/** This worker's fan-out tallies, encoded for the coordinator. */
+export function fanoutTally(): FanoutTally {
+  const latency: Record<string, string> = {};
+  for (const [label, l] of fanoutLatency.byLabel) latency[label] = l.encode();
+  return { latency, rooms: Object.fromEntries(fanoutRooms) };
+}
+
+export { FANOUT_EVENT };
