@@ -209,6 +209,7 @@ export default tseslint.config(
       '**/*.test.tsx',
       'gateway/bench/**/*.ts',
       'loadtest/src/cli.ts',
+      'loadtest/src/cli/**/*.ts',
       'loadtest/src/local-cluster.ts',
     ],
     rules: { 'no-restricted-properties': 'off' },
