@@ -1,9 +1,17 @@
 /**
- * The socket.io server of one node: engine options (message size, ping, connect timeout, origin check in
- * allowRequest), the guards of connections not yet authenticated (engine-guards.ts), the handshake, and
- * each connection's lifecycle — restore (session/restore.ts with every feature's hook), guards (floods end
- * in a disconnect), token expiry, requests (every feature's, registered in one loop and answered through
- * the one request pipeline), detach.
+ * transport/ owns everything a node says on the network, in rooms by job: http/ (HTTP server, service API,
+ * operator routes), engine/ (Engine.IO options and the guards of connections not yet authenticated, the
+ * websocket engine, origin policy, client IP, cluster adapter), handshake/ (the io.use middleware: limits,
+ * admission queue, flood cool-down), requests/ (the one request pipeline: request ids, the ledger, the
+ * edge where errors become the wire shape), and here the socket.io server and each connection's lifecycle
+ * (delivery to features, guards, token expiry, kick/revoke, drain, housekeeping). It may import features/,
+ * auth/, session/, metrics/, infra/, config/, errors/ and the protocol; it is the only folder that touches
+ * express, socket.io, ws and node:http (eslint.config.js).
+ *
+ * This file: the socket.io server of one node: engine options (message size, ping, connect timeout, origin
+ * check in allowRequest), the engine guards, the handshake, and each connection's lifecycle — restore
+ * (session/restore.ts with every feature's hook), guards (floods end in a disconnect), token expiry,
+ * requests (every feature's, registered in one loop and answered through the one request pipeline), detach.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';

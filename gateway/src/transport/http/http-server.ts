@@ -1,11 +1,10 @@
 /**
- * transport/ owns everything a node says on the network: the node:http server and its express app (this
- * file), the service API (service-*.ts), the operator routes (health-routes.ts), the demo page, the
- * socket.io server with its guards, handshake and request pipeline (socket-server.ts), the cluster adapter,
- * readiness and the drain. It may import features/, auth/, session/, metrics/, infra/, config/, errors/ and
- * the protocol; it is the only folder that touches express, socket.io, ws and node:http (eslint.config.js).
+ * transport/http/ owns the node's HTTP side: the node:http server and its express app (this file), the
+ * service API for backends (service-router.ts mounts service-events, service-users and service-publish
+ * behind service-auth.ts, with service-body.ts and service-errors.ts), the operator routes
+ * (health-routes.ts, readiness.ts) and the demo page.
  *
- * This file: the node's HTTP server. The express app is the server's request listener from the start:
+ * The node's HTTP server. The express app is the server's request listener from the start:
  * socket.io, attached to `server` next, takes over its /socket.io/ path and hands every other request on
  * to it. The routes are mounted once the parts they serve exist.
  */
