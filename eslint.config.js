@@ -224,4 +224,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
     },
   },
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    ignores: ['**/test/**', '**/*.test.ts'],
+    rules: {
+      // Only tests import test/ (what others share with tests lives in dev/); the TS twin rule leaves other blocks' no-restricted-imports intact.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)test/', message: 'Only tests import test/; shared helpers live in dev/.' },
+          ],
+        },
+      ],
+    },
+  },
 );

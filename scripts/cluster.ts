@@ -7,12 +7,8 @@
 import { parseArgs } from 'node:util';
 import { envSchema } from '../gateway/src/config/schema.ts';
 import { writeFileSync } from 'node:fs';
-import {
-  COMPOSE_HAPROXY_FILE,
-  renderComposeHaproxyConfig,
-  startLocalCluster,
-  type LocalCluster,
-} from './local-cluster.ts';
+import { COMPOSE_HAPROXY_FILE, renderComposeHaproxyConfig } from '../dev/haproxy.ts';
+import { startLocalCluster, type LocalCluster } from '../dev/local-cluster.ts';
 
 const USAGE = `usage: npm run cluster -- [--nodes N] [--port PORT] [--logs]
   --nodes N    gateway nodes behind HAProxy (default 3)
@@ -59,8 +55,14 @@ async function main(): Promise<void> {
   const nodes = parseWhole(values.nodes, 'nodes', 3, 1);
   const port = parseWhole(values.port, 'port', 8080, 0);
 
-  // Only the gateway's own variables pass through (PORT/HOST/NODE_ID are per node).
-  const env: Record<string, string> = {};
+  // A development cluster with the gateway's own timings (undefined drops the local cluster's quick
+  // test defaults); only the gateway's own variables pass through (PORT/HOST/NODE_ID are per node).
+  const env: Record<string, string | undefined> = {
+    NODE_ENV: 'development',
+    NODE_HEARTBEAT_SECONDS: undefined,
+    NODE_DEAD_AFTER_SECONDS: undefined,
+    DRAIN_SECONDS: undefined,
+  };
   for (const name of Object.keys(envSchema.shape)) {
     const value = process.env[name];
     if (value !== undefined && !['PORT', 'HOST', 'NODE_ID', 'REDIS_URL'].includes(name)) env[name] = value;
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
   try {
     cluster = await startLocalCluster({
       nodes,
-      port,
+      haproxy: { port },
       env,
       ...(redisUrl === undefined ? {} : { redisUrl }),
       ...(values.logs ? { onLog: (source: string, line: string) => out(`[${source}] ${line}`) } : {}),
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
     '',
     `  Stayline cluster: ${cluster.url}   (HAProxy, sticky cookie AWSALB)`,
     ...cluster.nodes.map((n) => `    ${n.id.padEnd(8)} ${n.url}   pid ${n.pid}`),
-    `    haproxy  pid ${cluster.haproxy.pid}   config ${cluster.haproxy.configFile}`,
+    `    haproxy  pid ${cluster.haproxy?.pid ?? '-'}   config ${cluster.haproxy?.configFile ?? '-'}`,
     `    redis    ${cluster.redis.url}`,
     '',
   ];
@@ -97,6 +99,9 @@ async function main(): Promise<void> {
       `  ${cluster.token('dev-user')}`,
       '',
     );
+  }
+  if (process.env['SERVICE_TOKEN'] === undefined) {
+    lines.push(`  Service token (POST /v1/publish...): ${cluster.serviceToken}`, '');
   }
   lines.push(
     `  Probes: ${cluster.url}/readyz  (each node: <node url>/metrics)`,

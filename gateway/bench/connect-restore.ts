@@ -17,9 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
-import { baseEnv, startGatewayProcess } from '../test/support/gateway.ts';
-import { startRedis } from '../test/support/redis.ts';
-import { signToken } from '../test/support/tokens.ts';
+import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
+import { startRedis } from '../../dev/redis.ts';
+import { signToken } from '../../dev/tokens.ts';
 
 const { values } = parseArgs({
   options: {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { createTokenVerifier } from '../src/auth/index.ts';
-import { testAuthConfig } from '../test/support/tokens.ts';
+import { testAuthConfig } from '../../dev/tokens.ts';
 
 interface Case {
   name: string;

@@ -26,9 +26,9 @@ import { pino } from 'pino';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
 import { createRedisClient } from '../src/infra/redis.ts';
 import { RedisClaimStore } from '../src/session/redis-claim-store.ts';
-import { baseEnv, startGatewayProcess } from '../test/support/gateway.ts';
-import { startRedis } from '../test/support/redis.ts';
-import { signToken } from '../test/support/tokens.ts';
+import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
+import { startRedis } from '../../dev/redis.ts';
+import { signToken } from '../../dev/tokens.ts';
 
 const { values } = parseArgs({
   options: {

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '../test/support/gateway.ts';
+import { REPO_ROOT } from '../../dev/gateway-process.ts';
 
 const { values } = parseArgs({
   options: {

@@ -54,16 +54,23 @@ export function readTraces(paths: readonly string[]): TraceEvent[] {
 
 /**
  * Per user, the replay script: connect at each `connect`, and at each `disconnect` a drop (abrupt), or a
- * polite close when the client itself left ("client namespace disconnect" / "client disconnect").
+ * polite close when the client itself left ("client namespace disconnect" / "client disconnect"). A
+ * server may see a user's new connection before the old one's end (connect, connect, disconnect): the
+ * replayed user has one connection, which the second connect replaces, so that disconnect is left out
+ * (played in order, it would end the new connection).
  */
 export function scriptsByUser(
   events: readonly TraceEvent[],
   speed: number,
 ): Map<string, { at: number; op: 'connect' | 'drop' | 'close' }[]> {
   const out = new Map<string, { at: number; op: 'connect' | 'drop' | 'close' }[]>();
+  const open = new Map<string, number>();
   for (const e of events) {
     let script = out.get(e.user);
     if (!script) out.set(e.user, (script = []));
+    const openBefore = open.get(e.user) ?? 0;
+    open.set(e.user, e.event === 'connect' ? openBefore + 1 : Math.max(0, openBefore - 1));
+    if (e.event === 'disconnect' && openBefore > 1) continue;
     const polite = e.reason === 'client namespace disconnect' || e.reason === 'client disconnect';
     script.push({ at: e.at / speed, op: e.event === 'connect' ? 'connect' : polite ? 'close' : 'drop' });
   }

@@ -13,6 +13,7 @@ import {
   tokenFor,
   type RunningGateway,
 } from '../../gateway/test/support/gateway.ts';
+import { waitFor } from '../../gateway/test/support/wait.ts';
 import {
   createClient,
   SdkError,
@@ -39,6 +40,20 @@ const normalise = (value: unknown): unknown =>
 
 type Trace = unknown[];
 
+/**
+ * Resolves once the gateway holds no socket: a dropped connection is gone on the server too before the
+ * same user reconnects, whatever the machine's load (a fixed pause was a guess at how long that takes).
+ */
+const serverSawEveryClose = (): Promise<unknown> =>
+  waitFor(
+    async () => {
+      const text = await fetch(`${gw.url}/metrics`).then((r) => r.text());
+      return /^stayline_connections(\{[^}]*\})? 0$/m.test(text);
+    },
+    5_000,
+    'the gateway to see the drop',
+  );
+
 async function withLean(user: string): Promise<Trace> {
   const trace: Trace = [];
   const first = new LeanClient({ url: gw.url, token: tokenFor(env, user) });
@@ -47,7 +62,7 @@ async function withLean(user: string): Promise<Trace> {
   trace.push(await first.request('room:join', { room: 'bad room!' }));
   trace.push(await first.request('queue:join', { eventId: 'e1' }));
   first.drop();
-  await new Promise((r) => setTimeout(r, 50));
+  await serverSawEveryClose();
   const second = new LeanClient({ url: gw.url, token: tokenFor(env, user) });
   trace.push((await second.connect()).session);
   second.close();
@@ -70,7 +85,7 @@ async function withSocketIo(user: string): Promise<Trace> {
   trace.push(await ack(first, 'queue:join', { eventId: 'e1' }));
   // An abrupt drop, as MEASURED.md says: close the engine, not a polite disconnect.
   first.io.engine.close();
-  await new Promise((r) => setTimeout(r, 50));
+  await serverSawEveryClose();
   const second = connect(gw.url, tokenFor(env, user));
   trace.push(await restored(second));
   second.disconnect();

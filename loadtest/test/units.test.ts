@@ -275,4 +275,18 @@ describe('connection trace', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('leaves out the disconnect of a connection the user had already replaced (connect, connect, drop)', () => {
+    const events = [
+      { at: 0, user: 'u1', event: 'connect' as const },
+      { at: 100, user: 'u1', event: 'connect' as const },
+      { at: 101, user: 'u1', event: 'disconnect' as const, reason: 'transport close' },
+      { at: 300, user: 'u1', event: 'disconnect' as const, reason: 'client namespace disconnect' },
+    ];
+    expect(scriptsByUser(events, 1).get('u1')).toEqual([
+      { at: 0, op: 'connect' },
+      { at: 100, op: 'connect' },
+      { at: 300, op: 'close' },
+    ]);
+  });
 });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSdkBuildLock } from '../../../gateway/test/support/build-lock.ts';
-import { REPO_ROOT } from '../../../gateway/test/support/gateway.ts';
+import { REPO_ROOT } from '../../../dev/gateway-process.ts';
 
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const ENTRIES = ['.', './react', './protocol', './browser'] as const;

@@ -1,13 +1,14 @@
 /**
  * Polling fallback through the shipped HAProxy config: three gateway nodes behind HAProxy
- * (scripts/local-cluster.ts renders deploy/haproxy/haproxy.cfg.template, cookie stickiness and all), and
+ * (dev/haproxy.ts renders deploy/haproxy/haproxy.cfg.template, cookie stickiness and all), and
  * in front of it a proxy that refuses every websocket upgrade, as some corporate proxies do. The SDK with
  * its default `['websocket']` cannot connect there; with `transports: ['websocket', 'polling']` it falls
  * back to long-polling, and every poll of a session reaches its node (the AWSALB cookie), through many
  * calls, several clients spread over the nodes, and a SIGKILL of a client's node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findHaproxy, startLocalCluster, type LocalCluster } from '../../../scripts/local-cluster.ts';
+import { findHaproxy } from '../../../dev/haproxy.ts';
+import { startLocalCluster, type LocalCluster } from '../../../dev/local-cluster.ts';
 import { waitFor } from '../../../gateway/test/support/wait.ts';
 import { createClient, type StaylineClient } from '../../src/index.ts';
 import { recordStatuses, untilStatus } from '../support/client-wait.ts';
@@ -26,6 +27,7 @@ describe.skipIf(haproxy === undefined)('polling fallback through the shipped HAP
   beforeAll(async () => {
     cluster = await startLocalCluster({
       nodes: 3,
+      haproxy: true,
       env: { NODE_ENV: 'test', NODE_HEARTBEAT_SECONDS: '1', NODE_DEAD_AFTER_SECONDS: '3' },
     });
     proxy = await startNoWebsocketProxy(cluster.url);

@@ -1,5 +1,5 @@
 /**
- * Three gateway nodes behind a real HAProxy (scripts/local-cluster.ts, the `npm run cluster` path) with
+ * Three gateway nodes behind a real HAProxy (dev/local-cluster.ts, the `npm run cluster` path) with
  * ALB-like cookie stickiness: long-polling stays on the node that holds the session, the websocket
  * upgrade works through the proxy, a client whose node dies lands on another node with its session, and
  * the polling sessions of a draining node keep reaching it (`option persist`) until the drain closes them.
@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Socket } from 'socket.io-client';
 import type { Ack, RestoredSession, RoomResult } from '@stayline/client-sdk/protocol';
-import { findHaproxy, startLocalCluster, type LocalCluster } from '../../../scripts/local-cluster.ts';
+import { findHaproxy } from '../../../dev/haproxy.ts';
+import { startLocalCluster, type LocalCluster } from '../../../dev/local-cluster.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createSessionStore, type SessionStore } from '../../src/session/index.ts';
 import { connect, type ClientOptions } from '../support/gateway.ts';
@@ -41,6 +42,7 @@ describe.skipIf(haproxy === undefined)('a cluster behind HAProxy with cookie sti
   beforeAll(async () => {
     cluster = await startLocalCluster({
       nodes: 3,
+      haproxy: true,
       env: {
         NODE_ENV: 'test',
         NODE_HEARTBEAT_SECONDS: '1',

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './gateway.ts';
+import { REPO_ROOT } from '../../../dev/gateway-process.ts';
 
 const LOCK = join(
   tmpdir(),

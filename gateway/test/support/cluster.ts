@@ -2,8 +2,13 @@
  * Several real gateway processes on one real redis-server, as operators run them (no load balancer: tests
  * pick the node each client talks to). Everything is stopped by `stop()`, processes by pid.
  */
-import { baseEnv, startGatewayProcess, type GatewayProcess } from './gateway.ts';
-import { startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from './redis.ts';
+import { baseEnv, startGatewayProcess, type GatewayProcess } from '../../../dev/gateway-process.ts';
+import {
+  startRedis,
+  startRedisCluster,
+  type RedisClusterProcess,
+  type RedisProcess,
+} from '../../../dev/redis.ts';
 
 export const SERVICE_TOKEN = 'cluster-test-service-token-0123456789';
 

@@ -1,16 +1,15 @@
 /**
  * Test helpers for tokens and keys. Every key is generated at test time (nothing is committed), PEM files
- * go to a temp dir the test removes, and tokens are signed on a fixed clock.
+ * go to a temp dir the test removes, and tokens are signed on a fixed clock. `signToken`, `TEST_NOW_MS`
+ * and `testAuthConfig` live in dev/tokens.ts (benchmarks use them too) and are re-exported here.
  */
 import { createHmac, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
-import type { AuthConfig } from '../../src/auth/index.ts';
+import { TEST_NOW_MS } from '../../../dev/tokens.ts';
 
-/** A fixed "now" for unit tests: 2026-01-15T12:00:00Z, in epoch milliseconds. */
-export const TEST_NOW_MS = Date.UTC(2026, 0, 15, 12, 0, 0);
+export { TEST_NOW_MS, signToken, testAuthConfig, type SignTokenOptions } from '../../../dev/tokens.ts';
 
 /** A random HMAC secret: 32 random bytes as base64url (43 characters, so JWT_SECRET's 32 minimum holds). */
 export function hsSecret(bytes = 32): string {
@@ -72,61 +71,6 @@ export function tempKeysDir(files: Readonly<Record<string, string | Buffer>> = {
     path: (name) => join(dir, name),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-/** An auth config with no key and the schema's defaults; override what the test is about. */
-export function testAuthConfig(overrides: Partial<AuthConfig> = {}): AuthConfig {
-  return {
-    secret: undefined,
-    secretKid: undefined,
-    publicKeyFile: undefined,
-    keysDir: undefined,
-    algorithms: undefined,
-    issuer: undefined,
-    audience: undefined,
-    clockToleranceSeconds: 5,
-    expiryWarningSeconds: 60,
-    maxLifetimeSeconds: 86_400,
-    generatedDevSecret: false,
-    ...overrides,
-  };
-}
-
-/** What signToken puts in a token. */
-export interface SignTokenOptions {
-  /** The signing key: a secret string/Buffer for HS*, a private KeyObject for RS256..ES512. */
-  key: KeyObject | string | Buffer;
-  /** Default HS256. */
-  alg?: jwt.Algorithm;
-  /** Default 'alice'; null leaves `sub` out. */
-  sub?: string | null;
-  /** Seconds from `nowMs` to `exp`, may be negative; default 3600; null leaves `exp` out. */
-  expiresIn?: number | null;
-  /** Seconds from `nowMs` to `nbf`; default none. */
-  notBefore?: number;
-  kid?: string;
-  issuer?: string;
-  audience?: string;
-  claims?: Record<string, unknown>;
-  /** The signing clock; default TEST_NOW_MS. */
-  nowMs?: number;
-}
-
-/** Signs a token with jsonwebtoken, on the test clock. */
-export function signToken(options: SignTokenOptions): string {
-  const iat = Math.floor((options.nowMs ?? TEST_NOW_MS) / 1000);
-  const payload: Record<string, unknown> = { ...options.claims, iat };
-  const sub = options.sub === undefined ? 'alice' : options.sub;
-  if (sub !== null) payload.sub = sub;
-  const expiresIn = options.expiresIn === undefined ? 3600 : options.expiresIn;
-  if (expiresIn !== null) payload.exp = iat + expiresIn;
-  if (options.notBefore !== undefined) payload.nbf = iat + options.notBefore;
-  if (options.issuer !== undefined) payload.iss = options.issuer;
-  if (options.audience !== undefined) payload.aud = options.audience;
-  return jwt.sign(payload, options.key, {
-    algorithm: options.alg ?? 'HS256',
-    ...(options.kid === undefined ? {} : { keyid: options.kid }),
-  });
 }
 
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');

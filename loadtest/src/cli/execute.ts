@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { defaultPolicy } from '../backoff.ts';
-import { startLocalCluster, type LocalCluster } from '../local-cluster.ts';
+import { startLocalCluster, type LocalCluster } from '../../../dev/local-cluster.ts';
 import { writeHtml } from '../report/html.ts';
 import { summaryText, writeJson, type Report } from '../report/report.ts';
 import { parseSlo } from '../report/slo.ts';

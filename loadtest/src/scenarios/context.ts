@@ -4,7 +4,7 @@
  */
 import { cpus } from 'node:os';
 import type { BackoffPolicy } from '../backoff.ts';
-import type { LocalCluster } from '../local-cluster.ts';
+import type { LocalCluster } from '../../../dev/local-cluster.ts';
 import { Probes } from '../probes.ts';
 import type { Report, Table } from '../report/report.ts';
 import { checkSlo, type SloMetric } from '../report/slo.ts';

@@ -2,11 +2,12 @@
  * `replay <trace.jsonl...>`: replays the connect/disconnect timing of a recorded storm. Each anonymised
  * user of the trace becomes one synthetic user; its connects are opened and its disconnects dropped at the
  * recorded offsets (divided by `--speed`). The trace records when the server saw a connection, so the
- * replay opens it then: the herd arrives as it did, shifted by one handshake.
+ * replay opens it then: the herd arrives as it did, shifted by one handshake. A user's steps keep their
+ * order: one whose handshake is slower than the recorded gap plays its next step late, never skips it.
  */
 import type { Report } from '../report/report.ts';
 import { readTraces, scriptsByUser } from '../trace.ts';
-import { buildReport, clientSpec, openRun, sleep, waitUntil, type Context } from './context.ts';
+import { buildReport, clientSpec, openRun, waitUntil, type Context } from './context.ts';
 import { timeToFraction } from '../report/stats.ts';
 
 export interface ReplayOptions {
@@ -21,7 +22,12 @@ export async function runReplay(ctx: Context, o: ReplayOptions): Promise<Report>
   const scripts = [...scriptsByUser(events, o.speed)].slice(0, o.maxUsers);
   const lastAt = Math.max(0, ...scripts.flatMap(([, s]) => s.map((x) => x.at)));
   const connects = scripts.reduce((a, [, s]) => a + s.filter((x) => x.op === 'connect').length, 0);
-  const run = await openRun(ctx, scripts.length);
+  const mostConnects = Math.max(0, ...scripts.map(([, s]) => s.filter((x) => x.op === 'connect').length));
+  // Every attempt ends in a session or a failed connect: the run is over when all of them have ended.
+  let ended = 0;
+  const run = await openRun(ctx, scripts.length, (r) => {
+    if (r.k === 'up' || (r.k === 'err' && r.stage === 'connect')) ended++;
+  });
   const lead = run.now() + 500;
   run.pool.add(
     scripts.map(([, script], i) => ({
@@ -31,14 +37,12 @@ export async function runReplay(ctx: Context, o: ReplayOptions): Promise<Report>
   );
   run.markers.push({ t: lead / 1000, label: 'trace t=0' });
   const { state } = run;
+  // A user plays its steps in order, so a slow server delays its later connects (each bounded by the
+  // connect timeout) rather than skipping them; waiting for every attempt to end replaces a fixed grace.
   await waitUntil(
-    () =>
-      run.now() > lead + lastAt + 500 &&
-      state.attempts >= connects &&
-      state.everUp.size + state.failed.size >= scripts.length,
-    lastAt + ctx.connectTimeoutMs + 5000,
+    () => run.now() > lead + lastAt && state.attempts >= connects && ended >= state.attempts,
+    lastAt + mostConnects * ctx.connectTimeoutMs + 5000,
   );
-  await sleep(500);
   await run.finish();
   const upTimes = [...state.firstUpAt.values(), ...state.restoredAt.values()];
   const sessions = state.timeline.samples().reduce((a, s) => a + s.restored, 0);

@@ -5,7 +5,7 @@
  * dropped client's drop → ready (the plain node's `session:restored` on connection) timed the same way the
  * gateway's drop → restored is. What stock Socket.IO gives a hand-rolled setup: a reconnect, no state.
  */
-import { startPlain } from '../local-cluster.ts';
+import { startPlain } from '../../../dev/local-cluster.ts';
 import type { LatencySummary } from '../report/stats.ts';
 import { timeToFraction } from '../report/stats.ts';
 import { clientSpec, openRun, sleep, waitUntil, type Context } from './context.ts';

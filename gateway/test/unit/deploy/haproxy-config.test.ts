@@ -13,7 +13,7 @@ import {
   findHaproxy,
   renderComposeHaproxyConfig,
   renderHaproxyConfig,
-} from '../../../../scripts/local-cluster.ts';
+} from '../../../../dev/haproxy.ts';
 import { DEFAULTS, durationSeconds } from './deploy-files.ts';
 
 const haproxy = findHaproxy();
