@@ -11,13 +11,12 @@
  * a separate, untimed pass with MONITOR on, counting only what clients sent (a script's inner commands are
  * listed as `lua` and not counted): the commands one restore costs and how many of them travel together.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
 import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
+import { startPlain } from '../../dev/local-cluster.ts';
 import { startRedis } from '../../dev/redis.ts';
 import { signToken } from '../../dev/tokens.ts';
 
@@ -98,21 +97,6 @@ async function connectAll(
 async function closeAll(clients: LeanClient[], settle: () => Promise<void>): Promise<void> {
   for (const c of clients) c.close();
   await settle();
-}
-
-function startPlain(redisUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const script = fileURLToPath(new URL('./plain-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, REDIS_URL: redisUrl },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout?.once('data', (chunk: Buffer) => {
-      const { port } = JSON.parse(chunk.toString()) as { port: number };
-      resolve({ url: `http://127.0.0.1:${port}`, child });
-    });
-    child.once('exit', (code) => reject(new Error(`plain server exited ${String(code)}`)));
-  });
 }
 
 /**
