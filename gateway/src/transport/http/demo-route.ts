@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
 
 /** Where the SDK build writes the demo. */
-export const DEMO_DIR = fileURLToPath(new URL('../../../client-sdk/dist/demo/', import.meta.url));
+export const DEMO_DIR = fileURLToPath(new URL('../../../../client-sdk/dist/demo/', import.meta.url));
 
 /** A router serving `dir` (default DEMO_DIR) at /demo/, or a 503 naming the build command when missing. */
 export function createDemoRoute(dir: string = DEMO_DIR): Router {
