@@ -8,6 +8,7 @@ import { createTokenVerifier } from './auth/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { createFeatures } from './features/index.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
+import { createOutageLog } from './infra/outage-log.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
@@ -72,10 +73,15 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   const log = options.logger ?? createLogger({ level: config.log.level, nodeId: config.nodeId });
   const metrics = createGatewayMetrics({ nodeId: config.nodeId });
   const verifier = createTokenVerifier(config.auth);
-  // Every Redis call of the stores, timed and counted by command and outcome.
+  // Every Redis call of the stores, timed and counted by command and outcome; an outage is logged when it
+  // starts and when it ends, not per failed call.
+  const outage = createOutageLog(log.child({ module: 'store' }));
   const observeCommand = (command: string, seconds: number, outcome: 'ok' | 'error'): void => {
     metrics.redisCommandDuration.observe({ command, outcome }, seconds);
-    if (outcome === 'error') metrics.redisErrors.inc({ command });
+    if (outcome === 'error') {
+      metrics.redisErrors.inc({ command });
+      outage.failed(command);
+    } else outage.succeeded();
   };
   const store = createSessionStore(config.store, {
     logger: log.child({ module: 'session' }),

@@ -4,6 +4,7 @@
  * queue's admission check as a function from here).
  */
 import type { GatewayConfig } from '../config/index.ts';
+import { isGatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ClaimMetrics } from '../metrics/claim-metrics.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
@@ -37,10 +38,13 @@ export function createFeatures(
   },
 ): NodeFeatures {
   const { delivery, claimMetrics, log } = deps;
-  // A failed background round is logged and counted; the loop goes on at its next tick.
+  // A failed background round is counted; the loop goes on at its next tick. A store outage is logged by
+  // the outage log (once when it starts, once when it ends), anything else here.
   const loopFailed = (err: unknown, operation: string): void => {
     deps.metrics.storeErrors.inc({ operation });
-    log.warn({ err, operation }, 'claims round failed');
+    if (isGatewayError(err, 'STORE_UNAVAILABLE'))
+      log.debug({ operation }, 'claims round failed: store unavailable');
+    else log.warn({ err, operation }, 'claims round failed');
   };
   if (config.claims.admissionSecret === undefined && config.auth.secret === undefined)
     log.warn('no ADMISSION_SECRET and no JWT_SECRET: admission tokens are valid on this node only');

@@ -7,6 +7,7 @@
  * - retry of detaches that failed while the store was down.
  * A failed round is logged and counted, and simply tried again next round.
  */
+import { isGatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { NodeId, SessionStore } from '../session/session-store.ts';
@@ -37,7 +38,10 @@ export function createHousekeeping(
   const timers: NodeJS.Timeout[] = [];
   const failed = (operation: string) => (err: unknown) => {
     deps.metrics.storeErrors.inc({ operation });
-    deps.log.warn({ err, operation }, 'housekeeping round failed');
+    // A store outage is logged once by the outage log; anything else here.
+    if (isGatewayError(err, 'STORE_UNAVAILABLE'))
+      deps.log.debug({ operation }, 'housekeeping round failed: store unavailable');
+    else deps.log.warn({ err, operation }, 'housekeeping round failed');
   };
   const every = (ms: number, round: () => Promise<void>, operation: string): void => {
     let running = false;

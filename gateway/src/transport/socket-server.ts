@@ -19,7 +19,7 @@ import type { Adapter } from 'socket.io-adapter';
 import { z } from 'zod';
 import { SERVER_EVENTS } from '@stayline/client-sdk/protocol';
 import type { TokenVerifier } from '../auth/index.ts';
-import { GatewayError } from '../errors/gateway-error.ts';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
 import type { GatewayConfig } from '../config/index.ts';
 import { defineRequest, type AnyFeatureRequest, type Feature } from '../features/feature.ts';
 import { createLogSampler } from '../infra/log-sampler.ts';
@@ -151,7 +151,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       () => pendingDetaches.delete(socketId),
       (err: unknown) => {
         metrics.storeErrors.inc({ operation: 'detach' });
-        log.warn({ err }, 'detach failed; will retry');
+        // A store outage is logged once by the outage log; anything else here.
+        if (!isGatewayError(err, 'STORE_UNAVAILABLE')) log.warn({ err }, 'detach failed; will retry');
         pendingDetaches.set(socketId, userId);
       },
     );
