@@ -20,31 +20,54 @@ export class NotReadyError extends Error {
 }
 
 /**
+ * How long a replica or Sentinel answer keeps naming a client that is between connections. A client on a
+ * replica reconnects at each READONLY (infra/redis.ts, to follow a failover) and lands on the replica
+ * again: a probe in that gap would otherwise flap between `replica` and `unavailable`.
+ */
+const REMEMBER_ROLE_MS = 10_000;
+
+/** The last role answer per client that was not `master`, with when it came. */
+const lastWrongRole = new WeakMap<RedisLike, { error: NotReadyError; at: number }>();
+
+/**
  * Resolves when `redis` is connected to a primary (ROLE `master`); rejects with a NotReadyError naming a
  * replica, a Sentinel, or no answer. On Redis Cluster the command reaches a primary (the client routes to
  * primaries), so this checks the connection is up.
  */
-export async function assertWritable(redis: RedisLike): Promise<void> {
+export async function assertWritable(redis: RedisLike, now: () => number = Date.now): Promise<void> {
   let reply: unknown;
   try {
     reply = await redis.call('ROLE');
   } catch (err) {
+    const wrong = lastWrongRole.get(redis);
+    if (wrong !== undefined && now() - wrong.at < REMEMBER_ROLE_MS) throw wrong.error;
     const reason = err instanceof Error ? err.message : String(err);
     throw new NotReadyError('unavailable', `Redis does not answer: ${reason}`, { cause: err });
   }
+  const error = roleError(reply);
+  if (error === undefined) {
+    lastWrongRole.delete(redis);
+    return;
+  }
+  lastWrongRole.set(redis, { error, at: now() });
+  throw error;
+}
+
+/** Undefined for a primary's ROLE reply, else the NotReadyError that names what answered. */
+function roleError(reply: unknown): NotReadyError | undefined {
   const [role, host, port] = Array.isArray(reply) ? (reply as unknown[]) : [];
-  if (role === 'master') return;
+  if (role === 'master') return undefined;
   if (role === 'slave') {
-    throw new NotReadyError(
+    return new NotReadyError(
       'replica',
       `connected to a read-only replica (of ${String(host)}:${String(port)}), not the primary: every write fails`,
     );
   }
   if (role === 'sentinel') {
-    throw new NotReadyError(
+    return new NotReadyError(
       'sentinel',
       'connected to a Sentinel, not a Redis server: give sentinel addresses in REDIS_SENTINELS, not REDIS_URL',
     );
   }
-  throw new NotReadyError('unavailable', `unexpected ROLE reply: ${String(role)}`);
+  return new NotReadyError('unavailable', `unexpected ROLE reply: ${String(role)}`);
 }
