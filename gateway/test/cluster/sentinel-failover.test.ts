@@ -53,7 +53,12 @@ describe('a Sentinel failover under two gateways', () => {
     const session = await nextEvent<RestoredSession>(socket, 'session:restored', 10_000);
     return { socket, session };
   };
-  const ready = (i: number) => fetch(`${node(i).url}/readyz`).then((r) => r.status === 200);
+  /** True on 200; otherwise throws with the body, so a timeout names the failing check. */
+  const ready = async (i: number): Promise<boolean> => {
+    const res = await fetch(`${node(i).url}/readyz`);
+    if (res.status === 200) return true;
+    throw new Error(`node ${i} /readyz ${res.status} ${await res.text()}`);
+  };
 
   it('follows the promotion: fast STORE_UNAVAILABLE in the window, then handshakes, restores, holds and broadcasts on the new primary', async () => {
     const pids = nodes.map((n) => n.pid);
