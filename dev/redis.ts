@@ -31,7 +31,8 @@ export interface RedisProcess {
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-function installExitHook(): void {
+/** Kills every process started here (by pid) when this process exits. Idempotent. */
+export function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // 'exit' handlers must be synchronous: SIGKILL needs nothing more (it also ends a SIGSTOPped server).
@@ -82,7 +83,7 @@ async function freeClusterPort(taken: readonly number[]): Promise<number> {
 }
 
 /** Resolves when a raw PING on `port` is answered with +PONG within `timeoutMs` of trying. */
-async function waitForPong(
+export async function waitForPong(
   port: number,
   child: ChildProcess,
   output: () => string,
@@ -120,27 +121,32 @@ function pingOnce(port: number): Promise<boolean> {
   });
 }
 
-function spawnServer(
+/** A redis-server on `port` (loopback, no persistence), with `extraArgs`; tracked for the exit hook. */
+export function spawnServer(
   port: number,
   extraArgs: readonly string[] = [],
 ): { child: ChildProcess; output: () => string } {
-  const child = spawn(
-    REDIS_SERVER,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'no',
-      ...extraArgs,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  return spawnTracked(REDIS_SERVER, [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'no',
+    ...extraArgs,
+  ]);
+}
+
+/** Spawns `bin` with `args`, tracked (by pid) for the exit hook, its output kept for error messages. */
+export function spawnTracked(
+  bin: string,
+  args: readonly string[],
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.on('exit', () => running.delete(child));
   // Keep the last few KB of output for error messages, and keep the pipes drained.
@@ -158,7 +164,8 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function terminate(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+/** Sends `signal` to `child` (SIGKILL after 5 s if still there) and resolves once it has exited. */
+export async function terminate(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = exited(child);
   // A paused server cannot handle SIGTERM; SIGKILL needs no SIGCONT (which would let a paused server

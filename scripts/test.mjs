@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 const NEEDS = [
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'redis-cli', pkg: 'redis-tools' },
+  { bin: 'redis-sentinel', pkg: 'redis-sentinel' },
   { bin: 'haproxy', pkg: 'haproxy' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'nginx', pkg: 'nginx-light' },

@@ -9,7 +9,9 @@ import type { GatewayConfig } from './config/index.ts';
 import { createFeatures } from './features/index.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createOutageLog } from './infra/outage-log.ts';
+import type { RedisLike } from './infra/redis.ts';
 import { createClusterPubSubClients, createPubSubClients, type PubSubClients } from './infra/redis-pubsub.ts';
+import { assertWritable } from './infra/redis-role.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import type { EventDefinition } from './session/claim-store.ts';
@@ -28,7 +30,7 @@ import { createHealthRoutes } from './transport/http/health-routes.ts';
 import { createHousekeeping } from './transport/housekeeping.ts';
 import { createHttpServer } from './transport/http/http-server.ts';
 import { createOriginPolicy } from './transport/engine/origin-policy.ts';
-import { createReadiness } from './transport/http/readiness.ts';
+import { createReadiness, type ReadinessCheck } from './transport/http/readiness.ts';
 import { roomPublisher } from './transport/http/service-publish.ts';
 import { createServiceRouter } from './transport/http/service-router.ts';
 import { createSocketServer } from './transport/socket-server.ts';
@@ -83,8 +85,14 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       outage.failed(command);
     } else outage.succeeded();
   };
+  // Each store's own Redis client, by name: readiness checks that each reaches a writable primary.
+  const storeClients = new Map<string, RedisLike>();
+  const onClient = (name: string, redis: RedisLike): void => {
+    storeClients.set(name, redis);
+  };
   const store = createSessionStore(config.store, {
     logger: log.child({ module: 'session' }),
+    onClient,
     // The attach script reads the queue/hold index too: a restore without them is one round trip.
     claimsIndexTtlMs: claimsIndexTtlMs(config.store.sessionTtlSeconds, config.claims.holdSeconds),
     observeCommand,
@@ -94,11 +102,13 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     logger: log.child({ module: 'claims' }),
     sessions: store,
     observeCommand,
+    onClient,
   });
   // The request ledger (retried requests act once): its own store contract and connection.
   const ledger = createRequestLedger(config.store, {
     logger: log.child({ module: 'claims' }),
     observeCommand,
+    onClient,
   });
   const claimMetrics = createClaimMetrics(metrics.registry);
   let pubsub: PubSubClients | undefined;
@@ -109,6 +119,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   };
   if (config.store.redisClusterNodes !== undefined) {
     pubsub = createClusterPubSubClients(config.store.redisClusterNodes, pubsubOptions);
+  } else if (config.store.redisSentinel !== undefined) {
+    pubsub = createPubSubClients({ sentinel: config.store.redisSentinel }, pubsubOptions);
   } else if (config.store.redisUrl !== undefined) {
     pubsub = createPubSubClients(config.store.redisUrl, pubsubOptions);
   }
@@ -165,16 +177,35 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       metrics,
       log: httpLog,
       nodeId: config.nodeId,
-      // Both stores: a restore reads sessions and queue/hold state, and either may still be reconnecting.
-      readiness: createReadiness(
-        [
-          { name: 'store', ping: () => store.ping() },
-          { name: 'claims', ping: () => claimStore.ping() },
-        ],
-        () => draining,
-      ),
+      readiness: createReadiness(readinessChecks(), () => draining, {
+        log: log.child({ module: 'readiness' }),
+        // Probes are unauthenticated: at most one ROLE per store client per second, however many come.
+        cacheMs: 1000,
+      }),
     }),
   });
+
+  /**
+   * What /readyz checks. Every store (a restore reads sessions and queue/hold state, a request goes through
+   * the ledger) on its own connection, which must reach a primary: a replica or a Sentinel answers PING but
+   * refuses every write. The adapter's subscriber must be live and subscribed, or broadcasts from other
+   * nodes never arrive. The memory stores (no Redis) only answer their ping.
+   */
+  function readinessChecks(): ReadinessCheck[] {
+    const writable = (name: string, fallback: () => Promise<unknown>) => (): Promise<unknown> => {
+      const redis = storeClients.get(name);
+      return redis === undefined ? fallback() : assertWritable(redis);
+    };
+    const checks: ReadinessCheck[] = [
+      { name: 'store', ping: writable('session-store', () => store.ping()) },
+      { name: 'claims', ping: writable('claim-store', () => claimStore.ping()) },
+    ];
+    if (storeClients.has('request-ledger'))
+      checks.push({ name: 'ledger', ping: writable('request-ledger', () => Promise.resolve()) });
+    const adapter = pubsub;
+    if (adapter !== undefined) checks.push({ name: 'pubsub', ping: () => adapter.checkSubscriber() });
+    return checks;
+  }
 
   const housekeeping = createHousekeeping(
     {

@@ -53,6 +53,11 @@ export interface GatewayConfig {
     readonly redisUrl: string | undefined;
     /** Redis Cluster seed nodes; when set, the cluster client, cluster-safe keys and the sharded adapter. */
     readonly redisClusterNodes: readonly string[] | undefined;
+    /**
+     * REDIS_SENTINELS and friends: the primary is found through these sentinels (ioredis' Sentinel
+     * support) and followed across a promotion; undefined = not Sentinel.
+     */
+    readonly redisSentinel: RedisSentinelConfig | undefined;
     readonly commandTimeoutMs: number;
     readonly keyPrefix: string;
     readonly sessionTtlSeconds: number;
@@ -117,6 +122,18 @@ export interface GatewayConfig {
   readonly drain: { readonly seconds: number; readonly graceSeconds: number };
 }
 
+/** Redis through Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_SENTINEL_PASSWORD, REDIS_PASSWORD). */
+export interface RedisSentinelConfig {
+  /** `host:port` of each sentinel (at least one; ioredis learns the others from them). */
+  readonly sentinels: readonly string[];
+  /** REDIS_SENTINEL_NAME (default `mymaster`): the monitored primary's name. */
+  readonly name: string;
+  /** REDIS_SENTINEL_PASSWORD (secret): the sentinels' own password; undefined = none. */
+  readonly sentinelPassword: string | undefined;
+  /** REDIS_PASSWORD (secret): the Redis servers' password; undefined = none. */
+  readonly password: string | undefined;
+}
+
 /** Thrown by loadConfig with every bad variable named at once. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -171,8 +188,23 @@ export function loadConfig(
   if (production && (raw('CORS_ORIGINS') ?? '').replaceAll(',', '').trim() === '') {
     problems.push('CORS_ORIGINS: required in production (comma-separated origins, or * to allow any)');
   }
-  if (raw('REDIS_URL') !== undefined && raw('REDIS_CLUSTER_NODES') !== undefined) {
-    problems.push('REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both');
+  // One Redis topology: a single address, a Cluster, or Sentinel. Each pair set together is named.
+  const topologies = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].filter(
+    (name) => raw(name) !== undefined,
+  );
+  const [first, ...others] = topologies;
+  for (const other of others) {
+    problems.push(
+      `${other}: set either ${first ?? ''} or ${other}, not both (one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS)`,
+    );
+  }
+  // Sentinel's passwords without Sentinel would be silently ignored: a URL carries its own credentials.
+  for (const name of ['REDIS_SENTINEL_PASSWORD', 'REDIS_PASSWORD']) {
+    if (raw(name) !== undefined && raw('REDIS_SENTINELS') === undefined) {
+      problems.push(
+        `${name}: only used with REDIS_SENTINELS (with REDIS_URL or REDIS_CLUSTER_NODES, put the password in the URL: redis://:password@host:port)`,
+      );
+    }
   }
   if (parsed.success && parsed.data.NODE_DEAD_AFTER_SECONDS <= parsed.data.NODE_HEARTBEAT_SECONDS) {
     problems.push('NODE_DEAD_AFTER_SECONDS: must be greater than NODE_HEARTBEAT_SECONDS');
@@ -225,6 +257,15 @@ export function loadConfig(
     store: {
       redisUrl: e.REDIS_URL,
       redisClusterNodes: e.REDIS_CLUSTER_NODES,
+      redisSentinel:
+        e.REDIS_SENTINELS === undefined
+          ? undefined
+          : {
+              sentinels: e.REDIS_SENTINELS,
+              name: e.REDIS_SENTINEL_NAME,
+              sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
+              password: e.REDIS_PASSWORD,
+            },
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       keyPrefix: e.REDIS_KEY_PREFIX,
       sessionTtlSeconds: e.SESSION_TTL_SECONDS,

@@ -75,6 +75,19 @@ export const envSchema = z.object({
         .min(1),
     )
     .optional(),
+  /** Redis Sentinel addresses, `host:port` comma-separated; instead of REDIS_URL and REDIS_CLUSTER_NODES. */
+  REDIS_SENTINELS: commaList
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')).min(1))
+    .optional(),
+  /** The primary's name the sentinels monitor (`sentinel monitor <name> ...`). */
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -')
+    .default('mymaster'),
+  /** Secret: the sentinels' `requirepass`. */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** Secret: the password of the Redis servers the sentinels lead to (with REDIS_SENTINELS). */
+  REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.pipe(z.number().max(60_000)).default('1000'),
   REDIS_KEY_PREFIX: z
     .string()

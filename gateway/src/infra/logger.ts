@@ -18,6 +18,11 @@ const REDACT_PATHS = [
   'headers.authorization',
   'req.headers.authorization',
   'auth.token',
+  // Redis credentials (REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD), should connection options ever be logged.
+  'password',
+  '*.password',
+  'sentinelPassword',
+  '*.sentinelPassword',
 ];
 
 /** A JSON logger bound to this node's id; child loggers add a `module` binding. */

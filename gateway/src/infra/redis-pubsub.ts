@@ -6,9 +6,12 @@
  *   would be an unhandled rejection that kills Node. The publisher handed to the adapter catches, logs and
  *   counts each failed publish instead (the broadcast is lost, as it would be with any pub/sub outage).
  */
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisSentinelConfig } from '../config/index.ts';
 import type { Logger } from './logger.ts';
 import { clusterConnectionOptions, clusterDnsLookup, parseRedisSeed } from './redis.ts';
+import { NotReadyError } from './redis-role.ts';
+import { sentinelOptions } from './redis-sentinel.ts';
 
 export interface PubSubClients {
   /** The publisher to hand to the adapter (publish never rejects unhandled). */
@@ -16,6 +19,12 @@ export interface PubSubClients {
   sub: Redis | Cluster;
   /** True on Redis Cluster: use the sharded adapter (SPUBLISH/SSUBSCRIBE, Redis 7+). */
   sharded: boolean;
+  /**
+   * Resolves when the subscriber can receive broadcasts: connected (`ready`), subscribed (standalone and
+   * Sentinel: ioredis is in subscriber mode, so its re-subscription after a reconnect has been answered),
+   * and answering a PING within the command timeout. Rejects with a NotReadyError otherwise.
+   */
+  checkSubscriber(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,7 +53,7 @@ function guardPublishes<T extends Redis | Cluster>(client: T, onError: (err: unk
  */
 export function createClusterPubSubClients(
   seedUrls: readonly string[],
-  options: { commandTimeoutMs: number; log: Logger; onPublishError: () => void },
+  options: PubSubOptions,
 ): PubSubClients {
   const retry = (attempt: number): number => Math.min(50 * attempt, 1000);
   const seeds = seedUrls.map(parseRedisSeed);
@@ -70,12 +79,27 @@ export function createClusterPubSubClients(
   return assemble(rawPub, sub, true, options);
 }
 
+/** Options of the pub/sub factories. */
+export interface PubSubOptions {
+  commandTimeoutMs: number;
+  log: Logger;
+  onPublishError: () => void;
+}
+
+/** The adapter's connections to one Redis (`url`), or to the primary the sentinels name (`sentinel`). */
 export function createPubSubClients(
-  url: string,
-  options: { commandTimeoutMs: number; log: Logger; onPublishError: () => void },
+  target: string | { sentinel: RedisSentinelConfig },
+  options: PubSubOptions,
 ): PubSubClients {
   const retryStrategy = (attempt: number): number => Math.min(50 * attempt, 1000);
-  const rawPub = new Redis(url, {
+  // With Sentinel both follow a promotion like the stores' clients; the subscriber re-subscribes by itself.
+  const where =
+    typeof target === 'string'
+      ? {}
+      : sentinelOptions(target.sentinel, { commandTimeoutMs: options.commandTimeoutMs });
+  const open = (extra: RedisOptions): Redis =>
+    typeof target === 'string' ? new Redis(target, extra) : new Redis({ ...where, ...extra });
+  const rawPub = open({
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
@@ -83,7 +107,7 @@ export function createPubSubClients(
     retryStrategy,
     connectionName: 'stayline-adapter-pub',
   });
-  const sub = new Redis(url, {
+  const sub = open({
     maxRetriesPerRequest: null,
     retryStrategy,
     connectionName: 'stayline-adapter-sub',
@@ -91,12 +115,40 @@ export function createPubSubClients(
   return assemble(rawPub, sub, false, options);
 }
 
+/** The subscriber check of a standalone or Sentinel subscriber (see PubSubClients.checkSubscriber). */
+async function checkStandaloneSubscriber(sub: Redis, timeoutMs: number): Promise<void> {
+  if (sub.status !== 'ready') {
+    throw new NotReadyError('unavailable', `adapter subscriber is ${sub.status}, not connected`);
+  }
+  if (sub.mode !== 'subscriber') {
+    throw new NotReadyError('not-subscribed', 'adapter subscriber is connected but not subscribed');
+  }
+  // PING is allowed in subscriber mode. The subscriber has no command timeout (its SUBSCRIBEs must wait),
+  // so the probe bounds its own wait: a half-open connection shows as unavailable, not as a hung probe.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new NotReadyError('unavailable', `adapter subscriber: no PONG within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([sub.ping(), late]);
+  } catch (err) {
+    if (err instanceof NotReadyError) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new NotReadyError('unavailable', `adapter subscriber: ${reason}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Logs both connections' errors, guards the publisher, and closes both on close(). */
 function assemble<T extends Redis | Cluster>(
   rawPub: T,
   sub: T,
   sharded: boolean,
-  options: { log: Logger; onPublishError: () => void },
+  options: PubSubOptions,
 ): PubSubClients {
   rawPub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter publisher error'));
   sub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter subscriber error'));
@@ -108,6 +160,16 @@ function assemble<T extends Redis | Cluster>(
     pub,
     sub,
     sharded,
+    checkSubscriber() {
+      if (sub instanceof Redis) return checkStandaloneSubscriber(sub, options.commandTimeoutMs);
+      // The sharded subscribers of a Cluster client keep no public subscription state: connected is what
+      // can be checked.
+      return sub.status === 'ready'
+        ? Promise.resolve()
+        : Promise.reject(
+            new NotReadyError('unavailable', `adapter subscriber is ${sub.status}, not connected`),
+          );
+    },
     close() {
       rawPub.disconnect();
       sub.disconnect();

@@ -4,7 +4,7 @@
  * The connection itself keeps reconnecting in the background, so the gateway recovers by itself when Redis
  * is back without being restarted.
  */
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from './logger.ts';
 
@@ -146,9 +146,19 @@ export function clusterDnsLookup(
  *   'error' event would otherwise be printed to the console by ioredis.
  */
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
+  const redis = new Redis(url, failFastOptions(options));
+  watchConnection(redis, options);
+  return redis;
+}
+
+/**
+ * The fail-fast connection options of createRedisClient (explained above), for any standalone client
+ * (Sentinel's too: infra/redis-sentinel.ts adds where to find the primary).
+ */
+export function failFastOptions(options: RedisClientOptions): RedisOptions {
   const capMs = options.maxReconnectDelayMs ?? 1000;
   const random = options.random ?? Math.random;
-  const redis = new Redis(url, {
+  return {
     connectionName: options.name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -156,17 +166,16 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: options.connectTimeoutMs ?? Math.max(1000, 2 * options.commandTimeoutMs),
     retryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, capMs, random),
-    // READONLY means we are talking to a demoted primary after a failover: reconnect (DNS or the load
-    // balancer should now lead to the new primary). The command itself is rejected, never re-sent (1, not 2).
+    // READONLY means we are talking to a demoted primary after a failover: reconnect (DNS, the load
+    // balancer or the sentinels should now lead to the new primary). The command itself is rejected, never
+    // re-sent (1, not 2).
     reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 1 : false),
     lazyConnect: false,
-  });
-  watchConnection(redis, options);
-  return redis;
+  };
 }
 
 /** Logs an outage once when it starts and once when it ends (not once per reconnect attempt). */
-function watchConnection(redis: RedisLike, options: RedisClientOptions): void {
+export function watchConnection(redis: RedisLike, options: RedisClientOptions): void {
   // No `module` binding: the caller's logger already has one (e.g. session); `redisClient` says which.
   const log = options.logger.child({ redisClient: options.name });
 

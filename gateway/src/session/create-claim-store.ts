@@ -8,7 +8,7 @@ import type { Logger } from '../infra/logger.ts';
 import type { RedisLike } from '../infra/redis.ts';
 import type { ClaimStore, ClaimStoreLimits } from './claim-store.ts';
 import { MemoryClaimStore } from './memory-claim-store.ts';
-import { openStoreClient } from './redis/client.ts';
+import { openStoreClient, type StoreClientListener } from './redis/client.ts';
 import type { ObserveCommand } from './redis/replies.ts';
 import { RedisClaimStore } from './redis-claim-store.ts';
 import type { SessionStore } from './session-store.ts';
@@ -32,6 +32,8 @@ export interface ClaimStoreDeps {
   redis?: RedisLike;
   /** Clock of the memory store, epoch ms. Default Date.now. */
   now?: () => number;
+  /** Told of the store's Redis client (readiness checks it can write). Default none. */
+  onClient?: StoreClientListener;
 }
 
 export function createClaimStore(

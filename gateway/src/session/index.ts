@@ -15,7 +15,7 @@ import type { GatewayConfig } from '../config/index.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { RedisLike } from '../infra/redis.ts';
 import { MemorySessionStore } from './memory-session-store.ts';
-import { openStoreClient } from './redis/client.ts';
+import { openStoreClient, type StoreClientListener } from './redis/client.ts';
 import { RedisSessionStore, type ObserveCommand } from './redis-session-store.ts';
 import type { SessionStore } from './session-store.ts';
 
@@ -59,6 +59,8 @@ export interface SessionStoreDeps {
   claimsIndexTtlMs?: number;
   /** Clock of the memory store, epoch ms. Default Date.now. (The Redis store uses Redis' clock.) */
   now?: () => number;
+  /** Told of the store's Redis client (readiness checks it can write). Default none. */
+  onClient?: StoreClientListener;
 }
 
 /**

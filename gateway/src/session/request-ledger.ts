@@ -10,7 +10,7 @@ import type { UserId } from '@stayline/client-sdk/protocol';
 import type { Logger } from '../infra/logger.ts';
 import type { RedisLike } from '../infra/redis.ts';
 import { MemoryRequestLedger } from './memory-request-ledger.ts';
-import { openStoreClient, type StoreClientConfig } from './redis/client.ts';
+import { openStoreClient, type StoreClientConfig, type StoreClientListener } from './redis/client.ts';
 import type { ObserveCommand } from './redis/replies.ts';
 import { RedisRequestLedger } from './redis-request-ledger.ts';
 
@@ -44,6 +44,8 @@ export interface RequestLedgerDeps {
   observeCommand?: ObserveCommand;
   /** Clock of the memory ledger, epoch ms. Default Date.now. (The Redis one uses Redis' TTLs.) */
   now?: () => number;
+  /** Told of the ledger's Redis client (readiness checks it can write). Default none. */
+  onClient?: StoreClientListener;
 }
 
 /**

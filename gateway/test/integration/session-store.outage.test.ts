@@ -28,6 +28,7 @@ function storeConfig(redisUrl: string) {
   return {
     redisUrl,
     redisClusterNodes: undefined,
+    redisSentinel: undefined,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
     keyPrefix: 'outage:',
     sessionTtlSeconds: 60,

@@ -9,6 +9,11 @@ export {
   type RedisClusterProcess,
   type RedisProcess,
 } from '../../../dev/redis.ts';
+export {
+  startSentinelTopology,
+  type SentinelDataNode,
+  type SentinelTopology,
+} from '../../../dev/sentinel.ts';
 
 /**
  * Polls `check` until it resolves (returns without throwing; any value counts, unlike support/wait.ts's
