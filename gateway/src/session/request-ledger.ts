@@ -15,6 +15,12 @@ import type { ObserveCommand } from './redis/replies.ts';
 import { RedisRequestLedger } from './redis-request-ledger.ts';
 
 /** What a request finds in the ledger. */
+/**
+ * How long a request's recorded answer answers retries of the same request id: the ledger's records and the
+ * records a feature keeps in its own atomic step (`seat:hold`) alike.
+ */
+export const REQUEST_RESULT_TTL_MS = 120_000;
+
 export type LedgerEntry =
   { state: 'new' } | { state: 'pending' } | { state: 'done'; event: string; ack: string };
 

@@ -16,6 +16,7 @@ import type {
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { boundedArray, requestObject } from '../../infra/bounded-schema.ts';
 import type { ClaimStore, EventDefinition, LapsedHold } from '../../session/claim-store.ts';
+import { REQUEST_RESULT_TTL_MS } from '../../session/request-ledger.ts';
 import type { RequestContext } from '../feature.ts';
 
 /** Longest seat id (the event route's body limit is computed from it). */
@@ -103,9 +104,6 @@ export type SeatHoldRequest = z.infer<typeof seatHoldSchema>;
 export type SeatReleaseRequest = z.infer<typeof seatReleaseSchema>;
 export type SeatMapRequest = z.infer<typeof seatMapSchema>;
 
-/** How long a `seat:hold` outcome answers retries of the same request id (as the request ledger's). */
-export const HOLD_RESULT_TTL_MS = 120_000;
-
 export async function holdSeats(
   deps: SeatDeps,
   ctx: Pick<RequestContext, 'userId' | 'requestId' | 'replayed'>,
@@ -119,7 +117,9 @@ export async function holdSeats(
   let result;
   try {
     const record =
-      ctx.requestId === undefined ? undefined : { requestId: ctx.requestId, resultTtlMs: HOLD_RESULT_TTL_MS };
+      ctx.requestId === undefined
+        ? undefined
+        : { requestId: ctx.requestId, resultTtlMs: REQUEST_RESULT_TTL_MS };
     result = await deps.store.hold(userId, eventId, seatIds, admitted, record);
   } catch (err) {
     if (err instanceof GatewayError) deps.count('hold', err.code);

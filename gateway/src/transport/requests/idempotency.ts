@@ -12,10 +12,8 @@
  */
 import { wireError, type Ack, type WireError } from '@stayline/client-sdk/protocol';
 import { GatewayError, isGatewayError } from '../../errors/gateway-error.ts';
-import type { RequestLedger } from '../../session/request-ledger.ts';
+import { REQUEST_RESULT_TTL_MS, type RequestLedger } from '../../session/request-ledger.ts';
 
-/** How long a recorded ack answers retries. */
-export const REQUEST_RESULT_TTL_MS = 120_000;
 const REQUEST_ID = /^[\x21-\x7e]{1,64}$/;
 
 export interface LedgerRunOptions {
