@@ -116,6 +116,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     commandTimeoutMs: config.store.commandTimeoutMs,
     log: log.child({ module: 'adapter' }),
     onPublishError: () => metrics.publishes.inc({ result: 'redis_error' }),
+    onResubscribe: () => metrics.pubsubResubscribes.inc(),
   };
   if (config.store.redisClusterNodes !== undefined) {
     pubsub = createClusterPubSubClients(config.store.redisClusterNodes, pubsubOptions);

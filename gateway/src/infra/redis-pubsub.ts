@@ -84,6 +84,8 @@ export interface PubSubOptions {
   commandTimeoutMs: number;
   log: Logger;
   onPublishError: () => void;
+  /** The subscriber came back after losing its connection and subscribed again (ioredis re-subscribes). */
+  onResubscribe: () => void;
 }
 
 /** The adapter's connections to one Redis (`url`), or to the primary the sentinels name (`sentinel`). */
@@ -143,15 +145,41 @@ async function checkStandaloneSubscriber(sub: Redis, timeoutMs: number): Promise
   }
 }
 
-/** Logs both connections' errors, guards the publisher, and closes both on close(). */
+/**
+ * Logs a connection's outage once when it starts (with the first error) and once when it ends, not once per
+ * reconnect attempt.
+ */
+function logOutages(client: Redis | Cluster, role: 'publisher' | 'subscriber', log: Logger): void {
+  let downSince: number | undefined;
+  client.on('error', (err: Error) => {
+    if (downSince !== undefined) return;
+    downSince = Date.now();
+    log.warn({ err: err.message }, `adapter ${role} lost its Redis connection`);
+  });
+  client.on('ready', () => {
+    if (downSince === undefined) return;
+    log.info({ downMs: Date.now() - downSince }, `adapter ${role} connected again`);
+    downSince = undefined;
+  });
+}
+
+/** Logs both connections' outages, guards the publisher, and closes both on close(). */
 function assemble<T extends Redis | Cluster>(
   rawPub: T,
   sub: T,
   sharded: boolean,
   options: PubSubOptions,
 ): PubSubClients {
-  rawPub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter publisher error'));
-  sub.on('error', (err: Error) => options.log.warn({ err: err.message }, 'adapter subscriber error'));
+  logOutages(rawPub, 'publisher', options.log);
+  logOutages(sub, 'subscriber', options.log);
+  // After its first `ready`, each `ready` of the subscriber is a comeback: ioredis subscribes again by
+  // itself, but what was published while it was away never reached this node. Counted and logged.
+  let subscribedOnce = false;
+  sub.on('ready', () => {
+    if (!subscribedOnce) return void (subscribedOnce = true);
+    options.onResubscribe();
+    options.log.info('adapter subscriber reconnected and subscribed again');
+  });
   const pub = guardPublishes(rawPub, (err: unknown) => {
     options.onPublishError();
     options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fanout publish failed');

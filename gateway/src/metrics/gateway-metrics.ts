@@ -31,6 +31,7 @@ export interface GatewayMetrics {
   readonly purgedSockets: Counter;
   readonly storeErrors: Counter<'operation'>;
   readonly publishes: Counter<'result'>;
+  readonly pubsubResubscribes: Counter;
   readonly userDisconnects: Counter<'revoke'>;
   readonly ready: Gauge;
   readonly draining: Gauge;
@@ -150,6 +151,11 @@ export function createGatewayMetrics(options: { nodeId: string; collectDefaults?
       name: 'stayline_publishes_total',
       help: 'Messages published through the service API or fanned out to Redis, by result.',
       labelNames: ['result'],
+      registers,
+    }),
+    pubsubResubscribes: new Counter({
+      name: 'stayline_pubsub_resubscribes_total',
+      help: "Times the adapter's Redis subscriber came back after losing its connection and subscribed again (broadcasts published meanwhile did not reach this node).",
       registers,
     }),
     userDisconnects: new Counter({
