@@ -30,7 +30,7 @@ describe('the adapter subscriber after a pub/sub cut', () => {
     return Number(line?.split(' ').at(-1) ?? NaN);
   };
   const subscribers = async (): Promise<number> =>
-    ((await admin.pubsub('NUMPAT')) as number) + ((await admin.pubsub('CHANNELS')) as string[]).length;
+    Number(await admin.pubsub('NUMPAT')) + (await admin.pubsub('CHANNELS')).length;
 
   it('counts and logs each comeback of the subscriber, once', async () => {
     await waitFor(

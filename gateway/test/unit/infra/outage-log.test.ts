@@ -1,18 +1,6 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { captureLog as capture } from '../../support/log-capture.ts';
 import { createOutageLog } from '../../../src/infra/outage-log.ts';
-
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, stream), lines };
-}
 
 describe('the outage log', () => {
   it('logs an outage once when it starts and once when it ends, with its failed calls and length', () => {

@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -8,16 +6,11 @@ import { GatewayError } from '../../../../src/errors/gateway-error.ts';
 import { defineRequest, type Idempotency, type RequestContext } from '../../../../src/features/feature.ts';
 import { Inflight } from '../../../../src/transport/requests/inflight.ts';
 import { createRequestPipeline } from '../../../../src/transport/requests/request-pipeline.ts';
+import { captureLog } from '../../../support/log-capture.ts';
 import { MemoryRequestLedger } from '../../../../src/session/memory-request-ledger.ts';
 
 function setup() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { log, lines } = captureLog();
   const registry = new Registry();
   const rejections = new Counter({ name: 'r', help: 'r', labelNames: ['code'], registers: [registry] });
   const replays = new Counter({ name: 'p', help: 'p', labelNames: ['event'], registers: [registry] });
@@ -27,7 +20,7 @@ function setup() {
     metrics: { rejections },
     replays,
   });
-  const source = { userId: 'u1', claims: {}, log: pino({ level: 'info' }, stream), inflight: new Inflight() };
+  const source = { userId: 'u1', claims: {}, log, inflight: new Inflight() };
   const send = (request: ReturnType<typeof defineRequest>, payload: unknown) =>
     new Promise<Ack<unknown>>((resolve) => pipeline(source, request, payload, resolve));
   const count = async (c: Counter) => (await c.get()).values.reduce((n, v) => n + v.value, 0);
