@@ -16,12 +16,7 @@ import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
-import {
-  claimsIndexTtlMs,
-  createRequestLedger,
-  createSessionStore,
-  type SessionStore,
-} from './session/index.ts';
+import { claimsIndexTtlMs, createRequestLedger, createSessionStore } from './session/index.ts';
 import { createRestorer } from './session/restore.ts';
 import { createDelivery } from './transport/delivery.ts';
 import { createClusterAdapter } from './transport/engine/cluster-adapter.ts';
@@ -55,20 +50,31 @@ export interface BuildOptions {
  * Gives a Redis store a moment to connect before serving, so the first handshakes are not refused; a store
  * still down after `timeoutMs` is logged and the node starts anyway (not ready, recovering by itself).
  */
-async function waitForStore(store: SessionStore, log: Logger, timeoutMs: number): Promise<void> {
+async function waitForStores(
+  stores: readonly { name: string; ping(): Promise<void> }[],
+  log: Logger,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await store.ping();
-      return;
-    } catch (err) {
-      if (Date.now() >= deadline) {
-        log.error({ err }, 'session store unavailable at start; serving STORE_UNAVAILABLE until it recovers');
-        return;
+  await Promise.all(
+    stores.map(async (store) => {
+      for (;;) {
+        try {
+          await store.ping();
+          return;
+        } catch (err) {
+          if (Date.now() >= deadline) {
+            log.error(
+              { err, store: store.name },
+              'store unavailable at start; serving STORE_UNAVAILABLE until it recovers',
+            );
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+    }),
+  );
 }
 
 export function buildGateway(config: GatewayConfig, options: BuildOptions = {}): Gateway {
@@ -227,7 +233,15 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     config,
     log,
     async listen() {
-      await waitForStore(store, log, config.store.commandTimeoutMs * 5);
+      // Both stores' connections, before the first handshake and the first background round.
+      await waitForStores(
+        [
+          { name: 'session', ping: () => store.ping() },
+          { name: 'claims', ping: () => claimStore.ping() },
+        ],
+        log,
+        config.store.commandTimeoutMs * 5,
+      );
       await housekeeping.start();
       for (const [eventId, definition] of Object.entries(options.seedEvents ?? {})) {
         await claimStore

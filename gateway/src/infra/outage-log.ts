@@ -5,7 +5,9 @@
  * counted here (and by the metrics), and the end line says how many there were and for how long.
  *
  * It watches outcomes, not connections: a stalled Redis (SIGSTOP, a black-holed network) keeps its TCP
- * connection, so only the calls' timeouts show the outage (infra/redis.ts logs connection losses).
+ * connection, so only the calls' timeouts show the outage (infra/redis.ts logs connection losses). Failures
+ * before the first success are not an outage but a start (the connections are still coming up; a store
+ * still down at start is logged by the node's start-up wait). `downMs` counts from the first failed call.
  */
 import type { Logger } from './logger.ts';
 
@@ -18,8 +20,10 @@ export interface OutageLog {
 
 export function createOutageLog(log: Logger, now: () => number = Date.now): OutageLog {
   let outage: { since: number; failedCalls: number; firstOperation: string } | undefined;
+  let servedOnce = false;
   return {
     failed(operation) {
+      if (!servedOnce) return;
       if (outage !== undefined) {
         outage.failedCalls += 1;
         return;
@@ -31,6 +35,7 @@ export function createOutageLog(log: Logger, now: () => number = Date.now): Outa
       );
     },
     succeeded() {
+      servedOnce = true;
       if (outage === undefined) return;
       log.info(
         {

@@ -19,9 +19,18 @@ describe('the outage log', () => {
     expect(lines[1]).toMatchObject({ downMs: 2_500, failedCalls: 50, firstOperation: 'attachSocket' });
   });
 
+  it('does not call the failures before the first success an outage (the connections are coming up)', () => {
+    const { log, lines } = capture();
+    const outage = createOutageLog(log);
+    outage.failed('ping');
+    outage.succeeded();
+    expect(lines).toEqual([]);
+  });
+
   it('logs the next outage again', () => {
     const { log, lines } = capture();
     const outage = createOutageLog(log);
+    outage.succeeded();
     outage.failed('a');
     outage.succeeded();
     outage.failed('b');
