@@ -62,6 +62,7 @@ describe('loadConfig', () => {
     expect(config.store).toEqual({
       redisUrl: undefined,
       commandTimeoutMs: 1000,
+      wait: { replicas: 0, timeoutMs: 500 },
       keyPrefix: 'stayline:',
       sessionTtlSeconds: 3600,
       heartbeatSeconds: 5,
