@@ -356,7 +356,9 @@ export class RedisClaimStore implements ClaimStore {
   private async durably<T>(
     write: () => Promise<T>,
   ): Promise<{ reply: T; durable: boolean; replicas: number }> {
-    if (this.wait.replicas === 0) return { reply: await write(), durable: true, replicas: 0 };
+    if (this.wait.replicas === 0 || this.redis instanceof Cluster) {
+      return { reply: await write(), durable: true, replicas: 0 };
+    }
     return writeThenWait(this.redis, this.wait, write);
   }
 

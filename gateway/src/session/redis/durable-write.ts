@@ -5,7 +5,7 @@
  * replicas (and so survives a failover to one of them). Single Redis and Sentinel only: on a Cluster a
  * keyless WAIT could go to another shard (config refuses the combination).
  */
-import type { RedisLike } from '../../infra/redis.ts';
+import type { Redis } from 'ioredis';
 
 /** How many replicas must acknowledge a hold, release or sale, and how long to wait for them. */
 export interface WaitPolicy {
@@ -22,29 +22,49 @@ export interface WaitedWrite<T> {
   readonly durable: boolean;
 }
 
+type Sendable = { name: string; reject: (err: Error) => void };
+const refusedScripts = new WeakMap<Redis, { count: number }>();
+
 /**
- * Runs `write` (commands on `redis`, sent in this tick) with WAIT pipelined behind it. ioredis answers one
- * connection's commands in order, so the write's reply settles first: unless ioredis re-sent the script
- * (EVALSHA refused with NOSCRIPT, then EVAL, which goes out behind the WAIT); then that WAIT did not cover
- * it, and a second WAIT, sent after it, is the one that counts.
+ * Counts, per client, the scripts Redis refused with NOSCRIPT (its script cache was flushed under a live
+ * connection). ioredis then re-sends the script as EVAL, behind whatever was sent after it: behind our WAIT.
+ */
+function noScriptCounter(redis: Redis): { count: number } {
+  let counter = refusedScripts.get(redis);
+  if (counter !== undefined) return counter;
+  const created = { count: 0 };
+  counter = created;
+  refusedScripts.set(redis, counter);
+  const send = redis.sendCommand.bind(redis);
+  // The one hook ioredis offers on a command's outcome before its own script retry swallows the error.
+  redis.sendCommand = ((command: Sendable, ...rest: unknown[]) => {
+    if (command.name === 'evalsha') {
+      const reject = command.reject;
+      command.reject = (err: Error) => {
+        if (err.message.includes('NOSCRIPT')) created.count += 1;
+        reject.call(command, err);
+      };
+    }
+    return (send as (...a: unknown[]) => unknown)(command, ...rest);
+  });
+  return counter;
+}
+
+/**
+ * Runs `write` (commands on `redis`, sent in this tick) with WAIT pipelined behind it. ioredis keeps one
+ * connection's commands in order, so that WAIT covers the write: unless Redis refused a script of it with
+ * NOSCRIPT and ioredis re-sent it behind the WAIT; then a second WAIT, sent after it, is the one that counts.
  */
 export async function writeThenWait<T>(
-  redis: RedisLike,
+  redis: Redis,
   policy: WaitPolicy,
   write: () => Promise<T>,
 ): Promise<WaitedWrite<T>> {
-  let written = false;
-  const writing = write().then((reply) => {
-    written = true;
-    return reply;
-  });
-  const waiting = redis.wait(policy.replicas, policy.timeoutMs).then(async (replicas) => {
-    // Replies parsed from one chunk resolve together, the write's through a few more promise hops: let
-    // them run before judging the order (a re-sent EVAL needs another round trip, far longer than this).
-    await new Promise((resolve) => setImmediate(resolve));
-    return { replicas, afterWrite: written };
-  });
-  const [reply, first] = await Promise.all([writing, waiting]);
-  const replicas = first.afterWrite ? first.replicas : await redis.wait(policy.replicas, policy.timeoutMs);
+  const noScript = noScriptCounter(redis);
+  const refusedBefore = noScript.count;
+  const [reply, first] = await Promise.all([write(), redis.wait(policy.replicas, policy.timeoutMs)]);
+  // Any refusal on this connection meanwhile counts (it may have been ours): one more WAIT is always safe.
+  const replicas =
+    noScript.count === refusedBefore ? first : await redis.wait(policy.replicas, policy.timeoutMs);
   return { reply, replicas, durable: replicas >= policy.replicas };
 }
