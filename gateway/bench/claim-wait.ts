@@ -39,6 +39,16 @@ async function run(url: string, replicas: number, round: number): Promise<string
     logger,
     wait: { replicas, timeoutMs: 500 },
   });
+  // The WAIT lanes connect beside the store's client: wait until every one answers.
+  for (let i = 0; ; i++) {
+    try {
+      await store.ping();
+      break;
+    } catch (err) {
+      if (i > 100) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
   const eventId = `bench-${replicas}-${round}`;
   await store.defineEvent(eventId, {
     seats: SEATS,

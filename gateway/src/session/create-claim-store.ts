@@ -10,7 +10,8 @@ import type { ClaimStore, ClaimStoreLimits } from './claim-store.ts';
 import { MemoryClaimStore } from './memory-claim-store.ts';
 import { openStoreClient, type StoreClientListener } from './redis/client.ts';
 import type { ObserveCommand } from './redis/replies.ts';
-import { RedisClaimStore, type DurableOperation } from './redis-claim-store.ts';
+import type { DurableOperation } from './redis/durable-write.ts';
+import { RedisClaimStore } from './redis-claim-store.ts';
 import type { SessionStore } from './session-store.ts';
 
 /**

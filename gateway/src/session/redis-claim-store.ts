@@ -4,14 +4,13 @@
  * in the user's slot (one command, claims-index-add.lua), issued before the script on the same connection (so
  * whenever the event side has a user's state, the index names the event). Nothing here is ever one
  * cross-slot script, so the same code runs on Redis Cluster. See claim-store.ts for the contract; the
- * replies are decoded in redis/claim-replies.ts, the sweep is redis/claim-sweep.ts. With a wait policy
- * (REDIS_WAIT_REPLICAS), a hold, a release and a sale are acknowledged only once WAIT says enough replicas
- * have them (redis/durable-write.ts); a hold that fell short is undone (docs/queue-and-seats.md).
+ * replies are decoded in redis/claim-replies.ts, the sweep is redis/claim-sweep.ts. REDIS_WAIT_REPLICAS:
+ * holds, releases and sales acked after WAIT, on lanes of their own (redis/durable-write.ts).
  */
 import type { EventId, SeatId, UserId } from '@stayline/client-sdk/protocol';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
-import { GatewayError } from '../errors/gateway-error.ts';
+import type { GatewayError } from '../errors/gateway-error.ts';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
 import type {
   Admission,
@@ -43,7 +42,14 @@ import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
 import { asInt, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
-import { writeThenWait, type WaitPolicy } from './redis/durable-write.ts';
+import {
+  DurableLanes,
+  notDurableError,
+  writeThenWait,
+  type DurableLane,
+  type DurableOperation,
+  type WaitPolicy,
+} from './redis/durable-write.ts';
 import { defineScripts, type Scripts } from './redis/scripts.ts';
 import { claimsIndexTtlMs, createUserKeys, type UserKeys } from './redis/user-keys.ts';
 
@@ -63,8 +69,7 @@ export interface RedisClaimStoreOptions {
   onWaitShort?: (operation: DurableOperation) => void;
 }
 
-/** The writes a wait policy covers. */
-export type DurableOperation = 'hold' | 'release' | 'confirm';
+type HoldKeys = Parameters<Scripts['seatUnhold']>[0];
 
 /** Users one admit call may admit. */
 const MAX_ADMIT = 10_000;
@@ -84,6 +89,7 @@ export class RedisClaimStore implements ClaimStore {
   private readonly ownsClient: boolean;
   private readonly wait: WaitPolicy;
   private readonly onWaitShort: (operation: DurableOperation) => void;
+  private readonly lanes: DurableLanes | undefined;
   private closed = false;
 
   constructor(options: RedisClaimStoreOptions) {
@@ -100,8 +106,11 @@ export class RedisClaimStore implements ClaimStore {
     this.ownsClient = options.ownsClient ?? false;
     this.wait = options.wait ?? { replicas: 0, timeoutMs: 0 };
     this.onWaitShort = options.onWaitShort ?? (() => undefined);
-    if (this.wait.replicas > 0 && this.redis instanceof Cluster) {
-      throw new Error('REDIS_WAIT_REPLICAS is not supported on a Redis Cluster');
+    if (this.wait.replicas > 0) {
+      if (this.redis instanceof Cluster) {
+        throw new Error('REDIS_WAIT_REPLICAS is not supported on a Redis Cluster');
+      }
+      this.lanes = new DurableLanes(this.redis, this.log);
     }
   }
 
@@ -152,7 +161,7 @@ export class RedisClaimStore implements ClaimStore {
   joinQueue(userId: UserId, eventId: EventId): Promise<QueueJoinResult> {
     return this.run('joinQueue', async () =>
       decodeQueueJoin(
-        await this.indexThen(userId, eventId, () =>
+        await this.indexThen({ scripts: this.scripts }, userId, eventId, () =>
           this.scripts.queueJoin(this.eventKeys(eventId), userId, this.checkMs),
         ),
       ),
@@ -211,9 +220,9 @@ export class RedisClaimStore implements ClaimStore {
     return this.run('hold', async () => {
       const keys = this.eventKeys(eventId);
       const holdKeys = { ...keys, request: keys.holdRequest(userId, request?.requestId ?? '') };
-      const written = await this.durably(() =>
-        this.indexThen(userId, eventId, () =>
-          this.scripts.seatHold(
+      const written = await this.durably((lane) =>
+        this.indexThen(lane, userId, eventId, () =>
+          lane.scripts.seatHold(
             holdKeys,
             userId,
             admitted ? 1 : 0,
@@ -233,8 +242,8 @@ export class RedisClaimStore implements ClaimStore {
 
   release(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<SeatId[]> {
     return this.run('release', async () => {
-      const written = await this.durably(() =>
-        this.scripts.seatRelease(this.eventKeys(eventId), userId, seatIds),
+      const written = await this.durably((lane) =>
+        lane.scripts.seatRelease(this.eventKeys(eventId), userId, seatIds),
       );
       const released = decodeRelease(written.reply);
       // Not undone (re-holding would be worse): at worst a failover brings the hold back until it expires.
@@ -245,8 +254,8 @@ export class RedisClaimStore implements ClaimStore {
 
   confirm(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], fence: number): Promise<SeatId[]> {
     return this.run('confirm', async () => {
-      const written = await this.durably(() =>
-        this.scripts.seatConfirm(this.eventKeys(eventId), userId, fence, seatIds),
+      const written = await this.durably((lane) =>
+        lane.scripts.seatConfirm(this.eventKeys(eventId), userId, fence, seatIds),
       );
       const sold = decodeConfirm(written.reply);
       // A sale is final and cannot be undone: the caller retries (same fence), which succeeds again and
@@ -321,13 +330,14 @@ export class RedisClaimStore implements ClaimStore {
 
   ping(): Promise<void> {
     return this.run('ping', async () => {
-      await this.redis.ping();
+      await Promise.all([this.redis.ping(), this.lanes?.ping()]);
     });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.lanes?.close();
     if (this.ownsClient) await closeRedisClient(this.redis);
   }
 
@@ -339,11 +349,12 @@ export class RedisClaimStore implements ClaimStore {
    * state, the index names the event.
    */
   private async indexThen(
+    lane: Pick<DurableLane, 'scripts'>,
     userId: UserId,
     eventId: EventId,
     script: () => Promise<unknown>,
   ): Promise<unknown> {
-    const indexAdd = () => this.scripts.claimsIndexAdd(this.userKeys(userId), eventId, this.indexTtlMs);
+    const indexAdd = () => lane.scripts.claimsIndexAdd(this.userKeys(userId), eventId, this.indexTtlMs);
     if (this.redis instanceof Cluster) {
       await indexAdd();
       return script();
@@ -354,38 +365,28 @@ export class RedisClaimStore implements ClaimStore {
 
   /** `write` with WAIT behind it (redis/durable-write.ts), or alone (always durable) without a policy. */
   private async durably<T>(
-    write: () => Promise<T>,
+    write: (lane: Pick<DurableLane, 'scripts'>) => Promise<T>,
   ): Promise<{ reply: T; durable: boolean; replicas: number }> {
-    if (this.wait.replicas === 0 || this.redis instanceof Cluster) {
-      return { reply: await write(), durable: true, replicas: 0 };
-    }
-    return writeThenWait(this.redis, this.wait, write);
+    const own = { scripts: this.scripts };
+    if (this.lanes === undefined) return { reply: await write(own), durable: true, replicas: 0 };
+    const lane = this.lanes.pick();
+    return writeThenWait(lane.redis, this.wait, () => write(lane));
   }
 
   /**
    * Takes back what one hold call newly held (fence-checked: a later group is never touched) and its request
-   * record. If that fails too, the hold stays until it expires, and its record answers a retry with the
-   * same request id, whose own WAIT must then succeed before the user is told.
+   * record. If that fails too, the hold expires, and its record answers a retry with the same request id,
+   * whose own WAIT must then succeed before the user is told.
    */
-  private async undoHold(
-    userId: UserId,
-    keys: Parameters<Scripts['seatUnhold']>[0],
-    fence: number,
-    newlyHeld: readonly SeatId[],
-  ): Promise<void> {
-    try {
-      await this.scripts.seatUnhold(keys, userId, fence, newlyHeld);
-    } catch (err) {
+  private async undoHold(userId: UserId, keys: HoldKeys, fence: number, seats: SeatId[]): Promise<void> {
+    await this.scripts.seatUnhold(keys, userId, fence, seats).catch((err: unknown) => {
       this.log.warn({ err: String(err) }, 'undoing a hold that WAIT did not confirm failed; it expires');
-    }
+    });
   }
 
   private notDurable(operation: DurableOperation, replicas: number): GatewayError {
     this.onWaitShort(operation);
-    return new GatewayError(
-      'STORE_UNAVAILABLE',
-      `The ${operation} reached ${replicas} of ${this.wait.replicas} replicas in time; retry`,
-    );
+    return notDurableError(operation, replicas, this.wait.replicas);
   }
 
   private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {

@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError, toWireError } from '../../src/errors/gateway-error.ts';
 import { createRedisClient } from '../../src/infra/redis.ts';
-import { RedisClaimStore, type DurableOperation } from '../../src/session/redis-claim-store.ts';
+import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
+import { DURABLE_LANES, type DurableOperation } from '../../src/session/redis/durable-write.ts';
 import { createEventKeys } from '../../src/session/redis/event-keys.ts';
 import { freePort, installExitHook, spawnServer, terminate, waitForPong } from '../../../dev/redis.ts';
 import { eventually } from '../support/redis.ts';
@@ -168,8 +169,10 @@ describe('REDIS_WAIT_REPLICAS=1 with a primary and a replica', () => {
 
   it('waits again when the script went out behind the WAIT (EVALSHA refused with NOSCRIPT, then EVAL)', async () => {
     await define('noscript', ['D1', 'D2']);
-    // Acknowledged: every write of the connection so far is on the replica, and the primary knows it.
-    expect(await store.hold('u6', 'noscript', ['D2'], false)).toMatchObject({ ok: true });
+    // Acknowledged, once on every lane (each has sent the hold scripts, so the next use is an EVALSHA).
+    for (let i = 0; i < DURABLE_LANES; i++) {
+      expect(await store.hold('u6', 'noscript', ['D2'], false)).toMatchObject({ ok: true });
+    }
     short.length = 0;
     replica.child.kill('SIGSTOP');
     try {
@@ -186,6 +189,25 @@ describe('REDIS_WAIT_REPLICAS=1 with a primary and a replica', () => {
     }
     expect(short).toEqual(['hold']);
     expect(await store.hold('u5', 'noscript', ['D1'], false)).toMatchObject({ ok: true });
+  });
+});
+
+describe('lanes', () => {
+  it('keeps other claim traffic off the connections a WAIT blocks: a seat map answers while holds wait', async () => {
+    await define('lanes', ['L1', 'L2']);
+    replica.child.kill('SIGSTOP');
+    try {
+      const holds = Promise.allSettled([
+        store.hold('u7', 'lanes', ['L1'], false),
+        store.hold('u8', 'lanes', ['L2'], false),
+      ]);
+      const started = performance.now();
+      expect(Object.keys((await store.seatMap('lanes')).seats).sort()).toEqual(['L1', 'L2']);
+      expect(performance.now() - started).toBeLessThan(WAIT_TIMEOUT_MS / 2);
+      expect((await holds).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    } finally {
+      replica.child.kill('SIGCONT');
+    }
   });
 });
 
