@@ -10,7 +10,7 @@ describe('MemoryClaimStore fences', () => {
     let now = 1_800_000_000_000;
     const store = new MemoryClaimStore({
       limits: { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 30 },
-      sessionAlive: async () => true,
+      sessionAlive: () => Promise.resolve(true),
       now: () => now,
     });
     await store.defineEvent('e', {
