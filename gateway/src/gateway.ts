@@ -109,6 +109,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     sessions: store,
     observeCommand,
     onClient,
+    onWaitShort: (operation) => metrics.redisWaitShort.inc({ operation }),
   });
   // The request ledger (retried requests act once): its own store contract and connection.
   const ledger = createRequestLedger(config.store, {

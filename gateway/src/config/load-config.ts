@@ -59,6 +59,12 @@ export interface GatewayConfig {
      */
     readonly redisSentinel: RedisSentinelConfig | undefined;
     readonly commandTimeoutMs: number;
+    /**
+     * REDIS_WAIT_REPLICAS (default 0 = off) and REDIS_WAIT_TIMEOUT_MS (default 500): holds, releases and
+     * sales are acknowledged only once that many replicas have them (docs/queue-and-seats.md). Optional
+     * for configs built by hand (tests, tools): absent = off.
+     */
+    readonly wait?: { readonly replicas: number; readonly timeoutMs: number };
     readonly keyPrefix: string;
     readonly sessionTtlSeconds: number;
     readonly heartbeatSeconds: number;
@@ -206,6 +212,16 @@ export function loadConfig(
       );
     }
   }
+  if (parsed.success && parsed.data.REDIS_WAIT_REPLICAS > 0) {
+    // A keyless WAIT on a Cluster may reach another shard than the write; past the command timeout, the
+    // WAIT would fail as an outage instead of falling short.
+    if (raw('REDIS_CLUSTER_NODES') !== undefined) {
+      problems.push('REDIS_WAIT_REPLICAS: not supported with REDIS_CLUSTER_NODES (use 0)');
+    }
+    if (parsed.data.REDIS_WAIT_TIMEOUT_MS >= parsed.data.REDIS_COMMAND_TIMEOUT_MS) {
+      problems.push('REDIS_WAIT_TIMEOUT_MS: must be less than REDIS_COMMAND_TIMEOUT_MS');
+    }
+  }
   if (parsed.success && parsed.data.NODE_DEAD_AFTER_SECONDS <= parsed.data.NODE_HEARTBEAT_SECONDS) {
     problems.push('NODE_DEAD_AFTER_SECONDS: must be greater than NODE_HEARTBEAT_SECONDS');
   }
@@ -267,6 +283,7 @@ export function loadConfig(
               password: e.REDIS_PASSWORD,
             },
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      wait: { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS },
       keyPrefix: e.REDIS_KEY_PREFIX,
       sessionTtlSeconds: e.SESSION_TTL_SECONDS,
       heartbeatSeconds: e.NODE_HEARTBEAT_SECONDS,

@@ -89,6 +89,10 @@ export const envSchema = z.object({
   /** Secret: the password of the Redis servers the sentinels lead to (with REDIS_SENTINELS). */
   REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.pipe(z.number().max(60_000)).default('1000'),
+  /** Replicas that must have a hold, release or sale (Redis WAIT) before it is acknowledged; 0 = off. */
+  REDIS_WAIT_REPLICAS: nonNegativeInt.pipe(z.number().max(100)).default('0'),
+  /** How long that WAIT may take (positive: WAIT 0 would block forever); below REDIS_COMMAND_TIMEOUT_MS. */
+  REDIS_WAIT_TIMEOUT_MS: positiveInt.pipe(z.number().max(60_000)).default('500'),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{0,32}$/)

@@ -26,6 +26,7 @@ export interface GatewayMetrics {
   readonly restoreDuration: Histogram;
   readonly redisCommandDuration: Histogram<'command' | 'outcome'>;
   readonly redisErrors: Counter<'command'>;
+  readonly redisWaitShort: Counter<'operation'>;
   readonly stalePurges: Counter;
   readonly sessionsExpired: Counter;
   readonly purgedSockets: Counter;
@@ -124,6 +125,12 @@ export function createGatewayMetrics(options: { nodeId: string; collectDefaults?
       name: 'stayline_redis_errors_total',
       help: 'Session store commands that failed, by command.',
       labelNames: ['command'],
+      registers,
+    }),
+    redisWaitShort: new Counter({
+      name: 'stayline_redis_wait_short_total',
+      help: 'Holds, releases and sales refused (retryable) because fewer than REDIS_WAIT_REPLICAS replicas had them in time, by operation.',
+      labelNames: ['operation'],
       registers,
     }),
     sessionsExpired: new Counter({

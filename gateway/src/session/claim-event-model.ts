@@ -30,12 +30,15 @@ const MAX_ADMIT = 10_000;
 /** About the Redis log's cap; trimmed a tenth at a time. */
 const LOG_MAX = 10_000;
 
+/** Fences per millisecond of clock (prelude.lua's FENCE_TICKS): fence = max(last + 1, nowMs * this). */
+const FENCE_TICKS = 1024;
 export class EventModel {
   private def: EventDefinition;
   private seats: Set<SeatId>;
   private readonly holder = new Map<SeatId, UserId>();
   private readonly sold = new Map<SeatId, string>();
   private readonly groups = new Map<UserId, Group>();
+  /** The last fence issued. */
   private fence = 0;
   /** userId -> sequence number; Map keeps insertion order, which is the sequence order. */
   private readonly queue = new Map<UserId, number>();
@@ -185,7 +188,7 @@ export class EventModel {
     if ((g?.seats.length ?? 0) + fresh.length > limit)
       return { ok: false, code: 'SEAT_LIMIT', limit, lapsed };
     if (g === undefined) {
-      g = { fence: ++this.fence, expiresAt: now + Math.round(this.def.holdSeconds * 1000), seats: [] };
+      g = { fence: this.nextFence(now), expiresAt: now + Math.round(this.def.holdSeconds * 1000), seats: [] };
       this.groups.set(userId, g);
     }
     for (const s of fresh) {
@@ -214,6 +217,12 @@ export class EventModel {
     }
     this.trimGroup(userId, released);
     return released.sort();
+  }
+
+  /** The Redis store's scheme (lua/claims/prelude.lua, next_fence): the clock keeps fences growing. */
+  private nextFence(now: number): number {
+    this.fence = Math.max(this.fence + 1, now * FENCE_TICKS);
+    return this.fence;
   }
 
   confirm(userId: UserId, seatIds: readonly SeatId[], fence: number, now: number): SeatId[] {

@@ -10,6 +10,7 @@ import type { ClaimStore, ClaimStoreLimits } from './claim-store.ts';
 import { MemoryClaimStore } from './memory-claim-store.ts';
 import { openStoreClient, type StoreClientListener } from './redis/client.ts';
 import type { ObserveCommand } from './redis/replies.ts';
+import type { DurableOperation } from './redis/durable-write.ts';
 import { RedisClaimStore } from './redis-claim-store.ts';
 import type { SessionStore } from './session-store.ts';
 
@@ -34,6 +35,8 @@ export interface ClaimStoreDeps {
   now?: () => number;
   /** Told of the store's Redis client (readiness checks it can write). Default none. */
   onClient?: StoreClientListener;
+  /** Told of each write refused because WAIT fell short (REDIS_WAIT_REPLICAS; Redis store only). */
+  onWaitShort?: (operation: DurableOperation) => void;
 }
 
 export function createClaimStore(
@@ -60,6 +63,9 @@ export function createClaimStore(
     sessionTtlSeconds: config.store.sessionTtlSeconds,
     limits,
     logger: deps.logger,
+    // The memory store is one process: nothing to wait for.
+    ...(config.store.wait === undefined ? {} : { wait: config.store.wait }),
+    ...(deps.onWaitShort === undefined ? {} : { onWaitShort: deps.onWaitShort }),
     ...(deps.observeCommand === undefined ? {} : { observeCommand: deps.observeCommand }),
   });
 }

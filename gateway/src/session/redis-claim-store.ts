@@ -4,11 +4,13 @@
  * in the user's slot (one command, claims-index-add.lua), issued before the script on the same connection (so
  * whenever the event side has a user's state, the index names the event). Nothing here is ever one
  * cross-slot script, so the same code runs on Redis Cluster. See claim-store.ts for the contract; the
- * replies are decoded in redis/claim-replies.ts, the sweep is redis/claim-sweep.ts.
+ * replies are decoded in redis/claim-replies.ts, the sweep is redis/claim-sweep.ts. REDIS_WAIT_REPLICAS:
+ * holds, releases and sales acked after WAIT, on lanes of their own (redis/durable-write.ts).
  */
 import type { EventId, SeatId, UserId } from '@stayline/client-sdk/protocol';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
+import type { GatewayError } from '../errors/gateway-error.ts';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
 import type {
   Admission,
@@ -40,6 +42,14 @@ import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
 import { asInt, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
+import {
+  DurableLanes,
+  notDurableError,
+  writeThenWait,
+  type DurableLane,
+  type DurableOperation,
+  type WaitPolicy,
+} from './redis/durable-write.ts';
 import { defineScripts, type Scripts } from './redis/scripts.ts';
 import { claimsIndexTtlMs, createUserKeys, type UserKeys } from './redis/user-keys.ts';
 
@@ -53,7 +63,13 @@ export interface RedisClaimStoreOptions {
   limits: ClaimStoreLimits;
   logger: Logger;
   observeCommand?: ObserveCommand;
+  /** REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS; default off. Not with a Cluster. */
+  wait?: WaitPolicy;
+  /** Told of each hold, release or sale refused because WAIT fell short. Must not throw. */
+  onWaitShort?: (operation: DurableOperation) => void;
 }
+
+type HoldKeys = Parameters<Scripts['seatUnhold']>[0];
 
 /** Users one admit call may admit. */
 const MAX_ADMIT = 10_000;
@@ -71,6 +87,9 @@ export class RedisClaimStore implements ClaimStore {
   private readonly log: Logger;
   private readonly observe: ObserveCommand | undefined;
   private readonly ownsClient: boolean;
+  private readonly wait: WaitPolicy;
+  private readonly onWaitShort: (operation: DurableOperation) => void;
+  private readonly lanes: DurableLanes | undefined;
   private closed = false;
 
   constructor(options: RedisClaimStoreOptions) {
@@ -85,6 +104,14 @@ export class RedisClaimStore implements ClaimStore {
     this.log = options.logger;
     this.observe = options.observeCommand;
     this.ownsClient = options.ownsClient ?? false;
+    this.wait = options.wait ?? { replicas: 0, timeoutMs: 0 };
+    this.onWaitShort = options.onWaitShort ?? (() => undefined);
+    if (this.wait.replicas > 0) {
+      if (this.redis instanceof Cluster) {
+        throw new Error('REDIS_WAIT_REPLICAS is not supported on a Redis Cluster');
+      }
+      this.lanes = new DurableLanes(this.redis, this.log);
+    }
   }
 
   defineEvent(eventId: EventId, d: EventDefinition): Promise<{ created: boolean; seats: number }> {
@@ -134,7 +161,7 @@ export class RedisClaimStore implements ClaimStore {
   joinQueue(userId: UserId, eventId: EventId): Promise<QueueJoinResult> {
     return this.run('joinQueue', async () =>
       decodeQueueJoin(
-        await this.indexThen(userId, eventId, () =>
+        await this.indexThen({ scripts: this.scripts }, userId, eventId, () =>
           this.scripts.queueJoin(this.eventKeys(eventId), userId, this.checkMs),
         ),
       ),
@@ -192,30 +219,50 @@ export class RedisClaimStore implements ClaimStore {
   ): Promise<HoldResult & { replayed: boolean }> {
     return this.run('hold', async () => {
       const keys = this.eventKeys(eventId);
-      const reply = await this.indexThen(userId, eventId, () =>
-        this.scripts.seatHold(
-          { ...keys, request: keys.holdRequest(userId, request?.requestId ?? '') },
-          userId,
-          admitted ? 1 : 0,
-          this.checkMs,
-          request === undefined ? 0 : Math.max(1, Math.round(request.resultTtlMs)),
-          seatIds,
+      const holdKeys = { ...keys, request: keys.holdRequest(userId, request?.requestId ?? '') };
+      const written = await this.durably((lane) =>
+        this.indexThen(lane, userId, eventId, () =>
+          lane.scripts.seatHold(
+            holdKeys,
+            userId,
+            admitted ? 1 : 0,
+            this.checkMs,
+            request === undefined ? 0 : Math.max(1, Math.round(request.resultTtlMs)),
+            seatIds,
+          ),
         ),
       );
-      return decodeHold(eventId, reply);
+      const result = decodeHold(eventId, written.reply);
+      // A refusal promises nothing: only a hold is taken back when a failover could erase it.
+      if (written.durable || !result.ok) return result;
+      await this.undoHold(userId, holdKeys, result.hold.fence, result.newlyHeld);
+      throw this.notDurable('hold', written.replicas);
     });
   }
 
   release(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<SeatId[]> {
-    return this.run('release', async () =>
-      decodeRelease(await this.scripts.seatRelease(this.eventKeys(eventId), userId, seatIds)),
-    );
+    return this.run('release', async () => {
+      const written = await this.durably((lane) =>
+        lane.scripts.seatRelease(this.eventKeys(eventId), userId, seatIds),
+      );
+      const released = decodeRelease(written.reply);
+      // Not undone (re-holding would be worse): at worst a failover brings the hold back until it expires.
+      if (!written.durable) throw this.notDurable('release', written.replicas);
+      return released;
+    });
   }
 
   confirm(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], fence: number): Promise<SeatId[]> {
-    return this.run('confirm', async () =>
-      decodeConfirm(await this.scripts.seatConfirm(this.eventKeys(eventId), userId, fence, seatIds)),
-    );
+    return this.run('confirm', async () => {
+      const written = await this.durably((lane) =>
+        lane.scripts.seatConfirm(this.eventKeys(eventId), userId, fence, seatIds),
+      );
+      const sold = decodeConfirm(written.reply);
+      // A sale is final and cannot be undone: the caller retries (same fence), which succeeds again and
+      // rewrites the sale, so that retry's WAIT covers it.
+      if (!written.durable) throw this.notDurable('confirm', written.replicas);
+      return sold;
+    });
   }
 
   seatMap(eventId: EventId): Promise<VersionedSeatMap> {
@@ -283,13 +330,14 @@ export class RedisClaimStore implements ClaimStore {
 
   ping(): Promise<void> {
     return this.run('ping', async () => {
-      await this.redis.ping();
+      await Promise.all([this.redis.ping(), this.lanes?.ping()]);
     });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.lanes?.close();
     if (this.ownsClient) await closeRedisClient(this.redis);
   }
 
@@ -301,17 +349,44 @@ export class RedisClaimStore implements ClaimStore {
    * state, the index names the event.
    */
   private async indexThen(
+    lane: Pick<DurableLane, 'scripts'>,
     userId: UserId,
     eventId: EventId,
     script: () => Promise<unknown>,
   ): Promise<unknown> {
-    const indexAdd = () => this.scripts.claimsIndexAdd(this.userKeys(userId), eventId, this.indexTtlMs);
+    const indexAdd = () => lane.scripts.claimsIndexAdd(this.userKeys(userId), eventId, this.indexTtlMs);
     if (this.redis instanceof Cluster) {
       await indexAdd();
       return script();
     }
     const [, reply] = await Promise.all([indexAdd(), script()]);
     return reply;
+  }
+
+  /** `write` with WAIT behind it (redis/durable-write.ts), or alone (always durable) without a policy. */
+  private async durably<T>(
+    write: (lane: Pick<DurableLane, 'scripts'>) => Promise<T>,
+  ): Promise<{ reply: T; durable: boolean; replicas: number }> {
+    const own = { scripts: this.scripts };
+    if (this.lanes === undefined) return { reply: await write(own), durable: true, replicas: 0 };
+    const lane = this.lanes.pick();
+    return writeThenWait(lane.redis, this.wait, () => write(lane));
+  }
+
+  /**
+   * Takes back what one hold call newly held (fence-checked: a later group is never touched) and its request
+   * record. If that fails too, the hold expires, and its record answers a retry with the same request id,
+   * whose own WAIT must then succeed before the user is told.
+   */
+  private async undoHold(userId: UserId, keys: HoldKeys, fence: number, seats: SeatId[]): Promise<void> {
+    await this.scripts.seatUnhold(keys, userId, fence, seats).catch((err: unknown) => {
+      this.log.warn({ err: String(err) }, 'undoing a hold that WAIT did not confirm failed; it expires');
+    });
+  }
+
+  private notDurable(operation: DurableOperation, replicas: number): GatewayError {
+    this.onWaitShort(operation);
+    return notDurableError(operation, replicas, this.wait.replicas);
   }
 
   private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {

@@ -66,7 +66,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(slotTag(keys.userSession('u}1'))).toBe('{user:u%7D1}');
     // No claims script builds a key name: every command's key is one of the KEYS it is given (K_* of prelude.lua).
     const claimsSources = Object.values(SCRIPT_SOURCES).filter((source) => source.includes('K_DEF'));
-    expect(claimsSources).toHaveLength(12);
+    expect(claimsSources).toHaveLength(13);
     for (const source of claimsSources) {
       for (const [, command, key] of source.matchAll(/redis\.call\('([A-Z]+)'(?:,\s*([^,)]+))?/g)) {
         if (command !== 'TIME') expect(`${command} ${key}`).toMatch(/^[A-Z]+ K_[A-Z]+$/);

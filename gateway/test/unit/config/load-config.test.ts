@@ -62,6 +62,7 @@ describe('loadConfig', () => {
     expect(config.store).toEqual({
       redisUrl: undefined,
       commandTimeoutMs: 1000,
+      wait: { replicas: 0, timeoutMs: 500 },
       keyPrefix: 'stayline:',
       sessionTtlSeconds: 3600,
       heartbeatSeconds: 5,
@@ -405,5 +406,29 @@ describe('loadConfig', () => {
     expect(fits.limits.handshakeQueueMaxWaitMs).toBe(5000);
     const none = loadConfig({ CONNECT_TIMEOUT_MS: '1500', REDIS_COMMAND_TIMEOUT_MS: '1000' });
     expect(none.limits.handshakeQueueMaxWaitMs).toBe(0);
+  });
+
+  it('parses REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS, refusing them with a Cluster or a timeout not under the command timeout', () => {
+    const on = loadConfig({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '250',
+    });
+    expect(on.store.wait).toEqual({ replicas: 1, timeoutMs: 250 });
+    expect(
+      problemsOf(() => loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_WAIT_REPLICAS: '1' })),
+    ).toEqual(['REDIS_WAIT_REPLICAS: not supported with REDIS_CLUSTER_NODES (use 0)']);
+    expect(problemsOf(() => loadConfig({ REDIS_WAIT_REPLICAS: '2', REDIS_WAIT_TIMEOUT_MS: '1000' }))).toEqual(
+      ['REDIS_WAIT_TIMEOUT_MS: must be less than REDIS_COMMAND_TIMEOUT_MS'],
+    );
+    // WAIT 0 would block forever: a zero timeout is refused, and off (0 replicas) needs no check.
+    expect(problemsOf(() => loadConfig({ REDIS_WAIT_TIMEOUT_MS: '0' }))[0]).toMatch(/^REDIS_WAIT_TIMEOUT_MS/);
+    expect(problemsOf(() => loadConfig({ REDIS_WAIT_REPLICAS: '-1' }))[0]).toMatch(/^REDIS_WAIT_REPLICAS/);
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_WAIT_TIMEOUT_MS: '5000' }).store.wait,
+    ).toEqual({
+      replicas: 0,
+      timeoutMs: 5000,
+    });
   });
 });

@@ -4,7 +4,8 @@
 -- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt, ver}   KEYS[2] seats set
 -- KEYS[3] holder hash seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
 -- KEYS[5] groups hash userId -> cjson {f = fence, e = expiresAt ms, s = {seatId...}}
--- KEYS[6] group expiry zset userId -> expiresAt   KEYS[7] fence counter   KEYS[8] queue zset userId -> seq
+-- KEYS[6] group expiry zset userId -> expiresAt   KEYS[7] last fence issued (see next_fence)
+-- KEYS[8] queue zset userId -> seq
 -- KEYS[9] queue sequence counter   KEYS[10] admitted zset userId -> admission expiresAt
 -- KEYS[11] members zset userId -> when to check next that the user's session still lives
 -- KEYS[12] change log stream: entry id `<version>-0`, fields seatId -> status (free|held|sold)
@@ -33,6 +34,25 @@ local function logged(reply)
   end
   changes = {}
   return reply
+end
+
+-- Fences are a hybrid clock: next = max(last + 1, now_ms * FENCE_TICKS). Within one primary they grow by
+-- the stored `last`; across a failover whose new primary lost the last writes (and so `last`), they still
+-- grow because the clock part moved on: a lost fence was at most (its time + its lead) * FENCE_TICKS, where
+-- the lead of `last` over the clock needs more than FENCE_TICKS new groups per ms on one event (more than
+-- Redis runs scripts), and a failover takes far longer than a ms (Sentinel's down-after-milliseconds),
+-- so the new primary's clock (within that of the old one) issues larger fences. Under 2^53 until the year
+-- 2248 (Lua numbers are doubles, JSON needs safe integers). Kept as decimal strings in the group's JSON and
+-- the request record: cjson writes numbers with 14 significant digits, fences have 16.
+local FENCE_TICKS = 1024
+local function fence_text(f)
+  return string.format('%.0f', f)
+end
+local function next_fence()
+  local last = tonumber(redis.call('GET', K_FENCE) or '0')
+  local f = math.max(last + 1, now * FENCE_TICKS)
+  redis.call('SET', K_FENCE, fence_text(f))
+  return fence_text(f)
 end
 
 local function get_group(user)

@@ -1,6 +1,7 @@
 -- seat-confirm.lua: ioredis command `seatConfirm`. Sells seats held by the user under `fence`: the group
 -- must still carry that fence and not have expired, and the user must hold every seat. Sold is final. A
--- retried confirm (same user, seats, fence) succeeds again with nothing newly sold.
+-- retried confirm (same user, seats, fence) succeeds again with nothing newly sold, and rewrites one sale
+-- as it is, so that a WAIT after the retry (REDIS_WAIT_REPLICAS) covers the first call's sale too.
 -- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2] fence   ARGV[3..] seat ids
 -- Reply: {1, {newlySold...}} | {-5} stale fence | {-2, {unknown...}} | {-1} unknown event
@@ -28,5 +29,5 @@ for _, s in ipairs(to_sell) do
   redis.call('HSET', K_SOLD, s, tag)
   changed(s, 'sold')
 end
-if #to_sell > 0 then drop_from_group(user, selling) end
+if #to_sell > 0 then drop_from_group(user, selling) else redis.call('HSET', K_SOLD, ARGV[3], tag) end
 return logged({1, to_sell})

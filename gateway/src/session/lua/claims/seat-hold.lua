@@ -18,7 +18,14 @@ local K_REQ = KEYS[13]
 local record_ms = tonumber(ARGV[4])
 if record_ms > 0 then
   local recorded = redis.call('GET', K_REQ)
-  if recorded then return {2, cjson.decode(recorded)} end
+  if recorded then
+    local first = cjson.decode(recorded)
+    if first[1] == 1 then first[3] = tonumber(first[3]) end
+    -- A write (the same TTL again) so that a WAIT after this replay covers the first answer's write too.
+    local ttl = redis.call('PTTL', K_REQ)
+    if ttl > 0 then redis.call('PEXPIRE', K_REQ, ttl) end
+    return {2, first}
+  end
 end
 -- Records the outcome (when asked) and returns it. cjson turns an empty table into `{}`, which decodes
 -- back to an empty table: a replayed empty list stays an empty list.
@@ -27,6 +34,7 @@ local function outcome(reply)
     local kept = {}
     for i, v in ipairs(reply) do kept[i] = v end
     if reply[1] == 1 or reply[1] == -3 or reply[1] == -4 then kept[2] = {} end
+    if reply[1] == 1 then kept[3] = fence_text(reply[3]) end
     redis.call('SET', K_REQ, cjson.encode(kept), 'PX', record_ms)
   end
   return reply
@@ -74,7 +82,7 @@ if g then have = #g.s end
 if have + #new > limit then return outcome(logged({-4, lapsed, limit})) end
 if not g then
   local hold_ms = tonumber(redis.call('HGET', K_DEF, 'holdMs'))
-  g = {f = redis.call('INCR', K_FENCE), e = now + hold_ms, s = {}}
+  g = {f = next_fence(), e = now + hold_ms, s = {}}
 end
 for _, s in ipairs(new) do
   redis.call('HSET', K_HOLDER, s, user)
@@ -83,4 +91,4 @@ for _, s in ipairs(new) do
 end
 put_group(user, g)
 add_member(user, tonumber(ARGV[3]))
-return outcome(logged({1, lapsed, g.f, g.e, new, g.s}))
+return outcome(logged({1, lapsed, tonumber(g.f), g.e, new, g.s}))

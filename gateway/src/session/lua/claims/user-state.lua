@@ -13,7 +13,7 @@ if rank then position = rank + 1 end
 local fence, expires, seats = 0, 0, {}
 local g = get_group(user)
 if g and tonumber(g.e) > now then
-  fence, expires, seats = g.f, g.e, g.s
+  fence, expires, seats = tonumber(g.f), g.e, g.s
 end
 local admitted = tonumber(redis.call('ZSCORE', K_ADMITTED, user) or '0')
 if admitted <= now then admitted = 0 end
