@@ -60,7 +60,8 @@ describe('fences across a failover to a replica that lost the last writes', () =
 
   it('issues a larger fence after the promotion than any issued before it, and loses no hold acknowledged under WAIT', async () => {
     const plain = open();
-    const durable = open({ replicas: 1, timeoutMs: 300 });
+    // Long enough that a replica starved of CPU on a busy 2-core test machine still acknowledges in time.
+    const durable = open({ replicas: 1, timeoutMs: 1500 });
     await eventually(() => plain.ping(), 10_000);
     await eventually(() => durable.ping(), 10_000);
     await plain.defineEvent('ff', {
@@ -74,7 +75,11 @@ describe('fences across a failover to a replica that lost the last writes', () =
       if (!r.ok) throw new Error(r.code);
       return r.hold.fence;
     };
-    const first = fenceOf(await durable.hold('u1', 'ff', ['S1'], false));
+    // A refusal right after the replica's sync is retryable (the hold is undone): retry it like a client.
+    const first = await eventually(
+      async () => fenceOf(await durable.hold('u1', 'ff', ['S1'], false)),
+      10_000,
+    );
     const replica = new Redis(topology.replica.port, '127.0.0.1');
     await eventually(async () => expect(await replica.hget(eventKeys('ff').holder, 'S1')).toBe('u1'), 5000);
     replica.disconnect();

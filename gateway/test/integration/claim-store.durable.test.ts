@@ -21,7 +21,8 @@ import { eventually } from '../support/redis.ts';
 
 const logger = pino({ level: 'silent' });
 const PREFIX = 'dw:';
-const WAIT_TIMEOUT_MS = 300;
+// Long enough that a replica starved of CPU on a busy 2-core test machine still acknowledges in time.
+const WAIT_TIMEOUT_MS = 1500;
 const eventKeys = createEventKeys(PREFIX);
 const limits = { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 30 };
 let primary: ReturnType<typeof spawnServer>;
@@ -65,6 +66,10 @@ beforeAll(async () => {
     async () => expect(await raw.info('replication')).toMatch(/slave0:.*state=online/),
     10_000,
   );
+  // Online is not yet acknowledging: right after its sync a replica's first offsets can take a while to
+  // reach the primary, and a WAIT then answers 0 (the product refuses those writes, retryably, as it should).
+  // The tests start once a WAIT on the primary is answered by the replica.
+  await eventually(async () => expect(await raw.wait(1, 1000)).toBe(1), 20_000);
   store = new RedisClaimStore({
     redis: createRedisClient(`redis://127.0.0.1:${primaryPort}`, {
       commandTimeoutMs: 2000,
