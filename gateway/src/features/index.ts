@@ -4,7 +4,7 @@
  * queue's admission check as a function from here).
  */
 import type { GatewayConfig } from '../config/index.ts';
-import { isGatewayError } from '../errors/gateway-error.ts';
+import { countAndLogFailedRound } from '../infra/periodic.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ClaimMetrics } from '../metrics/claim-metrics.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
@@ -38,14 +38,12 @@ export function createFeatures(
   },
 ): NodeFeatures {
   const { delivery, claimMetrics, log } = deps;
-  // A failed background round is counted; the loop goes on at its next tick. A store outage is logged by
-  // the outage log (once when it starts, once when it ends), anything else here.
-  const loopFailed = (err: unknown, operation: string): void => {
-    deps.metrics.storeErrors.inc({ operation });
-    if (isGatewayError(err, 'STORE_UNAVAILABLE'))
-      log.debug({ operation }, 'claims round failed: store unavailable');
-    else log.warn({ err, operation }, 'claims round failed');
-  };
+  // A failed background round is counted (and logged unless the store was just down); the loop goes on.
+  const loopFailed = countAndLogFailedRound(
+    log,
+    (operation) => deps.metrics.storeErrors.inc({ operation }),
+    'claims round failed',
+  );
   if (config.claims.admissionSecret === undefined && config.auth.secret === undefined)
     log.warn('no ADMISSION_SECRET and no JWT_SECRET: admission tokens are valid on this node only');
   const tokens = createAdmissionTokens(admissionKey(config.claims.admissionSecret, config.auth.secret));

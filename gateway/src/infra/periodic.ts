@@ -3,6 +3,26 @@
  * the next tick skip), and hands a failed round to `onError` (which logs and counts: a catch that does not
  * rethrow logs and counts). The timer does not keep the process alive.
  */
+import { isGatewayError } from '../errors/gateway-error.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * The usual `onError` of background loops: every failed round is counted; one that failed because the store
+ * could not answer is logged at debug only (the outage log reports an outage once, outage-log.ts), anything
+ * else as a warning with its cause.
+ */
+export function countAndLogFailedRound(
+  log: Logger,
+  count: (loop: string) => void,
+  message: string,
+): (err: unknown, loop: string) => void {
+  return (err, loop) => {
+    count(loop);
+    if (isGatewayError(err, 'STORE_UNAVAILABLE'))
+      log.debug({ operation: loop }, `${message}: store unavailable`);
+    else log.warn({ err, operation: loop }, message);
+  };
+}
 export interface Periodic {
   stop(): void;
 }

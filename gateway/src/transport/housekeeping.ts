@@ -7,7 +7,7 @@
  * - retry of detaches that failed while the store was down.
  * A failed round is logged and counted, and simply tried again next round.
  */
-import { isGatewayError } from '../errors/gateway-error.ts';
+import { countAndLogFailedRound, Loops } from '../infra/periodic.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { NodeId, SessionStore } from '../session/session-store.ts';
@@ -35,28 +35,12 @@ export function createHousekeeping(
   },
   options: HousekeepingOptions,
 ): Housekeeping {
-  const timers: NodeJS.Timeout[] = [];
-  const failed = (operation: string) => (err: unknown) => {
-    deps.metrics.storeErrors.inc({ operation });
-    // A store outage is logged once by the outage log; anything else here.
-    if (isGatewayError(err, 'STORE_UNAVAILABLE'))
-      deps.log.debug({ operation }, 'housekeeping round failed: store unavailable');
-    else deps.log.warn({ err, operation }, 'housekeeping round failed');
-  };
-  const every = (ms: number, round: () => Promise<void>, operation: string): void => {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running) return; // a slow round is not stacked on top of itself
-      running = true;
-      round()
-        .catch(failed(operation))
-        .finally(() => {
-          running = false;
-        });
-    }, ms);
-    timer.unref();
-    timers.push(timer);
-  };
+  const failed = countAndLogFailedRound(
+    deps.log,
+    (operation) => deps.metrics.storeErrors.inc({ operation }),
+    'housekeeping round failed',
+  );
+  const loops = new Loops(failed);
 
   const heartbeat = () => deps.store.heartbeat(options.nodeId);
   const purge = async () => {
@@ -80,17 +64,14 @@ export function createHousekeeping(
 
   return {
     async start() {
-      await heartbeat().catch(failed('heartbeat'));
+      await heartbeat().catch((err: unknown) => failed(err, 'heartbeat'));
       const heartbeatMs = options.heartbeatSeconds * 1000;
-      every(heartbeatMs, heartbeat, 'heartbeat');
-      every(heartbeatMs, purge, 'purge');
-      every(heartbeatMs, retryDetaches, 'detach-retry');
+      loops.every(heartbeatMs, 'heartbeat', heartbeat);
+      loops.every(heartbeatMs, 'purge', purge);
+      loops.every(heartbeatMs, 'detach-retry', retryDetaches);
       // Three touches per TTL: a user connected here never gets within two thirds of a TTL of expiry.
-      every(Math.min((options.sessionTtlSeconds * 1000) / 3, 60_000), touch, 'touch');
+      loops.every(Math.min((options.sessionTtlSeconds * 1000) / 3, 60_000), 'touch', touch);
     },
-    stop() {
-      for (const timer of timers) clearInterval(timer);
-      timers.length = 0;
-    },
+    stop: () => loops.stopAll(),
   };
 }
