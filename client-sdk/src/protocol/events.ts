@@ -3,6 +3,7 @@
  * always carry an ack; server events are facts (`session:restored`).
  */
 import type { WireError } from './errors.ts';
+import type { RestoredHistory, StreamPosition } from './history.ts';
 
 /** The authenticated user's id: the token's `sub`, never a value the client sends. */
 export type UserId = string;
@@ -27,8 +28,11 @@ export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireError };
 /** The callback socket.io hands the server for an acknowledged request. */
 export type AckCallback<T> = (response: Ack<T>) => void;
 
-/** The session a node restored (or created) for the connecting user. */
-export interface RestoredSession {
+/**
+ * The session a node restored (or created) for the connecting user. The replay of missed messages (each
+ * sent as its own app event) follows it, before any message published after the client is back.
+ */
+export interface RestoredSession extends RestoredHistory {
   /** True when a session of this user already existed (another tab, or a reconnect within the TTL). */
   recovered: boolean;
   /** The rooms the user is in; the socket has been joined to all of them on this node. */
@@ -78,6 +82,8 @@ export interface RoomRequest extends RequestMeta {
 export interface RoomResult {
   room: RoomName;
   rooms: RoomName[];
+  /** On `room:join` with history on: the room stream's current position (the client has missed nothing). */
+  position?: StreamPosition;
 }
 
 export interface ServerDrainingPayload {

@@ -4,3 +4,4 @@
  */
 export * from './errors.ts';
 export * from './events.ts';
+export * from './history.ts';

@@ -10,7 +10,16 @@ import {
   withQueuePlace,
 } from '../../src/session.ts';
 
-const base = fromRestored({ recovered: false, rooms: ['a', 'b'], expiresAt: 1, queues: [], holds: [] });
+const base = fromRestored({
+  recovered: false,
+  rooms: ['a', 'b'],
+  expiresAt: 1,
+  queues: [],
+  holds: [],
+  gaps: [],
+  gapReasons: {},
+  positions: {},
+});
 
 describe('session model', () => {
   it('never lists a seat twice: a new hold takes its seats out of older ones', () => {
@@ -26,7 +35,19 @@ describe('session model', () => {
     before = withQueuePlace(before, { eventId: 'q2', position: 5, size: 9 });
     before = withHold(before, { eventId: 'ev', seatIds: ['A1'], expiresAt: 1, fence: 1 });
     const after = withAdmission(
-      fromRestored({ recovered: true, rooms: ['a'], expiresAt: 2, queues: [], holds: [] }, before),
+      fromRestored(
+        {
+          recovered: true,
+          rooms: ['a'],
+          expiresAt: 2,
+          queues: [],
+          holds: [],
+          gaps: [],
+          gapReasons: {},
+          positions: {},
+        },
+        before,
+      ),
       { eventId: 'q1', admissionToken: 't', expiresAt: 9 },
     );
     expect(lossBetween(before, after)).toEqual({

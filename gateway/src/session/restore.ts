@@ -122,6 +122,10 @@ export function createRestorer(deps: RestorerDeps): Restorer {
         expiresAt: session.expiresAt,
         queues: claims.queues,
         holds: claims.holds,
+        // Filled by message history (issue 12); until then nothing is replayed and nothing is claimed to be.
+        gaps: [],
+        gapReasons: {},
+        positions: {},
       };
       return {
         payload,

@@ -64,6 +64,9 @@ describe('React bindings', () => {
       expiresAt: 1,
       queues: [{ eventId: 'ev1', position: 3, size: 8 }],
       holds: [],
+      gaps: [],
+      gapReasons: {},
+      positions: {},
     });
     session = withHold(session, { eventId: 'ev1', seatIds: ['B2'], expiresAt: 1, fence: 1 });
     const { client } = fakeClient('connected', session);
@@ -83,7 +86,16 @@ describe('React bindings', () => {
 
   it('useSeats lists the held seats and has no map before it is read', () => {
     const session = withHold(
-      fromRestored({ recovered: false, rooms: [], expiresAt: 1, queues: [], holds: [] }),
+      fromRestored({
+        recovered: false,
+        rooms: [],
+        expiresAt: 1,
+        queues: [],
+        holds: [],
+        gaps: [],
+        gapReasons: {},
+        positions: {},
+      }),
       { eventId: 'ev1', seatIds: ['A1', 'A3'], expiresAt: 1, fence: 1 },
     );
     const { client } = fakeClient('connected', session);

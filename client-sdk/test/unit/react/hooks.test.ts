@@ -23,7 +23,16 @@ interface Events {
 function fakeClient(options: { refuseJoin?: string } = {}) {
   let state: ConnectionState = { status: 'connected', lastError: undefined, attempt: 0, retryAt: undefined };
   let session: ClientSession | undefined = fromRestored(
-    { recovered: false, rooms: [], expiresAt: 0, queues: [], holds: [] },
+    {
+      recovered: false,
+      rooms: [],
+      expiresAt: 0,
+      queues: [],
+      holds: [],
+      gaps: [],
+      gapReasons: {},
+      positions: {},
+    },
     undefined,
   );
   const stateListeners = new Set<(s: ConnectionState, p: ConnectionState) => void>();
