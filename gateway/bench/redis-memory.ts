@@ -54,7 +54,9 @@ const CONCURRENCY = 200;
 const QUEUE_EVENT = 'concert-2026-queue';
 const HOLD_EVENT = 'concert-2026-seats';
 /** Like the default NODE_ID: host name and pid. */
-const NODE_ID = `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
+const NODE_ID = `${hostname()
+  .replace(/[^A-Za-z0-9._-]/g, '-')
+  .slice(0, 40)}-${process.pid}`;
 
 const userId = (i: number): string => `user-${String(i).padStart(7, '0')}`;
 const seatOf = (i: number, k: number): string => `R${Math.floor(i / 50) + 1}-${(i % 50) * 2 + k + 1}`;
@@ -215,8 +217,7 @@ try {
   const breakdown = [...kindsAfter.keys()].sort().map((kind) => ({
     kind,
     encoding: encoding.get(kind) ?? '',
-    keysPerUser:
-      ((kindsAfter.get(kind)?.length ?? 0) - (kindsBefore.get(kind)?.length ?? 0)) / USERS,
+    keysPerUser: ((kindsAfter.get(kind)?.length ?? 0) - (kindsBefore.get(kind)?.length ?? 0)) / USERS,
     bytesPerUser: ((bytesAfter.get(kind) ?? 0) - (bytesBefore.get(kind) ?? 0)) / USERS,
   }));
   const report = {

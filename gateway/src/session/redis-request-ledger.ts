@@ -1,9 +1,9 @@
 /**
- * The Redis request ledger: one key per request in the user's slot, `<prefix>{user:<id>}:req:<requestId>`,
- * holding `pending` (in flight, with the pending TTL) or JSON `{event, ack}` (done, with the result TTL):
- * the same names and values as before the ledger left the claim store, so deployed data stays valid. Each
- * call is one command (begin and abandon are scripts, so their check and write are one step). See
- * request-ledger.ts for the contract.
+ * The Redis request ledger: one key per request in the user's slot, `<prefix>{u:<id>}:q:<requestId>`,
+ * holding `pending` (in flight, with the pending TTL) or `<event>\n<ack>` (done, with the result TTL; JSON
+ * `{event, ack}` when the event name does not fit that form, and as entries were written before issue 15,
+ * which the reader still accepts). Each call is one command (begin and abandon are scripts, so their check
+ * and write are one step). See request-ledger.ts for the contract.
  */
 import type { UserId } from '@stayline/client-sdk/protocol';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
@@ -57,7 +57,7 @@ export class RedisRequestLedger implements ClosableRequestLedger {
     return this.run('completeRequest', async () => {
       await this.redis.set(
         this.request(userId, requestId).request,
-        JSON.stringify({ event, ack }),
+        encodeEntry(event, ack),
         'PX',
         Math.max(1, Math.round(ttlMs)),
       );
@@ -89,8 +89,23 @@ export class RedisRequestLedger implements ClosableRequestLedger {
   }
 }
 
-function parseEntry(value: string): LedgerEntry {
+/**
+ * A done entry: `<event>\n<ack>`, a third smaller than the JSON it replaced (no field names, no escaped
+ * ack), which counts at several records per active user (issue 15). An event name that could be misread
+ * (a newline in it, or `{` first) falls back to the JSON form.
+ */
+export function encodeEntry(event: string, ack: string): string {
+  if (event === '' || event.includes('\n') || event.startsWith('{')) return JSON.stringify({ event, ack });
+  return `${event}\n${ack}`;
+}
+
+/** Parses an entry of either form (see encodeEntry), or `pending`. */
+export function parseEntry(value: string): LedgerEntry {
   if (value === PENDING) return { state: 'pending' };
+  const newline = value.indexOf('\n');
+  if (!value.startsWith('{') && newline > 0) {
+    return { state: 'done', event: value.slice(0, newline), ack: value.slice(newline + 1) };
+  }
   let parsed: { event?: unknown; ack?: unknown };
   try {
     parsed = JSON.parse(value) as { event?: unknown; ack?: unknown };

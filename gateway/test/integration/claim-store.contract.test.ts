@@ -11,6 +11,7 @@ import { createRedisClient } from '../../src/infra/redis.ts';
 import type { ClaimStore, ClaimStoreLimits, EventDefinition } from '../../src/session/claim-store.ts';
 import { MemoryClaimStore } from '../../src/session/memory-claim-store.ts';
 import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
+import { createUserKeys } from '../../src/session/redis/user-keys.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
 
 const logger = pino({ level: 'silent' });
@@ -99,8 +100,8 @@ function redisHarness(): Harness {
       return opened;
     },
     async setAlive(userId, isAlive) {
-      const key = `${prefix}{user:${userId}}:session`;
-      if (isAlive) await raw!.hset(key, 'createdAt', 1);
+      const key = createUserKeys(prefix)(userId).session;
+      if (isAlive) await raw!.hset(key, 'c', 1);
       else await raw!.del(key);
     },
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),

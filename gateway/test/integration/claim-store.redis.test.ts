@@ -61,9 +61,9 @@ describe('RedisClaimStore on a real redis-server', () => {
     const event = eventKeys('ev}{%1');
     const all = [...EVENT_KEY_PARTS.map((part) => event[part]), event.holdRequest('u}1', 'r')];
     expect(new Set(all.map(slotTag))).toEqual(new Set(['{event:ev%7D%7B%251}']));
-    expect(slotTag(keys.userIndex('u}1'))).toBe('{user:u%7D1}');
-    expect(slotTag(userKeys('u}1').request('r'))).toBe('{user:u%7D1}');
-    expect(slotTag(keys.userSession('u}1'))).toBe('{user:u%7D1}');
+    expect(slotTag(keys.userIndex('u}1'))).toBe('{u:u%7D1}');
+    expect(slotTag(userKeys('u}1').request('r'))).toBe('{u:u%7D1}');
+    expect(slotTag(keys.userSession('u}1'))).toBe('{u:u%7D1}');
     // No claims script builds a key name: every command's key is one of the KEYS it is given (K_* of prelude.lua).
     const claimsSources = Object.values(SCRIPT_SOURCES).filter((source) => source.includes('K_DEF'));
     expect(claimsSources).toHaveLength(13);

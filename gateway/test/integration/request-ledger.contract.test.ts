@@ -10,6 +10,7 @@ import { createRedisClient } from '../../src/infra/redis.ts';
 import { MemoryRequestLedger } from '../../src/session/memory-request-ledger.ts';
 import { RedisRequestLedger } from '../../src/session/redis-request-ledger.ts';
 import { createRequestLedger, type ClosableRequestLedger } from '../../src/session/request-ledger.ts';
+import { createUserKeys } from '../../src/session/redis/user-keys.ts';
 import { freePort, startRedis, type RedisProcess } from '../support/redis.ts';
 
 const logger = pino({ level: 'silent' });
@@ -23,6 +24,8 @@ interface Harness {
   passTime(ms: number): Promise<void>;
   /** The raw stored entry of (userId, requestId), Redis only. */
   raw?: (userId: string, requestId: string) => Promise<{ value: string | null; pttl: number }>;
+  /** Stores an entry as given (e.g. in an older form), Redis only. */
+  writeRaw?: (userId: string, requestId: string, value: string) => Promise<void>;
 }
 
 function memoryHarness(): Harness {
@@ -81,8 +84,11 @@ function redisHarness(): Harness {
     },
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
     async raw(userId, requestId) {
-      const key = `${prefix}{user:${userId}}:req:${requestId}`;
+      const key = createUserKeys(prefix)(userId).request(requestId);
       return { value: await raw!.get(key), pttl: await raw!.pttl(key) };
+    },
+    async writeRaw(userId, requestId, value) {
+      await raw!.set(createUserKeys(prefix)(userId).request(requestId), value, 'PX', 60_000);
     },
   };
 }
@@ -152,14 +158,33 @@ for (const harness of [memoryHarness(), redisHarness()]) {
 
     if (harness.raw) {
       const raw = harness.raw;
-      it('keeps the entry where, and as, deployed data has it: {user:<id>}:req:<requestId>', async () => {
+      it('keeps the entry in the user`s slot, {u:<id>}:q:<requestId>, as `<event>\\n<ack>`', async () => {
         const [l] = await harness.open();
         await l!.begin('u1', 'keep', 5000);
         expect(await raw('u1', 'keep')).toMatchObject({ value: 'pending' });
         await l!.complete('u1', 'keep', 'seat:hold', '{"ok":true}', 60_000);
         const stored = await raw('u1', 'keep');
-        expect(JSON.parse(stored.value!)).toEqual({ event: 'seat:hold', ack: '{"ok":true}' });
+        expect(stored.value).toBe('seat:hold\n{"ok":true}');
         expect(stored.pttl).toBeGreaterThan(59_000);
+      });
+
+      it('reads entries in the JSON form written before issue 15, and writes it for odd event names', async () => {
+        const [l] = await harness.open();
+        await harness.writeRaw!('u1', 'old', JSON.stringify({ event: 'room:join', ack: '{"ok":true}' }));
+        expect(await l!.begin('u1', 'old', 5000)).toEqual({
+          state: 'done',
+          event: 'room:join',
+          ack: '{"ok":true}',
+        });
+        for (const [i, event] of ['{odd', 'two\nlines', ''].entries()) {
+          expect(await l!.begin('u1', `odd-${i}`, 5000)).toEqual({ state: 'new' });
+          await l!.complete('u1', `odd-${i}`, event, '{"ok":false}\n', 60_000);
+          expect(await l!.begin('u1', `odd-${i}`, 5000)).toEqual({
+            state: 'done',
+            event,
+            ack: '{"ok":false}\n',
+          });
+        }
       });
     }
   });

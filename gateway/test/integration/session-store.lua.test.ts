@@ -1,7 +1,7 @@
 /**
  * Every Lua script of the session store, called directly on a real redis-server, checked against the
  * KEYS/ARGV/reply its header documents, and for what the contract suite cannot see through the store's
- * API: the TTL of each of the user's keys, and the guards that make purges safe to repeat.
+ * API: the session hash's layout and TTL, and the guards that make purges safe to repeat.
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { eventually, startRedis, type RedisProcess } from '../support/redis.ts';
 const TTL_MS = 60_000;
 const keys = createNodeKeys('lua:');
 const userKeys = createUserKeys('lua:')('u1');
-const { session, sockets, rooms, seen, claims, revoked } = userKeys;
+const { session, seen, claims, revoked } = userKeys;
 /** The connecting token's issue time (seconds) where no revocation is made. */
 const IAT = 1_700_000_000;
 /** The seen marker's lifetime in these tests (the store uses SEEN_TTL_MS). */
@@ -42,14 +42,21 @@ afterAll(async () => {
   await server.stop();
 });
 
-/** Asserts every one of the user's existing keys expires in (almost exactly) ttlMs. */
+/** Asserts the session hash (one key: createdAt, sockets and rooms) expires in (almost exactly) ttlMs. */
 async function expectUserKeysExpireIn(ttlMs: number): Promise<void> {
-  for (const key of [session, sockets, rooms]) {
-    if ((await redis.exists(key)) === 0) continue;
-    const pttl = await redis.pttl(key);
-    expect(pttl, key).toBeGreaterThan(ttlMs - 1000);
-    expect(pttl, key).toBeLessThanOrEqual(ttlMs);
-  }
+  const pttl = await redis.pttl(session);
+  expect(pttl, session).toBeGreaterThan(ttlMs - 1000);
+  expect(pttl, session).toBeLessThanOrEqual(ttlMs);
+}
+
+/** The session hash's fields of one kind (`s` sockets -> node, `r` rooms), without the kind letter. */
+async function fieldsOf(kind: 's' | 'r'): Promise<Record<string, string>> {
+  const all = await redis.hgetall(session);
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([f]) => f.startsWith(kind))
+      .map(([f, v]) => [f.slice(1), v]),
+  );
 }
 
 const nowMs = (): number => Date.now();
@@ -61,7 +68,7 @@ describe('session Lua scripts on real Redis', () => {
     expect(first.slice(0, 2)).toEqual([1, 0]);
     expect(first[2]).toBeGreaterThanOrEqual(before + TTL_MS - 20);
     expect(first[3]).toEqual([]);
-    await redis.sadd(rooms, 'lobby');
+    await redis.hset(session, 'rlobby', '');
     expect(await scripts.attachSocket(userKeys, 's2', 'B', 2, TTL_MS, SEEN_MS, 0, IAT)).toEqual([
       1,
       1,
@@ -71,8 +78,10 @@ describe('session Lua scripts on real Redis', () => {
       [],
     ]);
     expect(await scripts.attachSocket(userKeys, 's3', 'B', 2, TTL_MS, SEEN_MS, 0, IAT)).toEqual([0, 2]);
-    expect(await redis.hgetall(sockets)).toEqual({ s1: 'A', s2: 'B' });
-    expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['createdAt', 'lastSeen']);
+    expect(await fieldsOf('s')).toEqual({ s1: 'A', s2: 'B' });
+    // One hash, small enough to stay a listpack: createdAt, a field per socket, a field per room.
+    expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['c', 'rlobby', 'ss1', 'ss2']);
+    expect(await redis.object('ENCODING', session)).toBe('listpack');
     await expectUserKeysExpireIn(TTL_MS);
     expect(await redis.pttl(seen)).toBeGreaterThan(SEEN_MS - 1000);
   });
@@ -108,8 +117,8 @@ describe('session Lua scripts on real Redis', () => {
   it('attach-socket.lua tells a return after the session expired from a first visit', async () => {
     const first = (await scripts.attachSocket(userKeys, 's1', 'A', 2, TTL_MS, SEEN_MS, 0, IAT)) as unknown[];
     expect(first[4]).toBe(0);
-    // The session expires (its keys go), the seen marker stays.
-    await redis.del(session, sockets, rooms);
+    // The session expires (its key goes), the seen marker stays.
+    await redis.del(session);
     const back = (await scripts.attachSocket(userKeys, 's2', 'A', 2, TTL_MS, SEEN_MS, 0, IAT)) as unknown[];
     expect(back.slice(0, 2)).toEqual([1, 0]);
     expect(back[4]).toBe(1);
@@ -122,12 +131,12 @@ describe('session Lua scripts on real Redis', () => {
     expect(await attach('s1', IAT)).toEqual([-1, IAT]);
     expect(await attach('s1', IAT - 86_400)).toEqual([-1, IAT]);
     // Nothing was written for the refused attaches: no session, no socket, no seen marker.
-    expect(await redis.exists(session, sockets, rooms, seen)).toBe(0);
+    expect(await redis.exists(session, seen)).toBe(0);
     expect(((await attach('s1', IAT + 1)) as unknown[]).slice(0, 2)).toEqual([1, 0]);
     // Checked before the connection limit: at the limit, a revoked token is told so, not "limit".
     expect(await attach('s2', IAT, 1)).toEqual([-1, IAT]);
     expect(await attach('s2', IAT + 1, 1)).toEqual([0, 1]);
-    expect(await redis.hgetall(sockets)).toEqual({ s1: 'A' });
+    expect(await fieldsOf('s')).toEqual({ s1: 'A' });
   });
 
   it('revoke-tokens.lua records the Redis second, keeps it keepMs, and never moves it back', async () => {
@@ -142,7 +151,7 @@ describe('session Lua scripts on real Redis', () => {
     expect(await scripts.revokeTokens(userKeys, 90_000)).toBe(Number(at) + 1000);
     expect(await redis.pttl(revoked)).toBeGreaterThan(89_000);
     // The key is in the user's slot: the attach script reads it as KEYS[6].
-    expect(revoked).toBe('lua:{user:u1}:revoked');
+    expect(revoked).toBe('lua:{u:u1}:v');
   });
 
   it('detach-socket.lua returns the node the socket was on, then nil, and never creates a session', async () => {
@@ -150,9 +159,11 @@ describe('session Lua scripts on real Redis', () => {
     expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBe('A');
     expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBeNull();
     await expectUserKeysExpireIn(TTL_MS);
+    // The session outlives its last socket.
+    expect(Object.keys(await redis.hgetall(session))).toEqual(['c']);
     await redis.flushall();
     expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBeNull();
-    expect(await redis.exists(session, sockets, rooms)).toBe(0);
+    expect(await redis.exists(session)).toBe(0);
   });
 
   it('join-room.lua and leave-room.lua report changes, return the rooms and slide every TTL', async () => {
@@ -168,9 +179,24 @@ describe('session Lua scripts on real Redis', () => {
     await expectUserKeysExpireIn(2 * TTL_MS);
   });
 
+  it('keeps sockets, rooms and createdAt apart in the one hash, whatever the ids', async () => {
+    await scripts.attachSocket(userKeys, 'c', 'A', 5, TTL_MS, SEEN_MS, 0, IAT);
+    await scripts.attachSocket(userKeys, 'rx', 'B', 5, TTL_MS, SEEN_MS, 0, IAT);
+    expect(await scripts.joinRoom(userKeys, 'c', TTL_MS, 100)).toEqual([1, expect.any(Number), ['c']]);
+    expect(await scripts.joinRoom(userKeys, 'sx', TTL_MS, 100)).toEqual([1, expect.any(Number), ['c', 'sx']]);
+    const reply = (await scripts.getSession(userKeys)) as unknown[];
+    expect(reply.slice(1)).toEqual([
+      ['c', 'A', 'rx', 'B'],
+      ['c', 'sx'],
+    ]);
+    expect(await scripts.detachSocket(userKeys, 'c', TTL_MS)).toBe('A');
+    expect(await scripts.leaveRoom(userKeys, 'c', TTL_MS)).toEqual([1, expect.any(Number), ['sx']]);
+    expect(Number(await redis.hget(session, 'c'))).toBeGreaterThan(0);
+  });
+
   it('touch-session.lua extends an existing session (1) and leaves a missing one missing (0)', async () => {
     expect(await scripts.touchSession(userKeys, TTL_MS)).toBe(0);
-    expect(await redis.exists(session, sockets, rooms)).toBe(0);
+    expect(await redis.exists(session)).toBe(0);
     await scripts.attachSocket(userKeys, 's1', 'A', 5, 5000, SEEN_MS, 0, IAT);
     await scripts.joinRoom(userKeys, 'lobby', 5000, 100);
     expect(await scripts.touchSession(userKeys, TTL_MS)).toBe(1);
@@ -193,7 +219,7 @@ describe('session Lua scripts on real Redis', () => {
     await scripts.attachSocket(userKeys, 's2', 'B', 5, 5000, SEEN_MS, 0, IAT);
     expect(await scripts.purgeSockets(userKeys, 'A', TTL_MS, ['s1', 's2', 'missing'])).toBe(1);
     expect(await scripts.purgeSockets(userKeys, 'A', TTL_MS, ['s1', 's2', 'missing'])).toBe(0);
-    expect(await redis.hgetall(sockets)).toEqual({ s2: 'B' });
+    expect(await fieldsOf('s')).toEqual({ s2: 'B' });
     await expectUserKeysExpireIn(TTL_MS);
   });
 

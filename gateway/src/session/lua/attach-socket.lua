@@ -1,10 +1,12 @@
 -- attach-socket.lua: ioredis command `attachSocket`. Records a socket unless the user is at the connection
 -- limit, slides the TTL and returns what to restore. The limit check and the write happen in one script,
 -- so concurrent attaches from any number of nodes can never exceed maxSockets ("check then create" race).
--- KEYS[1] session hash {createdAt, lastSeen}   KEYS[2] sockets hash socketId -> nodeId   KEYS[3] rooms set
--- KEYS[4] seen marker (the user had a session; outlives it by SEEN_TTL)
--- KEYS[5] the user's queue/hold index (hash eventId -> 1), read here so a restore needs no other trip
--- KEYS[6] the user's token revocation (string: epoch second, see revoke-tokens.lua), read here so the
+-- KEYS[1] the session hash: its existence is "the session lives", its TTL the session's; fields `c` createdAt
+--         (epoch ms, always there), `s<socketId>` -> nodeId per socket, `r<room>` -> '' per room (one small
+--         hash, a listpack, instead of three keys: see docs/queue-and-seats.md, "Keys and scripts")
+-- KEYS[2] seen marker (the user had a session; outlives it by SEEN_TTL; value 1)
+-- KEYS[3] the user's queue/hold index (hash eventId -> 1), read here so a restore needs no other trip
+-- KEYS[4] the user's token revocation (string: epoch second, see revoke-tokens.lua), read here so the
 --         revocation check costs no other trip
 -- ARGV[1] socketId   ARGV[2] nodeId   ARGV[3] maxSockets   ARGV[4] ttlMs   ARGV[5] seenTtlMs
 -- ARGV[6] claims index TTL in ms (0: do not read or extend the index)
@@ -15,7 +17,7 @@
 --         checked first: the same rule as isRevokedBy in session-store.ts)
 --     or {0, liveSockets} when refused by the limit (nothing written).
 -- Re-attaching a socketId that is already recorded is not counted against the limit (idempotent retry).
-local revokedAt = redis.call('GET', KEYS[6])
+local revokedAt = redis.call('GET', KEYS[4])
 if revokedAt and tonumber(ARGV[7]) <= tonumber(revokedAt) then
   return {-1, tonumber(revokedAt)}
 end
@@ -23,34 +25,40 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[4])
-
-local recovered = redis.call('EXISTS', KEYS[1])
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
-  local live = redis.call('HLEN', KEYS[2])
-  if live >= tonumber(ARGV[3]) then
-    return {0, live}
+local fields = redis.call('HKEYS', KEYS[1])
+local recovered = #fields > 0 and 1 or 0
+local socket = 's' .. ARGV[1]
+local live, rooms, known = 0, {}, false
+for _, f in ipairs(fields) do
+  local kind = string.sub(f, 1, 1)
+  if kind == 's' then
+    live = live + 1
+    if f == socket then known = true end
+  elseif kind == 'r' then
+    rooms[#rooms + 1] = string.sub(f, 2)
   end
+end
+if not known and live >= tonumber(ARGV[3]) then
+  return {0, live}
 end
 
 local returnedAfterExpiry = 0
-if recovered == 0 and redis.call('EXISTS', KEYS[4]) == 1 then
+if recovered == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
   returnedAfterExpiry = 1
 end
-redis.call('SET', KEYS[4], now, 'PX', tonumber(ARGV[5]))
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[2], 1, 'PX', tonumber(ARGV[5]))
 if recovered == 0 then
-  redis.call('HSET', KEYS[1], 'createdAt', now)
+  redis.call('HSET', KEYS[1], 'c', now, socket, ARGV[2])
+else
+  redis.call('HSET', KEYS[1], socket, ARGV[2])
 end
-redis.call('HSET', KEYS[1], 'lastSeen', now)
-for i = 1, 3 do
-  redis.call('PEXPIRE', KEYS[i], ttl)
-end
+redis.call('PEXPIRE', KEYS[1], ttl)
 local claimEvents = {}
 local indexTtl = tonumber(ARGV[6])
 if indexTtl > 0 then
-  claimEvents = redis.call('HKEYS', KEYS[5])
+  claimEvents = redis.call('HKEYS', KEYS[3])
   if #claimEvents > 0 then
-    redis.call('PEXPIRE', KEYS[5], indexTtl)
+    redis.call('PEXPIRE', KEYS[3], indexTtl)
   end
 end
-return {1, recovered, now + ttl, redis.call('SMEMBERS', KEYS[3]), returnedAfterExpiry, claimEvents}
+return {1, recovered, now + ttl, rooms, returnedAfterExpiry, claimEvents}

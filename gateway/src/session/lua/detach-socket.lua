@@ -1,17 +1,15 @@
--- detach-socket.lua: ioredis command `detachSocket`. Removes one socket from the user's map and slides
+-- detach-socket.lua: ioredis command `detachSocket`. Removes one socket from the user's session and slides
 -- the TTL, so the session lives a full TTL from now. Idempotent; never creates a session.
--- KEYS[1] session hash   KEYS[2] sockets hash socketId -> nodeId   KEYS[3] rooms set
+-- KEYS[1] the session hash (fields `c`, `s<socketId>` -> nodeId, `r<room>`: see attach-socket.lua)
 -- ARGV[1] socketId   ARGV[2] ttlMs
 -- Reply: the nodeId the socket was recorded on (so the caller can clean that node's index), or nil.
-local node = redis.call('HGET', KEYS[2], ARGV[1])
+local socket = 's' .. ARGV[1]
+local node = redis.call('HGET', KEYS[1], socket)
 if node then
-  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[1], socket)
 end
+-- `c` stays, so the session outlives its last socket (for its TTL).
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  local t = redis.call('TIME')
-  redis.call('HSET', KEYS[1], 'lastSeen', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-  for i = 1, 3 do
-    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2]))
-  end
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 end
 return node

@@ -28,8 +28,8 @@ const script = <K extends readonly string[], A extends readonly ScriptArg[]>(
   claims = false,
 ): ScriptSpec<K, A> => ({ keys, claims });
 
-const SESSION = ['session', 'sockets', 'rooms'] as const;
-const ATTACH = ['session', 'sockets', 'rooms', 'seen', 'claims', 'revoked'] as const;
+const SESSION = ['session'] as const;
+const ATTACH = ['session', 'seen', 'claims', 'revoked'] as const;
 const HOLD = [...EVENT_KEY_PARTS, 'request'] as const;
 type Seats = readonly string[];
 

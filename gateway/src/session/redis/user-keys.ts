@@ -1,25 +1,27 @@
 /**
- * The keys of the `{user:<id>}` slot: the session (both stores read or write it), the claim store's index
+ * The keys of the `{u:<id>}` slot: the session (both stores read or write it), the claim store's index
  * of the user's events, and the request ledger. Every script over them touches this one slot only.
+ *
+ * Short on purpose (issue 15: bytes per user): every key name is stored once per key, and a user has
+ * several. `<prefix>{u:<id>}` is the session itself; the other records take a one-letter part.
  */
 import type { UserId } from '@stayline/client-sdk/protocol';
 import { checkKeyPrefix, encodeKeyId } from './key-id.ts';
 
 /** One user's keys, named (scripts take the ones they need by name, see scripts.ts). */
 export interface UserKeys {
-  /** `:session` hash {createdAt, lastSeen}: its existence is "the session lives". */
+  /**
+   * `<prefix>{u:<id>}`: the session hash, one listpack: `c` createdAt, `s<socketId>` -> nodeId per socket,
+   * `r<room>` -> '' per room. Its existence is "the session lives"; its TTL is the session's.
+   */
   readonly session: string;
-  /** `:sockets` hash socketId -> nodeId. */
-  readonly sockets: string;
-  /** `:rooms` set. */
-  readonly rooms: string;
-  /** `:seen`: that the user had a session (attach only), to tell an expired session from a first visit. */
+  /** `:n`: that the user had a session (attach only), to tell an expired session from a first visit. */
   readonly seen: string;
-  /** `:claims` hash eventId -> 1: the events the user may have queue/hold state in (the claim store's index). */
+  /** `:c` hash eventId -> 1: the events the user may have queue/hold state in (the claim store's index). */
   readonly claims: string;
-  /** `:revoked`: the epoch second at or before which the user's tokens are refused. */
+  /** `:v`: the epoch second at or before which the user's tokens are refused. */
   readonly revoked: string;
-  /** `:req:<requestId>`: the request ledger entry (see request-ledger.ts). */
+  /** `:q:<requestId>`: the request ledger entry (see request-ledger.ts). */
   request(requestId: string): string;
 }
 
@@ -27,15 +29,13 @@ export interface UserKeys {
 export function createUserKeys(prefix: string): (userId: UserId) => UserKeys {
   checkKeyPrefix(prefix);
   return (userId) => {
-    const base = `${prefix}{user:${encodeKeyId(userId)}}:`;
+    const base = `${prefix}{u:${encodeKeyId(userId)}}`;
     return {
-      session: `${base}session`,
-      sockets: `${base}sockets`,
-      rooms: `${base}rooms`,
-      seen: `${base}seen`,
-      claims: `${base}claims`,
-      revoked: `${base}revoked`,
-      request: (requestId) => `${base}req:${requestId}`,
+      session: base,
+      seen: `${base}:n`,
+      claims: `${base}:c`,
+      revoked: `${base}:v`,
+      request: (requestId) => `${base}:q:${requestId}`,
     };
   };
 }
