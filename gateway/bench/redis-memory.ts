@@ -13,7 +13,8 @@
  * few warm-up users done, so only what the users add is counted; the event-side structures they add are),
  * divided by users; keys per user (DBSIZE); and a breakdown per key kind from MEMORY USAGE (every key of a
  * per-event kind, SAMPLES 0; a sample of 200 of a per-user kind, times the count). MEMORY USAGE does not
- * see the keyspace's own tables, so the kinds add up to a little less than the used_memory delta.
+ * see the keyspace's own tables, so the kinds add up to a little less than the used_memory delta. Last, the
+ * request records (kept 120 s) are deleted and used_memory read again: what a user costs after that.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -214,6 +215,13 @@ try {
   const kindsAfter = await keysByKind(redis);
   const bytesAfter = await bytesByKind(redis, kindsAfter);
   const encoding = await encodings(redis, kindsAfter);
+  // Request records live REQUEST_RESULT_TTL_MS (120 s): what stays once they are gone.
+  let records = 0;
+  for (const [kind, keys] of kindsAfter) {
+    if (!kind.includes('<req>')) continue;
+    for (let j = 0; j < keys.length; j += 1000) records += await redis.unlink(...keys.slice(j, j + 1000));
+  }
+  const withoutRecords = await usedMemory(redis);
   const breakdown = [...kindsAfter.keys()].sort().map((kind) => ({
     kind,
     encoding: encoding.get(kind) ?? '',
@@ -226,6 +234,8 @@ try {
     prefix: PREFIX,
     redis: (/redis_version:(\S+)/.exec(await redis.info('server')) ?? [])[1],
     bytesPerUser: (after - before) / USERS,
+    bytesPerUserAfterRecordsExpire: (withoutRecords - before) / USERS,
+    recordKeysPerUser: records / USERS,
     keysPerUser: (keysAfter - keysBefore) / USERS,
     breakdownBytesPerUser: breakdown.reduce((sum, row) => sum + row.bytesPerUser, 0),
     seconds,
@@ -239,6 +249,10 @@ try {
         `seat:hold call(s), every request with a requestId), prefix '${PREFIX}', ${seconds.toFixed(1)} s`,
     );
     console.log(`used_memory delta / users: ${report.bytesPerUser.toFixed(0)} B`);
+    console.log(
+      `... once the request records expired (${report.recordKeysPerUser.toFixed(2)} keys/user, 120 s): ` +
+        `${report.bytesPerUserAfterRecordsExpire.toFixed(0)} B`,
+    );
     console.log(`keys / user: ${report.keysPerUser.toFixed(2)}`);
     console.log(`MEMORY USAGE breakdown (sum ${report.breakdownBytesPerUser.toFixed(0)} B/user):\n`);
     console.log('| key kind | type/encoding | keys/user | B/user |');

@@ -6,7 +6,7 @@
  * one contract suite runs against both.
  *
  * Authority and layout (Redis Cluster ready): every event-side change is one Lua script over the keys of one
- * `{event:<id>}` hash tag; that script is the truth. The user side is an index (`{user:<id>}:claims`, the
+ * `{event:<id>}` hash tag; that script is the truth. The user side is an index (`{u:<id>}:c`, the
  * events the user may have state in), written before the event script on the same connection, never in the
  * same script. A stale index entry is harmless (restore finds nothing there and drops it); a missing one can
  * only hide state whose session already ended (see the sweeper), so the index is repairable, never

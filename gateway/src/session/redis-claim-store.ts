@@ -1,6 +1,6 @@
 /**
  * The Redis claim store: every event-side change is one Lua script (lua/claims/*.lua) over one event's
- * `{event:<id>}` keys, the authority; the user's index `{user:<id>}:claims` is a separate, idempotent write
+ * `{event:<id>}` keys, the authority; the user's index `{u:<id>}:c` is a separate, idempotent write
  * in the user's slot (one command, claims-index-add.lua), issued before the script on the same connection (so
  * whenever the event side has a user's state, the index names the event). Nothing here is ever one
  * cross-slot script, so the same code runs on Redis Cluster. See claim-store.ts for the contract; the

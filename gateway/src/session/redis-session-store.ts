@@ -1,6 +1,6 @@
 /**
  * The Redis session store: every user-side operation is one Lua script (lua/*.lua), so it is atomic
- * and costs one round trip, and it touches only keys of one `{user:<id>}` hash tag, so the same scripts
+ * and costs one round trip, and it touches only keys of one `{u:<id>}` hash tag, so the same scripts
  * run on Redis Cluster.
  *
  * Time: scripts read Redis' own clock (TIME) for TTLs, `expiresAt` and heartbeats. All gateway nodes then

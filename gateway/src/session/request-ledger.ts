@@ -3,7 +3,7 @@
  * contract, apart from the claim store, so any feature's requests can use it (seat:hold has its record
  * folded into the hold itself instead: ClaimStore.hold's `request`). Implemented in memory
  * (memory-request-ledger.ts, injected clock) and on Redis (redis-request-ledger.ts, the user's slot:
- * `<prefix>{user:<id>}:req:<requestId>`); one contract suite runs against both. A ledger that cannot
+ * `<prefix>{u:<id>}:q:<requestId>`); one contract suite runs against both. A ledger that cannot
  * answer rejects with GatewayError('STORE_UNAVAILABLE'), like the stores.
  */
 import type { UserId } from '@stayline/client-sdk/protocol';
