@@ -33,10 +33,16 @@ export interface DelayProxyOptions {
   port?: number;
 }
 
-/** Commands only a replica sends to its primary (RESP or inline, any case). */
-const REPLICATION_COMMAND = /REPLCONF|PSYNC|(^|[^A-Z])SYNC/i;
-/** How much of a connection's first client bytes are searched for a replication command. */
-const SNIFF_BYTES = 4096;
+/**
+ * A command only a replica sends to its primary, as a command name (RESP bulk string or inline), so that a
+ * key or a script that merely contains "sync" does not count.
+ */
+const REPLICATION_COMMAND = /(^|\n|\$\d+\r\n)(REPLCONF|PSYNC|SYNC)(\r|\s)/i;
+/**
+ * How much of a connection's first client bytes are searched: a replica says REPLCONF right after its
+ * PING (and AUTH), within its first few dozen bytes.
+ */
+const SNIFF_BYTES = 512;
 
 /**
  * Starts the proxy; resolves once it listens. Every socket it opens or accepts is its own and is destroyed
@@ -68,7 +74,7 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
     };
     client.on('data', (chunk: Buffer) => {
       if (!replication && sniffed.length < SNIFF_BYTES) {
-        sniffed = (sniffed + chunk.toString('latin1')).slice(-SNIFF_BYTES);
+        sniffed = (sniffed + chunk.toString('latin1')).slice(0, SNIFF_BYTES);
         if (REPLICATION_COMMAND.test(sniffed)) {
           replication = true;
           replicas += 1;

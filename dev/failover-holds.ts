@@ -59,6 +59,8 @@ export interface AckedHold {
   fence: number;
   /** Epoch ms the ack arrived. */
   at: number;
+  /** From sending the hold to its ack, ms. */
+  ms: number;
 }
 
 /** What runFailoverHolds counted. */
@@ -80,6 +82,8 @@ export interface FailoverHoldsResult {
   repeatedFences: number;
   /** Fences first handed out after the SIGKILL that are not above every fence of that event acked before it. */
   fencesNotAbove: number;
+  /** Median and 99th percentile of the hold acks that arrived before the SIGKILL, ms. */
+  ackMsBeforeKill: { p50: number; p99: number };
   /** SIGKILL to the sentinels naming the replica, and to both nodes' /readyz 200, ms. */
   promotedAfterMs: number;
   readyAfterMs: number;
@@ -172,10 +176,18 @@ export async function runFailoverHolds(options: FailoverHoldsOptions): Promise<F
         const eventId = events[k % eventCount]!;
         const seatId = seatOf(i, Math.floor(k / eventCount));
         const payload = { eventId, seatIds: [seatId], requestId: `h${i}-${k}` };
+        const sent = Date.now();
         const ack = (await client.request('seat:hold', payload, 5000).catch(() => undefined)) as
           { ok: true; data: { fence: number } } | { ok: false; error: { code: string } } | undefined;
         if (ack?.ok === true)
-          acked.push({ user: `h${i}`, eventId, seatId, fence: ack.data.fence, at: Date.now() });
+          acked.push({
+            user: `h${i}`,
+            eventId,
+            seatId,
+            fence: ack.data.fence,
+            at: Date.now(),
+            ms: Date.now() - sent,
+          });
         else {
           const code = ack === undefined ? 'TIMEOUT' : ack.error.code;
           refused[code] = (refused[code] ?? 0) + 1;
@@ -257,7 +269,14 @@ export async function runFailoverHolds(options: FailoverHoldsOptions): Promise<F
       seen.add(key);
       if (hold.at > killedAt && hold.fence <= (maxBefore.get(hold.eventId) ?? 0)) fencesNotAbove += 1;
     }
+    const before = acked
+      .filter((h) => h.at <= killedAt)
+      .map((h) => h.ms)
+      .sort((a, b) => a - b);
+    const at = (q: number): number =>
+      before[Math.min(before.length - 1, Math.floor(q * before.length))] ?? NaN;
     return {
+      ackMsBeforeKill: { p50: at(0.5), p99: at(0.99) },
       waitReplicas: options.waitReplicas,
       delayMs,
       holders: options.holders,

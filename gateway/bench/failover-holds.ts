@@ -41,12 +41,12 @@ const codes = (refused: Record<string, number>): string =>
 
 function lossTable(results: readonly FailoverHoldsResult[]): string {
   const lines = [
-    '| REDIS_WAIT_REPLICAS | acked before SIGKILL | acked after | **acked but lost** | fences repeated | new fences not above earlier | refused before SIGKILL | refused in all | promoted after | both /readyz 200 after |',
-    '|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+    '| REDIS_WAIT_REPLICAS | acked before SIGKILL | hold ack p50 / p99 before it | acked after | **acked but lost** | fences repeated | new fences not above earlier | refused before SIGKILL | refused in all | promoted after | both /readyz 200 after |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.waitReplicas} | ${r.ackedBeforeKill} | ${r.ackedAfterKill} | **${r.lost.length}** | ${r.repeatedFences} | ${r.fencesNotAbove} | ${r.refusedBeforeKill} | ${codes(r.refused)} | ${(r.promotedAfterMs / 1000).toFixed(1)} s | ${(r.readyAfterMs / 1000).toFixed(1)} s |`,
+      `| ${r.waitReplicas} | ${r.ackedBeforeKill} | ${r.ackMsBeforeKill.p50} / ${r.ackMsBeforeKill.p99} ms | ${r.ackedAfterKill} | **${r.lost.length}** | ${r.repeatedFences} | ${r.fencesNotAbove} | ${r.refusedBeforeKill} | ${codes(r.refused)} | ${(r.promotedAfterMs / 1000).toFixed(1)} s | ${(r.readyAfterMs / 1000).toFixed(1)} s |`,
     );
   }
   return lines.join('\n');
