@@ -47,6 +47,13 @@ export interface SentinelTopologyOptions {
   downAfterMs?: number;
   /** Sentinel's `failover-timeout`. Default 3000 (a failed election is retried after twice this). */
   failoverTimeoutMs?: number;
+  /**
+   * Puts something in front of the primary (e.g. dev/delay-proxy.ts): called with the primary's own port
+   * once it answers, it returns the port the primary is to be known by. The replica replicates from that
+   * port and the sentinels monitor it (so `primaryPort()` names it until a failover). The caller owns and
+   * stops what it started. Default: none, the primary is known by its own port.
+   */
+  primaryFront?: (primaryPort: number) => Promise<number>;
 }
 
 /** Runs `fn` on a short-lived client of `port`, closed whatever happens. */
@@ -117,8 +124,9 @@ export async function startSentinelTopology(
     const primary = spawnServer(primaryPort, ['--dir', dir]);
     children.push(primary.child);
     await waitForPong(primaryPort, primary.child, primary.output);
+    const knownPort = options.primaryFront ? await options.primaryFront(primaryPort) : primaryPort;
     const replicaPort = await freePort();
-    const replica = spawnServer(replicaPort, ['--dir', dir, '--replicaof', '127.0.0.1', String(primaryPort)]);
+    const replica = spawnServer(replicaPort, ['--dir', dir, '--replicaof', '127.0.0.1', String(knownPort)]);
     children.push(replica.child);
     await waitForPong(replicaPort, replica.child, replica.output);
     await until(
@@ -139,7 +147,7 @@ export async function startSentinelTopology(
           'bind 127.0.0.1',
           'protected-mode no',
           `dir ${dir}`,
-          `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 2`,
+          `sentinel monitor ${name} 127.0.0.1 ${knownPort} 2`,
           `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1500}`,
           `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 3000}`,
           `sentinel parallel-syncs ${name} 1`,

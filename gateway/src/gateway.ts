@@ -18,6 +18,7 @@ import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
 import { claimsIndexTtlMs, createRequestLedger, createSessionStore } from './session/index.ts';
 import { createRestorer } from './session/restore.ts';
+import { assertScriptsLoadable } from './session/redis/scripts-loadable.ts';
 import { createDelivery } from './transport/delivery.ts';
 import { createClusterAdapter } from './transport/engine/cluster-adapter.ts';
 import { closeSocketServer, connectedSockets, drainSockets } from './transport/drain.ts';
@@ -196,7 +197,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
   /**
    * What /readyz checks. Every store (a restore reads sessions and queue/hold state, a request goes through
    * the ledger) on its own connection, which must reach a primary: a replica or a Sentinel answers PING but
-   * refuses every write. The adapter's subscriber must be live and subscribed, or broadcasts from other
+   * refuses every write. The Lua scripts must be loaded or loadable there (an ACL without scripting answers
+   * PING and ROLE but fails every request). The adapter's subscriber must be live and subscribed, or broadcasts from other
    * nodes never arrive. The memory stores (no Redis) only answer their ping.
    */
   function readinessChecks(): ReadinessCheck[] {
@@ -210,6 +212,10 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     ];
     if (storeClients.has('request-ledger'))
       checks.push({ name: 'ledger', ping: writable('request-ledger', () => Promise.resolve()) });
+    // The Lua scripts are loaded, or loadable, where the holds run (one script cache per server).
+    const scriptsClient = storeClients.get('claim-store') ?? storeClients.get('session-store');
+    if (scriptsClient !== undefined)
+      checks.push({ name: 'scripts', ping: () => assertScriptsLoadable(scriptsClient) });
     const adapter = pubsub;
     if (adapter !== undefined) checks.push({ name: 'pubsub', ping: () => adapter.checkSubscriber() });
     return checks;

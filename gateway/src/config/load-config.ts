@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { DEFAULT_DEV_SECRET_FILE } from './dev-secret.ts';
 import { envSchema, type JwtAlgorithmName } from './schema.ts';
@@ -128,6 +129,12 @@ export interface GatewayConfig {
   readonly drain: { readonly seconds: number; readonly graceSeconds: number };
 }
 
+/** TLS for one kind of Redis connection (REDIS_TLS, REDIS_SENTINEL_TLS). */
+export interface RedisTlsConfig {
+  /** The PEM of REDIS_TLS_CA_FILE: the CAs to trust; undefined = Node's default CAs. */
+  readonly ca: string | undefined;
+}
+
 /** Redis through Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_SENTINEL_PASSWORD, REDIS_PASSWORD). */
 export interface RedisSentinelConfig {
   /** `host:port` of each sentinel (at least one; ioredis learns the others from them). */
@@ -138,6 +145,23 @@ export interface RedisSentinelConfig {
   readonly sentinelPassword: string | undefined;
   /** REDIS_PASSWORD (secret): the Redis servers' password; undefined = none. */
   readonly password: string | undefined;
+  /** REDIS_TLS (default false): TLS to the Redis servers the sentinels name; undefined = plain TCP. */
+  readonly tls?: RedisTlsConfig | undefined;
+  /** REDIS_SENTINEL_TLS (default false): TLS to the sentinels; undefined = plain TCP. */
+  readonly sentinelTls?: RedisTlsConfig | undefined;
+}
+
+/** The PEM text of a CA file, or the problem with it (unreadable, or not a certificate). */
+function readCaFile(path: string): { pem: string } | { problem: string } {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    return { problem: `REDIS_TLS_CA_FILE: cannot read ${path}: ${(err as Error).message}` };
+  }
+  return pem.includes('-----BEGIN CERTIFICATE-----')
+    ? { pem }
+    : { problem: `REDIS_TLS_CA_FILE: ${path} holds no PEM certificate` };
 }
 
 /** Thrown by loadConfig with every bad variable named at once. */
@@ -212,6 +236,25 @@ export function loadConfig(
       );
     }
   }
+  // TLS for Sentinel's two kinds of connection; a URL or a Cluster seed says `rediss://` itself.
+  for (const name of ['REDIS_TLS', 'REDIS_SENTINEL_TLS', 'REDIS_TLS_CA_FILE']) {
+    if (raw(name) !== undefined && raw(name) !== 'false' && raw('REDIS_SENTINELS') === undefined) {
+      problems.push(
+        `${name}: only used with REDIS_SENTINELS (with REDIS_URL or REDIS_CLUSTER_NODES, write rediss:// and trust a private CA with NODE_EXTRA_CA_CERTS)`,
+      );
+    }
+  }
+  const caFile = raw('REDIS_TLS_CA_FILE');
+  let ca: string | undefined;
+  if (caFile !== undefined && raw('REDIS_SENTINELS') !== undefined) {
+    if (raw('REDIS_TLS') !== 'true' && raw('REDIS_SENTINEL_TLS') !== 'true') {
+      problems.push('REDIS_TLS_CA_FILE: only used with REDIS_TLS=true or REDIS_SENTINEL_TLS=true');
+    } else {
+      const read = readCaFile(caFile);
+      if ('problem' in read) problems.push(read.problem);
+      else ca = read.pem;
+    }
+  }
   if (parsed.success && parsed.data.REDIS_WAIT_REPLICAS > 0) {
     // A keyless WAIT on a Cluster may reach another shard than the write; past the command timeout, the
     // WAIT would fail as an outage instead of falling short.
@@ -281,6 +324,8 @@ export function loadConfig(
               name: e.REDIS_SENTINEL_NAME,
               sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
               password: e.REDIS_PASSWORD,
+              tls: e.REDIS_TLS ? { ca } : undefined,
+              sentinelTls: e.REDIS_SENTINEL_TLS ? { ca } : undefined,
             },
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       wait: { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS },

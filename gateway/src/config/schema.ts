@@ -17,6 +17,8 @@ const wholeNumber = z
   .regex(/^\d{1,15}$/, 'expected a whole number')
   .transform(Number);
 const positiveInt = wholeNumber.pipe(z.number().int().positive());
+/** Strict booleans: `true` or `false` only ("0", "yes" and "False" are errors, never a guess). */
+const booleanFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const nonNegativeInt = wholeNumber.pipe(z.number().int().nonnegative());
 
 export const JWT_ALGORITHM_NAMES = [
@@ -88,6 +90,12 @@ export const envSchema = z.object({
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   /** Secret: the password of the Redis servers the sentinels lead to (with REDIS_SENTINELS). */
   REDIS_PASSWORD: z.string().min(1).optional(),
+  /** TLS to the Redis servers the sentinels name (with REDIS_SENTINELS; a URL says `rediss://` instead). */
+  REDIS_TLS: booleanFlag.default('false'),
+  /** TLS to the sentinels themselves (with REDIS_SENTINELS). */
+  REDIS_SENTINEL_TLS: booleanFlag.default('false'),
+  /** A PEM file of the CA(s) to trust for REDIS_TLS and REDIS_SENTINEL_TLS; unset = Node's default CAs. */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.pipe(z.number().max(60_000)).default('1000'),
   /** Replicas that must have a hold, release or sale (Redis WAIT) before it is acknowledged; 0 = off. */
   REDIS_WAIT_REPLICAS: nonNegativeInt.pipe(z.number().max(100)).default('0'),

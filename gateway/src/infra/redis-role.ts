@@ -10,7 +10,8 @@ export class NotReadyError extends Error {
   override readonly name = 'NotReadyError';
   /**
    * `unavailable` (no answer), `replica` (a read-only replica), `sentinel` (a Sentinel, not a Redis
-   * server), `not-subscribed` (a pub/sub connection without its subscriptions).
+   * server), `not-loadable` (the Lua scripts cannot be loaded), `not-subscribed` (a pub/sub connection
+   * without its subscriptions).
    */
   readonly state: string;
   constructor(state: string, message: string, options?: { cause?: unknown }) {

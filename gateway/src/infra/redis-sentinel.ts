@@ -43,9 +43,24 @@ export function sentinelOptions(
     role: 'master',
     ...(sentinel.sentinelPassword === undefined ? {} : { sentinelPassword: sentinel.sentinelPassword }),
     ...(sentinel.password === undefined ? {} : { password: sentinel.password }),
+    ...tlsOptions(sentinel),
     sentinelRetryStrategy: (attempt: number) => redisReconnectDelayMs(attempt, 1000, random),
     sentinelCommandTimeout: options.commandTimeoutMs,
     failoverDetector: false,
+  };
+}
+
+/**
+ * TLS through ioredis' own Sentinel options: `tls` with `enableTLSForSentinelMode` for the connection to
+ * the primary (without the flag ioredis would ignore `tls` in Sentinel mode and connect in plain TCP), and
+ * `sentinelTLS` for the connections to the sentinels. The certificates are checked against the addresses
+ * the sentinels announce (IPs unless they announce hostnames), with REDIS_TLS_CA_FILE's CAs when given.
+ */
+export function tlsOptions(sentinel: RedisSentinelConfig): RedisOptions {
+  const secure = (ca: string | undefined): { ca?: string } => (ca === undefined ? {} : { ca });
+  return {
+    ...(sentinel.tls === undefined ? {} : { tls: secure(sentinel.tls.ca), enableTLSForSentinelMode: true }),
+    ...(sentinel.sentinelTls === undefined ? {} : { sentinelTLS: secure(sentinel.sentinelTls.ca) }),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * A node's readiness, as `/readyz` reports it: not draining, and every named check passing (each store's
- * Redis is a writable primary, the adapter's subscriber is live and subscribed). The checks run in
- * parallel; a failed check is named with its state (`unavailable`, `replica`, `sentinel`,
- * `not-subscribed`), never an error. Each check's result is kept for `cacheMs`, so a flood of probes on
+ * Redis is a writable primary, the Lua scripts are loaded or loadable there, the adapter's subscriber is
+ * live and subscribed). The checks run in parallel; a failed check is named with its state (`unavailable`,
+ * `replica`, `sentinel`, `not-loadable`, `not-subscribed`), never an error. Each check's result is kept for `cacheMs`, so a flood of probes on
  * this unauthenticated route costs Redis at most one round trip per check per interval. Why a check fails
  * is logged once when it starts failing (and once per new reason), and once when it passes again: never on
  * every probe.
