@@ -8,7 +8,7 @@
  * Redis blocks a connection that sent WAIT until it answers: every command behind it waits too. So these
  * writes go over lanes of their own (duplicates of the store's client, following it across a failover),
  * not the store's connection: seat maps, queue traffic and the sweeper never queue behind a WAIT, and
- * several WAITs run at once.
+ * several WAITs run at once. On each lane the writes made while a WAIT is in flight share the next WAIT.
  */
 import type { Redis } from 'ioredis';
 import { GatewayError } from '../../errors/gateway-error.ts';
@@ -71,9 +71,63 @@ function noScriptCounter(redis: Redis): { count: number } {
 }
 
 /**
- * Runs `write` (commands on `redis`, sent in this tick) with WAIT pipelined behind it. ioredis keeps one
- * connection's commands in order, so that WAIT covers the write: unless Redis refused a script of it with
- * NOSCRIPT and ioredis re-sent it behind the WAIT; then a second WAIT, sent after it, is the one that counts.
+ * Group commit: one WAIT covers every write its connection sent before it, so writes made while a WAIT is
+ * in flight share the next one instead of each queueing a WAIT of its own behind it. A lane then
+ * acknowledges a whole group per replication round trip, not one write: with a lagging replica the durable
+ * rate is bounded by the replica's throughput, not by lanes divided by its lag.
+ */
+class WaitGroups {
+  private inFlight = false;
+  private waiting: { resolve: (replicas: number) => void; reject: (err: unknown) => void }[] = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly policy: WaitPolicy,
+  ) {}
+
+  /** Call right after the write's commands were sent: resolves with the replicas a WAIT sent after them saw. */
+  afterSent(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      if (!this.inFlight) this.send();
+    });
+  }
+
+  private send(): void {
+    const group = this.waiting;
+    this.waiting = [];
+    this.inFlight = true;
+    // Sent now, on the writes' connection: behind every write of the group (ioredis keeps one order).
+    this.redis.wait(this.policy.replicas, this.policy.timeoutMs).then(
+      (replicas) => this.settle(() => group.forEach((w) => w.resolve(replicas))),
+      (err: unknown) => this.settle(() => group.forEach((w) => w.reject(err))),
+    );
+  }
+
+  private settle(answer: () => void): void {
+    this.inFlight = false;
+    answer();
+    if (this.waiting.length > 0) this.send();
+  }
+}
+
+const waitGroups = new WeakMap<Redis, WaitGroups>();
+
+function waitGroupsOf(redis: Redis, policy: WaitPolicy): WaitGroups {
+  let groups = waitGroups.get(redis);
+  if (groups === undefined) {
+    groups = new WaitGroups(redis, policy);
+    waitGroups.set(redis, groups);
+  }
+  return groups;
+}
+
+/**
+ * Runs `write` (commands on `redis`, sent in this tick) with a WAIT pipelined behind it, or shared with the
+ * writes sent while the previous WAIT was in flight (group commit). ioredis keeps one connection's commands
+ * in order, so that WAIT covers the write: unless Redis refused a script of it with NOSCRIPT and ioredis
+ * re-sent it behind the WAIT; then a second WAIT, sent after it, is the one that counts. One connection
+ * serves one policy (the store's).
  */
 export async function writeThenWait<T>(
   redis: Redis,
@@ -82,10 +136,10 @@ export async function writeThenWait<T>(
 ): Promise<WaitedWrite<T>> {
   const noScript = noScriptCounter(redis);
   const refusedBefore = noScript.count;
-  const [reply, first] = await Promise.all([write(), redis.wait(policy.replicas, policy.timeoutMs)]);
+  const groups = waitGroupsOf(redis, policy);
+  const [reply, first] = await Promise.all([write(), groups.afterSent()]);
   // Any refusal on this connection meanwhile counts (it may have been ours): one more WAIT is always safe.
-  const replicas =
-    noScript.count === refusedBefore ? first : await redis.wait(policy.replicas, policy.timeoutMs);
+  const replicas = noScript.count === refusedBefore ? first : await groups.afterSent();
   return { reply, replicas, durable: replicas >= policy.replicas };
 }
 
