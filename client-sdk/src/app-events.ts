@@ -29,7 +29,7 @@ export interface AppEventMeta {
 export type AppEventHandler<T = unknown> = (data: T, meta: AppEventMeta) => void;
 
 /** One client's app events (see the file comment). */
-export interface AppEvents {
+export interface AppEventHub {
   /** The streams' positions (the handshake reads them). */
   readonly positions: StreamPositions;
   /** Called with every event the socket receives, its arguments after the name. */
@@ -49,7 +49,7 @@ export interface AppEvents {
 const PROTOCOL_EVENTS: ReadonlySet<string> = new Set(SERVER_EVENTS);
 
 /** Creates the app events of one client; `log` hears of gaps and dropped duplicates (debug). */
-export function createAppEvents(log: SdkLogger | undefined): AppEvents {
+export function createAppEvents(log: SdkLogger | undefined): AppEventHub {
   const positions = new StreamPositions();
   const handlers = new Map<string, Set<AppEventHandler>>();
   const gapListeners = new Set<(gap: StreamGap) => void>();
