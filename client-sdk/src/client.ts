@@ -1,8 +1,9 @@
 /**
  * The client facade: `createClient` composes the socket binding (socket-binding.ts: the socket.io-client
  * socket and the connection state machine), the call queue (call-queue.ts: request ids, waiting for a
- * connection, resending, timeouts) and the session copy (session-copy.ts), and returns the public API. The
- * types of that API live here and in client-options.ts.
+ * connection, resending, timeouts), the session copy (session-copy.ts) and the app events with their
+ * stream positions (app-events.ts: dedup, gaps, the handshake's positions), and returns the public API.
+ * The types of that API live here and in client-options.ts.
  */
 import type {
   ClientToServerEvents,
@@ -17,6 +18,7 @@ import type {
   SeatReleaseResult,
   ServerToClientEvents,
 } from './protocol/index.ts';
+import { createAppEvents, type AppEventMeta } from './app-events.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import {
   createCallQueue,
@@ -40,9 +42,12 @@ import {
   type SessionChange,
 } from './session.ts';
 import { createSocketBinding } from './socket-binding.ts';
+import type { StreamGap } from './stream-positions.ts';
 
 export type { ClientOptions, SdkLogger, SdkTimers, TokenReason } from './client-options.ts';
 export type { CallOptions, RequestPayload } from './call-queue.ts';
+export type { AppEventHandler, AppEventMeta } from './app-events.ts';
+export type { StreamGap, StreamGapReason } from './stream-positions.ts';
 /** The names of server events. */
 export type ServerEventName = keyof ServerToClientEvents;
 
@@ -94,12 +99,28 @@ export interface StaylineClient<AppEvents extends object = AppEventMap> {
   on<E extends ServerEventName>(event: E, handler: ServerToClientEvents[E]): () => void;
   /**
    * Subscribes to an app event your backend publishes through the service API (outside the protocol);
-   * `data` is typed by the client's `AppEvents` map. Returns the unsubscribe function.
+   * `data` is typed by the client's `AppEvents` map. Each message reaches the handler once and in its
+   * stream's order, across reconnects and node crashes (what was missed is replayed; what cannot be is an
+   * `onGap`). The optional `meta` says where the message stands: its `position` and `room` (undefined for
+   * a volatile message). Returns the unsubscribe function.
    * @example
    * const client = createClient<{ score: { home: number; away: number } }>({ url, getToken });
    * client.onAppEvent('score', ({ home, away }) => render(home, away));
+   * client.onAppEvent('chat', (msg, { room }) => append(room, msg));
    */
-  onAppEvent<K extends keyof AppEvents & string>(event: K, handler: (data: AppEvents[K]) => void): () => void;
+  onAppEvent<K extends keyof AppEvents & string>(
+    event: K,
+    handler: (data: AppEvents[K], meta: AppEventMeta) => void,
+  ): () => void;
+  /**
+   * Calls `listener` when messages of a stream were lost for good: the server could not replay them
+   * (`trimmed`, `expired`, `epoch-changed`, `position-unknown`, `history-off`, from `session:restored`) or
+   * the SDK saw offsets skipped (`skipped`) or a new epoch on a live connection. Re-read that room's state
+   * (`gap.room`; undefined for the user's own stream) from your backend. Returns the unsubscribe function.
+   * @example
+   * client.onGap(({ room, reason }) => { if (room === 'match:42') void reloadMatch(); });
+   */
+  onGap(listener: (gap: StreamGap) => void): () => void;
   /**
    * Joins a room; resolves with the user's rooms.
    * @example
@@ -187,6 +208,7 @@ export function createClient<AppEvents extends object = AppEventMap>(
     now,
   };
   const session = createSessionCopy(log);
+  const appEvents = createAppEvents(log);
   let closedByApp = false;
   /** Why calls fail while the client is stopped; `stopped` when it just stopped, else `is`. */
   const stoppedError = (s: ConnectionState, verb: 'stopped' | 'is'): SdkError =>
@@ -209,8 +231,16 @@ export function createClient<AppEvents extends object = AppEventMap>(
       connectionLost: () => queue.connectionLost(),
       stopped: (s) => queue.failAll(stoppedError(s, 'stopped')),
       refreshToken: (token) => queue.request('auth:refresh', { token }, {}, true),
-      restored: (restored) => session.restored(restored),
+      // The session first: a gap listener may read `client.session`.
+      restored: (restored) => {
+        session.restored(restored);
+        appEvents.restored(restored);
+      },
       sessionEvent: (cause, update) => session.update(cause, update),
+      roomEvent: (kind, result) =>
+        kind === 'joined' ? appEvents.joined(result) : appEvents.left(result.room),
+      anyEvent: (event, args) => appEvents.incoming(event, args),
+      positions: () => appEvents.positions.forHandshake(),
     },
   });
   const queue = createCallQueue({
@@ -227,7 +257,13 @@ export function createClient<AppEvents extends object = AppEventMap>(
     event: E,
     payload: RequestPayload<E>,
     o?: CallOptions,
-  ): Promise<ResultOf<E>> => queue.request(event, payload, o);
+  ): Promise<ResultOf<E>> =>
+    queue.request(event, payload, o).then((result) => {
+      // Room calls move the stream positions whichever way they were made (joinRoom or request).
+      if (event === 'room:join') appEvents.joined(result as RoomResult);
+      else if (event === 'room:leave') appEvents.left((result as RoomResult).room);
+      return result;
+    });
 
   const client: StaylineClient<AppEvents> = {
     get state() {
@@ -252,7 +288,9 @@ export function createClient<AppEvents extends object = AppEventMap>(
     onStateChange: (listener) => binding.onStateChange(listener),
     onSessionChange: (listener) => session.onChange(listener),
     on: (event, handler) => binding.listen(event, handler),
-    onAppEvent: (event, handler) => binding.listen(event, handler),
+    onAppEvent: (event, handler) =>
+      appEvents.on(event, handler as (data: unknown, meta: AppEventMeta) => void),
+    onGap: (listener) => appEvents.onGap(listener),
     request,
     async joinRoom(room, o) {
       const result = await request('room:join', { room }, o);

@@ -1,12 +1,15 @@
 /**
  * @stayline/client-sdk: the web client of Stayline. `createClient` connects, reconnects (full-jitter
- * backoff, server hints, fresh tokens), keeps the restored session, and sends typed, idempotent calls.
+ * backoff, server hints, fresh tokens), keeps the restored session, sends typed, idempotent calls, and
+ * delivers app events once and in order by their stream positions (gaps reported, never silent).
  * This folder owns the client, its state machine, backoff and errors; it imports socket.io-client and the
  * protocol, and nothing Node-only (the same code runs in browsers). React bindings live in `./react`.
  */
 export { createClient } from './client.ts';
 export type {
+  AppEventHandler,
   AppEventMap,
+  AppEventMeta,
   CallOptions,
   ClientOptions,
   RequestPayload,
@@ -14,8 +17,11 @@ export type {
   SdkTimers,
   ServerEventName,
   StaylineClient,
+  StreamGap,
+  StreamGapReason,
   TokenReason,
 } from './client.ts';
+export { StreamPositions, trailingPosition, type MessageVerdict } from './stream-positions.ts';
 export { DEFAULT_BACKOFF, reconnectDelayMs, retryDelayMs, type BackoffOptions } from './backoff.ts';
 export {
   CONNECTION_STATUSES,

@@ -20,7 +20,9 @@ import { SdkError, readWireError, type SdkErrorCode } from './errors.ts';
 import { originRefused } from './origin-probe.ts';
 import type {
   ClientToServerEvents,
+  ReplayAuth,
   RestoredSession,
+  RoomResult,
   ServerToClientEvents,
   WireError,
 } from './protocol/index.ts';
@@ -42,6 +44,12 @@ export interface BindingHooks {
   restored(restored: RestoredSession): void;
   /** A server event changed the session. */
   sessionEvent(cause: SessionChangeCause, update: (s: ClientSession) => ClientSession): void;
+  /** Another tab of the user joined (`room:joined`) or left (`room:left`) a room. */
+  roomEvent(kind: 'joined' | 'left', result: RoomResult): void;
+  /** Every event the socket receives (protocol events too), with its arguments after the name. */
+  anyEvent(event: string, args: unknown[]): void;
+  /** The stream positions to send in this attempt's handshake (`auth.positions`); undefined for none. */
+  positions(): ReplayAuth['positions'];
 }
 
 /** The socket binding of one client (see the file comment). */
@@ -93,7 +101,12 @@ export function createSocketBinding(
     // Read at every connect packet: always the token fetched for this attempt. `retryableConnectErrors`
     // asks the server for retryable refusals as connect_errors with their code and retryAfterMs (we retry
     // them ourselves); without it the server closes the transport, which stock clients retry.
-    auth: (cb: (data: object) => void) => cb({ token, retryableConnectErrors: true }),
+    // `positions`: where the client is in each message stream, read now, so the server replays exactly
+    // what this attempt missed (left out while nothing is known: the handshake stays as it was).
+    auth: (cb: (data: object) => void) => {
+      const positions = hooks.positions();
+      cb({ token, retryableConnectErrors: true, ...(positions === undefined ? {} : { positions }) });
+    },
   });
   const untyped = socket as unknown as { on(e: string, h: unknown): void; off(e: string, h: unknown): void };
 
@@ -232,8 +245,17 @@ export function createSocketBinding(
       });
   });
   socket.on('session:restored', (restored) => hooks.restored(restored));
-  socket.on('room:joined', ({ rooms }) => hooks.sessionEvent('room:joined', (s) => withRooms(s, rooms)));
-  socket.on('room:left', ({ rooms }) => hooks.sessionEvent('room:left', (s) => withRooms(s, rooms)));
+  socket.on('room:joined', (result) => {
+    hooks.sessionEvent('room:joined', (s) => withRooms(s, result.rooms));
+    hooks.roomEvent('joined', result);
+  });
+  socket.on('room:left', (result) => {
+    hooks.sessionEvent('room:left', (s) => withRooms(s, result.rooms));
+    hooks.roomEvent('left', result);
+  });
+  // One catch-all for app events (socket.io-client calls it before the named listeners): each message is
+  // judged once by its position, however many handlers the app has (app-events.ts).
+  socket.onAny((event: string, ...args: unknown[]) => hooks.anyEvent(event, args));
   socket.on('queue:position', (place) =>
     hooks.sessionEvent('queue:position', (s) => withQueuePlace(s, place)),
   );

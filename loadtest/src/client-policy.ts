@@ -57,6 +57,16 @@ export function declaresRetryableConnectErrors(kind: PolicyKind): boolean {
 }
 
 /**
+ * Whether the client sends its stream positions in the handshake (`auth.positions`), so the gateway
+ * replays what it missed. The SDK does; a stock socket.io-client does not (its own recovery offset is not
+ * sent to a server without connection state recovery: docs/protocol.md, "Stock socket.io-client and
+ * recovery").
+ */
+export function sendsPositions(kind: PolicyKind): boolean {
+  return kind !== 'socketio';
+}
+
+/**
  * Whether the connect timeout covers only the engine open (socket.io-client's `timeout`, cleared once the
  * engine opens: it then waits for the server, whose `connectTimeout` closes an idle transport) or the whole
  * way to `session:restored` (the SDK's own attempt).

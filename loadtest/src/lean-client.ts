@@ -36,6 +36,11 @@ export interface LeanClientOptions {
    */
   retryableConnectErrors?: boolean;
   /**
+   * Where the client is in each message stream, sent as `auth.positions` so the gateway replays what this
+   * user missed (as the SDK does; docs/protocol.md). Default none, as a stock client sends.
+   */
+  positions?: Partial<Record<string, { epoch: string; offset: number }>>;
+  /**
    * Let the connect timeout cover only the engine open, as socket.io-client's `timeout` does (cleared when
    * the engine opens; then it waits for the server, whose `connectTimeout` closes an idle transport).
    * Default false: the timeout runs until `session:restored`.
@@ -45,8 +50,11 @@ export interface LeanClientOptions {
   localAddress?: string;
   /** Called with every ack the server sends (ack id, value), also for ids nobody waits for (see `emit`). */
   onAck?: (id: number, value: unknown) => void;
-  /** Called for every server event (name, first argument), or only for those in `events`. */
-  onEvent?: (event: string, data: unknown) => void;
+  /**
+   * Called for every server event (name, first argument, the arguments after it: a message with history
+   * ends with its position), or only for those in `events`.
+   */
+  onEvent?: (event: string, data: unknown, rest: unknown[]) => void;
   /**
    * The server events `onEvent` wants; the others are not even parsed (a tester with thousands of clients
    * watching a seat map would spend its CPU decoding updates it ignores). Default: all of them.
@@ -148,9 +156,9 @@ export class LeanClient {
             const name = frame.slice(4, frame.indexOf('"', 4));
             if (name !== 'session:restored' && !wanted.has(name)) return;
           }
-          const [event, data] = JSON.parse(frame.slice(2)) as [string, unknown];
+          const [event, data, ...rest] = JSON.parse(frame.slice(2)) as [string, unknown, ...unknown[]];
           if (event === 'session:restored') finish({ ms: performance.now() - started, session: data });
-          this.options.onEvent?.(event, data);
+          this.options.onEvent?.(event, data, rest);
           return;
         }
         if (sioType === SIO_ACK) {
@@ -258,11 +266,12 @@ export class LeanClient {
 
   private authPayload(): string {
     if (this.options.token === undefined) return '';
-    return JSON.stringify(
-      this.options.retryableConnectErrors === true
-        ? { token: this.options.token, retryableConnectErrors: true }
-        : { token: this.options.token },
-    );
+    const positions = this.options.positions;
+    return JSON.stringify({
+      token: this.options.token,
+      ...(this.options.retryableConnectErrors === true ? { retryableConnectErrors: true } : {}),
+      ...(positions === undefined || Object.keys(positions).length === 0 ? {} : { positions }),
+    });
   }
 
   private rawSocket(): Socket | undefined {

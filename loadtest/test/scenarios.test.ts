@@ -176,7 +176,7 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
     const perRoom = r.report?.tables[0]?.rows ?? [];
     expect(c['expectedDeliveries']).toBe(perRoom.reduce((a, row) => a + Number(row[0]) * Number(row[1]), 0));
     expect(c['expectedDeliveries']).toBeGreaterThan(0);
-    expect(c).toMatchObject({ members: 30, gaps: 0, duplicates: 0 });
+    expect(c).toMatchObject({ members: 30, gaps: 0, duplicates: 0, reordered: 0, gapEvents: 0 });
     expect(c['deliveries']).toBe(c['expectedDeliveries']);
     expect(r.report?.metrics['delivery-ratio']).toBe(1);
   });

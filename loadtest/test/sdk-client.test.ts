@@ -57,6 +57,30 @@ describe('loadtest --client sdk (real SDK clients, real gateways)', () => {
     expect(r.report?.latency['drop → session:restored']?.count).toBe(20);
   });
 
+  it("fanout --client sdk: every member's handler sees every message once, none reordered, no gap", async () => {
+    const r = await runCli([
+      'fanout',
+      '--start-cluster',
+      '2',
+      '--sizes',
+      '5,10',
+      '--rate',
+      '20',
+      '--duration',
+      '2',
+      '--client',
+      'sdk',
+    ]);
+    expect(r.code, r.output).toBe(0);
+    expect(r.report?.options['client']).toBe('sdk');
+    const c = r.report?.counts ?? {};
+    expect(c['publishesAccepted']).toBe(c['publishesSent']);
+    expect(c['expectedDeliveries']).toBeGreaterThan(0);
+    expect(c).toMatchObject({ members: 15, gaps: 0, duplicates: 0, reordered: 0, gapEvents: 0 });
+    expect(c['deliveries']).toBe(c['expectedDeliveries']);
+    expect(r.report?.metrics['fanout-reordered']).toBe(0);
+  });
+
   it('refuses a lean-only policy with --client sdk, and a bad number, in one line naming the flag', async () => {
     const policy = await runCli(['storm', '--drop', '--client', 'sdk', '--policy', 'socketio']);
     expect(policy.code).toBe(2);

@@ -4,6 +4,8 @@
  */
 type Handler = (...args: unknown[]) => void;
 
+const RESERVED: ReadonlySet<string> = new Set(['connect', 'connect_error', 'disconnect']);
+
 export interface SentRequest {
   event: string;
   payload: Record<string, unknown>;
@@ -18,6 +20,7 @@ export class FakeSocket {
   readonly sent: SentRequest[] = [];
   readonly authSeen: unknown[] = [];
   private readonly handlers = new Map<string, Set<Handler>>();
+  private readonly anyHandlers = new Set<Handler>();
 
   constructor(readonly options: Record<string, unknown>) {}
 
@@ -29,6 +32,15 @@ export class FakeSocket {
   }
   off(event: string, handler: Handler): this {
     this.handlers.get(event)?.delete(handler);
+    return this;
+  }
+  /** socket.io-client's catch-all: every event the server sends, before the named listeners. */
+  onAny(handler: Handler): this {
+    this.anyHandlers.add(handler);
+    return this;
+  }
+  offAny(handler: Handler): this {
+    this.anyHandlers.delete(handler);
     return this;
   }
   emit(event: string, payload: Record<string, unknown>, ack: (response: unknown) => void): this {
@@ -53,6 +65,8 @@ export class FakeSocket {
 
   // --- the server side ---
   fire(event: string, ...args: unknown[]): void {
+    // socket.io-client emits its reserved events (connect, connect_error, disconnect) past onAny.
+    if (!RESERVED.has(event)) for (const handler of [...this.anyHandlers]) handler(event, ...args);
     for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
   }
   accept(): void {

@@ -25,6 +25,8 @@ export const SLO_METRICS = {
   'fanout-p999-ms': 'max',
   'delivery-ratio': 'min',
   'fanout-duplicates': 'max',
+  /** fanout: messages that arrived after a later one of their stream (by trailing positions). */
+  'fanout-reordered': 'max',
   'knee-per-second': 'min',
   /** Storm with --stock: the gateway's per-client drop → restored p99 over stock Socket.IO's drop → ready p99. */
   'p99-restore-vs-stock': 'max',

@@ -2,12 +2,14 @@
  * `fanout`: one room per size (10 / 100 / 1,000 members by default), members spread over the nodes, and
  * sequence-numbered publishes through `POST /v1/publish` at a fixed total rate. Each delivery's latency is
  * receive time minus send time (one machine, one clock); the delivery ratio and duplicates come from the
- * sequence numbers each member saw. With `--storm kill|drop` a storm starts mid-run, so p99 during the
- * storm stands beside steady state in one run.
+ * sequence numbers each member saw, reordering from the messages' trailing positions (message history),
+ * and the gaps the clients noticed from their positions too (`--client sdk`: what the SDK's `onGap`
+ * reported; the handlers' view, after its dedup). With `--storm kill|drop` a storm starts mid-run, so p99
+ * during the storm stands beside steady state in one run.
  */
 import type { Report, Table } from '../report/report.ts';
 import { buildReport, clientSpec, openRun, sleep, waitUntil, type Context } from './context.ts';
-import { FANOUT_EVENT, type ClientSpec } from '../workers/messages.ts';
+import { FANOUT_EVENT, emptyRoomTally, type ClientSpec } from '../workers/messages.ts';
 
 export interface FanoutOptions {
   sizes: number[];
@@ -132,14 +134,12 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
 
   const rows: Table['rows'] = [];
   let expected = 0;
-  let unique = 0;
-  let duplicates = 0;
+  const sum = emptyRoomTally();
   for (const size of o.sizes) {
-    const tally = fanout.rooms.get(`fanout-${size}`) ?? { unique: 0, duplicates: 0 };
+    const tally = fanout.rooms.get(`fanout-${size}`) ?? emptyRoomTally();
     const exp = (accepted.get(size) ?? 0) * size;
     expected += exp;
-    unique += tally.unique;
-    duplicates += tally.duplicates;
+    for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += tally[k];
     const l = fanout.latency.get(`size:${size}`)?.summary();
     rows.push([
       size,
@@ -152,8 +152,12 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
       l?.p50 ?? null,
       l?.p99 ?? null,
       l?.p999 ?? null,
+      tally.reordered,
+      tally.positioned,
+      tally.gapEvents,
     ]);
   }
+  const { unique, duplicates } = sum;
   const all = fanout.latency.get('all')?.summary();
   const byPhase = Object.fromEntries(
     [...fanout.latency]
@@ -174,12 +178,17 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
       deliveries: unique,
       gaps: expected - unique,
       duplicates,
+      // Counted by the messages' trailing positions (0 and 0 when the gateway keeps no history).
+      reordered: sum.reordered,
+      withPosition: sum.positioned,
+      gapEvents: sum.gapEvents,
     },
     latency: { ...(all ? { 'delivery (all)': all } : {}), ...byPhase },
     metrics: {
       ...(all ? { 'fanout-p99-ms': all.p99, 'fanout-p999-ms': all.p999 } : {}),
       'delivery-ratio': expected === 0 ? 0 : unique / expected,
       'fanout-duplicates': duplicates,
+      'fanout-reordered': sum.reordered,
     },
     tables: [
       {
@@ -195,15 +204,24 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
           'p50 ms',
           'p99 ms',
           'p99.9 ms',
+          'reordered',
+          'with position',
+          'gap events',
         ],
         rows,
       },
     ],
     notes: [
       'Latency is receive time minus the publisher’s send time, both on this machine’s clock.',
+      '“gaps” are expected deliveries that never arrived (expected − delivered); “gap events” are the gaps the clients were told of or noticed (SDK onGap; lean: offset jumps, new epochs, restore gaps).',
+      ...(sum.positioned === 0
+        ? ['No message carried a position (the gateway keeps no history): reordering was not measured.']
+        : []),
       ...(o.storm !== 'none'
         ? [
-            'Members are offline between drop and restore; what they missed counts as gaps (the protocol has no replay).',
+            sum.positioned === 0
+              ? 'Members are offline between drop and restore; without history what they missed counts as gaps.'
+              : 'Members send their positions when they reconnect; what the gateway replays counts as delivered (late), what it cannot as gaps.',
           ]
         : []),
     ],

@@ -4,17 +4,19 @@
  * with `socketio` exactly what socket.io-client does, including never coming back after a
  * `connect_error`; with `sdk` the Stayline SDK's decisions and its own backoff function.
  */
-import type { Ack } from '@stayline/client-sdk/protocol';
+import { StreamPositions, trailingPosition } from '@stayline/client-sdk';
+import type { Ack, RestoredSession, RoomResult } from '@stayline/client-sdk/protocol';
 import {
   declaresRetryableConnectErrors,
   nextStep,
+  sendsPositions,
   timeoutCoversOpenOnly,
   type Interruption,
 } from '../client-policy.ts';
 import { LeanClient } from '../lean-client.ts';
 import type { ClientAction, ClientSpec } from './messages.ts';
 import { NoAck, SimBase } from './sim-base.ts';
-import { FANOUT_EVENT, errorCode, nowMs, record, run } from './worker-io.ts';
+import { FANOUT_EVENT, errorCode, nowMs, onFanoutGap, record, run } from './worker-io.ts';
 
 /** The only server events a load client reads (onEvent); the lean client skips decoding the rest. */
 const WORKER_EVENTS: ReadonlySet<string> = new Set(['server:draining', 'auth:expired', FANOUT_EVENT]);
@@ -33,6 +35,11 @@ export class LeanSim extends SimBase {
   private timer: NodeJS.Timeout | undefined;
   /** Resolves the scripted drop or close waiting for this connection's end (see runScript). */
   private scriptedEnd: (() => void) | undefined;
+  /**
+   * The user's stream positions, kept as the SDK keeps them (its own class), for the handshake: the lean
+   * client then gets the same replay as the SDK. What the wire delivered is counted raw, not filtered.
+   */
+  private readonly positions = new StreamPositions();
 
   start(): void {
     if (this.spec.script) {
@@ -86,13 +93,15 @@ export class LeanSim extends SimBase {
     const url = this.spec.urls[this.urlIndex % this.spec.urls.length] ?? '';
     record({ k: 'hs', ...this.base() });
     this.toldRetryable = false;
+    const positions = sendsPositions(init.policy.kind) ? this.positions.forHandshake() : undefined;
     const client = new LeanClient({
       url,
       token: this.spec.token,
       retryableConnectErrors: declaresRetryableConnectErrors(init.policy.kind),
       openTimeoutOnly: timeoutCoversOpenOnly(init.policy.kind),
       ...(this.spec.localAddress === undefined ? {} : { localAddress: this.spec.localAddress }),
-      onEvent: (event, data) => this.onEvent(event, data),
+      ...(positions === undefined ? {} : { positions }),
+      onEvent: (event, data, rest) => this.onEvent(event, data, rest),
       events: WORKER_EVENTS,
       onClose: (reason) => this.onClose(client, reason),
     });
@@ -117,6 +126,8 @@ export class LeanSim extends SimBase {
       }
       this.state = 'up';
       this.attempt = 0;
+      // Rooms named in `gaps` lost messages for good (older gateways send no gaps).
+      for (const gap of this.positions.restored(outcome.session as RestoredSession)) onFanoutGap(gap.room);
       await this.sessionUp(outcome.session, nowMs() - started);
     } catch (err) {
       if (this.finished) return;
@@ -189,8 +200,12 @@ export class LeanSim extends SimBase {
     }
   }
 
+  protected override roomJoined(result: RoomResult): void {
+    this.positions.joined(result.room, result.position);
+  }
+
   /** Keep WORKER_EVENTS in step with what this reads. */
-  private onEvent(event: string, data: unknown): void {
+  private onEvent(event: string, data: unknown, rest: unknown[]): void {
     if (event === 'server:draining') {
       this.hintMs = (data as { reconnectAfterMs?: number } | undefined)?.reconnectAfterMs;
       return;
@@ -199,7 +214,12 @@ export class LeanSim extends SimBase {
       this.toldRetryable = (data as { retryable?: boolean } | undefined)?.retryable === true;
       return;
     }
-    if (event === FANOUT_EVENT) this.fanout(data);
+    if (event === FANOUT_EVENT) {
+      const position = trailingPosition([data, ...rest]);
+      // Jumps and new epochs on the wire are gaps the lean client noticed; the message counts either way.
+      if (position !== undefined) onFanoutGap(this.positions.accept(position).gap?.room);
+      this.fanout(data, position);
+    }
   }
 
   private onClose(client: LeanClient, reason: string): void {

@@ -126,12 +126,41 @@ export type ClientRecord =
   | { k: 'down'; t: number; id: number; label: string; reason: string }
   | { k: 'end'; t: number; id: number; label: string; state: 'up' | 'down' | 'failed' | 'stranded' };
 
+/** What the members of one fan-out room received, all together (the handlers' view for SDK clients). */
+export interface RoomTally {
+  /** Distinct sequence numbers received, summed over members. */
+  unique: number;
+  /** Sequence numbers received again by a member that had them. */
+  duplicates: number;
+  /**
+   * Messages that arrived after a later one of the same stream and epoch (by their trailing positions;
+   * only counted for messages that carry one).
+   */
+  reordered: number;
+  /** Deliveries that carried a trailing position (0 when the gateway keeps no history). */
+  positioned: number;
+  /**
+   * Gaps the members noticed: gap events the SDK reported (`--client sdk`), or, for the lean client, offset
+   * jumps and new epochs on the wire and the rooms `session:restored` named in `gaps`.
+   */
+  gapEvents: number;
+}
+
+/** A RoomTally of nothing. */
+export const emptyRoomTally = (): RoomTally => ({
+  unique: 0,
+  duplicates: 0,
+  reordered: 0,
+  positioned: 0,
+  gapEvents: 0,
+});
+
 /** Fan-out deliveries one worker saw. */
 export interface FanoutTally {
   /** Latency histograms (encoded) by `phase` and by `size:<members>`. */
   latency: Record<string, string>;
-  /** Per room: unique deliveries and duplicates. */
-  rooms: Record<string, { unique: number; duplicates: number }>;
+  /** Per room (`fanout-<size>`). */
+  rooms: Record<string, RoomTally>;
 }
 
 export type FromWorker =

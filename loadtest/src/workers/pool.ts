@@ -7,7 +7,16 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BackoffPolicy } from '../backoff.ts';
 import { Latency } from '../report/stats.ts';
-import type { ClientKind, ClientRecord, ClientSpec, FanoutTally, FromWorker, ToWorker } from './messages.ts';
+import {
+  emptyRoomTally,
+  type ClientKind,
+  type ClientRecord,
+  type ClientSpec,
+  type FanoutTally,
+  type FromWorker,
+  type RoomTally,
+  type ToWorker,
+} from './messages.ts';
 
 const WORKER = fileURLToPath(new URL('./client-worker.ts', import.meta.url));
 
@@ -23,7 +32,7 @@ export interface PoolOptions {
 
 export interface FanoutResult {
   latency: Map<string, Latency>;
-  rooms: Map<string, { unique: number; duplicates: number }>;
+  rooms: Map<string, RoomTally>;
 }
 
 export class WorkerPool {
@@ -140,7 +149,7 @@ export class WorkerPool {
       ),
     );
     const latency = new Map<string, Latency>();
-    const rooms = new Map<string, { unique: number; duplicates: number }>();
+    const rooms = new Map<string, RoomTally>();
     let open = 0;
     for (const a of answers) {
       if (!a) continue;
@@ -152,8 +161,9 @@ export class WorkerPool {
         else latency.set(label, l);
       }
       for (const [room, t] of Object.entries(a.fanout.rooms)) {
-        const have = rooms.get(room) ?? { unique: 0, duplicates: 0 };
-        rooms.set(room, { unique: have.unique + t.unique, duplicates: have.duplicates + t.duplicates });
+        const have = rooms.get(room) ?? emptyRoomTally();
+        for (const k of Object.keys(have) as (keyof RoomTally)[]) have[k] += t[k] ?? 0;
+        rooms.set(room, have);
       }
     }
     return { fanout: { latency, rooms }, open };

@@ -25,7 +25,7 @@ import type { Ack } from '@stayline/client-sdk/protocol';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientAction } from './messages.ts';
 import { NoAck, SimBase } from './sim-base.ts';
-import { FANOUT_EVENT, nowMs, record, run } from './worker-io.ts';
+import { FANOUT_EVENT, nowMs, onFanoutGap, record, run } from './worker-io.ts';
 
 const TRYING: ReadonlySet<string> = new Set(['connecting', 'reconnecting']);
 const STOPPED: ReadonlySet<string> = new Set(['disconnected', 'unauthorized', 'forbidden']);
@@ -77,7 +77,9 @@ export class SdkSim extends SimBase {
     });
     this.client = client;
     client.on('session:restored', (session) => void this.sessionUp(session, nowMs() - this.attemptStartedAt));
-    client.onAppEvent(FANOUT_EVENT, (data) => this.fanout(data));
+    // What the app's handler sees: each message once and in order, by the SDK's positions; gaps it reports.
+    client.onAppEvent(FANOUT_EVENT, (data, meta) => this.fanout(data, meta.position));
+    client.onGap((gap) => onFanoutGap(gap.room));
     client.onStateChange((s, p) => this.onState(s, p));
     client.connect();
   }

@@ -4,10 +4,17 @@
  * requests whose acks make that snapshot, the race and the open-loop request schedule, and the records of
  * every request. A subclass opens and reopens the connection and sends one request (`send`).
  */
-import type { Ack, QueuePlace, RestoredSession, SeatHold } from '@stayline/client-sdk/protocol';
+import type {
+  Ack,
+  MessagePosition,
+  QueuePlace,
+  RestoredSession,
+  RoomResult,
+  SeatHold,
+} from '@stayline/client-sdk/protocol';
 import { compareRestored, type StateSnapshot } from '../state-check.ts';
 import type { ClientAction, ClientRecord, ClientSpec } from './messages.ts';
-import { nowMs, onFanout, record } from './worker-io.ts';
+import { FanoutSeen, nowMs, onFanout, record } from './worker-io.ts';
 
 /** A request that got no ack: its code for the `err` record (NOT_CONNECTED, ACK_TIMEOUT, CLIENT_...). */
 export class NoAck extends Error {
@@ -23,7 +30,7 @@ export abstract class SimBase {
   /** When the current drop was noticed (ms since the run start); undefined while up. */
   protected downAt: number | undefined;
   protected loopTimer: NodeJS.Timeout | undefined;
-  protected readonly seen = new Map<string, Set<number>>();
+  protected readonly seen = new FanoutSeen();
 
   constructor(protected readonly spec: ClientSpec) {}
 
@@ -107,6 +114,7 @@ export abstract class SimBase {
       return undefined;
     }
     if (ack.ok) {
+      if (action.event === 'room:join') this.roomJoined(ack.data as RoomResult);
       record({
         k: 'ack',
         ...this.base(),
@@ -157,9 +165,12 @@ export abstract class SimBase {
     }
   }
 
-  /** A fan-out message arrived. */
-  protected fanout(data: unknown): void {
-    onFanout(data, this.seen);
+  /** A room:join was answered (its position starts the room's stream, for a client that tracks them). */
+  protected roomJoined(_result: RoomResult): void {}
+
+  /** A fan-out message arrived, with its trailing position when it had one. */
+  protected fanout(data: unknown, position: MessagePosition | undefined): void {
+    onFanout(data, this.seen, position);
   }
 }
 

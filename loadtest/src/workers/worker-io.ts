@@ -5,7 +5,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LatencyByLabel } from '../report/stats.ts';
-import { FANOUT_EVENT, type ClientRecord, type FanoutTally, type InitMessage } from './messages.ts';
+import type { MessagePosition, StreamPosition } from '@stayline/client-sdk/protocol';
+import {
+  FANOUT_EVENT,
+  emptyRoomTally,
+  type ClientRecord,
+  type FanoutTally,
+  type InitMessage,
+  type RoomTally,
+} from './messages.ts';
 
 /** The run this worker belongs to; set once by the coordinator's `init`. */
 export const run: { init: InitMessage | undefined } = { init: undefined };
@@ -53,25 +61,51 @@ export const errorCode = (err: unknown): string => {
 };
 
 const fanoutLatency = new LatencyByLabel();
-const fanoutRooms = new Map<string, { unique: number; duplicates: number }>();
+const fanoutRooms = new Map<string, RoomTally>();
+const tallyOf = (room: string): RoomTally => {
+  let tally = fanoutRooms.get(room);
+  if (!tally) fanoutRooms.set(room, (tally = emptyRoomTally()));
+  return tally;
+};
 
-/** A fan-out message one user received; `seen` is that user's own record of sequence numbers per room. */
-export function onFanout(data: unknown, seen: Map<string, Set<number>>): void {
+/** One user's record of the fan-out: sequence numbers per room, and the highest position per stream. */
+export class FanoutSeen {
+  readonly seqs = new Map<string, Set<number>>();
+  readonly last = new Map<string, StreamPosition>();
+}
+
+/**
+ * A fan-out message one user received (its handler ran, for the SDK), with its trailing position when it
+ * had one. Duplicates are told by sequence number (the publisher's truth); reordering by position: a
+ * message of the same stream and epoch whose offset is below one already received arrived out of order.
+ */
+export function onFanout(data: unknown, seen: FanoutSeen, position: MessagePosition | undefined): void {
   const d = data as { seq: number; sentAt: number; room: string; phase: string; size: number };
   const latency = performance.timeOrigin + performance.now() - d.sentAt;
-  let seenInRoom = seen.get(d.room);
-  if (!seenInRoom) seen.set(d.room, (seenInRoom = new Set()));
-  let tally = fanoutRooms.get(d.room);
-  if (!tally) fanoutRooms.set(d.room, (tally = { unique: 0, duplicates: 0 }));
+  let seenInRoom = seen.seqs.get(d.room);
+  if (!seenInRoom) seen.seqs.set(d.room, (seenInRoom = new Set()));
+  const tally = tallyOf(d.room);
   if (seenInRoom.has(d.seq)) {
     tally.duplicates++;
     return;
   }
   seenInRoom.add(d.seq);
   tally.unique++;
+  if (position !== undefined) {
+    tally.positioned++;
+    const last = seen.last.get(position.stream);
+    if (last !== undefined && last.epoch === position.epoch && position.offset < last.offset)
+      tally.reordered++;
+    else seen.last.set(position.stream, { epoch: position.epoch, offset: position.offset });
+  }
   fanoutLatency.get(`phase:${d.phase}`).record(latency);
   fanoutLatency.get(`size:${d.size}`).record(latency);
   fanoutLatency.get('all').record(latency);
+}
+
+/** A gap one user noticed in a room's stream (fan-out rooms only; other streams are not the scenario's). */
+export function onFanoutGap(room: string | undefined): void {
+  if (room !== undefined && room.startsWith('fanout-')) tallyOf(room).gapEvents++;
 }
 
 /** This worker's fan-out tallies, encoded for the coordinator. */

@@ -6,10 +6,11 @@
 import { act, createElement, type ReactElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StaylineClient } from '../../../src/client.ts';
+import type { AppEventMeta, StaylineClient, StreamGap } from '../../../src/client.ts';
+import type { MessagePosition } from '../../../src/protocol/index.ts';
 import type { ConnectionState, ConnectionStatus as Status } from '../../../src/connection-machine.ts';
 import { SdkError } from '../../../src/errors.ts';
-import { StaylineProvider, useAppEvent, useRoom, type RoomView } from '../../../src/react/index.ts';
+import { StaylineProvider, useAppEvent, useGap, useRoom, type RoomView } from '../../../src/react/index.ts';
 import { fromRestored, withRooms, type ClientSession, type SessionChange } from '../../../src/session.ts';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -37,7 +38,8 @@ function fakeClient(options: { refuseJoin?: string } = {}) {
   );
   const stateListeners = new Set<(s: ConnectionState, p: ConnectionState) => void>();
   const sessionListeners = new Set<(c: SessionChange) => void>();
-  const appHandlers = new Map<string, Set<(data: unknown) => void>>();
+  const appHandlers = new Map<string, Set<(data: unknown, meta: AppEventMeta) => void>>();
+  const gapListeners = new Set<(gap: StreamGap) => void>();
   const calls: string[] = [];
   const setRooms = (rooms: string[]) => {
     const previous = session;
@@ -59,11 +61,15 @@ function fakeClient(options: { refuseJoin?: string } = {}) {
       sessionListeners.add(l);
       return () => sessionListeners.delete(l);
     },
-    onAppEvent(event: string, handler: (data: unknown) => void) {
+    onAppEvent(event: string, handler: (data: unknown, meta: AppEventMeta) => void) {
       const set = appHandlers.get(event) ?? new Set();
       set.add(handler);
       appHandlers.set(event, set);
       return () => set.delete(handler);
+    },
+    onGap(listener: (gap: StreamGap) => void) {
+      gapListeners.add(listener);
+      return () => gapListeners.delete(listener);
     },
     joinRoom(room: string) {
       calls.push(`join:${room}`);
@@ -90,9 +96,18 @@ function fakeClient(options: { refuseJoin?: string } = {}) {
     restoreEmpty() {
       setRooms([]);
     },
-    publish(event: string, data: unknown) {
-      for (const h of [...(appHandlers.get(event) ?? [])]) h(data);
+    /** An app event; with `position`, as a message with history (its stream names its room). */
+    publish(event: string, data: unknown, position?: MessagePosition) {
+      const meta: AppEventMeta = {
+        position,
+        room: position?.stream.startsWith('room:') ? position.stream.slice(5) : undefined,
+      };
+      for (const h of [...(appHandlers.get(event) ?? [])]) h(data, meta);
     },
+    gap(gap: StreamGap) {
+      for (const l of [...gapListeners]) l(gap);
+    },
+    gapListeners: () => gapListeners.size,
   };
 }
 
@@ -133,6 +148,52 @@ describe('useAppEvent', () => {
     act(() => root?.unmount());
     root = undefined;
     expect(fake.listeners()).toBe(0);
+  });
+});
+
+const gapOf = (room: string | undefined, reason: StreamGap['reason']): StreamGap => ({
+  stream: room === undefined ? 'user' : `room:${room}`,
+  room,
+  reason,
+  missed: undefined,
+  before: undefined,
+  after: undefined,
+});
+
+describe('useGap', () => {
+  it("calls the latest handler for every gap, or one room's only, and unsubscribes on unmount", () => {
+    const fake = fakeClient();
+    const all: string[] = [];
+    const mine: string[] = [];
+    function Watch() {
+      useGap((g) => all.push(`${g.room ?? 'user'} ${g.reason}`));
+      useGap((g) => mine.push(g.reason), { room: 'match:42' });
+      return null;
+    }
+    mount(fake.client, createElement(Watch));
+    act(() => {
+      fake.gap(gapOf('match:42', 'trimmed'));
+      fake.gap(gapOf('other', 'expired'));
+      fake.gap(gapOf(undefined, 'epoch-changed'));
+    });
+    expect(all).toEqual(['match:42 trimmed', 'other expired', 'user epoch-changed']);
+    expect(mine).toEqual(['trimmed']);
+    act(() => root?.unmount());
+    root = undefined;
+    expect(fake.gapListeners()).toBe(0);
+  });
+
+  it('useAppEvent hands the meta to a handler that asks for it', () => {
+    const fake = fakeClient();
+    const rooms: (string | undefined)[] = [];
+    function Chat() {
+      useAppEvent<Events, 'chat'>('chat', (_data, meta) => rooms.push(meta.room));
+      return null;
+    }
+    mount(fake.client, createElement(Chat));
+    act(() => fake.publish('chat', { text: 'x' }, { stream: 'room:lobby', epoch: 'e', offset: 1 }));
+    act(() => fake.publish('chat', { text: 'y' }));
+    expect(rooms).toEqual(['lobby', undefined]);
   });
 });
 
@@ -191,5 +252,41 @@ describe('useRoom', () => {
     act(() => fake.setStatus('connected'));
     await flush();
     expect(fake.calls).toEqual(['join:private:1']);
+  });
+
+  it("keeps only its own room's messages when they carry a position, and reports the room's gaps", async () => {
+    const fake = fakeClient();
+    let view: RoomView<Events> | undefined;
+    function Match({ room }: { room: string }) {
+      view = useRoom<Events>(room, { events: ['chat'] });
+      return null;
+    }
+    mount(fake.client, createElement(Match, { room: 'match:42' }));
+    await flush();
+    act(() => {
+      fake.publish('chat', { text: 'ours' }, { stream: 'room:match:42', epoch: 'e', offset: 1 });
+      fake.publish('chat', { text: 'theirs' }, { stream: 'room:match:7', epoch: 'e', offset: 1 });
+      fake.publish('chat', { text: 'to the user' }, { stream: 'user', epoch: 'u', offset: 1 });
+      fake.publish('chat', { text: 'volatile' });
+    });
+    expect(view?.messages.map((m) => [(m.data as { text: string }).text, m.position?.offset])).toEqual([
+      ['ours', 1],
+      ['volatile', undefined],
+    ]);
+    expect([view?.gap, view?.gaps]).toEqual([undefined, 0]);
+    act(() => {
+      fake.gap(gapOf('match:7', 'trimmed'));
+      fake.gap(gapOf('match:42', 'expired'));
+      fake.gap(gapOf('match:42', 'epoch-changed'));
+    });
+    expect([view?.gap?.reason, view?.gaps]).toEqual(['epoch-changed', 2]);
+    // Another room: its own messages and gaps only, from nothing.
+    act(() =>
+      root?.render(
+        createElement(StaylineProvider, { client: fake.client }, createElement(Match, { room: 'match:7' })),
+      ),
+    );
+    await flush();
+    expect([view?.messages.length, view?.gap, view?.gaps]).toEqual([0, undefined, 0]);
   });
 });
