@@ -35,6 +35,8 @@ const FENCE_TICKS = 1024;
 export class EventModel {
   private def: EventDefinition;
   private seats: Set<SeatId>;
+  /** The seats sorted, kept until the seat set changes (a 100,000-seat sort per read would cost). */
+  private sorted: SeatId[] | undefined;
   private readonly holder = new Map<SeatId, UserId>();
   private readonly sold = new Map<SeatId, string>();
   private readonly groups = new Map<UserId, Group>();
@@ -70,8 +72,12 @@ export class EventModel {
         'BAD_REQUEST',
         `Held or sold seats cannot be removed: ${listIds(blocked.sort())}.`,
       );
-    const reshaped = wanted.size !== this.seats.size || [...wanted].some((s) => !this.seats.has(s));
+    const reshaped =
+      wanted.size !== this.seats.size ||
+      [...wanted].some((s) => !this.seats.has(s)) ||
+      d.sectionSeparator !== this.def.sectionSeparator;
     if (reshaped) {
+      this.sorted = undefined;
       // The log has no "removed": every follower re-reads the map.
       this.version += 1;
       this.log = [];
@@ -83,7 +89,14 @@ export class EventModel {
   }
 
   definition(): EventDefinition {
-    return { ...this.def, seats: [...this.seats].sort() };
+    return { ...this.def, seats: [...this.sortedSeats()] };
+  }
+
+  /** What a delete would end (delete-event.lua's counts): live groups, queued users, live admissions. */
+  busy(now: number): { heldUsers: number; queued: number; admitted: number } {
+    const heldUsers = [...this.groups.values()].filter((g) => g.expiresAt > now).length;
+    const admitted = [...this.admitted.values()].filter((exp) => exp > now).length;
+    return { heldUsers, queued: this.queue.size, admitted };
   }
 
   get admitsByRate(): boolean {
@@ -249,14 +262,17 @@ export class EventModel {
     return [...toSell].sort();
   }
 
-  seatMap(): VersionedSeatMap {
+  /** Every seat, or one section's (seat-map.lua's rule). */
+  seatMap(section?: string): VersionedSeatMap {
+    const inSection = this.sectionFilter(section);
     const seats = seatStatuses();
-    for (const s of [...this.seats].sort())
-      seats[s] = this.sold.has(s) ? 'sold' : this.holder.has(s) ? 'held' : 'free';
+    for (const s of this.sortedSeats())
+      if (inSection(s)) seats[s] = this.sold.has(s) ? 'sold' : this.holder.has(s) ? 'held' : 'free';
     return { version: this.version, seats };
   }
 
-  seatChanges(after: number | undefined): SeatChanges {
+  seatChanges(after: number | undefined, section?: string): SeatChanges {
+    const inSection = this.sectionFilter(section);
     const version = this.version;
     if (after === undefined || after >= version) return { version, complete: true, seats: seatStatuses() };
     if (after < this.logFrom || version - after > SEAT_CHANGES_MAX_VERSIONS)
@@ -266,9 +282,24 @@ export class EventModel {
     for (let i = this.log.length - 1; i >= 0; i--) {
       const entry = this.log[i];
       if (entry === undefined || entry.version <= after) break;
-      if (!Object.hasOwn(seats, entry.seat)) seats[entry.seat] = entry.status;
+      if (!Object.hasOwn(seats, entry.seat) && inSection(entry.seat)) seats[entry.seat] = entry.status;
     }
     return { version, complete: true, seats };
+  }
+
+  private sortedSeats(): SeatId[] {
+    this.sorted ??= [...this.seats].sort();
+    return this.sorted;
+  }
+
+  /** Whether a seat is in `section` (every seat when undefined); BAD_REQUEST for an event without sections. */
+  private sectionFilter(section: string | undefined): (seat: SeatId) => boolean {
+    if (section === undefined) return () => true;
+    const sep = this.def.sectionSeparator;
+    if (sep === undefined)
+      throw new GatewayError('BAD_REQUEST', 'This event has no sections (it declares no sectionSeparator).');
+    const prefix = section + sep;
+    return (seat) => seat.startsWith(prefix);
   }
 
   /** What the user has here now (user-state.lua): an expired group counts as no hold. */
