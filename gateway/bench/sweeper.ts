@@ -54,10 +54,10 @@ for (let i = 0; ; i++) {
 // Count what the node sends: every command, scripts included, goes through sendCommand.
 let sent = 0;
 const sendCommand = redis.sendCommand.bind(redis);
-redis.sendCommand = ((...args: Parameters<typeof sendCommand>) => {
+redis.sendCommand = (...args: Parameters<typeof sendCommand>) => {
   sent += 1;
   return sendCommand(...args);
-});
+};
 const context: SweepContext = {
   redis,
   scripts: defineScripts(redis),

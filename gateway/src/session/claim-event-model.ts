@@ -17,7 +17,8 @@ import type {
   SeatChanges,
   VersionedSeatMap,
 } from './claim-store.ts';
-import { SEAT_CHANGES_MAX_VERSIONS, seatStatuses } from './claim-store.ts';
+import { seatStatuses } from './claim-store.ts';
+import { SeatChangeLog } from './claim-change-log.ts';
 
 interface Group {
   fence: number;
@@ -27,8 +28,6 @@ interface Group {
 
 /** Users one admit call may admit (as the Redis store). */
 const MAX_ADMIT = 10_000;
-/** About the Redis log's cap; trimmed a tenth at a time. */
-const LOG_MAX = 10_000;
 
 /** Fences per millisecond of clock (prelude.lua's FENCE_TICKS): fence = max(last + 1, nowMs * this). */
 const FENCE_TICKS = 1024;
@@ -49,11 +48,8 @@ export class EventModel {
   private lastAdmitAt = 0;
   /** userId -> when to check their session next. */
   private readonly members = new Map<UserId, number>();
-  /** The change log, as in Redis: one version per seat change here, oldest first. */
-  private version = 0;
-  private log: { version: number; seat: SeatId; status: SeatStatus }[] = [];
-  /** The log holds every change after this version. */
-  private logFrom = 0;
+  /** The change log, as in Redis: one version per seat change. */
+  private readonly log = new SeatChangeLog();
 
   constructor(
     readonly eventId: EventId,
@@ -79,9 +75,7 @@ export class EventModel {
     if (reshaped) {
       this.sorted = undefined;
       // The log has no "removed": every follower re-reads the map.
-      this.version += 1;
-      this.log = [];
-      this.logFrom = this.version;
+      this.log.reset();
     }
     this.seats = wanted;
     this.def = { ...d, seats: [...wanted] };
@@ -268,23 +262,12 @@ export class EventModel {
     const seats = seatStatuses();
     for (const s of this.sortedSeats())
       if (inSection(s)) seats[s] = this.sold.has(s) ? 'sold' : this.holder.has(s) ? 'held' : 'free';
-    return { version: this.version, seats };
+    return { version: this.log.version, seats };
   }
 
   seatChanges(after: number | undefined, section?: string): SeatChanges {
     const inSection = this.sectionFilter(section);
-    const version = this.version;
-    if (after === undefined || after >= version) return { version, complete: true, seats: seatStatuses() };
-    if (after < this.logFrom || version - after > SEAT_CHANGES_MAX_VERSIONS)
-      return { version, complete: false, seats: seatStatuses() };
-    const seats = seatStatuses();
-    // Newest first: a seat's first entry is its status at `version`.
-    for (let i = this.log.length - 1; i >= 0; i--) {
-      const entry = this.log[i];
-      if (entry === undefined || entry.version <= after) break;
-      if (!Object.hasOwn(seats, entry.seat) && inSection(entry.seat)) seats[entry.seat] = entry.status;
-    }
-    return { version, complete: true, seats };
+    return this.log.changesAfter(after, inSection);
   }
 
   private sortedSeats(): SeatId[] {
@@ -403,11 +386,6 @@ export class EventModel {
   }
 
   private logChange(seat: SeatId, status: SeatStatus): void {
-    this.version += 1;
-    this.log.push({ version: this.version, seat, status });
-    if (this.log.length > LOG_MAX) {
-      const dropped = this.log.splice(0, LOG_MAX / 10);
-      this.logFrom = dropped[dropped.length - 1]?.version ?? this.logFrom;
-    }
+    this.log.add(seat, status);
   }
 }
