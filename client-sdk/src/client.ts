@@ -14,6 +14,7 @@ import type {
   RoomResult,
   SeatHold,
   SeatId,
+  SeatMapRequest,
   SeatMapResult,
   SeatReleaseResult,
   ServerToClientEvents,
@@ -30,7 +31,8 @@ import {
 import type { ClientOptions, SdkTimers } from './client-options.ts';
 import { STOPPED_STATUSES, type ConnectionPolicy, type ConnectionState } from './connection-machine.ts';
 import { SdkError } from './errors.ts';
-import { entryOf, idRecord } from './id-record.ts';
+import { entryOf } from './id-record.ts';
+import { toSeatMap, type SeatMapOptions } from './seat-map.ts';
 import { createSessionCopy } from './session-copy.ts';
 import {
   withHold,
@@ -168,8 +170,10 @@ export interface StaylineClient<AppEvents extends object = AppEventMap> {
    * `followSeatMap` (or React's `useSeats`) do it, re-reading when changes were missed.
    * @example
    * const { version, seats } = await client.seatMap('ev1'); // 42, { A1: 'free', A2: 'held', ... }
+   * const section = await client.seatMap('ev1', { section: 'S12', compact: true }); // one section, small on the wire
+   * const changes = await client.seatMap('ev1', { since: 42 }); // `since` set: only seats changed after 42
    */
-  seatMap(eventId: EventId, options?: CallOptions): Promise<SeatMapResult>;
+  seatMap(eventId: EventId, options?: CallOptions & SeatMapOptions): Promise<SeatMapResult>;
   /**
    * Sends any request of the protocol with a request id, waiting for a connection when needed.
    * @example
@@ -330,8 +334,12 @@ export function createClient<AppEvents extends object = AppEventMap>(
     },
     // The seats keyed by id without a prototype: a seat may be named `__proto__` or `toString`.
     seatMap: async (eventId, o) => {
-      const result = await request('seat:map', { eventId }, o);
-      return { ...result, seats: idRecord(result.seats) };
+      const { section, compact, since, ...call } = o ?? {};
+      const payload: SeatMapRequest = { eventId };
+      if (section !== undefined) payload.section = section;
+      if (compact === true) payload.format = 'compact';
+      if (since !== undefined) payload.since = since;
+      return toSeatMap(await request('seat:map', payload, call));
     },
   };
 

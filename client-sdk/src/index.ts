@@ -42,7 +42,13 @@ export {
   type ClientErrorCode,
   type SdkErrorCode,
 } from './errors.ts';
-export { applySeatUpdate, type SeatUpdateOutcome, type VersionedSeatMap } from './seat-map.ts';
+export {
+  applySeatUpdate,
+  toSeatMap,
+  type SeatMapOptions,
+  type SeatUpdateOutcome,
+  type VersionedSeatMap,
+} from './seat-map.ts';
 export { followSeatMap, type FollowedSeatMap, type SeatMapFollower } from './seat-map-follower.ts';
 export {
   heldSeats,

@@ -5,7 +5,13 @@
  * changes the client missed (then read the map again). Imports only the protocol.
  */
 import { idRecord } from './id-record.ts';
-import type { SeatId, SeatStatus, SeatUpdatePayload } from './protocol/index.ts';
+import type {
+  SeatId,
+  SeatMapCompactResult,
+  SeatMapResult,
+  SeatStatus,
+  SeatUpdatePayload,
+} from './protocol/index.ts';
 
 /** An event's seat map at a change version. Immutable: `applySeatUpdate` returns a new one. */
 export interface VersionedSeatMap {
@@ -46,4 +52,35 @@ export function applySeatUpdate(map: VersionedSeatMap, update: SeatUpdatePayload
   if (update.version <= map.version) return { kind: 'stale' };
   if (update.since > map.version) return { kind: 'gap' };
   return { kind: 'applied', map: { version: update.version, seats: idRecord(map.seats, update.seats) } };
+}
+
+/** How `seat:map` is asked (see SeatMapRequest): one section, the compact encoding, only changes after a version. */
+export interface SeatMapOptions {
+  /** Only this section's seats (events that declare a `sectionSeparator`). */
+  section?: string;
+  /** Ask for the compact encoding on the wire (about 5x smaller); the answer is expanded to `seats` here. */
+  compact?: boolean;
+  /** The version of the map you have: the answer may then be only the changes after it (it has `since`). */
+  since?: number;
+}
+
+const STATUSES: Readonly<Record<string, SeatStatus>> = { f: 'free', h: 'held', s: 'sold' };
+
+/**
+ * A `seat:map` answer as a SeatMapResult: a compact one expanded to `seats` (null-prototype). Throws on a
+ * compact answer whose status string does not match its ids (a protocol error).
+ * @example
+ * const map = toSeatMap(ack.data); // { eventId, version, seats: { 'S12-R1-1': 'free', ... } }
+ */
+export function toSeatMap(answer: SeatMapResult | SeatMapCompactResult): SeatMapResult {
+  if (!('format' in answer)) return { ...answer, seats: idRecord(answer.seats) };
+  const { format: _format, seatIds, statuses, ...rest } = answer;
+  if (statuses.length !== seatIds.length) throw new Error('seat:map: statuses do not match seatIds');
+  const seats = idRecord<SeatStatus>();
+  seatIds.forEach((id, i) => {
+    const status = STATUSES[statuses[i]!];
+    if (status === undefined) throw new Error('seat:map: unknown status code');
+    seats[id] = status;
+  });
+  return { ...rest, seats };
 }

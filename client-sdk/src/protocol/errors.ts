@@ -91,6 +91,11 @@ export const ERROR_CATALOGUE = {
       'This event admits through its queue: hold seats with the admission token from `queue:admitted`.',
   },
   EVENT_UNKNOWN: { retryable: false, summary: 'No event with this id is configured.' },
+  EVENT_BUSY: {
+    retryable: false,
+    summary:
+      'The event still has live holds, queued or admitted users: it was not deleted (delete with `?force=true`).',
+  },
   FENCE_STALE: {
     retryable: false,
     summary: 'The hold behind this fencing token lapsed or moved on; the sale was not confirmed.',

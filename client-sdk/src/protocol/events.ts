@@ -122,12 +122,44 @@ export interface SeatReleaseResult {
 }
 export interface SeatMapRequest extends RequestMeta {
   eventId: EventId;
+  /**
+   * Only this section's seats: those whose id starts with `<section><sectionSeparator>`, for an event that
+   * declares a `sectionSeparator` (`BAD_REQUEST` otherwise). 1-64 of `[A-Za-z0-9_.:/-]`.
+   */
+  section?: string;
+  /** `compact` answers a SeatMapCompactResult; default `full` (a SeatMapResult). */
+  format?: 'full' | 'compact';
+  /**
+   * The version of the map the client has: the answer then holds only the seats that changed after it
+   * (a SeatMapResult with `since`), when the server can still list them; otherwise the whole map (or
+   * section) in the asked format.
+   */
+  since?: number;
 }
 export interface SeatMapResult {
   eventId: EventId;
   /** The event's change version the map was read at: `seat:update`s up to this version are already in it. */
   version: number;
+  /** The section asked for, when one was. */
+  section?: string;
+  /**
+   * Present when the answer holds only the changes in the versions `(since, version]` (the request's
+   * `since`): apply it like a `seat:update`. Absent: `seats` is every seat (of the section).
+   */
+  since?: number;
   seats: Record<SeatId, SeatStatus>;
+}
+/**
+ * A seat map (or one section of it) in the compact encoding: the seat ids once, sorted, and one status
+ * character per seat in the same order (`f` free, `h` held, `s` sold). A 1,000-seat section is about 15 KB.
+ */
+export interface SeatMapCompactResult {
+  eventId: EventId;
+  version: number;
+  section?: string;
+  format: 'compact';
+  seatIds: SeatId[];
+  statuses: string;
 }
 /**
  * The seats of one event that changed in the versions `(since, version]`, each with its status at
@@ -186,7 +218,7 @@ export interface ClientToServerEvents {
   'queue:leave': (request: QueueRequest, ack: AckCallback<QueueLeaveResult>) => void;
   'seat:hold': (request: SeatHoldRequest, ack: AckCallback<SeatHold>) => void;
   'seat:release': (request: SeatReleaseRequest, ack: AckCallback<SeatReleaseResult>) => void;
-  'seat:map': (request: SeatMapRequest, ack: AckCallback<SeatMapResult>) => void;
+  'seat:map': (request: SeatMapRequest, ack: AckCallback<SeatMapResult | SeatMapCompactResult>) => void;
 }
 
 /** The names of client requests, for validation and metrics labels (a bounded set). */

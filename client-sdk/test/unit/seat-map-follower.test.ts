@@ -3,10 +3,12 @@ import type { StaylineClient } from '../../src/client.ts';
 import { SdkError } from '../../src/errors.ts';
 import type { SeatMapResult, SeatUpdatePayload } from '../../src/protocol/index.ts';
 import { followSeatMap, type FollowedSeatMap } from '../../src/seat-map-follower.ts';
+import type { SeatMapOptions } from '../../src/seat-map.ts';
 import { flushPromises } from '../support/fake-socket.ts';
 
 interface PendingRead {
   eventId: string;
+  options: SeatMapOptions | undefined;
   resolve: (result: SeatMapResult) => void;
   reject: (err: unknown) => void;
 }
@@ -21,8 +23,8 @@ function fakeClient() {
       handlers.add(handler);
       return () => handlers.delete(handler);
     }) as StaylineClient['on'],
-    seatMap: (eventId: string) =>
-      new Promise<SeatMapResult>((resolve, reject) => reads.push({ eventId, resolve, reject })),
+    seatMap: (eventId: string, options?: SeatMapOptions) =>
+      new Promise<SeatMapResult>((resolve, reject) => reads.push({ eventId, options, resolve, reject })),
   };
   const fire = (since: number, version: number, seats: SeatUpdatePayload['seats'], eventId = 'ev1') => {
     for (const h of handlers) h({ eventId, since, version, seats });
@@ -132,5 +134,28 @@ describe('followSeatMap', () => {
     expect(fake.handlers.size).toBe(0);
     await fake.answer(5, { A1: 'free' });
     expect(f.changes).toHaveLength(0);
+  });
+
+  it('re-reads only the changes after its version, and keeps a section to its own seats', async () => {
+    const fake = fakeClient();
+    const changes: FollowedSeatMap[] = [];
+    const follower = followSeatMap(fake.client, 'ev1', (f) => changes.push(f), {
+      section: 'A',
+      compact: true,
+    });
+    follower.read();
+    expect(fake.reads[0]?.options).toEqual({ section: 'A', compact: true });
+    await fake.answer(5, { 'A-1': 'free', 'A-2': 'free' });
+    // An update about another section's seat changes nothing of this one.
+    fake.fire(5, 6, { 'A-1': 'held', 'B-1': 'held' });
+    expect(changes.at(-1)?.map).toEqual({ version: 6, seats: { 'A-1': 'held', 'A-2': 'free' } });
+    // A gap: the re-read asks for what changed after the version it has, and applies the answer like an update.
+    fake.fire(9, 10, { 'A-2': 'sold' });
+    expect(fake.reads[0]?.options).toEqual({ section: 'A', compact: true, since: 6 });
+    const read = fake.reads.shift()!;
+    read.resolve({ eventId: 'ev1', version: 10, since: 6, seats: { 'A-2': 'sold' } });
+    await flushPromises();
+    expect(changes.at(-1)?.map).toEqual({ version: 10, seats: { 'A-1': 'held', 'A-2': 'sold' } });
+    follower.stop();
   });
 });

@@ -41,6 +41,7 @@ export const HTTP_STATUS = {
   SEAT_LIMIT: 409,
   ADMISSION_REQUIRED: 403,
   EVENT_UNKNOWN: 404,
+  EVENT_BUSY: 409,
   FENCE_STALE: 409,
   INTERNAL: 500,
 } as const satisfies Record<ErrorCode, number>;

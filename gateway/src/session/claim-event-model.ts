@@ -17,7 +17,8 @@ import type {
   SeatChanges,
   VersionedSeatMap,
 } from './claim-store.ts';
-import { SEAT_CHANGES_MAX_VERSIONS, seatStatuses } from './claim-store.ts';
+import { seatStatuses } from './claim-store.ts';
+import { SeatChangeLog } from './claim-change-log.ts';
 
 interface Group {
   fence: number;
@@ -27,14 +28,14 @@ interface Group {
 
 /** Users one admit call may admit (as the Redis store). */
 const MAX_ADMIT = 10_000;
-/** About the Redis log's cap; trimmed a tenth at a time. */
-const LOG_MAX = 10_000;
 
 /** Fences per millisecond of clock (prelude.lua's FENCE_TICKS): fence = max(last + 1, nowMs * this). */
 const FENCE_TICKS = 1024;
 export class EventModel {
   private def: EventDefinition;
   private seats: Set<SeatId>;
+  /** The seats sorted, kept until the seat set changes (a 100,000-seat sort per read would cost). */
+  private sorted: SeatId[] | undefined;
   private readonly holder = new Map<SeatId, UserId>();
   private readonly sold = new Map<SeatId, string>();
   private readonly groups = new Map<UserId, Group>();
@@ -47,11 +48,8 @@ export class EventModel {
   private lastAdmitAt = 0;
   /** userId -> when to check their session next. */
   private readonly members = new Map<UserId, number>();
-  /** The change log, as in Redis: one version per seat change here, oldest first. */
-  private version = 0;
-  private log: { version: number; seat: SeatId; status: SeatStatus }[] = [];
-  /** The log holds every change after this version. */
-  private logFrom = 0;
+  /** The change log, as in Redis: one version per seat change. */
+  private readonly log = new SeatChangeLog();
 
   constructor(
     readonly eventId: EventId,
@@ -70,12 +68,14 @@ export class EventModel {
         'BAD_REQUEST',
         `Held or sold seats cannot be removed: ${listIds(blocked.sort())}.`,
       );
-    const reshaped = wanted.size !== this.seats.size || [...wanted].some((s) => !this.seats.has(s));
+    const reshaped =
+      wanted.size !== this.seats.size ||
+      [...wanted].some((s) => !this.seats.has(s)) ||
+      d.sectionSeparator !== this.def.sectionSeparator;
     if (reshaped) {
+      this.sorted = undefined;
       // The log has no "removed": every follower re-reads the map.
-      this.version += 1;
-      this.log = [];
-      this.logFrom = this.version;
+      this.log.reset();
     }
     this.seats = wanted;
     this.def = { ...d, seats: [...wanted] };
@@ -83,7 +83,14 @@ export class EventModel {
   }
 
   definition(): EventDefinition {
-    return { ...this.def, seats: [...this.seats].sort() };
+    return { ...this.def, seats: [...this.sortedSeats()] };
+  }
+
+  /** What a delete would end (delete-event.lua's counts): live groups, queued users, live admissions. */
+  busy(now: number): { heldUsers: number; queued: number; admitted: number } {
+    const heldUsers = [...this.groups.values()].filter((g) => g.expiresAt > now).length;
+    const admitted = [...this.admitted.values()].filter((exp) => exp > now).length;
+    return { heldUsers, queued: this.queue.size, admitted };
   }
 
   get admitsByRate(): boolean {
@@ -249,26 +256,33 @@ export class EventModel {
     return [...toSell].sort();
   }
 
-  seatMap(): VersionedSeatMap {
+  /** Every seat, or one section's (seat-map.lua's rule). */
+  seatMap(section?: string): VersionedSeatMap {
+    const inSection = this.sectionFilter(section);
     const seats = seatStatuses();
-    for (const s of [...this.seats].sort())
-      seats[s] = this.sold.has(s) ? 'sold' : this.holder.has(s) ? 'held' : 'free';
-    return { version: this.version, seats };
+    for (const s of this.sortedSeats())
+      if (inSection(s)) seats[s] = this.sold.has(s) ? 'sold' : this.holder.has(s) ? 'held' : 'free';
+    return { version: this.log.version, seats };
   }
 
-  seatChanges(after: number | undefined): SeatChanges {
-    const version = this.version;
-    if (after === undefined || after >= version) return { version, complete: true, seats: seatStatuses() };
-    if (after < this.logFrom || version - after > SEAT_CHANGES_MAX_VERSIONS)
-      return { version, complete: false, seats: seatStatuses() };
-    const seats = seatStatuses();
-    // Newest first: a seat's first entry is its status at `version`.
-    for (let i = this.log.length - 1; i >= 0; i--) {
-      const entry = this.log[i];
-      if (entry === undefined || entry.version <= after) break;
-      if (!Object.hasOwn(seats, entry.seat)) seats[entry.seat] = entry.status;
-    }
-    return { version, complete: true, seats };
+  seatChanges(after: number | undefined, section?: string): SeatChanges {
+    const inSection = this.sectionFilter(section);
+    return this.log.changesAfter(after, inSection);
+  }
+
+  private sortedSeats(): SeatId[] {
+    this.sorted ??= [...this.seats].sort();
+    return this.sorted;
+  }
+
+  /** Whether a seat is in `section` (every seat when undefined); BAD_REQUEST for an event without sections. */
+  private sectionFilter(section: string | undefined): (seat: SeatId) => boolean {
+    if (section === undefined) return () => true;
+    const sep = this.def.sectionSeparator;
+    if (sep === undefined)
+      throw new GatewayError('BAD_REQUEST', 'This event has no sections (it declares no sectionSeparator).');
+    const prefix = section + sep;
+    return (seat) => seat.startsWith(prefix);
   }
 
   /** What the user has here now (user-state.lua): an expired group counts as no hold. */
@@ -372,11 +386,6 @@ export class EventModel {
   }
 
   private logChange(seat: SeatId, status: SeatStatus): void {
-    this.version += 1;
-    this.log.push({ version: this.version, seat, status });
-    if (this.log.length > LOG_MAX) {
-      const dropped = this.log.splice(0, LOG_MAX / 10);
-      this.logFrom = dropped[dropped.length - 1]?.version ?? this.logFrom;
-    }
+    this.log.add(seat, status);
   }
 }

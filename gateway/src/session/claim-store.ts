@@ -16,6 +16,7 @@
  * A store that cannot answer rejects with GatewayError('STORE_UNAVAILABLE'); every method is idempotent.
  */
 import type { EventId, SeatId, SeatStatus, UserId } from '@stayline/client-sdk/protocol';
+import { GatewayError } from '../errors/gateway-error.ts';
 
 /** What `PUT /v1/events/:eventId` stores. */
 export interface EventDefinition {
@@ -26,6 +27,27 @@ export interface EventDefinition {
   maxSeatsPerUser: number;
   /** How long a hold group lives (SEAT_HOLD_SECONDS unless the event says otherwise). */
   holdSeconds: number;
+  /**
+   * Sections: a seat's section is its id up to the first occurrence of this separator (`S12-R3-7` is in
+   * `S12` with `-`); seat maps and changes can then be read one section at a time. Absent: no sections.
+   * Every seat id contains it (checked by the caller).
+   */
+  sectionSeparator?: string;
+}
+
+/** What ClaimStore.deleteEvent found: live hold groups, queued users and live admissions (ended by a force). */
+export interface DeletedEvent {
+  heldUsers: number;
+  queued: number;
+  admitted: number;
+}
+
+/** EVENT_BUSY, counting what keeps the event (both stores answer the same). */
+export function eventBusyError(found: DeletedEvent): GatewayError {
+  return new GatewayError(
+    'EVENT_BUSY',
+    `The event has ${found.heldUsers} live holds, ${found.queued} queued and ${found.admitted} admitted users; delete with ?force=true to end them.`,
+  );
 }
 
 /** A hold group that ended without its owner asking (expired, or the owner's session ended). */
@@ -126,6 +148,12 @@ export interface ClaimStore {
   defineEvent(eventId: EventId, definition: EventDefinition): Promise<{ created: boolean; seats: number }>;
   /** The event's definition, or null. */
   getEvent(eventId: EventId): Promise<EventDefinition | null>;
+  /**
+   * Deletes the event and every key of it. EVENT_UNKNOWN when it is not defined; EVENT_BUSY (nothing
+   * changes) while a hold is live or users are queued or admitted, unless `force` (they then lose their
+   * state without being told). Sold seats do not block it.
+   */
+  deleteEvent(eventId: EventId, options: { force: boolean }): Promise<DeletedEvent>;
   /** Every defined event (the sweeper walks them), or only those that admit by rate (the admission loop). */
   listEvents(filter?: { admittingByRate?: boolean }): Promise<EventId[]>;
 
@@ -164,22 +192,29 @@ export interface ClaimStore {
   release(userId: UserId, eventId: EventId, seatIds: readonly SeatId[]): Promise<SeatId[]>;
   /** Sells held seats under `fence`; FENCE_STALE when the hold lapsed or moved on. Returns newly sold seats. */
   confirm(userId: UserId, eventId: EventId, seatIds: readonly SeatId[], fence: number): Promise<SeatId[]>;
-  /** Every seat of the event and its status, with the change version it was read at. */
-  seatMap(eventId: EventId): Promise<VersionedSeatMap>;
+  /**
+   * Every seat of the event (or of one section) and its status, with the change version it was read at.
+   * BAD_REQUEST when a section is asked of an event without sections. A section read costs its own size.
+   */
+  seatMap(eventId: EventId, section?: string): Promise<VersionedSeatMap>;
   /**
    * The seats that changed after version `after` (undefined: none, just the current version), from the
    * event's change log, written by the same atomic step as each change. Incomplete when the log does not
    * reach back that far (capped, emptied when the seat set is redefined) or more than
-   * SEAT_CHANGES_MAX_VERSIONS passed. EVENT_UNKNOWN when the event is not defined.
+   * SEAT_CHANGES_MAX_VERSIONS passed. EVENT_UNKNOWN when the event is not defined. With `section`, only
+   * that section's seats (BAD_REQUEST for an event without sections).
    */
-  seatChanges(eventId: EventId, after: number | undefined): Promise<SeatChanges>;
+  seatChanges(eventId: EventId, after: number | undefined, section?: string): Promise<SeatChanges>;
 
   /**
    * The user's queues, holds and admissions, computed now: one index read, then one pipelined read.
    * `knownEvents` is the index as the session's attach script already read it (skips the index read).
    */
   userClaims(userId: UserId, knownEvents?: readonly EventId[]): Promise<UserClaims>;
-  /** Ends expired holds and drops members whose session ended. Safe on every node at once. */
+  /**
+   * Ends expired holds and drops members whose session ended. Safe on every node at once. The Redis store
+   * visits only the events whose time has come (its due index), with a full walk now and then as a backstop.
+   */
   sweep(): Promise<SweepResult>;
 
   ping(): Promise<void>;

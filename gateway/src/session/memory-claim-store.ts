@@ -12,6 +12,7 @@ import type {
   Admission,
   ClaimStore,
   ClaimStoreLimits,
+  DeletedEvent,
   EventDefinition,
   HoldRequest,
   HoldResult,
@@ -22,7 +23,7 @@ import type {
   UserClaims,
   VersionedSeatMap,
 } from './claim-store.ts';
-import { sortEvents } from './claim-store.ts';
+import { eventBusyError, sortEvents } from './claim-store.ts';
 import { ExpiringRecords } from './expiring-records.ts';
 
 export interface MemoryClaimStoreOptions {
@@ -65,6 +66,15 @@ export class MemoryClaimStore implements ClaimStore {
 
   getEvent(eventId: EventId): Promise<EventDefinition | null> {
     return this.run(() => this.events.get(eventId)?.definition() ?? null);
+  }
+
+  deleteEvent(eventId: EventId, options: { force: boolean }): Promise<DeletedEvent> {
+    return this.run((now) => {
+      const found = this.event(eventId).busy(now);
+      if (!options.force && found.heldUsers + found.queued + found.admitted > 0) throw eventBusyError(found);
+      this.events.delete(eventId);
+      return found;
+    });
   }
 
   listEvents(filter?: { admittingByRate?: boolean }): Promise<EventId[]> {
@@ -137,12 +147,12 @@ export class MemoryClaimStore implements ClaimStore {
     return this.run((now) => this.event(eventId).confirm(userId, seatIds, fence, now));
   }
 
-  seatMap(eventId: EventId): Promise<VersionedSeatMap> {
-    return this.run(() => this.event(eventId).seatMap());
+  seatMap(eventId: EventId, section?: string): Promise<VersionedSeatMap> {
+    return this.run(() => this.event(eventId).seatMap(section));
   }
 
-  seatChanges(eventId: EventId, after: number | undefined): Promise<SeatChanges> {
-    return this.run(() => this.event(eventId).seatChanges(after));
+  seatChanges(eventId: EventId, after: number | undefined, section?: string): Promise<SeatChanges> {
+    return this.run(() => this.event(eventId).seatChanges(after, section));
   }
 
   /** Reads every event (the memory store needs no index; `knownEvents` is the Redis store's shortcut). */

@@ -4,7 +4,8 @@
  * in the user's slot (one command, claims-index-add.lua), issued before the script on the same connection (so
  * whenever the event side has a user's state, the index names the event). Nothing here is ever one
  * cross-slot script, so the same code runs on Redis Cluster. See claim-store.ts for the contract; the
- * replies are decoded in redis/claim-replies.ts, the sweep is redis/claim-sweep.ts. REDIS_WAIT_REPLICAS:
+ * replies are decoded in redis/claim-replies.ts, the sweep is redis/claim-sweep.ts (over the due index,
+ * redis/due-index.ts), the definitions (define, read, delete) redis/event-definitions.ts. REDIS_WAIT_REPLICAS:
  * holds, releases and sales acked after WAIT, on lanes of their own (redis/durable-write.ts).
  */
 import type { EventId, SeatId, UserId } from '@stayline/client-sdk/protocol';
@@ -16,6 +17,7 @@ import type {
   Admission,
   ClaimStore,
   ClaimStoreLimits,
+  DeletedEvent,
   EventDefinition,
   HoldRequest,
   HoldResult,
@@ -29,7 +31,6 @@ import { SEAT_CHANGES_MAX_VERSIONS, sortEvents } from './claim-store.ts';
 import {
   decodeAdmit,
   decodeConfirm,
-  decodeDefineEvent,
   decodeHold,
   decodeQueueJoin,
   decodeQueueLeave,
@@ -37,7 +38,10 @@ import {
   decodeSeatChanges,
   decodeSeatMap,
   decodeUserState,
+  holdDue,
 } from './redis/claim-replies.ts';
+import { publishDue } from './redis/due-index.ts';
+import { defineEvent, deleteEvent, getEvent } from './redis/event-definitions.ts';
 import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
@@ -73,6 +77,8 @@ type HoldKeys = Parameters<Scripts['seatUnhold']>[0];
 
 /** Users one admit call may admit. */
 const MAX_ADMIT = 10_000;
+/** Every this many sweep rounds (and the first), the sweep walks every event (redis/claim-sweep.ts). */
+const WALK_EVERY_ROUNDS = 60;
 
 export class RedisClaimStore implements ClaimStore {
   readonly kind = 'redis';
@@ -90,6 +96,9 @@ export class RedisClaimStore implements ClaimStore {
   private readonly wait: WaitPolicy;
   private readonly onWaitShort: (operation: DurableOperation) => void;
   private readonly lanes: DurableLanes | undefined;
+  /** What redis/claim-sweep.ts and redis/event-definitions.ts use of the store. */
+  private readonly context: SweepContext;
+  private sweepRounds = 0;
   private closed = false;
 
   constructor(options: RedisClaimStoreOptions) {
@@ -101,6 +110,8 @@ export class RedisClaimStore implements ClaimStore {
     this.limits = options.limits;
     this.checkMs = Math.round(options.limits.sessionCheckSeconds * 1000);
     this.indexTtlMs = claimsIndexTtlMs(options.sessionTtlSeconds, options.limits.holdSeconds);
+    const { redis, scripts, eventKeys, userKeys, nodeKeys, indexTtlMs, checkMs } = this;
+    this.context = { redis, scripts, eventKeys, userKeys, nodeKeys, indexTtlMs, checkMs };
     this.log = options.logger;
     this.observe = options.observeCommand;
     this.ownsClient = options.ownsClient ?? false;
@@ -115,42 +126,15 @@ export class RedisClaimStore implements ClaimStore {
   }
 
   defineEvent(eventId: EventId, d: EventDefinition): Promise<{ created: boolean; seats: number }> {
-    return this.run('defineEvent', async () => {
-      const [, reply] = await Promise.all([
-        this.redis.sadd(this.nodeKeys.events, eventId),
-        this.scripts.defineEvent(
-          this.eventKeys(eventId),
-          d.requiresAdmission ? 1 : 0,
-          d.admissionRatePerSecond,
-          d.maxSeatsPerUser,
-          Math.round(d.holdSeconds * 1000),
-          d.seats,
-        ),
-      ]);
-      const result = decodeDefineEvent(reply);
-      // The admission loop's list: a separate, idempotent write (another slot), after the definition.
-      if (d.admissionRatePerSecond > 0) await this.redis.sadd(this.nodeKeys.ratedEvents, eventId);
-      else await this.redis.srem(this.nodeKeys.ratedEvents, eventId);
-      return result;
-    });
+    return this.run('defineEvent', () => defineEvent(this.context, eventId, d));
   }
 
   getEvent(eventId: EventId): Promise<EventDefinition | null> {
-    return this.run('getEvent', async () => {
-      const keys = this.eventKeys(eventId);
-      const [fields, members] = await Promise.all([
-        this.redis.hgetall(keys.def),
-        this.redis.smembers(keys.seats),
-      ]);
-      if (fields['maxSeats'] === undefined) return null;
-      return {
-        seats: members.sort(),
-        requiresAdmission: fields['requiresAdmission'] === '1',
-        admissionRatePerSecond: Number(fields['rate'] ?? 0),
-        maxSeatsPerUser: Number(fields['maxSeats']),
-        holdSeconds: Number(fields['holdMs'] ?? 0) / 1000,
-      };
-    });
+    return this.run('getEvent', () => getEvent(this.context, eventId));
+  }
+
+  deleteEvent(eventId: EventId, options: { force: boolean }): Promise<DeletedEvent> {
+    return this.run('deleteEvent', () => deleteEvent(this.context, eventId, options.force));
   }
 
   listEvents(filter?: { admittingByRate?: boolean }): Promise<EventId[]> {
@@ -159,13 +143,15 @@ export class RedisClaimStore implements ClaimStore {
   }
 
   joinQueue(userId: UserId, eventId: EventId): Promise<QueueJoinResult> {
-    return this.run('joinQueue', async () =>
-      decodeQueueJoin(
+    return this.run('joinQueue', async () => {
+      const { result, due } = decodeQueueJoin(
         await this.indexThen({ scripts: this.scripts }, userId, eventId, () =>
           this.scripts.queueJoin(this.eventKeys(eventId), userId, this.checkMs),
         ),
-      ),
-    );
+      );
+      if (due) await publishDue(this.scripts, this.nodeKeys, eventId, due);
+      return result;
+    });
   }
 
   leaveQueue(userId: UserId, eventId: EventId): Promise<{ left: boolean; size: number }> {
@@ -233,6 +219,9 @@ export class RedisClaimStore implements ClaimStore {
         ),
       );
       const result = decodeHold(eventId, written.reply);
+      // Only when the event's next sweep moved earlier (its first hold or member): rare, one command.
+      const due = holdDue(written.reply);
+      if (due) await publishDue(this.scripts, this.nodeKeys, eventId, due);
       // A refusal promises nothing: only a hold is taken back when a failover could erase it.
       if (written.durable || !result.ok) return result;
       await this.undoHold(userId, holdKeys, result.hold.fence, result.newlyHeld);
@@ -265,19 +254,20 @@ export class RedisClaimStore implements ClaimStore {
     });
   }
 
-  seatMap(eventId: EventId): Promise<VersionedSeatMap> {
+  seatMap(eventId: EventId, section?: string): Promise<VersionedSeatMap> {
     return this.run('seatMap', async () =>
-      decodeSeatMap(await this.scripts.seatMap(this.eventKeys(eventId))),
+      decodeSeatMap(await this.scripts.seatMap(this.eventKeys(eventId), section ?? '')),
     );
   }
 
-  seatChanges(eventId: EventId, after: number | undefined): Promise<SeatChanges> {
+  seatChanges(eventId: EventId, after: number | undefined, section?: string): Promise<SeatChanges> {
     return this.run('seatChanges', async () =>
       decodeSeatChanges(
         await this.scripts.seatChanges(
           this.eventKeys(eventId),
           after === undefined ? '' : after,
           SEAT_CHANGES_MAX_VERSIONS,
+          section ?? '',
         ),
       ),
     );
@@ -315,17 +305,14 @@ export class RedisClaimStore implements ClaimStore {
     });
   }
 
+  /**
+   * A round over the due index; the first round of this store and every WALK_EVERY_ROUNDS-th walks every
+   * event instead (repairing index entries a crashed node did not write, and filing events defined before
+   * the index existed).
+   */
   sweep(): Promise<SweepResult> {
-    const context: SweepContext = {
-      redis: this.redis,
-      scripts: this.scripts,
-      eventKeys: this.eventKeys,
-      userKeys: this.userKeys,
-      nodeKeys: this.nodeKeys,
-      indexTtlMs: this.indexTtlMs,
-      checkMs: this.checkMs,
-    };
-    return this.run('sweep', () => sweepClaims(context));
+    const mode = this.sweepRounds++ % WALK_EVERY_ROUNDS === 0 ? 'walk' : 'due';
+    return this.run('sweep', () => sweepClaims(this.context, mode));
   }
 
   ping(): Promise<void> {

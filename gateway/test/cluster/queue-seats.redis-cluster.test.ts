@@ -16,6 +16,7 @@ import { connect, tokenFor } from '../support/gateway.ts';
 import { SERVICE_TOKEN, startCluster, type TestCluster } from '../support/cluster.ts';
 import { RecordingClient, SeatWatcher, service } from '../support/claims.ts';
 import { nextEvent, request, waitFor } from '../support/wait.ts';
+import { Redis } from 'ioredis';
 
 describe('queue and seats on a Redis Cluster', () => {
   let cluster: TestCluster;
@@ -104,5 +105,43 @@ describe('queue and seats on a Redis Cluster', () => {
     const session = await nextEvent<RestoredSession>(second, 'session:restored');
     expect(session.queues).toEqual([place.data]);
     expect(session.holds).toEqual([hold.data]);
+  });
+
+  it('deletes an event with every key of it on the shard that holds it, its request records too', async () => {
+    const api = service(node(0).url, SERVICE_TOKEN);
+    await api.defineEvent('cdel', { seats: ['D1', 'D2'] });
+    const holder = connect(node(1).url, tokenFor(cluster.env, 'cluster-deleter'));
+    sockets.push(holder);
+    await nextEvent(holder, 'session:restored');
+    const hold = await request<Ack<SeatHold>>(holder, 'seat:hold', {
+      eventId: 'cdel',
+      seatIds: ['D1'],
+      requestId: 'del-r1',
+    });
+    expect(hold.ok).toBe(true);
+    expect((await api.deleteEvent('cdel')).status).toBe(409);
+    expect((await api.deleteEvent('cdel', '?force=true')).status).toBe(200);
+    const left: string[] = [];
+    for (const seed of cluster.redisCluster!.seeds) {
+      const [host, port] = seed.split(':');
+      const shard = new Redis({ host, port: Number(port), lazyConnect: true });
+      await shard.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await shard.scan(cursor, 'MATCH', '*{event:cdel}*', 'COUNT', 1000);
+        cursor = next;
+        left.push(...keys);
+      } while (cursor !== '0');
+      const global = await shard.scan('0', 'MATCH', '*{events}*', 'COUNT', 1000);
+      for (const key of global[1]) {
+        const type = await shard.type(key);
+        const members = type === 'zset' ? await shard.zrange(key, 0, -1) : await shard.hkeys(key);
+        expect(members).not.toContain('cdel');
+      }
+      shard.disconnect();
+    }
+    expect(left).toEqual([]);
+    const read = await request<Ack<SeatMapResult>>(holder, 'seat:map', { eventId: 'cdel' });
+    expect(read).toMatchObject({ ok: false, error: { code: 'EVENT_UNKNOWN' } });
   });
 });

@@ -13,6 +13,7 @@ import { MemoryClaimStore } from '../../src/session/memory-claim-store.ts';
 import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
 import { createUserKeys } from '../../src/session/redis/user-keys.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
+import { stadiumCases } from './claim-store.stadium-cases.ts';
 
 const logger = pino({ level: 'silent' });
 const LIMITS: ClaimStoreLimits = { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 0.2 };
@@ -25,6 +26,8 @@ interface Harness {
   open(nodes?: number): Promise<ClaimStore[]>;
   setAlive(userId: string, alive: boolean): Promise<void>;
   passTime(ms: number): Promise<void>;
+  /** Every key left with the event's hash tag (the memory store has no keys to leave). */
+  keysOf(eventId: string): Promise<string[]>;
 }
 
 function memoryHarness(): Harness {
@@ -51,6 +54,7 @@ function memoryHarness(): Harness {
       clock += ms;
       return Promise.resolve();
     },
+    keysOf: () => Promise.resolve([]),
   };
 }
 
@@ -105,6 +109,16 @@ function redisHarness(): Harness {
       else await raw!.del(key);
     },
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
+    async keysOf(eventId) {
+      const found: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await raw!.scan(cursor, 'MATCH', `${prefix}{event:${eventId}}*`, 'COUNT', 1000);
+        cursor = next;
+        found.push(...keys);
+      } while (cursor !== '0');
+      return found;
+    },
   };
 }
 
@@ -543,5 +557,7 @@ for (const harness of [memoryHarness(), redisHarness()]) {
         newlyHeld: ['A1'],
       });
     });
+
+    stadiumCases(harness);
   });
 }

@@ -66,7 +66,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(slotTag(keys.userSession('u}1'))).toBe('{u:u%7D1}');
     // No claims script builds a key name: every command's key is one of the KEYS it is given (K_* of prelude.lua).
     const claimsSources = Object.values(SCRIPT_SOURCES).filter((source) => source.includes('K_DEF'));
-    expect(claimsSources).toHaveLength(13);
+    expect(claimsSources).toHaveLength(14);
     for (const source of claimsSources) {
       for (const [, command, key] of source.matchAll(/redis\.call\('([A-Z]+)'(?:,\s*([^,)]+))?/g)) {
         if (command !== 'TIME') expect(`${command} ${key}`).toMatch(/^[A-Z]+ K_[A-Z]+$/);
@@ -219,5 +219,69 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(key).toBe('rc:{event:recd}:req:rec%3Au:rq:1');
     expect(await raw.pttl(key)).toBeGreaterThan(29_000);
     expect(await raw.exists(userKeys('rec:u').request('rq:1'))).toBe(0);
+  });
+
+  it('sweeps through the due index: a round visits only due events; the walk files an entry a node lost', async () => {
+    const prefix = 'due:';
+    const open = () =>
+      new RedisClaimStore({
+        redis: createRedisClient(server.url, { commandTimeoutMs: 2000, logger, name: 'due' }),
+        ownsClient: true,
+        keyPrefix: prefix,
+        sessionTtlSeconds: 60,
+        limits: { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 60 },
+        logger,
+      });
+    const evalCalls = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const dueKey = `${prefix}{events}:due`;
+    const s = open();
+    try {
+      await expect
+        .poll(() =>
+          s.ping().then(
+            () => true,
+            () => false,
+          ),
+        )
+        .toBe(true);
+      const def = { requiresAdmission: false, admissionRatePerSecond: 0, maxSeatsPerUser: 2, holdSeconds: 1 };
+      for (let i = 0; i < 30; i++) await s.defineEvent(`dq${i}`, { ...def, seats: ['A', 'B'] });
+      await s.sweep(); // a store's first round walks every event
+      expect(await raw.zrange(dueKey, 0, -1)).toEqual([]);
+      const held = await s.hold('du', 'dq7', ['A'], false);
+      if (!held.ok) throw new Error('hold failed');
+      // Filed by the hold itself, at the hold's expiry (earlier than its owner's session check).
+      expect(await raw.zrange(dueKey, 0, -1, 'WITHSCORES')).toEqual(['dq7', String(held.hold.expiresAt)]);
+      const before = await evalCalls();
+      expect(await s.sweep()).toEqual({ lapsed: [], droppedFromQueues: 0 });
+      expect(await evalCalls()).toBe(before); // nothing due: no event visited
+      await new Promise((r) => setTimeout(r, Math.max(0, held.hold.expiresAt - Date.now()) + 100));
+      const atExpiry = await evalCalls();
+      expect((await s.sweep()).lapsed).toEqual([{ eventId: 'dq7', userId: 'du', seatIds: ['A'] }]);
+      // One sweep script for the one due event, one index write: not one per defined event.
+      expect((await evalCalls()) - atExpiry).toBeLessThanOrEqual(2);
+      const [, next] = await raw.zrange(dueKey, 0, -1, 'WITHSCORES');
+      expect(Number(next)).toBeGreaterThan(held.hold.expiresAt); // now the member's session check
+      // An entry lost (a node died between the script and the index write): the next walk files it again.
+      await raw.zrem(dueKey, 'dq7');
+      const other = open();
+      try {
+        await expect
+          .poll(() =>
+            other.ping().then(
+              () => true,
+              () => false,
+            ),
+          )
+          .toBe(true);
+        await other.sweep();
+        expect(await raw.zscore(dueKey, 'dq7')).toBe(next);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -32,6 +32,12 @@ export function service(baseUrl: string, token: string) {
   return {
     defineEvent: (eventId: string, body: unknown) =>
       call('PUT', `${baseUrl}/v1/events/${eventId}`, token, body),
+    deleteEvent: (eventId: string, query = '') =>
+      call<{ deleted: true; heldUsers: number; queued: number; admitted: number }>(
+        'DELETE',
+        `${baseUrl}/v1/events/${eventId}${query}`,
+        token,
+      ),
     admit: (eventId: string, count: number) =>
       call<{ admitted: string[] }>('POST', `${baseUrl}/v1/events/${eventId}/admit`, token, { count }),
     confirm: (eventId: string, body: unknown) =>

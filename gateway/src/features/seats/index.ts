@@ -21,6 +21,7 @@ import {
   announceLapsed,
   confirmSale,
   defineEvent,
+  deleteEvent,
   holdSeats,
   releaseSeats,
   seatHoldSchema,
@@ -34,6 +35,7 @@ export {
   MAX_SEAT_ID_LENGTH,
   MAX_SEATS_PER_EVENT,
   MAX_SEATS_PER_REQUEST,
+  SECTION_SEPARATORS,
   SEAT_ID_PATTERN,
 } from './seat-handlers.ts';
 
@@ -58,6 +60,8 @@ export interface SeatsFeature extends Feature {
   /** The event's definition, or null. */
   getEvent(eventId: EventId): Promise<EventDefinition | null>;
   defineEvent(eventId: string, body: unknown): ReturnType<typeof defineEvent>;
+  /** `DELETE /v1/events/:eventId[?force=true]`; the event's followers get EVENT_UNKNOWN at their next read. */
+  deleteEvent(eventId: string, force: boolean): ReturnType<typeof deleteEvent>;
   confirmSale(eventId: string, body: unknown): ReturnType<typeof confirmSale>;
 }
 
@@ -139,6 +143,12 @@ export function createSeatsFeature(deps: SeatsFeatureDeps): SeatsFeature {
     },
     getEvent: (eventId) => store.getEvent(eventId),
     defineEvent: (eventId, body) => defineEvent(seatDeps, eventId, body),
+    async deleteEvent(eventId, force) {
+      const result = await deleteEvent(seatDeps, eventId, force);
+      // This node's feed stops reading it now; the others when they list the events again (2 s).
+      defined.set.delete(result.eventId);
+      return result;
+    },
     confirmSale: (eventId, body) => confirmSale(seatDeps, eventId, body),
     start() {
       // The feed tails the events this node's own sockets follow: the event rooms that exist here.

@@ -9,8 +9,10 @@ import type {
   EventId,
   SeatHold,
   SeatId,
+  SeatMapCompactResult,
   SeatMapResult,
   SeatReleaseResult,
+  SeatStatus,
   UserId,
 } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../../errors/gateway-error.ts';
@@ -42,12 +44,23 @@ export const seatHoldSchema = requestObject({
 });
 /** The `seat:release` payload. */
 export const seatReleaseSchema = requestObject({ eventId: eventIdSchema, seatIds: requestSeatIds });
+/** A section name: a seat id's part before the event's separator. */
+const sectionSchema = z.string().regex(SEAT_ID_PATTERN, 'invalid section');
 /** The `seat:map` payload. */
-export const seatMapSchema = requestObject({ eventId: eventIdSchema });
+export const seatMapSchema = requestObject({
+  eventId: eventIdSchema,
+  section: sectionSchema.optional(),
+  format: z.enum(['full', 'compact']).optional(),
+  since: z.number().int().min(0).optional(),
+});
+
+/** The characters an event may split its seat ids into sections with (those a seat id may hold besides letters and digits). */
+export const SECTION_SEPARATORS = ['-', '.', ':', '/', '_'] as const;
 
 /** `PUT /v1/events/:eventId` body. */
 export const eventDefinitionSchema = requestObject({
   seats: boundedArray(seatIdSchema, { max: MAX_SEATS_PER_EVENT }),
+  sectionSeparator: z.enum(SECTION_SEPARATORS).optional(),
   requiresAdmission: z.boolean().optional(),
   admissionRatePerSecond: z.number().min(0).max(100_000).optional(),
   maxSeatsPerUser: z.number().int().min(1).max(MAX_SEATS_PER_REQUEST).optional(),
@@ -156,16 +169,35 @@ export async function releaseSeats(
   return { eventId, seatIds: released };
 }
 
+/** One character per status in the compact encoding. */
+const STATUS_CODE: Readonly<Record<SeatStatus, string>> = { free: 'f', held: 'h', sold: 's' };
+
+/**
+ * `seat:map`: the whole map, one section, or (with `since`) only what changed after the client's version
+ * when the change log still covers it; `compact` sends the ids once and a status string. Follows the event
+ * first, then reads: every change after the version answered reaches this socket through seat:update.
+ */
 export async function seatMap(
   deps: SeatDeps,
   userId: UserId,
-  { eventId }: SeatMapRequest,
-): Promise<SeatMapResult> {
-  // Follow first, then read: every change after the read reaches this socket through seat:update.
+  { eventId, section, format, since }: SeatMapRequest,
+): Promise<SeatMapResult | SeatMapCompactResult> {
   deps.notifier.followEvent(userId, eventId);
-  const { version, seats } = await deps.store.seatMap(eventId);
+  const scope = section === undefined ? {} : { section };
+  if (since !== undefined) {
+    const changes = await deps.store.seatChanges(eventId, since, section);
+    // A `since` past the version (an event deleted and defined again) gets the whole map instead.
+    if (changes.complete && since <= changes.version) {
+      deps.notifier.seatMapRead(eventId, changes.version);
+      return { eventId, version: changes.version, ...scope, since, seats: changes.seats };
+    }
+  }
+  const { version, seats } = await deps.store.seatMap(eventId, section);
   deps.notifier.seatMapRead(eventId, version);
-  return { eventId, version, seats };
+  if (format !== 'compact') return { eventId, version, ...scope, seats };
+  const seatIds = Object.keys(seats).sort();
+  const statuses = seatIds.map((id) => STATUS_CODE[seats[id]!]).join('');
+  return { eventId, version, ...scope, format: 'compact', seatIds, statuses };
 }
 
 /** The service API's event definition (idempotent PUT). */
@@ -176,16 +208,44 @@ export async function defineEvent(
 ): Promise<{ eventId: EventId; created: boolean; seats: number }> {
   const id = eventIdSchema.parse(eventId);
   const b = eventDefinitionSchema.parse(body);
+  const sep = b.sectionSeparator;
+  if (sep !== undefined) {
+    // Every seat is in a section: a non-empty part before the separator.
+    const outside = b.seats.filter((seat) => seat.indexOf(sep) < 1).length;
+    if (outside > 0)
+      throw new GatewayError(
+        'BAD_REQUEST',
+        `${outside} seat ids have no section: with sectionSeparator '${sep}' every id is <section>${sep}<rest>.`,
+      );
+  }
   const definition: EventDefinition = {
     seats: [...new Set(b.seats)],
     requiresAdmission: b.requiresAdmission ?? false,
     admissionRatePerSecond: b.admissionRatePerSecond ?? 0,
     maxSeatsPerUser: b.maxSeatsPerUser ?? 10,
     holdSeconds: b.holdSeconds ?? deps.holdSeconds,
+    ...(sep === undefined ? {} : { sectionSeparator: sep }),
   };
   const result = await deps.store.defineEvent(id, definition);
   deps.count('define', 'ok');
   return { eventId: id, ...result };
+}
+
+/** The service API's delete: EVENT_BUSY while holds are live or users queued or admitted, unless forced. */
+export async function deleteEvent(
+  deps: SeatDeps,
+  eventId: string,
+  force: boolean,
+): Promise<{ eventId: EventId; deleted: true; heldUsers: number; queued: number; admitted: number }> {
+  const id = eventIdSchema.parse(eventId);
+  try {
+    const found = await deps.store.deleteEvent(id, { force });
+    deps.count('delete', 'ok');
+    return { eventId: id, deleted: true, ...found };
+  } catch (err) {
+    if (err instanceof GatewayError) deps.count('delete', err.code);
+    throw err;
+  }
 }
 
 /** The service API's sale confirm: FENCE_STALE unless the hold behind `fence` still holds every seat. */

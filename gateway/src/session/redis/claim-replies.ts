@@ -9,6 +9,7 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import { listIds } from '../../errors/invalid-input.ts';
 import type {
   Admission,
+  DeletedEvent,
   HoldGroup,
   HoldResult,
   LapsedHold,
@@ -16,7 +17,8 @@ import type {
   SeatChanges,
   VersionedSeatMap,
 } from '../claim-store.ts';
-import { seatStatuses } from '../claim-store.ts';
+import { eventBusyError, seatStatuses } from '../claim-store.ts';
+import { dueUpdateAt, type DueUpdate } from './due-index.ts';
 import { asArray, asInt, asString, asStrings, sortedStrings, unexpected } from './replies.ts';
 
 /** The statuses the claims scripts answer with (first element of the reply). */
@@ -35,16 +37,22 @@ export const CLAIM_STATUS = {
   /** seat-confirm.lua: the fence moved on or the hold lapsed. */
   staleFence: -5,
   admissionRequired: -6,
+  /** seat-map.lua, seat-changes.lua: a section asked of an event without sections. */
+  noSections: -7,
+  /** delete-event.lua: live holds, queued or admitted users (not forced). */
+  busy: -8,
 } as const;
 /** define-event.lua's refusal: held or sold seats would be dropped (its own -1, not "unknown event"). */
 export const DEFINE_BLOCKED = -1;
 
-/** The reply as an array, with the two refusals every script shares thrown as their errors. */
+/** The reply as an array, with the refusals scripts share thrown as their errors. */
 function eventReply(script: string, reply: unknown): unknown[] {
   const r = asArray(script, reply);
   if (r[0] === CLAIM_STATUS.unknownEvent) throw new GatewayError('EVENT_UNKNOWN');
   if (r[0] === CLAIM_STATUS.unknownSeats)
     throw new GatewayError('SEAT_UNKNOWN', `Unknown seats: ${listIds(sortedStrings(script, r[1]))}.`);
+  if (r[0] === CLAIM_STATUS.noSections)
+    throw new GatewayError('BAD_REQUEST', 'This event has no sections (it declares no sectionSeparator).');
   return r;
 }
 
@@ -69,11 +77,22 @@ export function decodeDefineEvent(reply: unknown): { created: boolean; seats: nu
   return { created: asInt('defineEvent', r[1]) === 0, seats: asInt('defineEvent', r[2]) };
 }
 
-export function decodeQueueJoin(reply: unknown): QueueJoinResult {
+/** queue-join.lua; `due`: the event's next sweep moved earlier (copy it into the due index). */
+export function decodeQueueJoin(reply: unknown): { result: QueueJoinResult; due: DueUpdate | undefined } {
   const r = eventReply('queueJoin', reply);
   const size = asInt('queueJoin', r[2]);
-  if (r[0] === CLAIM_STATUS.admitted) return { kind: 'admitted', expiresAt: asInt('queueJoin', r[1]), size };
-  return { kind: 'queued', position: asInt('queueJoin', r[1]), size };
+  if (r[0] === CLAIM_STATUS.admitted)
+    return { result: { kind: 'admitted', expiresAt: asInt('queueJoin', r[1]), size }, due: undefined };
+  return {
+    result: { kind: 'queued', position: asInt('queueJoin', r[1]), size },
+    due: dueUpdateAt('queueJoin', r, 3),
+  };
+}
+
+/** A taken hold's `{due, dueSeq}` (seat-hold.lua), when the event's next sweep moved earlier; never on a replay. */
+export function holdDue(reply: unknown): DueUpdate | undefined {
+  const r = asArray('seatHold', reply);
+  return r[0] === CLAIM_STATUS.ok ? dueUpdateAt('seatHold', r, 6) : undefined;
 }
 
 export function decodeQueueLeave(reply: unknown): { left: boolean; size: number } {
@@ -145,6 +164,19 @@ export function decodeSeatMap(reply: unknown): VersionedSeatMap {
   return { version: asInt('seatMap', r[4]), seats: map };
 }
 
+/** delete-event.lua: what the event still had; EVENT_BUSY (with the counts) when not forced. */
+export function decodeDeleteEvent(reply: unknown): DeletedEvent {
+  const r = eventReply('deleteEvent', reply);
+  const found = {
+    heldUsers: asInt('deleteEvent', r[1]),
+    queued: asInt('deleteEvent', r[2]),
+    admitted: asInt('deleteEvent', r[3]),
+  };
+  if (r[0] === CLAIM_STATUS.busy) throw eventBusyError(found);
+  if (r[0] !== CLAIM_STATUS.ok) throw unexpected('deleteEvent', reply);
+  return found;
+}
+
 export function decodeSeatChanges(reply: unknown): SeatChanges {
   const r = eventReply('seatChanges', reply);
   const flat = asStrings('seatChanges', r[3]);
@@ -186,10 +218,34 @@ export function decodeUserState(eventId: EventId, reply: unknown): UserEventStat
   };
 }
 
-/** settle-members.lua: `{droppedUserId, wasQueued 0|1, {freedSeat...}, ...}`. */
-export function decodeSettle(reply: unknown): { userId: UserId; wasQueued: boolean; seatIds: SeatId[] }[] {
-  const r = asArray('settleMembers', reply);
-  const out: { userId: UserId; wasQueued: boolean; seatIds: SeatId[] }[] = [];
+/** sweep-holds.lua: the holds it ended, the members due for a check, the event's due update; null: no event. */
+export function decodeSweepHolds(
+  eventId: EventId,
+  reply: unknown,
+): { lapsed: LapsedHold[]; dueMembers: UserId[]; due: DueUpdate | undefined } | null {
+  const r = asArray('sweepHolds', reply);
+  if (r[0] === CLAIM_STATUS.unknownEvent) return null;
+  if (r[0] !== CLAIM_STATUS.ok) throw unexpected('sweepHolds', reply);
+  return {
+    lapsed: decodeLapsed(eventId, r[1]),
+    dueMembers: asStrings('sweepHolds', r[2]),
+    due: dueUpdateAt('sweepHolds', r, 3),
+  };
+}
+
+/** One user settle-members.lua dropped. */
+export interface SettledUser {
+  userId: UserId;
+  wasQueued: boolean;
+  seatIds: SeatId[];
+}
+
+/** settle-members.lua: `{{droppedUserId, wasQueued 0|1, {freedSeat...}, ...}[, {due, dueSeq}]}`; null: no event. */
+export function decodeSettle(reply: unknown): { dropped: SettledUser[]; due: DueUpdate | undefined } | null {
+  const outer = asArray('settleMembers', reply);
+  if (outer[0] === CLAIM_STATUS.unknownEvent) return null;
+  const r = asArray('settleMembers', outer[0]);
+  const out: SettledUser[] = [];
   for (let j = 0; j + 2 < r.length; j += 3) {
     out.push({
       userId: asString('settleMembers', r[j]),
@@ -197,5 +253,5 @@ export function decodeSettle(reply: unknown): { userId: UserId; wasQueued: boole
       seatIds: sortedStrings('settleMembers', r[j + 2]),
     });
   }
-  return out;
+  return { dropped: out, due: dueUpdateAt('settleMembers', outer, 1) };
 }

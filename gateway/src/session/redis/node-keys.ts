@@ -16,6 +16,13 @@ export interface NodeKeys {
   readonly events: string;
   /** `<prefix>events:rated`: set of the event ids that admit by rate. */
   readonly ratedEvents: string;
+  /**
+   * `<prefix>{events}:due`: sorted set eventId -> when the event next needs the sweeper (its earliest hold
+   * expiry or member check); what the sweeper reads (redis/due-index.ts).
+   */
+  readonly dueEvents: string;
+  /** `<prefix>{events}:dueseq`: hash eventId -> seq of the last write to `dueEvents` (same slot). */
+  readonly dueSeqs: string;
 }
 
 /** Builds node and global keys for `prefix` (e.g. `stayline:`; no braces). */
@@ -26,6 +33,8 @@ export function createNodeKeys(prefix: string): NodeKeys {
     nodes: `${prefix}nodes`,
     events: `${prefix}events`,
     ratedEvents: `${prefix}events:rated`,
+    dueEvents: `${prefix}{events}:due`,
+    dueSeqs: `${prefix}{events}:dueseq`,
   };
 }
 

@@ -63,11 +63,21 @@ const SCRIPTS = {
   heartbeatNode: script<readonly ['nodes'], [nodeId: string]>(['nodes']),
   findDeadNodes: script<readonly ['nodes'], [deadAfterMs: number, limit: number]>(['nodes']),
   forgetNode: script<readonly ['nodes'], [nodeId: string, deadAfterMs: number]>(['nodes']),
+  // Global: the sweeper's due index (lua/), one hash tag.
+  dueIndexSet: script<readonly ['due', 'seqs'], [eventId: string, due: string, seq: string]>(['due', 'seqs']),
   // Event slot (lua/claims/, with the prelude).
   defineEvent: script<
     typeof EVENT_KEY_PARTS,
-    [requiresAdmission: 0 | 1, ratePerSecond: number, maxSeats: number, holdMs: number, seatIds: Seats]
+    [
+      requiresAdmission: 0 | 1,
+      ratePerSecond: number,
+      maxSeats: number,
+      holdMs: number,
+      sectionSeparator: string,
+      seatIds: Seats,
+    ]
   >(EVENT_KEY_PARTS, true),
+  deleteEvent: script<typeof EVENT_KEY_PARTS, [force: 0 | 1]>(EVENT_KEY_PARTS, true),
   queueJoin: script<typeof EVENT_KEY_PARTS, [userId: string, checkMs: number]>(EVENT_KEY_PARTS, true),
   queueLeave: script<typeof EVENT_KEY_PARTS, [userId: string]>(EVENT_KEY_PARTS, true),
   queueAdmit: script<typeof EVENT_KEY_PARTS, [count: number, admissionTtlMs: number, maxUsers: number]>(
@@ -84,12 +94,12 @@ const SCRIPTS = {
     EVENT_KEY_PARTS,
     true,
   ),
-  seatMap: script<typeof EVENT_KEY_PARTS, []>(EVENT_KEY_PARTS, true),
-  seatChanges: script<typeof EVENT_KEY_PARTS, [after: number | '', maxVersions: number]>(
+  seatMap: script<typeof EVENT_KEY_PARTS, [section: string]>(EVENT_KEY_PARTS, true),
+  seatChanges: script<typeof EVENT_KEY_PARTS, [after: number | '', maxVersions: number, section: string]>(
     EVENT_KEY_PARTS,
     true,
   ),
-  sweepHolds: script<typeof EVENT_KEY_PARTS, [limit: number]>(EVENT_KEY_PARTS, true),
+  sweepHolds: script<typeof EVENT_KEY_PARTS, [limit: number, force: 0 | 1]>(EVENT_KEY_PARTS, true),
   settleMembers: script<
     typeof EVENT_KEY_PARTS,
     [checkMs: number, userAlivePairs: readonly (string | number)[]]

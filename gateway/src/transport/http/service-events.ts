@@ -4,6 +4,8 @@
  * - `PUT  /v1/events/:eventId` `{ seats, requiresAdmission?, admissionRatePerSecond?, maxSeatsPerUser?, holdSeconds? }`
  *   creates or replaces an event (idempotent); 201 when created, 200 when replaced.
  * - `GET  /v1/events/:eventId` the definition.
+ * - `DELETE /v1/events/:eventId[?force=true]` deletes the event and every key of it; 409 EVENT_BUSY while
+ *   holds are live or users queued or admitted, unless forced; 404 EVENT_UNKNOWN when there is none.
  * - `POST /v1/events/:eventId/admit` `{ count }` admits the next `count` users in order.
  * - `POST /v1/events/:eventId/seats/confirm` `{ userId, seatIds, fence }` sells held seats; 409 FENCE_STALE.
  * Answers are `{ ok: true, data }` or `{ ok: false, error }` with the wire error shape. The token is checked
@@ -85,6 +87,16 @@ export function mountEventRoutes(
       const event = await deps.seats.getEvent(param(req));
       if (event === null) throw new GatewayError('EVENT_UNKNOWN');
       return { status: 200, data: event };
+    }),
+  );
+  router.delete(
+    '/v1/events/:eventId',
+    authenticated,
+    handle(async (req) => {
+      const force = req.query['force'];
+      if (force !== undefined && force !== 'true' && force !== 'false')
+        throw new GatewayError('BAD_REQUEST', 'force is true or false.');
+      return { status: 200, data: await deps.seats.deleteEvent(param(req), force === 'true') };
     }),
   );
   router.post(

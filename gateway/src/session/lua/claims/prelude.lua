@@ -104,10 +104,54 @@ local function add_member(user, check_ms)
   redis.call('ZADD', K_MEMBERS, 'NX', now + check_ms, user)
 end
 
+-- The seats key is a set, or, for an event that declares sections (def field `sep`), a sorted set with every
+-- score 0: one section's seats (the ids that start with `<section><sep>`) are then one ZRANGEBYLEX range.
+local seats_zset = nil
+local function seats_sorted()
+  if seats_zset == nil then seats_zset = redis.call('TYPE', K_SEATS)['ok'] == 'zset' end
+  return seats_zset
+end
+local function seat_known(s)
+  if seats_sorted() then return redis.call('ZSCORE', K_SEATS, s) ~= false end
+  return redis.call('SISMEMBER', K_SEATS, s) == 1
+end
+local function all_seats()
+  if seats_sorted() then return redis.call('ZRANGE', K_SEATS, 0, -1) end
+  return redis.call('SMEMBERS', K_SEATS)
+end
+
 local function unknown_seats(first)
   local unknown = {}
   for i = first, #ARGV do
-    if redis.call('SISMEMBER', K_SEATS, ARGV[i]) == 0 then unknown[#unknown + 1] = ARGV[i] end
+    if not seat_known(ARGV[i]) then unknown[#unknown + 1] = ARGV[i] end
   end
   return unknown
+end
+
+-- The due index (redis/due-index.ts): def field `due` is when this event next needs the sweeper (its earliest
+-- hold expiry or member check, '' when neither), `dueSeq` grows with every change of it. The global index
+-- (another slot) is a copy the node writes after the script, applied only when its seq is not older than
+-- the one the index has, so the copy converges to the latest decision. with_due(reply, force) appends
+-- {due, seq} to `reply` when `due` changed (or always, with force), else returns it unchanged.
+local function next_due()
+  local due = nil
+  local g = redis.call('ZRANGE', K_GEXP, 0, 0, 'WITHSCORES')
+  if g[2] then due = tonumber(g[2]) end
+  local m = redis.call('ZRANGE', K_MEMBERS, 0, 0, 'WITHSCORES')
+  if m[2] and (due == nil or tonumber(m[2]) < due) then due = tonumber(m[2]) end
+  if due == nil then return '' end
+  return string.format('%.0f', due)
+end
+local function with_due(reply, force)
+  local due = next_due()
+  local seq = redis.call('HGET', K_DEF, 'dueSeq') or '0'
+  if due ~= (redis.call('HGET', K_DEF, 'due') or '') then
+    -- Clock-based like fences, so an event deleted and defined again never reuses a seq.
+    seq = string.format('%.0f', math.max(tonumber(seq) + 1, now * 1024))
+    redis.call('HSET', K_DEF, 'due', due, 'dueSeq', seq)
+  elseif not force then
+    return reply
+  end
+  reply[#reply + 1] = {due, seq}
+  return reply
 end

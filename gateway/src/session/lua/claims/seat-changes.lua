@@ -3,9 +3,17 @@
 -- reaches back that far (trimmed, emptied by a redefinition) or when more than ARGV[2] versions passed: the
 -- reader then has the whole map re-read rather than this script walking an unbounded log.
 -- KEYS: the twelve event keys (see prelude.lua)
+-- With a section (ARGV[3]), only the seats of that section (ids starting with `<section><sep>`) are told.
 -- ARGV[1] after version ('' = only tell the current version)   ARGV[2] most versions to read
--- Reply: {1, version, complete 0|1, {seat, status, ...}} | {-1} unknown event
+-- ARGV[3] section ('' = every seat)
+-- Reply: {1, version, complete 0|1, {seat, status, ...}} | {-1} unknown event | {-7} no sections
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
+local prefix = nil
+if ARGV[3] ~= '' then
+  local sep = redis.call('HGET', K_DEF, 'sep') or ''
+  if sep == '' then return {-7} end
+  prefix = ARGV[3] .. sep
+end
 local version = tonumber(redis.call('HGET', K_DEF, 'ver') or '0')
 if ARGV[1] == '' then return {1, version, 1, {}} end
 local after = tonumber(ARGV[1])
@@ -21,7 +29,9 @@ for _, entry in ipairs(entries) do
 end
 local flat = {}
 for seat, status in pairs(latest) do
-  flat[#flat + 1] = seat
-  flat[#flat + 1] = status
+  if prefix == nil or string.sub(seat, 1, #prefix) == prefix then
+    flat[#flat + 1] = seat
+    flat[#flat + 1] = status
+  end
 end
 return {1, version, 1, flat}

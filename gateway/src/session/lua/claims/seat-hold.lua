@@ -13,7 +13,8 @@
 --      | {-3, lapsed, {unavailable...}} | {-4, lapsed, limit} | {-6} admission required
 --      | {-2, {unknown...}} | {-1} unknown event
 --      | {2, recorded} replayed: `recorded` is the first answer (one of the above, lapsed empty)
--- where lapsed = {ownerUserId, {freedSeat...}, ...} (groups ended here because they had expired).
+-- where lapsed = {ownerUserId, {freedSeat...}, ...} (groups ended here because they had expired); a taken
+-- hold may end with {due, dueSeq} when the event's next sweep moved earlier (prelude.lua's with_due).
 local K_REQ = KEYS[13]
 local record_ms = tonumber(ARGV[4])
 if record_ms > 0 then
@@ -91,4 +92,4 @@ for _, s in ipairs(new) do
 end
 put_group(user, g)
 add_member(user, tonumber(ARGV[3]))
-return outcome(logged({1, lapsed, tonumber(g.f), g.e, new, g.s}))
+return outcome(logged(with_due({1, lapsed, tonumber(g.f), g.e, new, g.s}, false)))

@@ -1,10 +1,12 @@
 -- settle-members.lua: ioredis command `settleMembers`. Applies the result of a session check of some members
 -- (read by the caller from the users' own slots): a user whose session ended loses their queue place,
 -- admission and holds; a live user with nothing left here is forgotten, else checked again in checkMs.
--- Idempotent: a user already dropped is reported with nothing freed.
+-- Idempotent: a user already dropped is reported with nothing freed. Then tells the event's next due time
+-- when it moved (prelude.lua's with_due).
 -- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] checkMs   ARGV[2..] pairs userId, alive (1|0)
--- Reply: {droppedUserId, wasQueued 0|1, {freedSeat...}, ...}
+-- Reply: {{droppedUserId, wasQueued 0|1, {freedSeat...}, ...}[, {due, dueSeq}]} | {-1} unknown event
+if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
 local check_ms = tonumber(ARGV[1])
 local out = {}
 for i = 2, #ARGV, 2 do
@@ -26,4 +28,4 @@ for i = 2, #ARGV, 2 do
     out[#out + 1] = end_group(user)
   end
 end
-return logged(out)
+return logged(with_due({out}, false))
