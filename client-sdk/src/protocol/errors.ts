@@ -54,6 +54,11 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'The body is compressed or not UTF-8: send identity-encoded UTF-8 JSON (HTTP 415).',
   },
+  SEAT_MAP_TOO_LARGE: {
+    retryable: false,
+    summary:
+      'The whole seat map is larger than one reply may be on this connection: read it by section, in the compact format, or with `since`.',
+  },
   UNKNOWN_EVENT: { retryable: false, summary: 'The event name is not part of the protocol.' },
   ACK_REQUIRED: { retryable: false, summary: 'Client requests must carry an acknowledgement callback.' },
   ROOM_LIMIT: {

@@ -42,6 +42,7 @@ export const HTTP_STATUS = {
   ADMISSION_REQUIRED: 403,
   EVENT_UNKNOWN: 404,
   EVENT_BUSY: 409,
+  SEAT_MAP_TOO_LARGE: 413,
   FENCE_STALE: 409,
   INTERNAL: 500,
 } as const satisfies Record<ErrorCode, number>;

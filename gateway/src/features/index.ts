@@ -68,6 +68,7 @@ export function createFeatures(
     metrics: claimMetrics,
     admits: (token, eventId, userId) => tokens.verify(token, eventId, userId),
     holdSeconds: config.claims.holdSeconds,
+    maxOutboundBufferBytes: config.limits.maxOutboundBufferBytes,
     seatUpdateIntervalMs: config.claims.seatUpdateIntervalMs,
     sweepIntervalMs: config.claims.sweepIntervalMs,
     loopFailed,

@@ -47,6 +47,8 @@ export interface SeatsFeatureDeps {
   admits: (token: string, eventId: EventId, userId: UserId) => boolean;
   /** SEAT_HOLD_SECONDS: the hold TTL of an event that does not set its own. */
   holdSeconds: number;
+  /** MAX_OUTBOUND_BUFFER_BYTES: a `seat:map` reply may use half of it. */
+  maxOutboundBufferBytes: number;
   /** SEAT_UPDATE_INTERVAL_MS: how often this node sends coalesced `seat:update`s. */
   seatUpdateIntervalMs: number;
   /** CLAIM_SWEEP_INTERVAL_MS */
@@ -103,6 +105,7 @@ export function createSeatsFeature(deps: SeatsFeatureDeps): SeatsFeature {
     store,
     count: (operation, result) => metrics.operations.inc({ operation, result }),
     holdSeconds: deps.holdSeconds,
+    maxMapReplyBytes: Math.floor(deps.maxOutboundBufferBytes / 2),
     admits: deps.admits,
     notifier: {
       followEvent,

@@ -100,6 +100,8 @@ export interface SeatDeps {
   count: (operation: string, result: string) => void;
   /** SEAT_HOLD_SECONDS: the hold TTL of an event that does not set its own. */
   holdSeconds: number;
+  /** The largest `seat:map` reply sent (half of MAX_OUTBOUND_BUFFER_BYTES): a larger one is refused. */
+  maxMapReplyBytes: number;
 }
 
 /** Tells owners about holds that lapsed (found by a hold, or by the sweeper). */
@@ -193,9 +195,33 @@ export async function seatMap(
     }
   }
   const { version, seats } = await deps.store.seatMap(eventId, section);
+  const seatIds = Object.keys(seats);
+  const reply: SeatMapResult | SeatMapCompactResult =
+    format !== 'compact'
+      ? { eventId, version, ...scope, seats }
+      : compactMap(eventId, version, scope, seats, seatIds.sort());
+  // A reply over the connection's outbound limit would cut the socket (socket-guards.ts): refuse it
+  // clearly instead. Only large maps are measured (their serialisation is then done twice).
+  if (seatIds.length > SIZE_CHECK_FROM_SEATS && JSON.stringify(reply).length > deps.maxMapReplyBytes) {
+    throw new GatewayError(
+      'SEAT_MAP_TOO_LARGE',
+      `The ${seatIds.length}-seat map is over ${deps.maxMapReplyBytes} bytes: read it by section, compact, or with since.`,
+    );
+  }
   deps.notifier.seatMapRead(eventId, version);
-  if (format !== 'compact') return { eventId, version, ...scope, seats };
-  const seatIds = Object.keys(seats).sort();
+  return reply;
+}
+
+/** Below this many seats a reply is far under any outbound limit (about 30 bytes a seat in full). */
+const SIZE_CHECK_FROM_SEATS = 5000;
+
+function compactMap(
+  eventId: EventId,
+  version: number,
+  scope: { section?: string },
+  seats: Readonly<Record<string, SeatStatus>>,
+  seatIds: string[],
+): SeatMapCompactResult {
   const statuses = seatIds.map((id) => STATUS_CODE[seats[id]!]).join('');
   return { eventId, version, ...scope, format: 'compact', seatIds, statuses };
 }
