@@ -14,8 +14,10 @@ import { createClusterPubSubClients, createPubSubClients, type PubSubClients } f
 import { assertWritable } from './infra/redis-role.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
+import { createHistoryMetrics } from './metrics/history-metrics.ts';
 import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
+import { createHistoryStore } from './session/history-store.ts';
 import { claimsIndexTtlMs, createRequestLedger, createSessionStore } from './session/index.ts';
 import { createRestorer } from './session/restore.ts';
 import { createDelivery } from './transport/delivery.ts';
@@ -118,12 +120,23 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     onClient,
   });
   const claimMetrics = createClaimMetrics(metrics.registry);
+  // Message history (issue 12): its own store and connection; undefined when HISTORY_SIZE is 0.
+  const historyStore = createHistoryStore(config, {
+    logger: log.child({ module: 'history' }),
+    observeCommand,
+    onClient,
+  });
+  const historyMetrics = createHistoryMetrics(metrics.registry);
   let pubsub: PubSubClients | undefined;
   const pubsubOptions = {
     commandTimeoutMs: config.store.commandTimeoutMs,
     log: log.child({ module: 'adapter' }),
     onPublishError: () => metrics.publishes.inc({ result: 'redis_error' }),
-    onResubscribe: () => metrics.pubsubResubscribes.inc(),
+    onResubscribe: () => {
+      metrics.pubsubResubscribes.inc();
+      // What other nodes published while the subscriber was away is read from history.
+      sockets.history?.resubscribed();
+    },
   };
   if (config.store.redisClusterNodes !== undefined) {
     pubsub = createClusterPubSubClients(config.store.redisClusterNodes, pubsubOptions);
@@ -170,6 +183,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     ledger,
     requestReplays: claimMetrics.requestReplays,
     adapter: createClusterAdapter(pubsub, config.store.keyPrefix),
+    history: { store: historyStore, metrics: historyMetrics },
   });
   const httpLog = log.child({ module: 'http' });
   http.mount({
@@ -179,7 +193,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       metrics,
       events: { queue: features.queue, seats: features.seats },
       users: sockets.users,
-      publish: roomPublisher(sockets.io),
+      publish: roomPublisher(sockets.io, sockets.history),
     }),
     health: createHealthRoutes({
       metrics,
@@ -210,6 +224,9 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     ];
     if (storeClients.has('request-ledger'))
       checks.push({ name: 'ledger', ping: writable('request-ledger', () => Promise.resolve()) });
+    // Publishes with history and restores read and write it.
+    if (storeClients.has('history-store'))
+      checks.push({ name: 'history', ping: writable('history-store', () => Promise.resolve()) });
     const adapter = pubsub;
     if (adapter !== undefined) checks.push({ name: 'pubsub', ping: () => adapter.checkSubscriber() });
     return checks;
@@ -285,6 +302,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         await store.close();
         await claimStore.close();
         await ledger.close();
+        sockets.history?.close();
+        await historyStore?.close();
         await pubsub?.close();
         log.info('gateway closed');
       })();
