@@ -36,6 +36,9 @@ export interface HistoryTransport {
   close(): void;
 }
 
+/** When a resubscribed node reads history a second time. */
+const RESUBSCRIBE_RECHECK_MS = 1000;
+
 /** Checks a message from another node (same deployment, but never trusted blindly). */
 function isSequencedMessage(value: unknown): value is SequencedMessage {
   if (typeof value !== 'object' || value === null) return false;
@@ -97,7 +100,12 @@ export function createHistoryTransport(io: GatewayServer, deps: HistoryTransport
       const read = await sequencer.read(room, undefined);
       return { epoch: read.epoch, offset: read.last };
     },
-    resubscribed: () => sequencer.catchUpAll(),
+    resubscribed() {
+      // At once, and again once the subscriptions surely answered (ioredis subscribes again on `ready`; a
+      // message published between the first read and the SUBSCRIBE would otherwise wait for the next one).
+      sequencer.catchUpAll();
+      setTimeout(() => sequencer.catchUpAll(), RESUBSCRIBE_RECHECK_MS).unref();
+    },
     close: () => sequencer.close(),
   };
 }
