@@ -319,10 +319,10 @@ export class StreamSequencer {
     let repaired = 0;
     for (const message of read.messages) {
       if (state.last !== undefined && message.offset <= state.last) continue;
-      state.pending.delete(message.offset);
+      // Counted as repaired only when pub/sub never brought it (not merely late).
+      if (!state.pending.delete(message.offset)) repaired++;
       this.deliver(state, message);
       state.last = message.offset;
-      repaired++;
     }
     if (state.last === undefined || state.last < read.last) state.last = read.last;
     if (repaired > 0) this.deps.metrics.repaired.inc({ trigger }, repaired);
