@@ -183,7 +183,16 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     ledger,
     requestReplays: claimMetrics.requestReplays,
     adapter: createClusterAdapter(pubsub, config.store.keyPrefix),
-    history: { store: historyStore, metrics: historyMetrics },
+    history: {
+      store: historyStore,
+      metrics: historyMetrics,
+      // On classic Pub/Sub the append script publishes each message itself; on Redis Cluster it goes
+      // through the adapter (serverSideEmit).
+      channel:
+        historyStore?.kind === 'redis' && pubsub?.listen !== undefined
+          ? { name: `${config.store.keyPrefix}history`, listen: pubsub.listen }
+          : undefined,
+    },
   });
   const httpLog = log.child({ module: 'http' });
   http.mount({

@@ -44,10 +44,30 @@ export interface HistoryRead {
   gap: HistoryGap | undefined;
 }
 
+/**
+ * Where the Redis store publishes an appended message itself (one step with the append): the Pub/Sub
+ * channel, and the fields the message names besides its own (see lua/history-append.lua).
+ */
+export interface AppendBroadcast {
+  channel: string;
+  /** The socket.io room of the stream (`r:<room>` or `u:<userId>`). */
+  room: string;
+  /** The publishing node, which delivers its own copy (and skips this one). */
+  node: string;
+}
+
 export interface HistoryStore {
   readonly kind: 'memory' | 'redis';
-  /** Appends a message (creating the stream's epoch when it has no history) and returns its position. */
-  append(stream: StreamRef, event: string, data: unknown): Promise<StreamPosition>;
+  /**
+   * Appends a message (creating the stream's epoch when it has no history) and returns its position. With
+   * `broadcast` the Redis store also PUBLISHes it (the memory store, one node, has nobody to tell).
+   */
+  append(
+    stream: StreamRef,
+    event: string,
+    data: unknown,
+    broadcast?: AppendBroadcast,
+  ): Promise<StreamPosition>;
   /** The head, and the messages after `after` (none when `after` is undefined): see HistoryRead. */
   since(stream: StreamRef, after: StreamPosition | undefined): Promise<HistoryRead>;
   ping(): Promise<void>;

@@ -7,6 +7,7 @@ import type { StreamPosition } from '@stayline/client-sdk/protocol';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
 import {
   judgeRead,
+  type AppendBroadcast,
   newEpoch,
   type HistoryLimits,
   type HistoryRead,
@@ -53,7 +54,12 @@ export class RedisHistoryStore implements HistoryStore {
     this.ownsClient = options.ownsClient ?? false;
   }
 
-  append(stream: StreamRef, event: string, data: unknown): Promise<StreamPosition> {
+  append(
+    stream: StreamRef,
+    event: string,
+    data: unknown,
+    broadcast?: AppendBroadcast,
+  ): Promise<StreamPosition> {
     return this.run('historyAppend', async () => {
       const reply = asArray(
         'historyAppend',
@@ -64,6 +70,9 @@ export class RedisHistoryStore implements HistoryStore {
           this.limits.ttlSeconds * 1000,
           event,
           data === undefined ? '' : JSON.stringify(data),
+          broadcast?.channel ?? '',
+          broadcast?.room ?? '',
+          broadcast?.node ?? '',
         ),
       );
       return { epoch: asString('historyAppend', reply[0]), offset: asInt('historyAppend', reply[1]) };

@@ -45,7 +45,11 @@ import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
 import { sizedParser } from './engine/sized-parser.ts';
 import { FairWebSocketServer, pauseReading, stopReading } from './engine/ws-engine.ts';
 import { FloodCooldown } from './handshake/flood-cooldown.ts';
-import { createHistoryTransport, type HistoryTransport } from './history/history-transport.ts';
+import {
+  createHistoryTransport,
+  type HistoryTransport,
+  type HistoryTransportDeps,
+} from './history/history-transport.ts';
 import { holdStreams, streamRooms } from './history/replay.ts';
 import { clientRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
 import { createUserSessions, type UserSessions } from './user-sessions.ts';
@@ -73,8 +77,15 @@ export interface SocketServerDeps {
   isRefusing: () => boolean;
   /** Optional adapter constructor (the Redis adapter when the store is Redis). */
   adapter?: ((nsp: unknown) => Adapter) | undefined;
-  /** Message history (issue 12); its store is undefined when HISTORY_SIZE is 0. */
-  history: { store: HistoryStore | undefined; metrics: HistoryMetrics };
+  /**
+   * Message history (issue 12); its store is undefined when HISTORY_SIZE is 0. `channel`: the Pub/Sub
+   * channel the Redis store publishes messages on with their append (history-transport.ts).
+   */
+  history: {
+    store: HistoryStore | undefined;
+    metrics: HistoryMetrics;
+    channel?: HistoryTransportDeps['channel'];
+  };
 }
 
 export interface SocketServer {
@@ -139,6 +150,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
           metrics: deps.history.metrics,
           log: log.child({ module: 'history' }),
           clustered: deps.adapter !== undefined,
+          nodeId: config.nodeId,
+          channel: deps.history.channel,
         });
   deps.delivery.bind(io, history);
   const featureRequests = deps.features.flatMap((f) => f.requests);

@@ -25,6 +25,8 @@ interface Harness {
   loseEverything(): Promise<void>;
   /** The keys of a room stream, Redis only: their slot and TTLs. */
   keys?: (room: string) => Promise<{ name: string; pttl: number }[]>;
+  /** Subscribes a fresh connection to `channel`, Redis only; resolves once subscribed. */
+  subscribe?: (channel: string) => Promise<{ messages: string[]; close(): void }>;
 }
 
 function memoryHarness(): Harness {
@@ -94,6 +96,13 @@ function redisHarness(): Harness {
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
     async loseEverything() {
       await raw!.flushall();
+    },
+    async subscribe(channel) {
+      const sub = new Redis(server!.url);
+      const messages: string[] = [];
+      sub.on('message', (_channel: string, message: string) => messages.push(message));
+      await sub.subscribe(channel);
+      return { messages, close: () => sub.disconnect() };
     },
     async keys(room) {
       const names = await raw!.keys(`${prefix}*`);
@@ -212,6 +221,31 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       );
       expect(codes).toEqual(['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE']);
     });
+
+    if (harness.subscribe !== undefined) {
+      const subscribe = harness.subscribe;
+      it('publishes an appended message with its position in the same step, when asked', async () => {
+        const [s] = await harness.open({ size: 10, ttlSeconds: 60 });
+        const sub = await subscribe('hist-test');
+        const broadcast = { channel: 'hist-test', room: 'r:a"b\\c', node: 'node-1' };
+        const first = await s!.append(room('a"b\\c'), 'ev"t', { x: [1, '/'] }, broadcast);
+        const second = await s!.append(room('a"b\\c'), 'e2', undefined, broadcast);
+        await s!.append(room('quiet'), 'e3', 1);
+        for (let i = 0; i < 100 && sub.messages.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+        sub.close();
+        expect(sub.messages.map((m) => JSON.parse(m) as unknown)).toEqual([
+          {
+            node: 'node-1',
+            room: 'r:a"b\\c',
+            epoch: first.epoch,
+            offset: 1,
+            event: 'ev"t',
+            data: { x: [1, '/'] },
+          },
+          { node: 'node-1', room: 'r:a"b\\c', epoch: second.epoch, offset: 2, event: 'e2', data: null },
+        ]);
+      });
+    }
 
     if (harness.keys !== undefined) {
       const keys = harness.keys;

@@ -63,7 +63,16 @@ const SCRIPTS = {
   // Stream slot (a room's, or the user's for the user stream): message history (lua/).
   historyAppend: script<
     typeof STREAM,
-    [newEpoch: string, size: number, ttlMs: number, event: string, data: string]
+    [
+      newEpoch: string,
+      size: number,
+      ttlMs: number,
+      event: string,
+      data: string,
+      channel: string,
+      room: string,
+      node: string,
+    ]
   >(STREAM),
   historySince: script<
     typeof STREAM,

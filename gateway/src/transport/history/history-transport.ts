@@ -1,9 +1,10 @@
 /**
  * transport/history/ owns how messages with history travel and are replayed (docs/protocol.md "Offsets,
  * epochs and gaps"): this file wires the node's sequencer (stream-sequencer.ts) to socket.io — a publish is
- * appended to history, delivered here through the sequencer and sent to the other nodes with
- * `serverSideEmit('history:message')`, whose sequencers deliver it to their own sockets with
- * `io.local` — and replay.ts plans each restoring socket's replay. It may import session (the history
+ * appended to history, delivered here through the sequencer and reaches the other nodes either published
+ * by the append script itself on the history channel (classic Pub/Sub) or with
+ * `serverSideEmit('history:message')` (Redis Cluster), and their sequencers deliver it to their own sockets
+ * with `io.local` — and replay.ts plans each restoring socket's replay. It may import session (the history
  * store), metrics, infra, errors and the protocol.
  */
 import type { MessagePosition, StreamPosition, StreamName } from '@stayline/client-sdk/protocol';
@@ -19,6 +20,14 @@ export interface HistoryTransportDeps {
   log: Logger;
   /** True when an adapter connects this node to others (serverSideEmit then reaches them). */
   clustered: boolean;
+  /** This node's id: its own messages on the history channel are skipped (it delivered them itself). */
+  nodeId: string;
+  /**
+   * The history channel, when the Redis store publishes each message with its append (classic Pub/Sub:
+   * one hop less to the other nodes) and the node listens there; undefined: `serverSideEmit` (Redis
+   * Cluster, whose sharded channels live in other slots than the streams, or the memory store).
+   */
+  channel: { name: string; listen(channel: string, onMessage: (message: Buffer) => void): void } | undefined;
 }
 
 /** A node's message history on socket.io. */
@@ -71,10 +80,22 @@ export function createHistoryTransport(io: GatewayServer, deps: HistoryTransport
       );
     },
   });
-  io.on('history:message', (message: unknown) => {
+  const fromOtherNode = (message: unknown): void => {
     if (isSequencedMessage(message)) sequencer.receive(message);
     else deps.log.warn('dropped a malformed history message from another node');
+  };
+  io.on('history:message', fromOtherNode);
+  deps.channel?.listen(deps.channel.name, (raw) => {
+    let message: unknown;
+    try {
+      message = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return fromOtherNode(undefined);
+    }
+    if ((message as { node?: unknown } | null)?.node !== deps.nodeId) fromOtherNode(message);
   });
+  const broadcast = (room: string) =>
+    deps.channel === undefined ? undefined : { channel: deps.channel.name, room, node: deps.nodeId };
   adapter().on('delete-room', (room: unknown) => {
     if (typeof room === 'string') sequencer.roomGone(room);
   });
@@ -84,7 +105,7 @@ export function createHistoryTransport(io: GatewayServer, deps: HistoryTransport
     async publish(room, event, data) {
       let position: StreamPosition;
       try {
-        position = await deps.store.append(streamOf(room).ref, event, data);
+        position = await deps.store.append(streamOf(room).ref, event, data, broadcast(room));
         deps.metrics.appends.inc({ result: 'ok' });
       } catch (err) {
         deps.metrics.appends.inc({ result: 'error' });
@@ -92,7 +113,7 @@ export function createHistoryTransport(io: GatewayServer, deps: HistoryTransport
       }
       const message: SequencedMessage = { room, epoch: position.epoch, offset: position.offset, event, data };
       sequencer.receive(message);
-      if (deps.clustered) io.serverSideEmit('history:message', message);
+      if (deps.clustered && deps.channel === undefined) io.serverSideEmit('history:message', message);
       const stream: StreamName = streamOf(room).wire;
       return { stream, ...position };
     },
