@@ -81,6 +81,11 @@ interface StreamState {
   /** A catch-up from history is wanted (a jump, a resubscribe, an epoch change). */
   catchUp: 'gap' | 'resubscribe' | undefined;
   gapTimer: NodeJS.Timeout | undefined;
+  /**
+   * Set after a failed read (the store is down): catch-ups wait for it. Retrying at once would loop, since
+   * a fail-fast client rejects in the same tick: the loop would starve the event loop.
+   */
+  retryTimer: NodeJS.Timeout | undefined;
   /** Held sockets (being restored) and what was delivered to the stream meanwhile. */
   readonly holds: Map<string, HeldMessage[]>;
 }
@@ -179,7 +184,10 @@ export class StreamSequencer {
 
   close(): void {
     this.closed = true;
-    for (const state of this.streams.values()) clearTimeout(state.gapTimer);
+    for (const state of this.streams.values()) {
+      clearTimeout(state.gapTimer);
+      clearTimeout(state.retryTimer);
+    }
     this.streams.clear();
     this.deps.metrics.streams.set(0);
   }
@@ -197,6 +205,7 @@ export class StreamSequencer {
       running: false,
       catchUp: undefined,
       gapTimer: undefined,
+      retryTimer: undefined,
       holds: new Map(),
     };
     this.streams.set(room, state);
@@ -208,6 +217,7 @@ export class StreamSequencer {
     if (state.running || state.jobs.length > 0 || state.holds.size > 0 || this.deps.hasLocal(state.room))
       return;
     clearTimeout(state.gapTimer);
+    clearTimeout(state.retryTimer);
     this.streams.delete(state.room);
     this.deps.metrics.streams.set(this.streams.size);
   }
@@ -254,6 +264,8 @@ export class StreamSequencer {
     if (catchUp !== undefined) state.catchUp ??= catchUp;
     if (state.running || this.closed) return;
     if (state.jobs.length === 0 && (state.catchUp === undefined || state.last === undefined)) return;
+    // Reads asked for go at once (they fail fast to their callers); a catch-up waits out a failed read.
+    if (state.jobs.length === 0 && state.retryTimer !== undefined) return;
     state.running = true;
     void this.batch(state);
   }
@@ -288,7 +300,13 @@ export class StreamSequencer {
     if (failed && (state.pending.size > 0 || trigger !== 'read')) {
       // The store is down: try again later (live messages that follow on still get through meanwhile).
       state.catchUp ??= trigger === 'read' ? 'gap' : trigger;
-      setTimeout(() => this.kick(state), this.retryMs).unref();
+      if (state.retryTimer === undefined) {
+        state.retryTimer = setTimeout(() => {
+          state.retryTimer = undefined;
+          this.kick(state);
+        }, this.retryMs);
+        state.retryTimer.unref();
+      }
     }
     this.drain(state);
     if (state.jobs.length > 0) this.kick(state);

@@ -94,4 +94,30 @@ describe('StreamSequencer', () => {
     sequencer.receive(m4!);
     expect(emitted.at(-1)).toEqual({ room: 'r:news', except: [], offset: 4 });
   });
+
+  it('retries a failed catch-up on a timer: a store that rejects at once cannot starve the event loop', async () => {
+    let reads = 0;
+    const failing = {
+      since: () => {
+        reads++;
+        return Promise.reject(new Error('store down'));
+      },
+    };
+    const sequencer = new StreamSequencer({
+      history: failing,
+      metrics: createHistoryMetrics(new Registry()),
+      log: pino({ level: 'silent' }),
+      hasLocal: () => true,
+      emitLocal: () => undefined,
+      retryMs: 50,
+    });
+    sequencer.receive({ room: 'r:news', epoch: 'e', offset: 1, event: 'm', data: 1 });
+    sequencer.catchUpAll();
+    sequencer.receive({ room: 'r:news', epoch: 'e', offset: 3, event: 'm', data: 3 });
+    // A timer has to be able to fire: with a retry loop in microtasks this would never resolve.
+    await new Promise((r) => setTimeout(r, 120));
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(reads).toBeLessThanOrEqual(5);
+    sequencer.close();
+  });
 });
