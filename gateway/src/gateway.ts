@@ -14,8 +14,10 @@ import { createClusterPubSubClients, createPubSubClients, type PubSubClients } f
 import { assertWritable } from './infra/redis-role.ts';
 import { createClaimMetrics } from './metrics/claim-metrics.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
+import { createHistoryMetrics } from './metrics/history-metrics.ts';
 import type { EventDefinition } from './session/claim-store.ts';
 import { createClaimStore } from './session/create-claim-store.ts';
+import { createHistoryStore } from './session/history-store.ts';
 import { claimsIndexTtlMs, createRequestLedger, createSessionStore } from './session/index.ts';
 import { createRestorer } from './session/restore.ts';
 import { assertScriptsLoadable } from './session/redis/scripts-loadable.ts';
@@ -119,12 +121,23 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     onClient,
   });
   const claimMetrics = createClaimMetrics(metrics.registry);
+  // Message history (issue 12): its own store and connection; undefined when HISTORY_SIZE is 0.
+  const historyStore = createHistoryStore(config, {
+    logger: log.child({ module: 'history' }),
+    observeCommand,
+    onClient,
+  });
+  const historyMetrics = createHistoryMetrics(metrics.registry);
   let pubsub: PubSubClients | undefined;
   const pubsubOptions = {
     commandTimeoutMs: config.store.commandTimeoutMs,
     log: log.child({ module: 'adapter' }),
     onPublishError: () => metrics.publishes.inc({ result: 'redis_error' }),
-    onResubscribe: () => metrics.pubsubResubscribes.inc(),
+    onResubscribe: () => {
+      metrics.pubsubResubscribes.inc();
+      // What other nodes published while the subscriber was away is read from history.
+      sockets.history?.resubscribed();
+    },
   };
   if (config.store.redisClusterNodes !== undefined) {
     pubsub = createClusterPubSubClients(config.store.redisClusterNodes, pubsubOptions);
@@ -171,6 +184,16 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     ledger,
     requestReplays: claimMetrics.requestReplays,
     adapter: createClusterAdapter(pubsub, config.store.keyPrefix),
+    history: {
+      store: historyStore,
+      metrics: historyMetrics,
+      // On classic Pub/Sub the append script publishes each message itself; on Redis Cluster it goes
+      // through the adapter (serverSideEmit).
+      channel:
+        historyStore?.kind === 'redis' && pubsub?.listen !== undefined
+          ? { name: `${config.store.keyPrefix}history`, listen: pubsub.listen }
+          : undefined,
+    },
   });
   const httpLog = log.child({ module: 'http' });
   http.mount({
@@ -180,7 +203,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
       metrics,
       events: { queue: features.queue, seats: features.seats },
       users: sockets.users,
-      publish: roomPublisher(sockets.io),
+      publish: roomPublisher(sockets.io, sockets.history),
     }),
     health: createHealthRoutes({
       metrics,
@@ -216,6 +239,9 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
     const scriptsClient = storeClients.get('claim-store') ?? storeClients.get('session-store');
     if (scriptsClient !== undefined)
       checks.push({ name: 'scripts', ping: () => assertScriptsLoadable(scriptsClient) });
+    // Publishes with history and restores read and write it.
+    if (storeClients.has('history-store'))
+      checks.push({ name: 'history', ping: writable('history-store', () => Promise.resolve()) });
     const adapter = pubsub;
     if (adapter !== undefined) checks.push({ name: 'pubsub', ping: () => adapter.checkSubscriber() });
     return checks;
@@ -291,6 +317,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         await store.close();
         await claimStore.close();
         await ledger.close();
+        sockets.history?.close();
+        await historyStore?.close();
         await pubsub?.close();
         log.info('gateway closed');
       })();

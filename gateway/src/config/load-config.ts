@@ -72,6 +72,12 @@ export interface GatewayConfig {
     readonly deadAfterSeconds: number;
   };
   readonly rooms: { readonly patterns: readonly string[]; readonly maxPerUser: number };
+  /**
+   * Message history and replay (docs/protocol.md "Offsets, epochs and gaps"). HISTORY_SIZE (default 100):
+   * messages kept per stream, 0 = off; HISTORY_TTL_SECONDS (default SESSION_TTL_SECONDS): how long a message
+   * can be replayed. Optional for configs built by hand (tests, tools): absent = off.
+   */
+  readonly history?: { readonly size: number; readonly ttlSeconds: number };
   readonly limits: {
     readonly maxMessageBytes: number;
     readonly eventsPerSecond: number;
@@ -335,6 +341,7 @@ export function loadConfig(
       deadAfterSeconds: e.NODE_DEAD_AFTER_SECONDS,
     },
     rooms: { patterns: e.ROOM_PATTERNS, maxPerUser: e.MAX_ROOMS_PER_USER },
+    history: { size: e.HISTORY_SIZE, ttlSeconds: e.HISTORY_TTL_SECONDS ?? e.SESSION_TTL_SECONDS },
     limits: {
       maxMessageBytes: e.MAX_MESSAGE_BYTES,
       eventsPerSecond: e.EVENTS_PER_SECOND,

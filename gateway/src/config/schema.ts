@@ -109,6 +109,11 @@ export const envSchema = z.object({
   NODE_HEARTBEAT_SECONDS: positiveInt.pipe(z.number().max(300)).default('5'),
   NODE_DEAD_AFTER_SECONDS: positiveInt.pipe(z.number().max(3600)).default('15'),
 
+  /** Messages kept per stream (room, or a user's own stream) for replay; 0 = history off. */
+  HISTORY_SIZE: nonNegativeInt.pipe(z.number().max(10_000)).default('100'),
+  /** How long a stream's messages can be replayed; unset = SESSION_TTL_SECONDS. */
+  HISTORY_TTL_SECONDS: positiveInt.pipe(z.number().max(30 * 24 * 3600)).optional(),
+
   ROOM_PATTERNS: commaList.default('*'),
   MAX_ROOMS_PER_USER: positiveInt.pipe(z.number().max(10_000)).default('100'),
 

@@ -15,6 +15,7 @@ import type {
   ClientToServerEvents,
   RoomName,
   ServerToClientEvents,
+  StreamPosition,
   UserId,
 } from '@stayline/client-sdk/protocol';
 import type { RestoreHook } from '../session/restore.ts';
@@ -42,6 +43,11 @@ export interface Delivery {
    * `created` for each one now and for each new one, `deleted` when one empties.
    */
   watchRoomsHere(listener: { created(room: RoomName): void; deleted(room: RoomName): void }): void;
+  /**
+   * The room stream's position once this node has delivered everything up to it (message history), for a
+   * socket here that just joined; undefined when history is off or cannot be read now.
+   */
+  roomPosition(room: RoomName): Promise<StreamPosition | undefined>;
 }
 
 /** Who asks, from the verified token (never from the payload). */

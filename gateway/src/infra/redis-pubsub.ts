@@ -25,6 +25,12 @@ export interface PubSubClients {
    * and answering a PING within the command timeout. Rejects with a NotReadyError otherwise.
    */
   checkSubscriber(): Promise<void>;
+  /**
+   * Subscribes the subscriber to one more classic Pub/Sub channel of the gateway's own (message history),
+   * beside the adapter's (which ignores it); ioredis subscribes it again after a reconnect. Undefined on
+   * Redis Cluster (sharded Pub/Sub: the history goes through the adapter there).
+   */
+  listen: ((channel: string, onMessage: (message: Buffer) => void) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -184,10 +190,23 @@ function assemble<T extends Redis | Cluster>(
     options.onPublishError();
     options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fanout publish failed');
   });
+  const listen = (channel: string, onMessage: (message: Buffer) => void): void => {
+    const target = Buffer.from(channel);
+    sub.on('messageBuffer', (from: Buffer, message: Buffer) => {
+      if (target.equals(from)) onMessage(message);
+    });
+    (sub as Redis).subscribe(channel).catch((err: unknown) => {
+      options.log.warn(
+        { err: err instanceof Error ? err.message : String(err), channel },
+        'subscribe failed',
+      );
+    });
+  };
   return {
     pub,
     sub,
     sharded,
+    listen: sharded ? undefined : listen,
     checkSubscriber() {
       if (sub instanceof Redis) return checkStandaloneSubscriber(sub, options.commandTimeoutMs);
       // The sharded subscribers of a Cluster client keep no public subscription state: connected is what

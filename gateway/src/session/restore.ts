@@ -8,11 +8,21 @@
  *    those events (ClaimStore.userClaims), runs each feature's hook on them (watch queue positions, join
  *    event rooms...), and returns the `session:restored` payload plus what to tell after it.
  *
+ * 3. the replay of missed messages (issue 12): the socket's `replay` (built by transport/history/replay.ts)
+ *    reads history beside the claims; its gaps/gapReasons/positions go into `session:restored`, and its
+ *    messages are sent right after it, before the after-hooks and before any live message.
+ *
  * A restore that cannot read the truth fails (the caller closes the connection and the client retries):
  * never an empty answer in place of the user's state. Imports session types, metrics and the protocol.
  */
 import { performance } from 'node:perf_hooks';
-import type { RestoredSession, RoomName, ServerToClientEvents, UserId } from '@stayline/client-sdk/protocol';
+import type {
+  RestoredHistory,
+  RestoredSession,
+  RoomName,
+  ServerToClientEvents,
+  UserId,
+} from '@stayline/client-sdk/protocol';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { ClaimStore, UserClaims } from './claim-store.ts';
 import type { AttachResult, NodeId, SessionSnapshot, SessionStore, SocketId } from './session-store.ts';
@@ -24,7 +34,21 @@ export interface RestoringSocket {
   join(rooms: readonly RoomName[]): Promise<void> | void;
   /** Sends to this socket only. */
   emit<E extends keyof ServerToClientEvents>(event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void;
+  /** Reads what the socket missed; rejects when history cannot be read. Absent: nothing to replay. */
+  replay?: () => Promise<ReplayPlan>;
 }
+
+/** The replay part of a restore: what `session:restored` says, and what follows it. */
+export interface ReplayPlan {
+  history: RestoredHistory;
+  /** Sends the replay to the socket; called right after `session:restored` was emitted. */
+  deliver(): void;
+}
+
+const NO_REPLAY: ReplayPlan = {
+  history: { gaps: [], gapReasons: {}, positions: {} },
+  deliver: () => undefined,
+};
 
 /** What a feature's restore hook sees. */
 export interface RestoredState {
@@ -103,11 +127,15 @@ export function createRestorer(deps: RestorerDeps): Restorer {
     async restore(socket, pending, hooks) {
       const { session } = pending;
       let claims: UserClaims;
+      let replay: ReplayPlan;
       const after: AfterRestore[] = [];
       try {
         // Queues and holds are computed now (the index the attach read, then the event side): zero, one
-        // or two round trips.
-        claims = deps.claims ? await deps.claims.userClaims(socket.userId, session.claimEvents) : NO_CLAIMS;
+        // or two round trips; history is read at the same time (one round trip per stream, in parallel).
+        [claims, replay] = await Promise.all([
+          deps.claims ? deps.claims.userClaims(socket.userId, session.claimEvents) : NO_CLAIMS,
+          socket.replay ? socket.replay() : NO_REPLAY,
+        ]);
         for (const hook of hooks) {
           const then = await hook(socket, { session, claims });
           if (then) after.push(then);
@@ -122,10 +150,9 @@ export function createRestorer(deps: RestorerDeps): Restorer {
         expiresAt: session.expiresAt,
         queues: claims.queues,
         holds: claims.holds,
-        // Filled by message history (issue 12); until then nothing is replayed and nothing is claimed to be.
-        gaps: [],
-        gapReasons: {},
-        positions: {},
+        gaps: replay.history.gaps,
+        gapReasons: replay.history.gapReasons,
+        positions: replay.history.positions,
       };
       return {
         payload,
@@ -133,6 +160,8 @@ export function createRestorer(deps: RestorerDeps): Restorer {
           metrics.restores.inc({ outcome: session.recovered ? 'recovered' : 'fresh' });
           if (session.returnedAfterExpiry) metrics.sessionsExpired.inc();
           metrics.restoreDuration.observe((performance.now() - pending.startedAt) / 1000);
+          // The missed messages first: nothing published after the client is back may come before them.
+          replay.deliver();
           for (const then of after) then();
         },
       };

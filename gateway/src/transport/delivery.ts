@@ -5,14 +5,15 @@
  */
 import type { RoomName } from '@stayline/client-sdk/protocol';
 import type { Delivery } from '../features/feature.ts';
+import type { HistoryTransport } from './history/history-transport.ts';
 import { clientRoom, userRoom, type GatewayServer } from './socket-types.ts';
 
 const CLIENT_ROOM_PREFIX = clientRoom('');
 
 /** A Delivery built before the socket.io server it delivers through (features are built first). */
 export interface BindableDelivery extends Delivery {
-  /** Binds the server; called once by createSocketServer. */
-  bind(server: GatewayServer): void;
+  /** Binds the server (and its message history, when on); called once by createSocketServer. */
+  bind(server: GatewayServer, history?: HistoryTransport): void;
 }
 
 /**
@@ -21,19 +22,31 @@ export interface BindableDelivery extends Delivery {
  */
 export function createDelivery(): BindableDelivery {
   let bound: GatewayServer | undefined;
+  let history: HistoryTransport | undefined;
   const server = (): GatewayServer => {
     if (bound === undefined) throw new Error('delivery used before the socket server was bound');
     return bound;
   };
   return {
-    bind(s) {
+    bind(s, h) {
       bound = s;
+      history = h;
     },
     ...overSocketIo(server),
+    async roomPosition(room) {
+      if (history === undefined) return undefined;
+      try {
+        return await history.head(clientRoom(room));
+      } catch {
+        // Counted by the sequencer (stayline_history_catchup_failures_total); the join stands without a
+        // position, and the client takes its position from the room's next message.
+        return undefined;
+      }
+    },
   };
 }
 
-function overSocketIo(server: () => GatewayServer): Delivery {
+function overSocketIo(server: () => GatewayServer): Omit<Delivery, 'roomPosition'> {
   return {
     toUser: (userId, event, payload) => {
       // The typed emit cannot relate a generic event to its payload; the Delivery signature does.

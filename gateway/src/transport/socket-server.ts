@@ -26,6 +26,8 @@ import { createLogSampler } from '../infra/log-sampler.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { ClaimMetrics } from '../metrics/claim-metrics.ts';
+import type { HistoryMetrics } from '../metrics/history-metrics.ts';
+import type { HistoryStore } from '../session/history-store.ts';
 import type { RequestLedger } from '../session/request-ledger.ts';
 import type { Restorer, RestoringSocket } from '../session/restore.ts';
 import type { SessionStore } from '../session/session-store.ts';
@@ -43,7 +45,13 @@ import { forceClose, guardInbound, guardOutbound } from './socket-guards.ts';
 import { sizedParser } from './engine/sized-parser.ts';
 import { FairWebSocketServer, pauseReading, stopReading } from './engine/ws-engine.ts';
 import { FloodCooldown } from './handshake/flood-cooldown.ts';
-import { clientRoom, userRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
+import {
+  createHistoryTransport,
+  type HistoryTransport,
+  type HistoryTransportDeps,
+} from './history/history-transport.ts';
+import { holdStreams, streamRooms } from './history/replay.ts';
+import { clientRoom, type GatewayServer, type GatewaySocket } from './socket-types.ts';
 import { createUserSessions, type UserSessions } from './user-sessions.ts';
 
 const SERVER_EVENT_NAMES: ReadonlySet<string> = new Set(SERVER_EVENTS);
@@ -69,6 +77,15 @@ export interface SocketServerDeps {
   isRefusing: () => boolean;
   /** Optional adapter constructor (the Redis adapter when the store is Redis). */
   adapter?: ((nsp: unknown) => Adapter) | undefined;
+  /**
+   * Message history (issue 12); its store is undefined when HISTORY_SIZE is 0. `channel`: the Pub/Sub
+   * channel the Redis store publishes messages on with their append (history-transport.ts).
+   */
+  history: {
+    store: HistoryStore | undefined;
+    metrics: HistoryMetrics;
+    channel?: HistoryTransportDeps['channel'];
+  };
 }
 
 export interface SocketServer {
@@ -78,6 +95,8 @@ export interface SocketServer {
   pendingDetaches: Map<string, string>;
   /** Ends a user's sessions on every node (the service API's kick and revoke). */
   users: UserSessions;
+  /** Publishes with history and keeps this node's deliveries exact; undefined when history is off. */
+  history: HistoryTransport | undefined;
 }
 
 /** Engine.IO error code 4 (FORBIDDEN) makes engine.io answer a polling request with HTTP 403. */
@@ -123,7 +142,18 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
   if (config.trace.file !== undefined)
     traceConnections(io, { ...config.trace, file: config.trace.file, nodeId: config.nodeId, log });
   const presence = new LocalPresence();
-  deps.delivery.bind(io);
+  const history =
+    deps.history.store === undefined
+      ? undefined
+      : createHistoryTransport(io, {
+          store: deps.history.store,
+          metrics: deps.history.metrics,
+          log: log.child({ module: 'history' }),
+          clustered: deps.adapter !== undefined,
+          nodeId: config.nodeId,
+          channel: deps.history.channel,
+        });
+  deps.delivery.bind(io, history);
   const featureRequests = deps.features.flatMap((f) => f.requests);
   const restoreHooks = deps.features.flatMap((f) => (f.restore ? [f.restore] : []));
   const pipeline = createRequestPipeline({
@@ -165,6 +195,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     metrics,
     log,
     maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
+    maxRoomsPerUser: config.rooms.maxPerUser,
     handshakesPerSecond: config.limits.handshakesPerSecond,
     handshakeQueueMaxWaitMs: config.limits.handshakeQueueMaxWaitMs,
     handshakesPerIpPerSecond: config.limits.handshakesPerIpPerSecond,
@@ -187,7 +218,19 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     presence.add(userId);
     metrics.connections.inc();
 
-    void socket.join([userRoom(userId), ...session.rooms.map(clientRoom)]);
+    const streams = streamRooms(userId, session.rooms);
+    void socket.join(streams);
+    // In the same tick as the join: the socket's streams are held for its replay (history/replay.ts).
+    const replay = holdStreams(
+      { sequencer: history?.sequencer, metrics: deps.history.metrics },
+      {
+        id: socket.id,
+        emitApp: (event, data, position) =>
+          (socket.emit as unknown as (e: string, d: unknown, p: unknown) => boolean)(event, data, position),
+      },
+      { userId, rooms: session.rooms, recovered: session.recovered },
+      socket.data.positions,
+    );
 
     socket.onAnyOutgoing((event: string) => {
       metrics.eventsOut.inc({ event: SERVER_EVENT_NAMES.has(event) ? event : 'app' });
@@ -262,6 +305,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       metrics.connections.dec();
       metrics.disconnects.inc({ reason });
       detach(userId, socket.id);
+      history?.sequencer.forgetSocket(socket.id, streams);
       for (const feature of deps.features) feature.socketGone?.(userId);
     });
 
@@ -269,6 +313,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
       userId,
       join: (rooms) => socket.join(rooms.map(clientRoom)),
       emit: (event, payload) => (socket.emit as (e: string, p: unknown) => boolean)(event, payload),
+      replay,
     };
     const pending = { session, startedAt: socket.data.restoreStartedAt };
     deps.restorer.restore(restoring, pending, restoreHooks).then(
@@ -293,7 +338,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     metrics,
   });
 
-  return { io, presence, pendingDetaches, users };
+  return { io, presence, pendingDetaches, users, history };
 }
 
 /** `auth:refresh`: a renewed token for the same user, unless the user's tokens were revoked since. */

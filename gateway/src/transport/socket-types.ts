@@ -12,12 +12,16 @@ import type {
 } from '@stayline/client-sdk/protocol';
 import type { Principal } from '../auth/index.ts';
 import type { SessionSnapshot } from '../session/session-store.ts';
+import type { ClientPositions } from './handshake/read-positions.ts';
+import type { SequencedMessage } from './history/stream-sequencer.ts';
 import type { Inflight } from './requests/inflight.ts';
 
 /** What the handshake leaves on `socket.data`; set before the socket connects, never from client input. */
 export interface SocketData {
   principal: Principal;
   session: SessionSnapshot;
+  /** The client's `auth.positions` (undefined: it sent none), for the replay of what it missed. */
+  positions: ClientPositions | undefined;
   /** performance.now() when the store call of the handshake started, for the restore latency metric. */
   restoreStartedAt: number;
   /** Set once the token has expired; nothing the socket sends afterwards is processed. */
@@ -33,6 +37,8 @@ export type SessionEndCode = 'SESSION_KICKED' | 'AUTH_REVOKED';
 export interface InterServerEvents {
   /** Ends every socket of `userId` on the receiving node with `session:ended { code }`; acks how many. */
   'user:end': (request: { userId: UserId; code: SessionEndCode }, ack: (closed: number) => void) => void;
+  /** A message with history published on the sending node, for the receiving node's sequencer. */
+  'history:message': (message: SequencedMessage) => void;
 }
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

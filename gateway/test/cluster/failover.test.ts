@@ -100,8 +100,17 @@ describe.each(['single', 'cluster'] as const)('node death and Redis outages (Red
         5_000,
         '/readyz to turn 503',
       );
-      // A broadcast during the outage must not crash the node (the adapter's publish fails unhandled).
-      expect((await cluster.publish(node(1), { room: 'before', event: 'ping', data: 1 })).status).toBe(202);
+      // A volatile broadcast during the outage must not crash the node (the adapter's publish fails
+      // unhandled); one with history is refused, since it cannot be stored: nothing is published.
+      expect(
+        (await cluster.publish(node(1), { room: 'before', event: 'ping', data: 1, volatile: true })).status,
+      ).toBe(202);
+      const stored = await cluster.publish(node(1), { room: 'before', event: 'ping', data: 2 });
+      expect(stored.status).toBe(503);
+      expect(await stored.json()).toMatchObject({
+        ok: false,
+        error: { code: 'STORE_UNAVAILABLE', retryable: true },
+      });
       expect((await fetch(`${node(1).url}/healthz`)).status).toBe(200);
 
       await singleRedis().restart();

@@ -983,7 +983,14 @@ for (const kind of ['memory', 'redis'] as const) {
         expect(ack, room).toMatchObject({ ok: true, data: { room } });
       }
       const left = await request<Ack<RoomResult>>(again.socket, 'room:join', { room: 'after' });
-      expect(left).toEqual({ ok: true, data: { room: 'after', rooms: ['after'] } });
+      expect(left).toEqual({
+        ok: true,
+        data: {
+          room: 'after',
+          rooms: ['after'],
+          position: { epoch: expect.any(String) as string, offset: 0 },
+        },
+      });
     });
 
     it('takes them as user ids: sessions, restores and publishes by userId', async () => {

@@ -137,6 +137,9 @@ describe('payload validation', () => {
       expect(ack).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', retryable: false } });
     }
     const ok = await request<Ack<RoomResult>>(socket, 'room:join', { room: 'valid' });
-    expect(ok).toEqual({ ok: true, data: { room: 'valid', rooms: ['valid'] } });
+    expect(ok).toEqual({
+      ok: true,
+      data: { room: 'valid', rooms: ['valid'], position: { epoch: expect.any(String) as string, offset: 0 } },
+    });
   });
 });

@@ -15,7 +15,7 @@ export interface RoomDeps {
   policy: RoomPolicy;
   /** MAX_ROOMS_PER_USER: per-user state in the store stays bounded. */
   maxRoomsPerUser: number;
-  delivery: Pick<Delivery, 'joinUser' | 'leaveUser' | 'toUser'>;
+  delivery: Pick<Delivery, 'joinUser' | 'leaveUser' | 'toUser' | 'roomPosition'>;
 }
 
 /** The payload of `room:join` and `room:leave` (type and fields checked before any value). */
@@ -25,7 +25,11 @@ export const roomRequestSchema = requestObject({
 
 export type RoomRequest = z.infer<typeof roomRequestSchema>;
 
-/** Joins the user's session to `room` (idempotent) after the policy allows it. */
+/**
+ * Joins the user's session to `room` (idempotent) after the policy allows it. With history on, the ack
+ * carries the room stream's position read after this node's sockets joined: every message after it reaches
+ * the socket (one at or before it may too; the client's position is the judge).
+ */
 export async function joinRoom(
   deps: RoomDeps,
   ctx: Pick<RequestContext, 'userId' | 'claims'>,
@@ -38,7 +42,8 @@ export async function joinRoom(
   const result = { room, rooms: change.rooms };
   deps.delivery.joinUser(ctx.userId, room);
   deps.delivery.toUser(ctx.userId, 'room:joined', result);
-  return result;
+  const position = await deps.delivery.roomPosition(room);
+  return position === undefined ? result : { ...result, position };
 }
 
 /** Leaves `room` for the user's whole session (idempotent). */

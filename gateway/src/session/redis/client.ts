@@ -18,7 +18,7 @@ export type StoreClientConfig = Pick<
   Partial<Pick<GatewayConfig['store'], 'redisSentinel'>>;
 
 /** The stores' connections, by the name they are opened under (CLIENT LIST and the logs). */
-export type StoreClientName = 'session-store' | 'claim-store' | 'request-ledger';
+export type StoreClientName = 'session-store' | 'claim-store' | 'request-ledger' | 'history-store';
 
 /** Told of each store's Redis client when it is opened (or injected): readiness checks it can write. */
 export type StoreClientListener = (name: StoreClientName, redis: RedisLike) => void;

@@ -1,5 +1,5 @@
 /**
- * The one script registry: every Lua script of session/lua/ (user and node slot) and session/lua/claims/
+ * The one script registry: every Lua script of session/lua/ (user, stream and node slot) and session/lua/claims/
  * (event slot, each prefixed with claims/prelude.lua), registered with ioredis `defineCommand` (EVALSHA,
  * falling back to EVAL on NOSCRIPT, e.g. after a Redis restart) under its file's name in camelCase
  * (`claims/seat-hold.lua` is `seatHold`). Each file's header comment is the reference for its KEYS, ARGV and
@@ -31,6 +31,7 @@ const script = <K extends readonly string[], A extends readonly ScriptArg[]>(
 const SESSION = ['session'] as const;
 const ATTACH = ['session', 'seen', 'claims', 'revoked'] as const;
 const HOLD = [...EVENT_KEY_PARTS, 'request'] as const;
+const STREAM = ['meta', 'log'] as const;
 type Seats = readonly string[];
 
 /** Every script: name (= file name in camelCase) -> KEYS by name, ARGV types. */
@@ -59,6 +60,24 @@ const SCRIPTS = {
   claimsIndexAdd: script<readonly ['claims'], [eventId: string, ttlMs: number]>(['claims']),
   requestBegin: script<readonly ['request'], [pendingMs: number]>(['request']),
   requestAbandon: script<readonly ['request'], []>(['request']),
+  // Stream slot (a room's, or the user's for the user stream): message history (lua/).
+  historyAppend: script<
+    typeof STREAM,
+    [
+      newEpoch: string,
+      size: number,
+      ttlMs: number,
+      event: string,
+      data: string,
+      channel: string,
+      room: string,
+      node: string,
+    ]
+  >(STREAM),
+  historySince: script<
+    typeof STREAM,
+    [newEpoch: string, ttlMs: number, clientEpoch: string, clientOffset: number]
+  >(STREAM),
   // Global: the node registry (lua/).
   heartbeatNode: script<readonly ['nodes'], [nodeId: string]>(['nodes']),
   findDeadNodes: script<readonly ['nodes'], [deadAfterMs: number, limit: number]>(['nodes']),

@@ -3,7 +3,7 @@
  * 1. the node is refusing (draining past its grace) → SERVER_DRAINING;
  * 2. handshakes per client IP (HANDSHAKES_PER_IP_PER_SECOND, off by default) → RATE_LIMITED;
  * 3. token verification → AUTH_*; a user cut off for flooding on this node in the last FLOOD_COOLDOWN_MS
- *    → RATE_LIMITED;
+ *    → RATE_LIMITED; malformed `auth.positions` (read-positions.ts) → BAD_REQUEST;
  * 4. admission at HANDSHAKES_PER_SECOND: over the rate a handshake waits in a FIFO (the client just sees a
  *    slower connect); past HANDSHAKE_QUEUE_MAX_WAIT_MS → RATE_LIMITED;
  * 5. the session attach (session/restore.ts), which also enforces MAX_CONNECTIONS_PER_USER → CONNECTION_LIMIT, STORE_UNAVAILABLE.
@@ -27,6 +27,7 @@ import { AdmissionQueue } from './admission-queue.ts';
 import { clientIp } from '../engine/client-ip.ts';
 import { Inflight } from '../requests/inflight.ts';
 import { PerIpLimiter } from './per-ip-limiter.ts';
+import { readPositions } from './read-positions.ts';
 import { edgeError } from '../requests/request-edge.ts';
 import type { GatewaySocket } from '../socket-types.ts';
 
@@ -42,6 +43,8 @@ export interface HandshakeDeps {
   sampledLog: SampledLog;
   /** MAX_CONNECTIONS_PER_USER, for the refusal's message (the store enforces it). */
   maxConnectionsPerUser: number;
+  /** MAX_ROOMS_PER_USER: `auth.positions` may name that many rooms plus the user's own stream. */
+  maxRoomsPerUser: number;
   handshakesPerSecond: number;
   handshakeQueueMaxWaitMs: number;
   /** 0 = no per-IP limit. */
@@ -132,6 +135,12 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
       });
       return refuse(socket, next, cooling, ip, userId);
     }
+    let positions;
+    try {
+      positions = readPositions(socket.handshake.auth, deps.maxRoomsPerUser + 1);
+    } catch (err) {
+      return refuse(socket, next, err, ip, userId);
+    }
     const { issuedAtSeconds } = principal;
     const ticket = queue.enter();
     deps.metrics.handshakesQueued.set(queue.waiting);
@@ -150,6 +159,7 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
       }
       deps.metrics.handshakeQueueWait.observe((performance.now() - queuedAt) / 1000);
       socket.data.principal = principal;
+      socket.data.positions = positions;
       socket.data.expired = false;
       socket.data.inflight = new Inflight();
       deps.restorer.attach(userId, socket.id, issuedAtSeconds).then(

@@ -10,7 +10,7 @@ import type { GatewayMetrics } from '../../metrics/gateway-metrics.ts';
 import { requireServiceToken } from './service-auth.ts';
 import { serviceErrorHandler } from './service-errors.ts';
 import { mountEventRoutes, type EventRoutesDeps } from './service-events.ts';
-import { mountPublishRoute, type PublishRequest } from './service-publish.ts';
+import { mountPublishRoute, type Publish } from './service-publish.ts';
 import { mountUserRoutes } from './service-users.ts';
 import type { UserSessions } from '../user-sessions.ts';
 
@@ -24,7 +24,7 @@ export interface ServiceRouterDeps {
   /** Ends a user's sessions on every node (`POST /v1/users/:userId/disconnect`). */
   users: UserSessions;
   /** Emits an application event to a room or a user (`POST /v1/publish`). */
-  publish: (request: PublishRequest) => void;
+  publish: Publish;
 }
 
 /** The router of every service route, to mount on the node's express app. */
