@@ -9,9 +9,9 @@
  * express, socket.io, ws and node:http (eslint.config.js).
  *
  * This file: the socket.io server of one node: engine options (message size, ping, connect timeout, origin
- * check in allowRequest), the engine guards, the handshake, and each connection's lifecycle — restore
- * (session/restore.ts with every feature's hook), guards (floods end in a disconnect), token expiry,
- * requests (every feature's, registered in one loop and answered through the one request pipeline), detach.
+ * check in allowRequest), the engine guards, the handshake, the detach of a socket that leaves, and the
+ * `connection` handler (connection.ts: each connection's lifecycle — restore with every feature's hook,
+ * guards, token expiry on the node's deadline heap, requests dispatched into the one request pipeline).
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
