@@ -200,7 +200,9 @@ async function main(): Promise<void> {
       settleGateway,
       gateway.pid,
     );
-    // Restores (the users of the warm-up have sessions), counted with MONITOR, untimed.
+    // Restores (the users of the warm-up have sessions), counted with MONITOR, untimed; once the warm-up's
+    // detaches (a script, then an SREM each) are over, or they would be counted too.
+    await new Promise((r) => setTimeout(r, 2000));
     commandBreakdown = await countRestoreCommands(redis.url, gateway.url, warm.slice(0, 200), gateway.pid);
     await settleGateway();
     for (let round = 0; round < ROUNDS; round++) {
