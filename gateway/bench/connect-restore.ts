@@ -11,6 +11,7 @@
  * a separate, untimed pass with MONITOR on, counting only what clients sent (a script's inner commands are
  * listed as `lua` and not counted): the commands one restore costs and how many of them travel together.
  */
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -35,6 +36,9 @@ const ROUNDS = Number(values.rounds);
 interface Phase {
   name: string;
   connectsPerSecond: number;
+  /** Server CPU (user + system, from /proc) per connect, and per close once they were all open. */
+  cpuMsPerConnect: number;
+  cpuMsPerClose: number;
   p50Ms: number;
   p99Ms: number;
   recovered: number;
@@ -49,12 +53,22 @@ const median = (xs: number[]): number =>
     0.5,
   );
 
+/** CPU time (user + system) the process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat, counted after the command name (which may contain spaces).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Opens `tokens.length` clients, `concurrency` at a time; keeps them open; returns them with timings. */
 async function connectAll(
   url: string,
   tokens: (string | undefined)[],
   name: string,
+  serverPid: number,
 ): Promise<{ phase: Phase; clients: LeanClient[] }> {
+  const cpuBefore = cpuMs(serverPid);
   const latencies: number[] = [];
   const clients: LeanClient[] = [];
   let recovered = 0;
@@ -80,11 +94,14 @@ async function connectAll(
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuMs(serverPid) - cpuBefore;
   latencies.sort((a, b) => a - b);
   return {
     phase: {
       name,
       connectsPerSecond: latencies.length / seconds,
+      cpuMsPerConnect: cpu / Math.max(1, latencies.length),
+      cpuMsPerClose: NaN,
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
       recovered,
@@ -94,9 +111,16 @@ async function connectAll(
   };
 }
 
-async function closeAll(clients: LeanClient[], settle: () => Promise<void>): Promise<void> {
+/** Closes every client, waits for the server to settle; returns the server's CPU ms per close. */
+async function closeAll(
+  clients: LeanClient[],
+  settle: () => Promise<void>,
+  serverPid: number,
+): Promise<number> {
+  const before = cpuMs(serverPid);
   for (const c of clients) c.close();
   await settle();
+  return (cpuMs(serverPid) - before) / Math.max(1, clients.length);
 }
 
 /**
@@ -107,6 +131,7 @@ async function countRestoreCommands(
   redisUrl: string,
   gatewayUrl: string,
   tokens: string[],
+  gatewayPid: number,
 ): Promise<Record<string, number>> {
   // monitor() opens a second connection; both must be closed or the process never exits.
   const admin = new Redis(redisUrl);
@@ -119,7 +144,7 @@ async function countRestoreCommands(
     if (['zadd', 'zrangebyscore', 'ping', 'info', 'monitor', 'client', 'publish'].includes(name)) return; // heartbeat / adapter / ours
     counts[name] = (counts[name] ?? 0) + 1;
   });
-  const { clients } = await connectAll(gatewayUrl, tokens, 'monitored');
+  const { clients } = await connectAll(gatewayUrl, tokens, 'monitored', gatewayPid);
   capturing = false;
   for (const c of clients) c.close();
   monitor.disconnect();
@@ -143,6 +168,7 @@ async function main(): Promise<void> {
   const secret = env['JWT_SECRET'] ?? '';
   const gateway = await startGatewayProcess(env);
   const plain = await startPlain(redis.url);
+  const plainPid = plain.child.pid ?? -1;
   const settleGateway = async (): Promise<void> => {
     for (let i = 0; i < 400 && (await gatewayConnections(gateway.url)) > 0; i++)
       await new Promise((r) => setTimeout(r, 25));
@@ -152,8 +178,9 @@ async function main(): Promise<void> {
   const results: Phase[][] = [];
   let commandBreakdown: Record<string, number> = {};
   try {
-    // Warm-up (JIT, connection pools) on both servers, not recorded.
-    const warm = Array.from({ length: 300 }, (_, i) =>
+    // Warm-up (JIT, connection pools, and a heap grown to hold a phase's sockets: a first fill of
+    // `clients` sockets cost the gateway twice the CPU of later ones) on both servers, not recorded.
+    const warm = Array.from({ length: Math.max(300, CLIENTS) }, (_, i) =>
       signToken({ key: secret, sub: `warm-${i}`, nowMs: Date.now() }),
     );
     await closeAll(
@@ -162,35 +189,48 @@ async function main(): Promise<void> {
           plain.url,
           warm.map(() => undefined),
           'warm',
+          plainPid,
         )
       ).clients,
       settlePlain,
+      plainPid,
     );
-    await closeAll((await connectAll(gateway.url, warm, 'warm')).clients, settleGateway);
-    // Restores (the users of the warm-up have sessions), counted with MONITOR, untimed.
-    commandBreakdown = await countRestoreCommands(redis.url, gateway.url, warm.slice(0, 200));
+    await closeAll(
+      (await connectAll(gateway.url, warm, 'warm', gateway.pid)).clients,
+      settleGateway,
+      gateway.pid,
+    );
+    // Restores (the users of the warm-up have sessions), counted with MONITOR, untimed; once the warm-up's
+    // detaches (a script, then an SREM each) are over, or they would be counted too.
+    await new Promise((r) => setTimeout(r, 2000));
+    commandBreakdown = await countRestoreCommands(redis.url, gateway.url, warm.slice(0, 200), gateway.pid);
     await settleGateway();
     for (let round = 0; round < ROUNDS; round++) {
       const tokens = Array.from({ length: CLIENTS }, (_, i) =>
         signToken({ key: secret, sub: `bench-${round}-${i}`, nowMs: Date.now() }),
       );
-      const phases: Phase[] = [];
-      const p = await connectAll(
-        plain.url,
-        tokens.map(() => undefined),
-        'plain socket.io + redis-adapter',
-      );
-      phases.push(p.phase);
-      await closeAll(p.clients, settlePlain);
-
-      const fresh = await connectAll(gateway.url, tokens, 'gateway, fresh session');
-      phases.push(fresh.phase);
-      await closeAll(fresh.clients, settleGateway);
-
-      const restore = await connectAll(gateway.url, tokens, 'gateway, session restored');
-      phases.push(restore.phase);
-      await closeAll(restore.clients, settleGateway);
-      results.push(phases);
+      const plainPhase = async (): Promise<Phase> => {
+        const p = await connectAll(
+          plain.url,
+          tokens.map(() => undefined),
+          'plain socket.io + redis-adapter',
+          plainPid,
+        );
+        p.phase.cpuMsPerClose = await closeAll(p.clients, settlePlain, plainPid);
+        return p.phase;
+      };
+      const gatewayPhase = async (name: string): Promise<Phase> => {
+        const g = await connectAll(gateway.url, tokens, name, gateway.pid);
+        g.phase.cpuMsPerClose = await closeAll(g.clients, settleGateway, gateway.pid);
+        return g.phase;
+      };
+      // The plain server goes first in even rounds and last in odd ones, so that no gateway phase always
+      // follows the plain one (the fresh phase did, and ran slower than the restore phase of its round).
+      const plainFirst = round % 2 === 0 ? await plainPhase() : undefined;
+      const fresh = await gatewayPhase('gateway, fresh session');
+      const restore = await gatewayPhase('gateway, session restored');
+      const plainLast = plainFirst ?? (await plainPhase());
+      results.push([plainLast, fresh, restore]);
     }
   } finally {
     plain.child.kill('SIGTERM');
@@ -206,6 +246,8 @@ async function main(): Promise<void> {
       connectsPerSecond: median(rows.map((r) => r.connectsPerSecond)),
       p50Ms: median(rows.map((r) => r.p50Ms)),
       p99Ms: median(rows.map((r) => r.p99Ms)),
+      cpuMsPerConnect: median(rows.map((r) => r.cpuMsPerConnect)),
+      cpuMsPerClose: median(rows.map((r) => r.cpuMsPerClose)),
       recovered: rows.reduce((a, r) => a + r.recovered, 0),
       errors: rows.reduce((a, r) => a + r.errors, 0),
       ratioVsPlain: median(
@@ -230,11 +272,13 @@ async function main(): Promise<void> {
   console.log(
     `connect-and-restore, ${CLIENTS} clients x ${ROUNDS} rounds, ${CONCURRENCY} in flight — ${meta.node}, ${meta.cores} x ${meta.cpu}\n`,
   );
-  console.log('| server | connects/s (median) | p50 ms | p99 ms | vs plain | restored | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(
+    '| server | connects/s (median) | p50 ms | p99 ms | vs plain | server CPU ms/connect | ms/close | restored | errors |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of summary) {
     console.log(
-      `| ${s.name} | ${s.connectsPerSecond.toFixed(0)} | ${s.p50Ms.toFixed(1)} | ${s.p99Ms.toFixed(1)} | ${s.ratioVsPlain.toFixed(2)}x | ${s.recovered} | ${s.errors} |`,
+      `| ${s.name} | ${s.connectsPerSecond.toFixed(0)} | ${s.p50Ms.toFixed(1)} | ${s.p99Ms.toFixed(1)} | ${s.ratioVsPlain.toFixed(2)}x | ${s.cpuMsPerConnect.toFixed(2)} | ${s.cpuMsPerClose.toFixed(2)} | ${s.recovered} | ${s.errors} |`,
     );
   }
   const total = Object.values(commandBreakdown).reduce((a, b) => a + b, 0);

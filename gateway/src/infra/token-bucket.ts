@@ -4,6 +4,9 @@
  * The default clock is monotonic (performance.now), and a clock that steps back refills nothing instead
  * of locking everyone out until it catches up.
  */
+/** The default clock, one function for every bucket. */
+const monotonic = (): number => performance.now();
+
 export class TokenBucket {
   private tokens: number;
   private updatedAt: number;
@@ -11,7 +14,7 @@ export class TokenBucket {
   constructor(
     private readonly ratePerSecond: number,
     private readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonic,
   ) {
     this.tokens = burst;
     this.updatedAt = now();

@@ -2,80 +2,94 @@
  * A live socket's token expires. This module warns the client `AUTH_EXPIRY_WARNING_SECONDS` before `exp`
  * (`auth:expiring`), accepts `auth:refresh { token }` for the same user, and at `exp` plus the clock
  * tolerance without a refresh sends `auth:expired` and disconnects.
+ *
+ * Each socket's lifecycle is one small object on the node's shared deadline heap (deadlines.ts): one
+ * deadline at a time (the warning, then the cut), no timer or closure per socket.
  */
 import { wireError } from '@stayline/client-sdk/protocol';
 import type { Principal } from '../auth/index.ts';
+import { Deadlines, type Deadline } from './deadlines.ts';
 import type { GatewaySocket } from './socket-types.ts';
 
-/** setTimeout overflows past 2^31-1 ms (about 24.8 days); longer waits are re-armed when they fire. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 export interface AuthLifecycle {
-  /** Replaces the principal after a successful refresh and re-arms both timers. */
+  /** Replaces the principal after a successful refresh and re-arms the warning and the cut. */
   renew(principal: Principal): void;
   /** Ends the connection as expired, now (idempotent). */
   expireNow(): void;
-  /** Clears the timers (on disconnect). */
+  /** Unschedules the warning and the cut (on disconnect). */
   stop(): void;
 }
 
 export interface AuthLifecycleOptions {
   warningSeconds: number;
   clockToleranceSeconds: number;
+  /** The wall clock, epoch ms. Default Date.now (ignored when `deadlines` is given: it has its own). */
   now?: () => number;
+  /** Called once per socket that expires (for the metric). */
   onExpired?: () => void;
+  /**
+   * The node's deadline heap, shared by every socket (one timer for all). Default: a heap of this socket's
+   * own, on `now`.
+   */
+  deadlines?: Deadlines;
 }
 
-export function startAuthLifecycle(socket: GatewaySocket, options: AuthLifecycleOptions): AuthLifecycle {
-  const now = options.now ?? Date.now;
-  interface Slot {
-    timer: NodeJS.Timeout | undefined;
+/** One socket's token lifecycle: its next deadline is the warning, then the cut. */
+class SocketAuthLifecycle implements AuthLifecycle, Deadline {
+  deadlineAt = 0;
+  deadlineSlot = -1;
+  private warned = false;
+
+  constructor(
+    private readonly socket: GatewaySocket,
+    private readonly options: AuthLifecycleOptions,
+    private readonly deadlines: Deadlines,
+  ) {}
+
+  arm(principal: Principal): void {
+    this.warned = false;
+    this.deadlines.schedule(this, principal.expiresAtMs - this.options.warningSeconds * 1000);
   }
-  let warnSlot: Slot = { timer: undefined };
-  let cutSlot: Slot = { timer: undefined };
 
-  /** Runs `action` at wall-clock `timeMs`, re-arming when the wait is longer than one timer can hold. */
-  const at = (timeMs: number, action: () => void): Slot => {
-    const slot: Slot = { timer: undefined };
-    const schedule = (): void => {
-      const wait = Math.min(Math.max(0, timeMs - now()), MAX_TIMER_MS);
-      slot.timer = setTimeout(() => (now() >= timeMs ? action() : schedule()), wait);
-    };
-    schedule();
-    return slot;
-  };
+  fire(): void {
+    const expiresAt = this.socket.data.principal.expiresAtMs;
+    if (this.warned) {
+      this.expireNow();
+      return;
+    }
+    this.warned = true;
+    this.socket.emit('auth:expiring', { expiresAt });
+    this.deadlines.schedule(this, expiresAt + this.options.clockToleranceSeconds * 1000);
+  }
 
-  const expireNow = (): void => {
+  renew(principal: Principal): void {
+    this.socket.data.principal = principal;
+    this.arm(principal);
+  }
+
+  expireNow(): void {
+    const socket = this.socket;
     if (socket.data.expired) return;
     socket.data.expired = true;
-    stop();
-    options.onExpired?.();
+    this.stop();
+    this.options.onExpired?.();
     socket.emit('auth:expired', wireError('AUTH_EXPIRED', 'The token expired and was not refreshed.'));
     // disconnect(true) after the emit: the packet is queued on the transport before it closes.
     socket.disconnect(true);
-  };
-
-  const arm = (principal: Principal): void => {
-    stop();
-    const expiresAt = principal.expiresAtMs;
-    warnSlot = at(expiresAt - options.warningSeconds * 1000, () =>
-      socket.emit('auth:expiring', { expiresAt }),
-    );
-    cutSlot = at(expiresAt + options.clockToleranceSeconds * 1000, expireNow);
-  };
-
-  function stop(): void {
-    clearTimeout(warnSlot.timer);
-    clearTimeout(cutSlot.timer);
   }
 
-  arm(socket.data.principal);
-  return {
-    renew(principal) {
-      socket.data.principal = principal;
-      arm(principal);
-    },
-    expireNow,
-    stop,
-  };
+  stop(): void {
+    this.deadlines.cancel(this);
+  }
+}
+
+/** Starts the lifecycle of `socket`'s current principal (`socket.data.principal`). */
+export function startAuthLifecycle(socket: GatewaySocket, options: AuthLifecycleOptions): AuthLifecycle {
+  const lifecycle = new SocketAuthLifecycle(
+    socket,
+    options,
+    options.deadlines ?? new Deadlines(options.now ?? Date.now),
+  );
+  lifecycle.arm(socket.data.principal);
+  return lifecycle;
 }

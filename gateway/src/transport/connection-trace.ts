@@ -63,7 +63,7 @@ export function traceConnections(io: GatewayServer, options: ConnectionTraceOpti
 
   io.on('connection', (socket) => {
     const user = anonymiseUser(key, socket.data.principal.userId);
-    buffer += `${JSON.stringify({ t: now() - startedAt, user, event: 'connect', recovered: socket.data.session.recovered })}\n`;
+    buffer += `${JSON.stringify({ t: now() - startedAt, user, event: 'connect', recovered: socket.data.session?.recovered ?? false })}\n`;
     socket.once('disconnect', (reason) => {
       buffer += `${JSON.stringify({ t: now() - startedAt, user, event: 'disconnect', reason })}\n`;
     });

@@ -52,66 +52,89 @@ function packetBytes(data: unknown): number {
   return 0;
 }
 
-/**
- * Installs the inbound guard. `onExpired` is called when a request arrives after the token's expiry, so the
- * caller can end the connection even if its timer has not fired yet. `onFlooded` is called once, after the
- * socket was sent `protocol:error` RATE_FLOODED, when it has spent its allowance of RATE_LIMITED refusals:
- * the caller disconnects it. `now` is the wall clock of token expiry; `clock` the monotonic clock of the
- * rate buckets (both injectable for tests).
- */
-export function guardInbound(
+/** What the inbound guard needs of the node: shared by every socket (each callback is told which socket). */
+export interface InboundGuardDeps {
+  metrics: GatewayMetrics;
+  /** Wall clock of token expiry, epoch ms. Default Date.now. */
+  now?: () => number;
+  /** Monotonic clock of the rate buckets, ms. Default performance.now. */
+  clock?: () => number;
+  /** A request arrived after the token's expiry: end the connection even if its timer has not fired yet. */
+  onExpired: (socket: GatewaySocket) => void;
+  /**
+   * Called once, after the socket was sent `protocol:error` RATE_FLOODED, when it has spent its allowance of
+   * RATE_LIMITED refusals: the caller disconnects it.
+   */
+  onFlooded: (socket: GatewaySocket, report: FloodReport) => void;
+  /** Called after each RATE_LIMITED refusal with its wait: the caller may stop reading for that long. */
+  onOverRate?: (socket: GatewaySocket, waitMs: number) => void;
+  /**
+   * Where an accepted request goes. Default: the next middleware (`next()`). Given, the guard is the
+   * socket's last middleware and hands the request over itself: one middleware per socket, not two.
+   */
+  onAccepted?: (socket: GatewaySocket, packet: [string, ...unknown[]]) => void;
+}
+
+const monotonic = (): number => performance.now();
+
+/** Answers a refused packet on its ack, or with `protocol:error` when it has none; counts it. */
+function refuse(
   socket: GatewaySocket,
-  limits: GuardLimits,
-  deps: {
-    metrics: GatewayMetrics;
-    now?: () => number;
-    clock?: () => number;
-    onExpired: () => void;
-    onFlooded: (report: FloodReport) => void;
-    /** Called after each RATE_LIMITED refusal with its wait: the caller may stop reading for that long. */
-    onOverRate?: (waitMs: number) => void;
-  },
+  metrics: GatewayMetrics,
+  event: string,
+  args: unknown[],
+  code: ErrorCode,
+  message?: string,
+  retryAfterMs?: number,
 ): void {
-  const now = deps.now ?? Date.now;
-  const clock = deps.clock ?? (() => performance.now());
-  const bucket = new TokenBucket(limits.eventsPerSecond, limits.eventsBurst, clock);
-  // Refusals are budgeted like events: a burst of them is a client catching up, a stream of them a flood.
-  const refusalAllowance = new TokenBucket(
-    limits.floodDisconnectAfterRefusals / 10,
-    limits.floodDisconnectAfterRefusals,
-    clock,
+  const error: WireError = wireError(
+    code,
+    message,
+    retryAfterMs === undefined ? undefined : { retryAfterMs },
   );
+  metrics.rejections.inc({ code: error.code });
+  const ack = args[args.length - 1];
+  if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
+  else socket.emit('protocol:error', { ...error, event: inboundEventLabel(event) });
+}
+
+/**
+ * Installs the inbound guard on `socket`. `deps` is the node's, shared by all sockets: what one socket
+ * holds is one middleware, and its two rate buckets once it has sent something.
+ */
+export function guardInbound(socket: GatewaySocket, limits: GuardLimits, deps: InboundGuardDeps): void {
+  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? monotonic;
+  const { metrics } = deps;
+  // Made on the socket's first event (a full bucket, as at connect): an idle socket holds neither.
+  let bucket: TokenBucket | undefined;
+  // Refusals are budgeted like events: a burst of them is a client catching up, a stream of them a flood.
+  let refusalAllowance: TokenBucket | undefined;
   let rateRefusals = 0;
   let flooded = false;
-
-  const refuse = (event: string, args: unknown[], error: WireError): void => {
-    deps.metrics.rejections.inc({ code: error.code });
-    const ack = args[args.length - 1];
-    if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
-    else socket.emit('protocol:error', { ...error, event: inboundEventLabel(event) });
-  };
-  const refuseWith = (
-    event: string,
-    args: unknown[],
-    code: ErrorCode,
-    message?: string,
-    retryAfterMs?: number,
-  ) =>
-    refuse(event, args, wireError(code, message, retryAfterMs === undefined ? undefined : { retryAfterMs }));
 
   socket.use((packet, next) => {
     // Cut: the disconnect is under way, and nothing this socket still sends is read, counted or answered.
     if (flooded) return;
     const [event, ...args] = packet;
-    deps.metrics.eventsIn.inc({ event: inboundEventLabel(event) });
+    metrics.eventsIn.inc({ event: inboundEventLabel(event) });
     const { principal } = socket.data;
     if (socket.data.expired || now() > principal.expiresAtMs + limits.clockToleranceSeconds * 1000) {
-      refuseWith(event, args, 'AUTH_EXPIRED', 'The token expired; nothing sent after expiry is processed.');
-      deps.onExpired();
+      refuse(
+        socket,
+        metrics,
+        event,
+        args,
+        'AUTH_EXPIRED',
+        'The token expired; nothing sent after expiry is processed.',
+      );
+      deps.onExpired(socket);
       return;
     }
     if ((wireBytesOf(packet) ?? 0) > limits.maxMessageBytes) {
-      refuseWith(
+      refuse(
+        socket,
+        metrics,
         event,
         args,
         'MESSAGE_TOO_LARGE',
@@ -119,11 +142,17 @@ export function guardInbound(
       );
       return;
     }
+    bucket ??= new TokenBucket(limits.eventsPerSecond, limits.eventsBurst, clock);
     const waitMs = bucket.take();
     if (waitMs > 0) {
+      refusalAllowance ??= new TokenBucket(
+        limits.floodDisconnectAfterRefusals / 10,
+        limits.floodDisconnectAfterRefusals,
+        clock,
+      );
       if (refusalAllowance.take() > 0) {
         flooded = true;
-        deps.metrics.rejections.inc({ code: 'RATE_FLOODED' });
+        metrics.rejections.inc({ code: 'RATE_FLOODED' });
         const label = inboundEventLabel(event);
         socket.emit('protocol:error', {
           ...wireError(
@@ -132,28 +161,44 @@ export function guardInbound(
           ),
           event: label,
         });
-        deps.onFlooded({ event: label, refusals: rateRefusals });
+        deps.onFlooded(socket, { event: label, refusals: rateRefusals });
         return;
       }
       rateRefusals += 1;
-      refuseWith(event, args, 'RATE_LIMITED', `At most ${limits.eventsPerSecond} events per second.`, waitMs);
-      deps.onOverRate?.(waitMs);
+      refuse(
+        socket,
+        metrics,
+        event,
+        args,
+        'RATE_LIMITED',
+        `At most ${limits.eventsPerSecond} events per second.`,
+        waitMs,
+      );
+      deps.onOverRate?.(socket, waitMs);
       return;
     }
     if (!KNOWN_EVENTS.has(event)) {
-      refuseWith(event, args, 'UNKNOWN_EVENT', 'This event is not part of the protocol.');
+      refuse(socket, metrics, event, args, 'UNKNOWN_EVENT', 'This event is not part of the protocol.');
       return;
     }
     // Every request is exactly (payload, ack): anything else never reaches a handler.
     if (typeof args[args.length - 1] !== 'function') {
-      refuseWith(event, args, 'ACK_REQUIRED');
+      refuse(socket, metrics, event, args, 'ACK_REQUIRED');
       return;
     }
     if (args.length !== 2) {
-      refuseWith(event, args, 'BAD_REQUEST', 'A request carries exactly one payload and an ack.');
+      refuse(
+        socket,
+        metrics,
+        event,
+        args,
+        'BAD_REQUEST',
+        'A request carries exactly one payload and an ack.',
+      );
       return;
     }
-    next();
+    if (deps.onAccepted) deps.onAccepted(socket, packet);
+    else next();
   });
 }
 
@@ -164,9 +209,14 @@ interface WebSocketLike {
 /**
  * Installs the outbound guard: counts bytes queued in the engine's write buffer (added when a packet is
  * created, removed when the buffer is flushed to the transport) plus what the websocket has not yet handed
- * to the kernel, and calls `onExceeded` once when the sum passes `maxBytes`.
+ * to the kernel, and calls `onExceeded` (with the socket: one callback can serve every socket) once when
+ * the sum passes `maxBytes`.
  */
-export function guardOutbound(socket: GatewaySocket, maxBytes: number, onExceeded: () => void): void {
+export function guardOutbound(
+  socket: GatewaySocket,
+  maxBytes: number,
+  onExceeded: (socket: GatewaySocket) => void,
+): void {
   const conn = socket.conn;
   let queued = 0;
   let tripped = false;
@@ -179,7 +229,7 @@ export function guardOutbound(socket: GatewaySocket, maxBytes: number, onExceede
         : undefined;
     if (queued + (ws?.bufferedAmount ?? 0) > maxBytes) {
       tripped = true;
-      onExceeded();
+      onExceeded(socket);
     }
   });
   conn.on('flush', (buffer: EnginePacket[]) => {

@@ -19,7 +19,11 @@ import type { Inflight } from './requests/inflight.ts';
 /** What the handshake leaves on `socket.data`; set before the socket connects, never from client input. */
 export interface SocketData {
   principal: Principal;
-  session: SessionSnapshot;
+  /**
+   * The session the handshake attached, until `session:restored` is sent; then undefined (nothing reads it
+   * later, and an idle connection should not keep it).
+   */
+  session: SessionSnapshot | undefined;
   /** The client's `auth.positions` (undefined: it sent none), for the replay of what it missed. */
   positions: ClientPositions | undefined;
   /** performance.now() when the store call of the handshake started, for the restore latency metric. */

@@ -118,7 +118,9 @@ export function guardEngine(
       }),
     connected(socket) {
       pending.settle(socket.conn);
-      userOfConnection.set(socket.conn, socket.data.principal.userId);
+      // Only the polling cap logs the user (a websocket connection has no cap): nothing kept for the others.
+      if (socket.conn.transport.name === 'polling')
+        userOfConnection.set(socket.conn, socket.data.principal.userId);
     },
   };
 }

@@ -12,11 +12,14 @@
 /** The part of an Engine.IO connection (engine.io `Socket`) this needs. */
 export interface ClosableConnection {
   once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
   close(discard?: boolean): unknown;
 }
 
 export class PendingHandshakes {
   private readonly timers = new Map<ClosableConnection, NodeJS.Timeout>();
+  /** One close listener for every connection (`this` is the connection), removed once it settles. */
+  private readonly onClose: (this: ClosableConnection) => void;
 
   /**
    * @param timeoutMs CONNECT_TIMEOUT_MS: how long a connection may stay pending.
@@ -25,7 +28,12 @@ export class PendingHandshakes {
   constructor(
     private readonly timeoutMs: number,
     private readonly onChange: (pending: number) => void,
-  ) {}
+  ) {
+    const settle = (conn: ClosableConnection): void => this.settle(conn);
+    this.onClose = function (this: ClosableConnection) {
+      settle(this);
+    };
+  }
 
   /** How many connections are pending now. */
   get size(): number {
@@ -39,15 +47,19 @@ export class PendingHandshakes {
     }, this.timeoutMs);
     timer.unref();
     this.timers.set(conn, timer);
-    conn.once('close', () => this.settle(conn));
+    conn.once('close', this.onClose);
     this.onChange(this.timers.size);
   }
 
-  /** The connection completed CONNECT (or closed): it no longer counts, and its timer is cleared. */
+  /**
+   * The connection completed CONNECT (or closed): it no longer counts, and its timer and close listener
+   * are gone (nothing of this stays with a connected socket).
+   */
   settle(conn: ClosableConnection): void {
     const timer = this.timers.get(conn);
     if (timer === undefined) return;
     clearTimeout(timer);
+    conn.off('close', this.onClose);
     this.timers.delete(conn);
     this.onChange(this.timers.size);
   }

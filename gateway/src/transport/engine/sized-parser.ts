@@ -32,6 +32,11 @@ function frameBytes(frame: unknown): number {
   return 0;
 }
 
+/** The 'decoded' listener of every SizedDecoder (the emitter calls it with `this` set to the decoder). */
+function recordDecoded(this: SizedDecoder, packet: { data?: unknown }): void {
+  this.recordDecoded(packet);
+}
+
 class SizedDecoder extends Decoder {
   private pendingBytes = 0;
   /** Whether a frame of the packet being decoded was binary (an attachment). */
@@ -40,15 +45,18 @@ class SizedDecoder extends Decoder {
   constructor() {
     super();
     // Registered before socket.io's own listener, so the size is recorded before the packet is handled.
-    this.on('decoded', (packet: { data?: unknown }) => {
-      if (typeof packet.data === 'object' && packet.data !== null) {
-        decodedBytes.set(packet.data, this.pendingBytes);
-        // Told by the frames, not the packet type: socket.io-parser 4.2.5+ rewrites BINARY_EVENT to EVENT.
-        if (this.pendingBinary) binaryEvents.add(packet.data);
-      }
-      this.pendingBytes = 0;
-      this.pendingBinary = false;
-    });
+    // One shared function rather than a closure per connection.
+    this.on('decoded', recordDecoded);
+  }
+
+  recordDecoded(packet: { data?: unknown }): void {
+    if (typeof packet.data === 'object' && packet.data !== null) {
+      decodedBytes.set(packet.data, this.pendingBytes);
+      // Told by the frames, not the packet type: socket.io-parser 4.2.5+ rewrites BINARY_EVENT to EVENT.
+      if (this.pendingBinary) binaryEvents.add(packet.data);
+    }
+    this.pendingBytes = 0;
+    this.pendingBinary = false;
   }
 
   override add(frame: unknown): void {

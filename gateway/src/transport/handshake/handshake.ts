@@ -72,8 +72,35 @@ export function retriesRefusals(auth: unknown): boolean {
   );
 }
 
+/** The handshake middleware, and what the `connection` handler must tell it. */
+export interface Handshake {
+  (socket: GatewaySocket, next: Next): void;
+  /** Call on `connection`: the socket is connected, no longer an orphan in waiting. */
+  connected(socket: GatewaySocket): void;
+}
+
+/** What `auth` holds once the token is verified: the token itself is not kept for the connection's life. */
+const VERIFIED_AUTH: object = Object.freeze({});
+
+/**
+ * The close listener of a socket attached in the store but not yet connected. Built here, outside the
+ * middleware, so that it holds the socket and nothing of the handshake (whose closures would otherwise stay
+ * reachable from every connection, with socket.io's own middleware chain).
+ */
+function orphanWatcher(socket: GatewaySocket, onOrphan: (socket: GatewaySocket) => void): () => void {
+  return () => {
+    if (!socket.connected) onOrphan(socket);
+  };
+}
+
 /** The middleware chain as one function, installed with `io.use`. */
-export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, next: Next) => void {
+export function createHandshake(deps: HandshakeDeps): Handshake {
+  /** Sockets attached in the store whose `connection` has not come yet, with their close listener. */
+  const attached = new Map<GatewaySocket, () => void>();
+  const onOrphan = (socket: GatewaySocket): void => {
+    attached.delete(socket);
+    deps.onOrphan(socket);
+  };
   const queue = new AdmissionQueue(deps.handshakesPerSecond, {
     maxWaitMs: deps.handshakeQueueMaxWaitMs,
     ...(deps.now === undefined ? {} : { now: deps.now }),
@@ -111,7 +138,7 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
     next(Object.assign(new Error(wire.code), { data: wire }));
   };
 
-  return (socket, next) => {
+  const handshake = (socket: GatewaySocket, next: Next): void => {
     const ip = clientIp(socket.handshake.address, socket.handshake.headers, deps.trustProxy);
     if (deps.isRefusing()) return refuse(socket, next, new GatewayError('SERVER_DRAINING'), ip);
     const ipWaitMs = perIp?.take(ip) ?? 0;
@@ -176,10 +203,12 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
           }
           socket.data.session = result.session;
           if (socket.conn.readyState !== 'open') return deps.onOrphan(socket);
-          // socket.io drops a socket whose transport closed while middlewares ran; detach it then.
-          socket.conn.once('close', () => {
-            if (!socket.connected) deps.onOrphan(socket);
-          });
+          // socket.io drops a socket whose transport closed while middlewares ran; detach it then. The
+          // listener goes once the socket connects (connected() below).
+          const watcher = orphanWatcher(socket, onOrphan);
+          attached.set(socket, watcher);
+          socket.conn.once('close', watcher);
+          socket.handshake.auth = VERIFIED_AUTH;
           deps.metrics.handshakes.inc({ result: 'ok' });
           next();
         },
@@ -187,4 +216,12 @@ export function createHandshake(deps: HandshakeDeps): (socket: GatewaySocket, ne
       );
     });
   };
+  return Object.assign(handshake, {
+    connected(socket: GatewaySocket): void {
+      const watcher = attached.get(socket);
+      if (watcher === undefined) return;
+      attached.delete(socket);
+      socket.conn.off('close', watcher);
+    },
+  });
 }

@@ -4,7 +4,8 @@
  */
 export class Inflight {
   private count = 0;
-  private waiters: (() => void)[] = [];
+  /** Made on first wait: most sockets are never waited for. */
+  private waiters: (() => void)[] | undefined;
 
   begin(): void {
     this.count++;
@@ -12,7 +13,7 @@ export class Inflight {
 
   end(): void {
     this.count = Math.max(0, this.count - 1);
-    if (this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+    if (this.count === 0 && this.waiters !== undefined) for (const wake of this.waiters.splice(0)) wake();
   }
 
   get size(): number {
@@ -24,7 +25,7 @@ export class Inflight {
     if (this.count === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.waiters.push(() => {
+      (this.waiters ??= []).push(() => {
         clearTimeout(timer);
         resolve(true);
       });

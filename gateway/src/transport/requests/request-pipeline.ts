@@ -17,10 +17,22 @@ import { edgeError } from './request-edge.ts';
 
 /** Who sends the request: from the verified token and the socket, never from the payload. */
 export interface RequestSource {
-  userId: string;
-  claims: Readonly<Record<string, unknown>>;
-  log: Logger;
-  inflight: Inflight;
+  readonly userId: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** The socket's logger (may be created on first use: most sockets never log). */
+  readonly log: Logger;
+  readonly inflight: Inflight;
+}
+
+/**
+ * A request the pipeline answers: a feature's (AnyFeatureRequest), or one of transport's own that also
+ * needs the socket it came from (`auth:refresh` re-arms that socket's token expiry).
+ */
+export interface PipelineRequest<S extends RequestSource = RequestSource> extends Omit<
+  AnyFeatureRequest,
+  'handle'
+> {
+  handle(ctx: RequestContext, payload: unknown, source: S): Promise<unknown>;
 }
 
 export interface RequestPipelineDeps {
@@ -31,19 +43,17 @@ export interface RequestPipelineDeps {
 }
 
 /** Answers one request on `ack`; `ack` must be a function (checked by the inbound guard). */
-export type RequestPipeline = (
-  source: RequestSource,
-  request: AnyFeatureRequest,
+export type RequestPipeline<S extends RequestSource = RequestSource> = (
+  source: S,
+  request: PipelineRequest<S>,
   payload: unknown,
   ack: AckCallback<unknown>,
 ) => void;
 
-export function createRequestPipeline(deps: RequestPipelineDeps): RequestPipeline {
-  const run = async (
-    source: RequestSource,
-    request: AnyFeatureRequest,
-    raw: unknown,
-  ): Promise<Ack<unknown>> => {
+export function createRequestPipeline<S extends RequestSource = RequestSource>(
+  deps: RequestPipelineDeps,
+): RequestPipeline<S> {
+  const run = async (source: S, request: PipelineRequest<S>, raw: unknown): Promise<Ack<unknown>> => {
     const { event } = request;
     const toWire = (err: unknown) => edgeError(err, source.log, { event });
     const settle = async (act: () => Promise<unknown>): Promise<Ack<unknown>> => {
@@ -76,13 +86,13 @@ export function createRequestPipeline(deps: RequestPipelineDeps): RequestPipelin
         userId: source.userId,
         requestId,
         event,
-        act: () => settle(() => request.handle(ctx, payload)),
+        act: () => settle(() => request.handle(ctx, payload, source)),
         toWire,
       });
       ack = outcome.ack;
       replayed ||= outcome.replayed;
     } else {
-      ack = await settle(() => request.handle(ctx, payload));
+      ack = await settle(() => request.handle(ctx, payload, source));
     }
     if (replayed) deps.replays.inc({ event });
     return ack;

@@ -38,7 +38,7 @@ function setup(limits: GuardLimits = LIMITS) {
     metrics,
     clock: () => clockMs,
     onExpired: () => undefined,
-    onFlooded: (report) => floods.push(report),
+    onFlooded: (_socket, report) => floods.push(report),
   });
   const acks: unknown[] = [];
   let passed = 0;
