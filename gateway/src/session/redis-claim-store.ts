@@ -41,7 +41,13 @@ import {
   holdDue,
 } from './redis/claim-replies.ts';
 import { publishDue } from './redis/due-index.ts';
-import { defineEvent, deleteEvent, getEvent } from './redis/event-definitions.ts';
+import {
+  defineEvent,
+  deleteEvent,
+  getEvent,
+  type EventDefinitionContext,
+} from './redis/event-definitions.ts';
+import { createOperatorClient, whenReady } from './redis/operator-client.ts';
 import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
@@ -98,6 +104,8 @@ export class RedisClaimStore implements ClaimStore {
   private readonly lanes: DurableLanes | undefined;
   /** What redis/claim-sweep.ts and redis/event-definitions.ts use of the store. */
   private readonly context: SweepContext;
+  /** Opened on the first define or delete of an event (redis/operator-client.ts). */
+  private operator: EventDefinitionContext | undefined;
   private sweepRounds = 0;
   private closed = false;
 
@@ -126,7 +134,7 @@ export class RedisClaimStore implements ClaimStore {
   }
 
   defineEvent(eventId: EventId, d: EventDefinition): Promise<{ created: boolean; seats: number }> {
-    return this.run('defineEvent', () => defineEvent(this.context, eventId, d));
+    return this.run('defineEvent', async () => defineEvent(await this.operatorContext(), eventId, d));
   }
 
   getEvent(eventId: EventId): Promise<EventDefinition | null> {
@@ -134,7 +142,18 @@ export class RedisClaimStore implements ClaimStore {
   }
 
   deleteEvent(eventId: EventId, options: { force: boolean }): Promise<DeletedEvent> {
-    return this.run('deleteEvent', () => deleteEvent(this.context, eventId, options.force));
+    return this.run('deleteEvent', async () =>
+      deleteEvent(await this.operatorContext(), eventId, options.force),
+    );
+  }
+
+  private async operatorContext(): Promise<EventDefinitionContext> {
+    if (this.operator === undefined) {
+      const redis = createOperatorClient(this.redis);
+      this.operator = { ...this.context, redis, scripts: defineScripts(redis) };
+    }
+    await whenReady(this.operator.redis);
+    return this.operator;
   }
 
   listEvents(filter?: { admittingByRate?: boolean }): Promise<EventId[]> {
@@ -325,6 +344,7 @@ export class RedisClaimStore implements ClaimStore {
     if (this.closed) return;
     this.closed = true;
     await this.lanes?.close();
+    if (this.operator !== undefined) await closeRedisClient(this.operator.redis);
     if (this.ownsClient) await closeRedisClient(this.redis);
   }
 

@@ -121,7 +121,12 @@ describe.skipIf(process.platform !== 'linux')('the compiled gateway', () => {
       .filter((a) => a !== '');
     expect(argv.slice(1)).toEqual(cmd.slice(1));
     expect(resolve(readlinkSync(`/proc/${pid}/cwd`))).toBe(resolve(REPO_ROOT));
-    expect(node.output()).toMatch(/"entry":"[^"]*gateway\/dist\/main\.js","compiled":true/);
+    // Logged right after "listening" (which start() waits for): wait for the line, do not race it.
+    await waitFor(
+      () => /"entry":"[^"]*gateway\/dist\/main\.js","compiled":true/.test(node.output()),
+      10_000,
+      'gateway code line',
+    );
     expect(await fetch(`${node.url}/healthz`).then((r) => r.status)).toBe(200);
 
     // An event through the service API, a queue and a seat hold: the claims Lua scripts run from dist.
@@ -149,7 +154,12 @@ describe.skipIf(process.platform !== 'linux')('the compiled gateway', () => {
 
   it('NODE_ENV=production npm start runs the same compiled file', async () => {
     const node = await start(['npm', 'start'], productionEnv());
-    expect(node.output()).toMatch(/"entry":"[^"]*gateway\/dist\/main\.js","compiled":true/);
+    // Logged right after "listening" (which start() waits for): wait for the line, do not race it.
+    await waitFor(
+      () => /"entry":"[^"]*gateway\/dist\/main\.js","compiled":true/.test(node.output()),
+      10_000,
+      'gateway code line',
+    );
     expect(await fetch(`${node.url}/healthz`).then((r) => r.status)).toBe(200);
     await stop(node.child);
   });

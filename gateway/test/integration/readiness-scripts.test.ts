@@ -121,6 +121,7 @@ describe('/readyz scripts check', () => {
           store: 'ok',
           claims: 'ok',
           ledger: 'ok',
+          history: 'ok',
           scripts: 'not-loadable',
           pubsub: 'ok',
         },

@@ -184,6 +184,7 @@ describe('Redis Sentinel over TLS', () => {
       store: 'ok',
       claims: 'ok',
       ledger: 'ok',
+      history: 'ok',
       scripts: 'ok',
       pubsub: 'ok',
     });
