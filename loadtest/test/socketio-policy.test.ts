@@ -299,7 +299,7 @@ describe('what each policy tells the server, and how sdk retries a retryable ref
 
     expect(auths.filter((a) => a['token'] === 'limited-io')).toEqual([{ token: 'limited-io' }]);
     expect(auths.filter((a) => a['token'] === 'limited-sdk')).toEqual(
-      Array(3).fill({ token: 'limited-sdk', retryableConnectErrors: true, positions: {} }),
+      Array(3).fill({ token: 'limited-sdk', retryableConnectErrors: true }),
     );
     expect(io.of(1, 'stranded')).toMatchObject([{ code: 'RATE_LIMITED', cause: 'connect_error' }]);
     // Two refusals with retryAfterMs 300, then in: no retry came sooner than the server said.
