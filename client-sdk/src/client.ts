@@ -244,7 +244,11 @@ export function createClient<AppEvents extends object = AppEventMap>(
       roomEvent: (kind, result) =>
         kind === 'joined' ? appEvents.joined(result) : appEvents.left(result.room),
       anyEvent: (event, args) => appEvents.incoming(event, args),
-      positions: () => appEvents.positions.forHandshake(),
+      // Always sent, `{}` while nothing is known: a handshake with positions is answered with every stream's
+      // position (`session:restored.positions`), so the SDK knows its user stream from the first connect. Left
+      // out, the gateway reads no history, the user stream stays unknown until a user message arrives, and
+      // every later restore reported it as a `position-unknown` gap (found by test/integration/replay-e2e).
+      positions: () => appEvents.positions.forHandshake() ?? {},
     },
   });
   const queue = createCallQueue({

@@ -102,7 +102,7 @@ export function createSocketBinding(
     // asks the server for retryable refusals as connect_errors with their code and retryAfterMs (we retry
     // them ourselves); without it the server closes the transport, which stock clients retry.
     // `positions`: where the client is in each message stream, read now, so the server replays exactly
-    // what this attempt missed (left out while nothing is known: the handshake stays as it was).
+    // what this attempt missed (the client sends `{}` while nothing is known; undefined leaves it out).
     auth: (cb: (data: object) => void) => {
       const positions = hooks.positions();
       cb({ token, retryableConnectErrors: true, ...(positions === undefined ? {} : { positions }) });

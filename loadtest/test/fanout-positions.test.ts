@@ -38,6 +38,17 @@ describe('fan-out tallies', () => {
       gapEvents: 1,
     });
     expect(fanoutTally().rooms['another-room']).toBeUndefined();
+    // Per sequence number, how many users received it (duplicates not counted again): the coordinator
+    // counts a publish whose answer was lost as published when anyone received it.
+    expect(new Map(fanoutTally().receivers['fanout-10'])).toEqual(
+      new Map([
+        [1, 2],
+        [2, 1],
+        [3, 1],
+        [4, 1],
+        [5, 1],
+      ]),
+    );
   });
 });
 

@@ -146,7 +146,7 @@ describe('SDK history against a scripted socket.io server', () => {
     expect(chats).toEqual(['room:a#1', 'room:a#2', 'room:a#3', 'room:b#10', 'room:b#14', 'volatile']);
     expect(arity.every((n) => n === 2)).toBe(true); // data and meta: never the raw position
     expect(gaps.map((g) => [g.stream, g.reason, g.missed])).toEqual([['room:b', 'skipped', 3]]);
-    expect(auths[0]).toEqual({ token: 'any-token', retryableConnectErrors: true });
+    expect(auths[0]).toEqual({ token: 'any-token', retryableConnectErrors: true, positions: {} });
 
     // The server closes the transport: the SDK comes back and says where it was, per stream.
     const server1 = [...ioServer.sockets.sockets.values()][0];

@@ -66,7 +66,7 @@ describe('client shell (fake socket, manual timers)', () => {
     expect(s.client.state.status).toBe('connecting');
     await connectNow(s);
     expect(s.client.state.status).toBe('connected');
-    expect(s.sock().authSeen).toEqual([{ token: 'token-1', retryableConnectErrors: true }]);
+    expect(s.sock().authSeen).toEqual([{ token: 'token-1', retryableConnectErrors: true, positions: {} }]);
 
     s.sock().drop('transport close');
     expect(s.client.state).toMatchObject({ status: 'reconnecting', lastError: 'CLIENT_NETWORK' });
@@ -78,8 +78,8 @@ describe('client shell (fake socket, manual timers)', () => {
     expect(s.sock().connectCalls).toBe(2);
     expect(s.reasons).toEqual(['connect', 'reconnect']);
     expect(s.sock().authSeen).toEqual([
-      { token: 'token-1', retryableConnectErrors: true },
-      { token: 'token-2', retryableConnectErrors: true },
+      { token: 'token-1', retryableConnectErrors: true, positions: {} },
+      { token: 'token-2', retryableConnectErrors: true, positions: {} },
     ]);
   });
 
@@ -176,7 +176,11 @@ describe('client shell (fake socket, manual timers)', () => {
     s.timers.advance(0);
     await flushPromises();
     expect(s.sock().connectCalls).toBe(2);
-    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2', retryableConnectErrors: true });
+    expect(s.sock().authSeen.at(-1)).toEqual({
+      token: 'token-2',
+      retryableConnectErrors: true,
+      positions: {},
+    });
   });
 
   it.each([
@@ -204,7 +208,11 @@ describe('client shell (fake socket, manual timers)', () => {
       s.client.connect();
       await flushPromises();
       expect(s.sock().connectCalls).toBe(2);
-      expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-2', retryableConnectErrors: true });
+      expect(s.sock().authSeen.at(-1)).toEqual({
+        token: 'token-2',
+        retryableConnectErrors: true,
+        positions: {},
+      });
     },
   );
 
@@ -276,7 +284,11 @@ describe('client shell (fake socket, manual timers)', () => {
     await flushPromises();
     s.sock().accept();
     expect(s.sock().sent.map((r) => r.event)).toEqual(['auth:refresh']);
-    expect(s.sock().authSeen.at(-1)).toEqual({ token: 'token-3', retryableConnectErrors: true });
+    expect(s.sock().authSeen.at(-1)).toEqual({
+      token: 'token-3',
+      retryableConnectErrors: true,
+      positions: {},
+    });
   });
 
   it('reports what a restore brought back and what it lost, against the previous session', async () => {
@@ -347,7 +359,7 @@ describe('client shell (fake socket, manual timers)', () => {
     fail = false;
     timers.advance(500);
     await flushPromises();
-    expect(socket?.authSeen).toEqual([{ token: 'ok-token', retryableConnectErrors: true }]);
+    expect(socket?.authSeen).toEqual([{ token: 'ok-token', retryableConnectErrors: true, positions: {} }]);
   });
 });
 

@@ -115,9 +115,9 @@ describe('app events with history (client shell)', () => {
     ]);
   });
 
-  it('sends its positions in the handshake of every attempt, as they are when the attempt starts', async () => {
+  it('sends its positions in the handshake of every attempt, as they are when the attempt starts ({} while none)', async () => {
     const s = await setup({ rooms: ['a'] });
-    expect(s.sock().authSeen).toEqual([{ token: 'token', retryableConnectErrors: true }]);
+    expect(s.sock().authSeen).toEqual([{ token: 'token', retryableConnectErrors: true, positions: {} }]);
     s.sock().fire('chat', 1, at('room:a', 1));
     s.sock().fire('dm', 1, at('user', 4, 'u'));
     s.sock().fire('chat', 2, at('room:a', 2));
@@ -154,7 +154,7 @@ describe('app events with history (client shell)', () => {
     s.sock().fire('room:left', { room: 'b', rooms: [] });
     s.sock().drop();
     await s.up({ rooms: [] });
-    expect(s.sock().authSeen[2]).toEqual({ token: 'token', retryableConnectErrors: true });
+    expect(s.sock().authSeen[2]).toEqual({ token: 'token', retryableConnectErrors: true, positions: {} });
   });
 
   it("reports a restore's gaps after the session is updated, resets the positions, and drops the replay below them", async () => {

@@ -11,6 +11,10 @@ import type { Report, Table } from '../report/report.ts';
 import { buildReport, clientSpec, openRun, sleep, waitUntil, type Context } from './context.ts';
 import { FANOUT_EVENT, emptyRoomTally, type ClientSpec } from '../workers/messages.ts';
 
+/** After the last publish, the longest wait for late deliveries, and the quiet time that ends it early. */
+const SETTLE_MAX_MS = 30_000;
+const SETTLE_QUIET_MS = 3_000;
+
 export interface FanoutOptions {
   sizes: number[];
   /** Publishes per second, all rooms together (round-robin). */
@@ -59,7 +63,16 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
   const token = ctx.serviceToken;
   const sent = new Map<number, number>(o.sizes.map((s) => [s, 0]));
   const accepted = new Map<number, number>(o.sizes.map((s) => [s, 0]));
+  // Publishes not answered 202 (a timeout or reset on the killed node, a 503 after a Redis timeout): their
+  // outcome is unknown to the publisher, so they count as published exactly when a member received them.
+  const failed = new Map<number, number[]>(o.sizes.map((s) => [s, []]));
   let publishErrors = 0;
+  /** Messages published to room `size`: answered 202, or failed for the publisher but received by anyone. */
+  const published = (size: number, receivers: Map<string, Map<number, number>>): number => {
+    const bySeq = receivers.get(`fanout-${size}`);
+    const late = (failed.get(size) ?? []).filter((seq) => (bySeq?.get(seq) ?? 0) > 0).length;
+    return (accepted.get(size) ?? 0) + late;
+  };
   const publishErrorKinds = new Map<string, number>();
   let phase = 'steady';
   let urls = [...ctx.urls];
@@ -114,12 +127,14 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
       (res) => {
         if (res.status === 202) accepted.set(size, (accepted.get(size) ?? 0) + 1);
         else {
+          failed.get(size)?.push(seq);
           publishErrors++;
           publishErrorKinds.set(`HTTP ${res.status}`, (publishErrorKinds.get(`HTTP ${res.status}`) ?? 0) + 1);
         }
         void res.body?.cancel();
       },
       (err: unknown) => {
+        failed.get(size)?.push(seq);
         publishErrors++;
         const kind = err instanceof Error ? err.name : 'error';
         publishErrorKinds.set(kind, (publishErrorKinds.get(kind) ?? 0) + 1);
@@ -129,15 +144,35 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
     void p.finally(() => inflight.delete(p));
   }
   await Promise.all(inflight);
-  await sleep(2000);
+  const publishedAt = run.now();
+  // Late deliveries count (a replay after a reconnect, a saturated machine), so the run waits for them:
+  // until every member has every published message and none is down, or the deliveries stopped growing
+  // for SETTLE_QUIET_MS with everyone back, at most SETTLE_MAX_MS. What never came counts as missing.
+  let delivered = -1;
+  let quietSince = run.now();
+  for (;;) {
+    await sleep(500);
+    const { fanout: now } = await run.pool.report();
+    const have = o.sizes.reduce((n, size) => n + (now.rooms.get(`fanout-${size}`)?.unique ?? 0), 0);
+    const want = o.sizes.reduce((n, size) => n + published(size, now.receivers) * size, 0);
+    const allBack = state.downSince.size === 0;
+    if (have !== delivered) [delivered, quietSince] = [have, run.now()];
+    if (allBack && have >= want) break;
+    if (allBack && run.now() - quietSince >= SETTLE_QUIET_MS) break;
+    if (run.now() - publishedAt >= SETTLE_MAX_MS) break;
+  }
+  const settleMs = Math.round(run.now() - publishedAt);
   const { fanout } = await run.finish();
 
   const rows: Table['rows'] = [];
   let expected = 0;
+  let failedButDelivered = 0;
   const sum = emptyRoomTally();
   for (const size of o.sizes) {
     const tally = fanout.rooms.get(`fanout-${size}`) ?? emptyRoomTally();
-    const exp = (accepted.get(size) ?? 0) * size;
+    const late = published(size, fanout.receivers) - (accepted.get(size) ?? 0);
+    failedButDelivered += late;
+    const exp = published(size, fanout.receivers) * size;
     expected += exp;
     for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += tally[k];
     const l = fanout.latency.get(`size:${size}`)?.summary();
@@ -155,6 +190,7 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
       tally.reordered,
       tally.positioned,
       tally.gapEvents,
+      late,
     ]);
   }
   const { unique, duplicates } = sum;
@@ -173,6 +209,8 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
       publishesSent: [...sent.values()].reduce((a, b) => a + b, 0),
       publishesAccepted: [...accepted.values()].reduce((a, b) => a + b, 0),
       publishErrors,
+      publishFailedButDelivered: failedButDelivered,
+      settleMs,
       ...Object.fromEntries([...publishErrorKinds].map(([k, v]) => [`publishError:${k}`, v])),
       expectedDeliveries: expected,
       deliveries: unique,
@@ -207,12 +245,15 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
           'reordered',
           'with position',
           'gap events',
+          'failed publishes delivered',
         ],
         rows,
       },
     ],
     notes: [
       'Latency is receive time minus the publisher’s send time, both on this machine’s clock.',
+      'Expected = (publishes answered 202 + publishes that failed for the publisher but reached a member) × members: a publish whose answer was lost (its node killed, a timeout) may still have been published, and then every member must get it.',
+      '“settleMs”: how long after the last publish the run waited for late deliveries (until all arrived, or none came for 3 s with every member back, at most 30 s).',
       '“gaps” are expected deliveries that never arrived (expected − delivered); “gap events” are the gaps the clients were told of or noticed (SDK onGap; lean: offset jumps, new epochs, restore gaps).',
       ...(sum.positioned === 0
         ? ['No message carried a position (the gateway keeps no history): reordering was not measured.']

@@ -161,6 +161,11 @@ export interface FanoutTally {
   latency: Record<string, string>;
   /** Per room (`fanout-<size>`). */
   rooms: Record<string, RoomTally>;
+  /**
+   * Per room, `[seq, members that received it]` pairs: the coordinator counts a publish whose outcome it
+   * never learnt (a timeout, a reset) as published when a member received it.
+   */
+  receivers: Record<string, [number, number][]>;
 }
 
 export type FromWorker =

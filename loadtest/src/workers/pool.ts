@@ -33,6 +33,8 @@ export interface PoolOptions {
 export interface FanoutResult {
   latency: Map<string, Latency>;
   rooms: Map<string, RoomTally>;
+  /** Per room, per sequence number, how many members received it (all workers together). */
+  receivers: Map<string, Map<number, number>>;
 }
 
 export class WorkerPool {
@@ -150,6 +152,7 @@ export class WorkerPool {
     );
     const latency = new Map<string, Latency>();
     const rooms = new Map<string, RoomTally>();
+    const receivers = new Map<string, Map<number, number>>();
     let open = 0;
     for (const a of answers) {
       if (!a) continue;
@@ -165,8 +168,13 @@ export class WorkerPool {
         for (const k of Object.keys(have) as (keyof RoomTally)[]) have[k] += t[k] ?? 0;
         rooms.set(room, have);
       }
+      for (const [room, pairs] of Object.entries(a.fanout.receivers)) {
+        let bySeq = receivers.get(room);
+        if (!bySeq) receivers.set(room, (bySeq = new Map()));
+        for (const [seq, n] of pairs) bySeq.set(seq, (bySeq.get(seq) ?? 0) + n);
+      }
     }
-    return { fanout: { latency, rooms }, open };
+    return { fanout: { latency, rooms, receivers }, open };
   }
 
   /** CPU milliseconds each worker had used, and when that reading arrived (ms since the run start). */

@@ -62,6 +62,8 @@ export const errorCode = (err: unknown): string => {
 
 const fanoutLatency = new LatencyByLabel();
 const fanoutRooms = new Map<string, RoomTally>();
+/** Per room, per sequence number, how many of this worker's users received it. */
+const fanoutReceivers = new Map<string, Map<number, number>>();
 const tallyOf = (room: string): RoomTally => {
   let tally = fanoutRooms.get(room);
   if (!tally) fanoutRooms.set(room, (tally = emptyRoomTally()));
@@ -91,6 +93,9 @@ export function onFanout(data: unknown, seen: FanoutSeen, position: MessagePosit
   }
   seenInRoom.add(d.seq);
   tally.unique++;
+  let receivers = fanoutReceivers.get(d.room);
+  if (!receivers) fanoutReceivers.set(d.room, (receivers = new Map()));
+  receivers.set(d.seq, (receivers.get(d.seq) ?? 0) + 1);
   if (position !== undefined) {
     tally.positioned++;
     const last = seen.last.get(position.stream);
@@ -112,7 +117,9 @@ export function onFanoutGap(room: string | undefined): void {
 export function fanoutTally(): FanoutTally {
   const latency: Record<string, string> = {};
   for (const [label, l] of fanoutLatency.byLabel) latency[label] = l.encode();
-  return { latency, rooms: Object.fromEntries(fanoutRooms) };
+  const receivers: Record<string, [number, number][]> = {};
+  for (const [room, bySeq] of fanoutReceivers) receivers[room] = [...bySeq];
+  return { latency, rooms: Object.fromEntries(fanoutRooms), receivers };
 }
 
 export { FANOUT_EVENT };
