@@ -149,6 +149,9 @@ const kindOf = (key: string): string =>
     .replace(/^\{node:[^}]*\}/, '{node:<id>}')
     .replace(/\{node:[^}]*\}/, '{node:<id>}');
 
+/** Request records: a user's record list `{u:<id>}:q`, and keys of one record each (`<req>` in the name). */
+const isRecordKind = (kind: string): boolean => kind.includes('<req>') || kind.endsWith('}:q');
+
 /** Every key, grouped by kind. */
 async function keysByKind(client: Redis): Promise<Map<string, string[]>> {
   const kinds = new Map<string, string[]>();
@@ -218,7 +221,7 @@ try {
   // Request records live REQUEST_RESULT_TTL_MS (120 s): what stays once they are gone.
   let records = 0;
   for (const [kind, keys] of kindsAfter) {
-    if (!kind.includes('<req>')) continue;
+    if (!isRecordKind(kind)) continue;
     for (let j = 0; j < keys.length; j += 1000) records += await redis.unlink(...keys.slice(j, j + 1000));
   }
   const withoutRecords = await usedMemory(redis);

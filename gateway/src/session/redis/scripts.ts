@@ -30,6 +30,7 @@ const script = <K extends readonly string[], A extends readonly ScriptArg[]>(
 
 const SESSION = ['session'] as const;
 const ATTACH = ['session', 'seen', 'claims', 'revoked'] as const;
+const LEDGER = ['requests', 'request'] as const;
 const HOLD = [...EVENT_KEY_PARTS, 'request'] as const;
 type Seats = readonly string[];
 
@@ -57,8 +58,9 @@ const SCRIPTS = {
   purgeSockets: script<typeof SESSION, [nodeId: string, ttlMs: number, socketIds: Seats]>(SESSION),
   // User slot: the claim store's index and the request ledger (lua/).
   claimsIndexAdd: script<readonly ['claims'], [eventId: string, ttlMs: number]>(['claims']),
-  requestBegin: script<readonly ['request'], [pendingMs: number]>(['request']),
-  requestAbandon: script<readonly ['request'], []>(['request']),
+  requestBegin: script<typeof LEDGER, [requestId: string, pendingMs: number]>(LEDGER),
+  requestComplete: script<typeof LEDGER, [requestId: string, entry: string, ttlMs: number]>(LEDGER),
+  requestAbandon: script<typeof LEDGER, [requestId: string]>(LEDGER),
   // Global: the node registry (lua/).
   heartbeatNode: script<readonly ['nodes'], [nodeId: string]>(['nodes']),
   findDeadNodes: script<readonly ['nodes'], [deadAfterMs: number, limit: number]>(['nodes']),

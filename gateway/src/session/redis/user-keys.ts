@@ -21,7 +21,12 @@ export interface UserKeys {
   readonly claims: string;
   /** `:v`: the epoch second at or before which the user's tokens are refused. */
   readonly revoked: string;
-  /** `:q:<requestId>`: the request ledger entry (see request-ledger.ts). */
+  /**
+   * `:q`: the request ledger's record list, one string of every recent entry of the user with its own expiry
+   * (see lua/request-begin.lua), so a user's request records cost one key, not one each.
+   */
+  readonly requests: string;
+  /** `:q:<requestId>`: a ledger entry of its own (the list was full, or the answer long; and older entries). */
   request(requestId: string): string;
 }
 
@@ -35,6 +40,7 @@ export function createUserKeys(prefix: string): (userId: UserId) => UserKeys {
       seen: `${base}:n`,
       claims: `${base}:c`,
       revoked: `${base}:v`,
+      requests: `${base}:q`,
       request: (requestId) => `${base}:q:${requestId}`,
     };
   };
