@@ -96,22 +96,31 @@ export class RedisRequestLedger implements ClosableRequestLedger {
   }
 }
 
+/** What every successful ack starts with (transport/requests/idempotency.ts: `JSON.stringify({ ok: true, data })`). */
+const OK_ACK_HEAD = '{"ok":true,"data":';
+
 /**
  * A done entry: `<event>\n<ack>`, a third smaller than the JSON it replaced (no field names, no escaped
- * ack), which counts at several records per active user (issue 15). An event name that could be misread
- * (a newline in it, or `{` first) falls back to the JSON form.
+ * ack), which counts at several records per active user (issue 15); a successful ack is kept as its data
+ * alone, `<event>\r<data>` (the ack is `{"ok":true,"data":<data>}`, 19 bytes fewer per entry). An event
+ * name that could be misread (a newline or carriage return in it, or `{` first) falls back to the JSON form.
  */
 export function encodeEntry(event: string, ack: string): string {
-  if (event === '' || event.includes('\n') || event.startsWith('{')) return JSON.stringify({ event, ack });
+  if (event === '' || /[\n\r]/.test(event) || event.startsWith('{')) return JSON.stringify({ event, ack });
+  if (ack.startsWith(OK_ACK_HEAD) && ack.endsWith('}')) {
+    return `${event}\r${ack.slice(OK_ACK_HEAD.length, -1)}`;
+  }
   return `${event}\n${ack}`;
 }
 
-/** Parses an entry of either form (see encodeEntry), or `pending`. */
+/** Parses an entry of any form (see encodeEntry), or `pending`. */
 export function parseEntry(value: string): LedgerEntry {
   if (value === PENDING) return { state: 'pending' };
-  const newline = value.indexOf('\n');
-  if (!value.startsWith('{') && newline > 0) {
-    return { state: 'done', event: value.slice(0, newline), ack: value.slice(newline + 1) };
+  const end = value.search(/[\n\r]/);
+  if (!value.startsWith('{') && end > 0) {
+    const event = value.slice(0, end);
+    const rest = value.slice(end + 1);
+    return { state: 'done', event, ack: value[end] === '\r' ? `${OK_ACK_HEAD}${rest}}` : rest };
   }
   let parsed: { event?: unknown; ack?: unknown };
   try {

@@ -95,8 +95,12 @@ function redisHarness(): Harness {
       const found = (await raw!.eval(
         `local r = redis.call('GET', KEYS[1]); if not r then return false end
          local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+         local id = ARGV[1]
+         if #id == 32 and not string.find(id, '[^0-9a-f]') then
+           id = '\\0' .. string.gsub(id, '..', function(h) return string.char(tonumber(h, 16)) end)
+         end
          local l = cmsgpack.unpack(r)
-         for i = 1, #l, 3 do if l[i] == ARGV[1] then return {l[i + 2], tostring(l[i + 1] - now)} end end
+         for i = 1, #l, 3 do if l[i] == id then return {l[i + 2], tostring(l[i + 1] - now)} end end
          return false`,
         1,
         keys.requests,
@@ -192,6 +196,17 @@ for (const harness of [memoryHarness(), redisHarness()]) {
         await l!.complete('u1', 'short', 'room:join', '{"ok":true}', 1000);
         expect((await raw('u1', 'keep')).listPttl).toBeGreaterThan(59_000);
         expect((await raw('u1', 'short')).pttl).toBeLessThanOrEqual(1000);
+        // A successful ack is kept as its data; an SDK request id (32 hex digits) as its 16 bytes.
+        const sdkId = '0123456789abcdef0123456789abcdef';
+        await l!.begin('u1', sdkId, 5000);
+        await l!.complete('u1', sdkId, 'room:join', '{"ok":true,"data":{"room":"a"}}', 60_000);
+        expect(await raw('u1', sdkId)).toMatchObject({ where: 'list', value: 'room:join\r{"room":"a"}' });
+        expect(await l!.begin('u1', sdkId, 5000)).toEqual({
+          state: 'done',
+          event: 'room:join',
+          ack: '{"ok":true,"data":{"room":"a"}}',
+        });
+        expect(await l!.begin('u1', sdkId.toUpperCase(), 5000)).toEqual({ state: 'new' });
       });
 
       it('gives an entry a key of its own when the list is full or the answer long, and reads it there', async () => {
@@ -230,14 +245,12 @@ for (const harness of [memoryHarness(), redisHarness()]) {
           event: 'room:join',
           ack: '{"ok":true}',
         });
-        for (const [i, event] of ['{odd', 'two\nlines', ''].entries()) {
+        for (const [i, event] of ['{odd', 'two\nlines', 'car\rreturn', ''].entries()) {
           expect(await l!.begin('u1', `odd-${i}`, 5000)).toEqual({ state: 'new' });
-          await l!.complete('u1', `odd-${i}`, event, '{"ok":false}\n', 60_000);
-          expect(await l!.begin('u1', `odd-${i}`, 5000)).toEqual({
-            state: 'done',
-            event,
-            ack: '{"ok":false}\n',
-          });
+          for (const ack of ['{"ok":false}\n', '{"ok":true,"data":"\r\n"}']) {
+            await l!.complete('u1', `odd-${i}`, event, ack, 60_000);
+            expect(await l!.begin('u1', `odd-${i}`, 5000)).toEqual({ state: 'done', event, ack });
+          }
         }
       });
     }

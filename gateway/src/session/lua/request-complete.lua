@@ -5,6 +5,12 @@
 -- KEYS[1] the user's record list   KEYS[2] the per-request key (both in the user's hash tag)
 -- ARGV[1] requestId   ARGV[2] the entry (`<event>\n<ack>` or JSON)   ARGV[3] ttlMs
 -- Reply: 1
+-- An id of 32 lowercase hex digits (what the SDK makes) is kept as its 16 bytes after a NUL byte, which no
+-- other id can start with (ids are printable): 15 bytes fewer per entry.
+local id = ARGV[1]
+if #id == 32 and not string.find(id, '[^0-9a-f]') then
+  id = '\0' .. string.gsub(id, '..', function(h) return string.char(tonumber(h, 16)) end)
+end
 local RECORDS_MAX, VALUE_MAX = 16, 512
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -14,7 +20,7 @@ local list, found = {}, false
 if raw then
   local all = cmsgpack.unpack(raw)
   for i = 1, #all, 3 do
-    if all[i] == ARGV[1] then
+    if all[i] == id then
       found = true
     elseif all[i + 1] > now then
       list[#list + 1], list[#list + 2], list[#list + 3] = all[i], all[i + 1], all[i + 2]
@@ -23,7 +29,7 @@ if raw then
 end
 local inList = #ARGV[2] <= VALUE_MAX and #list < RECORDS_MAX * 3
 if inList then
-  list[#list + 1], list[#list + 2], list[#list + 3] = ARGV[1], now + ms, ARGV[2]
+  list[#list + 1], list[#list + 2], list[#list + 3] = id, now + ms, ARGV[2]
   redis.call('DEL', KEYS[2])
 else
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ms)
