@@ -1,6 +1,6 @@
 /**
  * The Redis claim store: every event-side change is one Lua script (lua/claims/*.lua) over one event's
- * `{event:<id>}` keys, the authority; the user's index `{u:<id>}:c` is a separate, idempotent write
+ * `{event:<id>}` keys, the authority; the user's index (in the user's marks, `{u:<id>}:m`) is a separate, idempotent write
  * in the user's slot (one command, claims-index-add.lua), issued before the script on the same connection (so
  * whenever the event side has a user's state, the index names the event). Nothing here is ever one
  * cross-slot script, so the same code runs on Redis Cluster. See claim-store.ts for the contract; the
@@ -45,7 +45,7 @@ import { defineEvent, deleteEvent, getEvent } from './redis/event-definitions.ts
 import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
-import { asInt, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
+import { asInt, asStrings, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
 import {
   DurableLanes,
   notDurableError,
@@ -276,11 +276,11 @@ export class RedisClaimStore implements ClaimStore {
   /** Two round trips when the index names events (HKEYS, then one user-state script per event, concurrently); one when it is empty. */
   userClaims(userId: UserId, knownEvents?: readonly EventId[]): Promise<UserClaims> {
     return this.run('userClaims', async () => {
-      const index = this.userKeys(userId).claims;
+      const marks = { marks: this.userKeys(userId).marks };
       // The attach script already read (and extended) the index when it hands us `knownEvents`.
       const events =
         knownEvents ??
-        (await Promise.all([this.redis.hkeys(index), this.redis.pexpire(index, this.indexTtlMs)]))[0];
+        asStrings('claimsIndexRead', await this.scripts.claimsIndexRead(marks, this.indexTtlMs));
       const result: UserClaims = { queues: [], holds: [], admissions: [] };
       if (events.length === 0) return result;
       const replies = await Promise.all(
@@ -297,8 +297,8 @@ export class RedisClaimStore implements ClaimStore {
       });
       // Repair: entries naming events where the user has nothing. Not awaited; a failure only leaves them.
       if (stale.length > 0) {
-        this.redis
-          .hdel(index, ...stale)
+        this.scripts
+          .claimsIndexDrop(marks, stale)
           .catch((err: unknown) => this.log.warn({ err }, 'claim index repair failed'));
       }
       return sortEvents(result);

@@ -14,7 +14,8 @@ import { eventually, startRedis, type RedisProcess } from '../support/redis.ts';
 const TTL_MS = 60_000;
 const keys = createNodeKeys('lua:');
 const userKeys = createUserKeys('lua:')('u1');
-const { session, seen, claims, revoked } = userKeys;
+/** `marks`: the seen mark (field `n`) and the queue/hold index (`e<eventId>` fields), one hash. */
+const { session, marks, revoked } = userKeys;
 /** The connecting token's issue time (seconds) where no revocation is made. */
 const IAT = 1_700_000_000;
 /** The seen marker's lifetime in these tests (the store uses SEEN_TTL_MS). */
@@ -83,11 +84,12 @@ describe('session Lua scripts on real Redis', () => {
     expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['c', 'rlobby', 'ss1', 'ss2']);
     expect(await redis.object('ENCODING', session)).toBe('listpack');
     await expectUserKeysExpireIn(TTL_MS);
-    expect(await redis.pttl(seen)).toBeGreaterThan(SEEN_MS - 1000);
+    expect(await redis.pttl(marks)).toBeGreaterThan(SEEN_MS - 1000);
+    expect(await redis.hget(marks, 'n')).toBe('1');
   });
 
   it('attach-socket.lua reads and extends the queue/hold index only when asked to', async () => {
-    await redis.hset(claims, 'ev1', 1, 'ev2', 1);
+    await redis.hset(marks, 'eev1', '', 'eev2', '');
     const without = (await scripts.attachSocket(
       userKeys,
       's1',
@@ -99,7 +101,8 @@ describe('session Lua scripts on real Redis', () => {
       IAT,
     )) as unknown[];
     expect(without[5]).toEqual([]);
-    expect(await redis.pttl(claims)).toBe(-1);
+    // The key lives as long as the seen mark (the longer of the two), not the index's lifetime.
+    expect(await redis.pttl(marks)).toBeLessThanOrEqual(SEEN_MS);
     const withIndex = (await scripts.attachSocket(
       userKeys,
       's2',
@@ -107,11 +110,14 @@ describe('session Lua scripts on real Redis', () => {
       5,
       TTL_MS,
       SEEN_MS,
-      90_000,
+      2 * SEEN_MS,
       IAT,
     )) as unknown[];
     expect([...(withIndex[5] as string[])].sort()).toEqual(['ev1', 'ev2']);
-    expect(await redis.pttl(claims)).toBeGreaterThan(89_000);
+    expect(await redis.pttl(marks)).toBeGreaterThan(2 * SEEN_MS - 1000);
+    // Never shortened: a later attach keeps the longer lifetime.
+    await scripts.attachSocket(userKeys, 's3', 'A', 5, TTL_MS, SEEN_MS, 0, IAT);
+    expect(await redis.pttl(marks)).toBeGreaterThan(2 * SEEN_MS - 1000);
   });
 
   it('attach-socket.lua tells a return after the session expired from a first visit', async () => {
@@ -131,7 +137,7 @@ describe('session Lua scripts on real Redis', () => {
     expect(await attach('s1', IAT)).toEqual([-1, IAT]);
     expect(await attach('s1', IAT - 86_400)).toEqual([-1, IAT]);
     // Nothing was written for the refused attaches: no session, no socket, no seen marker.
-    expect(await redis.exists(session, seen)).toBe(0);
+    expect(await redis.exists(session, marks)).toBe(0);
     expect(((await attach('s1', IAT + 1)) as unknown[]).slice(0, 2)).toEqual([1, 0]);
     // Checked before the connection limit: at the limit, a revoked token is told so, not "limit".
     expect(await attach('s2', IAT, 1)).toEqual([-1, IAT]);

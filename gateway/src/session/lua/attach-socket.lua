@@ -4,12 +4,13 @@
 -- KEYS[1] the session hash: its existence is "the session lives", its TTL the session's; fields `c` createdAt
 --         (epoch ms, always there), `s<socketId>` -> nodeId per socket, `r<room>` -> '' per room (one small
 --         hash, a listpack, instead of three keys: see docs/queue-and-seats.md, "Keys and scripts")
--- KEYS[2] seen marker (the user had a session; outlives it by SEEN_TTL; value 1)
--- KEYS[3] the user's queue/hold index (hash eventId -> 1), read here so a restore needs no other trip
--- KEYS[4] the user's token revocation (string: epoch second, see revoke-tokens.lua), read here so the
+-- KEYS[2] the user's marks, one hash that outlives the session (see user-keys.ts): field `n` the seen mark
+--         (the user had a session; kept seenTtlMs), fields `e<eventId>` the user's queue/hold index, read
+--         here so a restore needs no other trip; the key's TTL only ever grows (the longer of the two)
+-- KEYS[3] the user's token revocation (string: epoch second, see revoke-tokens.lua), read here so the
 --         revocation check costs no other trip
 -- ARGV[1] socketId   ARGV[2] nodeId   ARGV[3] maxSockets   ARGV[4] ttlMs   ARGV[5] seenTtlMs
--- ARGV[6] claims index TTL in ms (0: do not read or extend the index)
+-- ARGV[6] claims index TTL in ms (0: do not read the index)
 -- ARGV[7] the connecting token's issue time, whole epoch seconds (Principal.issuedAtSeconds)
 -- Reply: {1, recovered (1 when the session existed before), expiresAt (epoch ms), {room...},
 --         returnedAfterExpiry (1 when no session exists but the seen marker does), {eventId...}}
@@ -17,7 +18,7 @@
 --         checked first: the same rule as isRevokedBy in session-store.ts)
 --     or {0, liveSockets} when refused by the limit (nothing written).
 -- Re-attaching a socketId that is already recorded is not counted against the limit (idempotent retry).
-local revokedAt = redis.call('GET', KEYS[4])
+local revokedAt = redis.call('GET', KEYS[3])
 if revokedAt and tonumber(ARGV[7]) <= tonumber(revokedAt) then
   return {-1, tonumber(revokedAt)}
 end
@@ -43,10 +44,10 @@ if not known and live >= tonumber(ARGV[3]) then
 end
 
 local returnedAfterExpiry = 0
-if recovered == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+if recovered == 0 and redis.call('HEXISTS', KEYS[2], 'n') == 1 then
   returnedAfterExpiry = 1
 end
-redis.call('SET', KEYS[2], 1, 'PX', tonumber(ARGV[5]))
+redis.call('HSET', KEYS[2], 'n', 1)
 if recovered == 0 then
   redis.call('HSET', KEYS[1], 'c', now, socket, ARGV[2])
 else
@@ -56,9 +57,12 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 local claimEvents = {}
 local indexTtl = tonumber(ARGV[6])
 if indexTtl > 0 then
-  claimEvents = redis.call('HKEYS', KEYS[3])
-  if #claimEvents > 0 then
-    redis.call('PEXPIRE', KEYS[3], indexTtl)
+  for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if string.sub(f, 1, 1) == 'e' then claimEvents[#claimEvents + 1] = string.sub(f, 2) end
   end
 end
+-- The seen mark's lifetime, or the index's when it names events and lives longer.
+local keep = tonumber(ARGV[5])
+if #claimEvents > 0 and indexTtl > keep then keep = indexTtl end
+if redis.call('PTTL', KEYS[2]) < keep then redis.call('PEXPIRE', KEYS[2], keep) end
 return {1, recovered, now + ttl, rooms, returnedAfterExpiry, claimEvents}

@@ -73,7 +73,7 @@ export async function sweepClaims(c: SweepContext, mode: SweepMode = 'due'): Pro
         const keys = c.userKeys(u);
         const [exists] = await Promise.all([
           c.redis.exists(keys.session),
-          c.redis.pexpire(keys.claims, c.indexTtlMs),
+          c.scripts.claimsIndexRead(keys, c.indexTtlMs),
         ]);
         alive.set(u, exists === 1);
       }),
@@ -102,7 +102,7 @@ export async function sweepClaims(c: SweepContext, mode: SweepMode = 'due'): Pro
       }
     });
     // The index of a user whose session ended goes too (best effort: it would expire anyway).
-    await Promise.all([...dropped].map((u) => c.redis.del(c.userKeys(u).claims).catch(() => 0)));
+    await Promise.all([...dropped].map((u) => c.scripts.claimsIndexDrop(c.userKeys(u), []).catch(() => 0)));
   }
 
   // The walk writes only what the index has wrong; the due sweep what moved.

@@ -29,7 +29,8 @@ const script = <K extends readonly string[], A extends readonly ScriptArg[]>(
 ): ScriptSpec<K, A> => ({ keys, claims });
 
 const SESSION = ['session'] as const;
-const ATTACH = ['session', 'seen', 'claims', 'revoked'] as const;
+const ATTACH = ['session', 'marks', 'revoked'] as const;
+const MARKS = ['marks'] as const;
 const LEDGER = ['requests', 'request'] as const;
 const HOLD = [...EVENT_KEY_PARTS, 'request'] as const;
 type Seats = readonly string[];
@@ -57,7 +58,9 @@ const SCRIPTS = {
   getSession: script<typeof SESSION, []>(SESSION),
   purgeSockets: script<typeof SESSION, [nodeId: string, ttlMs: number, socketIds: Seats]>(SESSION),
   // User slot: the claim store's index and the request ledger (lua/).
-  claimsIndexAdd: script<readonly ['claims'], [eventId: string, ttlMs: number]>(['claims']),
+  claimsIndexAdd: script<typeof MARKS, [eventId: string, ttlMs: number]>(MARKS),
+  claimsIndexRead: script<typeof MARKS, [ttlMs: number]>(MARKS),
+  claimsIndexDrop: script<typeof MARKS, [eventIds: readonly string[]]>(MARKS),
   requestBegin: script<typeof LEDGER, [requestId: string, pendingMs: number]>(LEDGER),
   requestComplete: script<typeof LEDGER, [requestId: string, entry: string, ttlMs: number]>(LEDGER),
   requestAbandon: script<typeof LEDGER, [requestId: string]>(LEDGER),

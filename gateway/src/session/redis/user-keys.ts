@@ -15,10 +15,14 @@ export interface UserKeys {
    * `r<room>` -> '' per room. Its existence is "the session lives"; its TTL is the session's.
    */
   readonly session: string;
-  /** `:n`: that the user had a session (attach only), to tell an expired session from a first visit. */
-  readonly seen: string;
-  /** `:c` hash eventId -> 1: the events the user may have queue/hold state in (the claim store's index). */
-  readonly claims: string;
+  /**
+   * `:m`, the user's marks, one small hash (a listpack) that outlives the session: `n` -> 1 that the user
+   * had a session (attach sets it, to tell an expired session from a first visit: kept SEEN_TTL_MS), and
+   * `e<eventId>` -> '' per event the user may have queue/hold state in (the claim store's index: kept at
+   * least claimsIndexTtlMs past its last write or read). The key's TTL is the longer of the two, only ever
+   * extended (lua/claims-index-add.lua), so one key serves both (issue 15: a key per user fewer).
+   */
+  readonly marks: string;
   /** `:v`: the epoch second at or before which the user's tokens are refused. */
   readonly revoked: string;
   /**
@@ -37,8 +41,7 @@ export function createUserKeys(prefix: string): (userId: UserId) => UserKeys {
     const base = `${prefix}{u:${encodeKeyId(userId)}}`;
     return {
       session: base,
-      seen: `${base}:n`,
-      claims: `${base}:c`,
+      marks: `${base}:m`,
       revoked: `${base}:v`,
       requests: `${base}:q`,
       request: (requestId) => `${base}:q:${requestId}`,
