@@ -195,7 +195,7 @@ export class RedisClaimStore implements ClaimStore {
     );
   }
 
-  /** The request record, when asked, is kept by the hold script itself (KEYS[13] in the event's slot). */
+  /** The request record, when asked, is kept by the hold script itself (in the event's slot: `reqs`). */
   hold(
     userId: UserId,
     eventId: EventId,
@@ -214,6 +214,7 @@ export class RedisClaimStore implements ClaimStore {
             admitted ? 1 : 0,
             this.checkMs,
             request === undefined ? 0 : Math.max(1, Math.round(request.resultTtlMs)),
+            request?.requestId ?? '',
             seatIds,
           ),
         ),
@@ -224,7 +225,7 @@ export class RedisClaimStore implements ClaimStore {
       if (due) await publishDue(this.scripts, this.nodeKeys, eventId, due);
       // A refusal promises nothing: only a hold is taken back when a failover could erase it.
       if (written.durable || !result.ok) return result;
-      await this.undoHold(userId, holdKeys, result.hold.fence, result.newlyHeld);
+      await this.undoHold(userId, holdKeys, result.hold.fence, request?.requestId ?? '', result.newlyHeld);
       throw this.notDurable('hold', written.replicas);
     });
   }
@@ -365,8 +366,14 @@ export class RedisClaimStore implements ClaimStore {
    * record. If that fails too, the hold expires, and its record answers a retry with the same request id,
    * whose own WAIT must then succeed before the user is told.
    */
-  private async undoHold(userId: UserId, keys: HoldKeys, fence: number, seats: SeatId[]): Promise<void> {
-    await this.scripts.seatUnhold(keys, userId, fence, seats).catch((err: unknown) => {
+  private async undoHold(
+    userId: UserId,
+    keys: HoldKeys,
+    fence: number,
+    requestId: string,
+    seats: SeatId[],
+  ): Promise<void> {
+    await this.scripts.seatUnhold(keys, userId, fence, requestId, seats).catch((err: unknown) => {
       this.log.warn({ err: String(err) }, 'undoing a hold that WAIT did not confirm failed; it expires');
     });
   }

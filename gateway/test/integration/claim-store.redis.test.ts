@@ -55,6 +55,21 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** The user's seat:hold records in the event: ids (as sent: these tests use no 32-hex ids) and time left. */
+const records = async (eventId: string, u: string) =>
+  (
+    (await raw.eval(
+      `local r = redis.call('HGET', KEYS[1], ARGV[1]); if not r then return {} end
+       local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+       local l, out = cmsgpack.unpack(r), {}
+       for i = 1, #l, 3 do out[#out + 1] = l[i]; out[#out + 1] = tostring(l[i + 1] - now) end
+       return out`,
+      1,
+      eventKeys(eventId).reqs,
+      u,
+    )) as string[]
+  ).flatMap((v, i, all) => (i % 2 === 0 ? [{ id: v, leftMs: Number(all[i + 1]) }] : []));
+
 /** The events the user's index names (the `e<eventId>` fields of the user's marks). */
 const indexed = async (u: string) =>
   (await raw.hkeys(keys.userIndex(u))).filter((f) => f.startsWith('e')).map((f) => f.slice(1));
@@ -211,7 +226,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     }
   });
 
-  it('keeps a hold request record in the event`s slot, for its result ttl', async () => {
+  it('keeps hold request records in the event`s slot, in the user`s list with their own expiry, for their result ttl', async () => {
     await store.defineEvent('recd', {
       seats: ['R1'],
       requiresAdmission: false,
@@ -220,10 +235,72 @@ describe('RedisClaimStore on a real redis-server', () => {
       holdSeconds: 300,
     });
     await store.hold('rec:u', 'recd', ['R1'], false, { requestId: 'rq:1', resultTtlMs: 30_000 });
-    const key = eventKeys('recd').holdRequest('rec:u', 'rq:1');
-    expect(key).toBe('rc:{event:recd}:req:rec%3Au:rq:1');
-    expect(await raw.pttl(key)).toBeGreaterThan(29_000);
+    const list = await records('recd', 'rec:u');
+    expect(list.map((r) => r.id)).toEqual(['rq:1']);
+    expect(list[0]!.leftMs).toBeGreaterThan(29_000);
+    expect(list[0]!.leftMs).toBeLessThanOrEqual(30_000);
+    expect(await raw.exists(eventKeys('recd').holdRequest('rec:u', 'rq:1'))).toBe(0);
     expect(await raw.exists(userKeys('rec:u').request('rq:1'))).toBe(0);
+    // The user is a member, so the member check drops the list once it expired.
+    expect(await raw.zscore(eventKeys('recd').members, 'rec:u')).not.toBeNull();
+    // A key of its own when the event is unknown, or the user's list full (8 records).
+    await expect(
+      store.hold('rec:u', 'nowhere', ['R1'], false, { requestId: 'rq:x', resultTtlMs: 30_000 }),
+    ).rejects.toMatchObject({ code: 'EVENT_UNKNOWN' });
+    expect(await raw.pttl(eventKeys('nowhere').holdRequest('rec:u', 'rq:x'))).toBeGreaterThan(29_000);
+    for (let i = 2; i <= 10; i++) {
+      await store.hold('rec:u', 'recd', ['R1'], false, { requestId: `rq:${i}`, resultTtlMs: 30_000 });
+    }
+    expect((await records('recd', 'rec:u')).map((r) => r.id)).toEqual([
+      'rq:1',
+      'rq:2',
+      'rq:3',
+      'rq:4',
+      'rq:5',
+      'rq:6',
+      'rq:7',
+      'rq:8',
+    ]);
+    expect(await raw.exists(eventKeys('recd').holdRequest('rec:u', 'rq:9'))).toBe(1);
+    // Each answers its retries, wherever it is kept.
+    for (const id of ['rq:1', 'rq:8', 'rq:10']) {
+      const again = await store.hold('rec:u', 'recd', ['R1'], false, { requestId: id, resultTtlMs: 30_000 });
+      expect(again.replayed).toBe(true);
+    }
+  });
+
+  it('drops expired hold request records at the member check, and the member with them', async () => {
+    await store.defineEvent('recx', {
+      seats: ['X1', 'X2'],
+      requiresAdmission: false,
+      admissionRatePerSecond: 0,
+      maxSeatsPerUser: 1,
+      holdSeconds: 300,
+    });
+    await raw.hset(keys.userSession('rx-live'), 'c', 1);
+    await raw.hset(keys.userSession('rx-other'), 'c', 1);
+    // A refusal is recorded too (the user had nothing else in the event).
+    await store.hold('rx-other', 'recx', ['X1'], false);
+    const refused = await store.hold('rx-live', 'recx', ['X1'], false, { requestId: 'a', resultTtlMs: 400 });
+    expect(refused.ok).toBe(false);
+    expect((await records('recx', 'rx-live')).map((r) => r.id)).toEqual(['a']);
+    // A dead user's records outlive their session for their ttl too.
+    await store.hold('rx-dead', 'recx', ['X2'], false, { requestId: 'b', resultTtlMs: 600 });
+    await expect
+      .poll(
+        async () => {
+          await store.sweep();
+          return [
+            await raw.hexists(eventKeys('recx').reqs, 'rx-live'),
+            await raw.hexists(eventKeys('recx').reqs, 'rx-dead'),
+            await raw.zscore(eventKeys('recx').members, 'rx-live'),
+            await raw.zscore(eventKeys('recx').members, 'rx-dead'),
+          ];
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toEqual([0, 0, null, null]);
+    expect((await store.seatMap('recx')).seats).toEqual({ X1: 'held', X2: 'free' });
   });
 
   it('sweeps through the due index: a round visits only due events; the walk files an entry a node lost', async () => {

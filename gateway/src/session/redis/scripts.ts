@@ -91,9 +91,12 @@ const SCRIPTS = {
   ),
   seatHold: script<
     typeof HOLD,
-    [userId: string, admitted: 0 | 1, checkMs: number, recordMs: number, seatIds: Seats]
+    [userId: string, admitted: 0 | 1, checkMs: number, recordMs: number, requestId: string, seatIds: Seats]
   >(HOLD, true),
-  seatUnhold: script<typeof HOLD, [userId: string, fence: number, seatIds: Seats]>(HOLD, true),
+  seatUnhold: script<typeof HOLD, [userId: string, fence: number, requestId: string, seatIds: Seats]>(
+    HOLD,
+    true,
+  ),
   seatRelease: script<typeof EVENT_KEY_PARTS, [userId: string, seatIds: Seats]>(EVENT_KEY_PARTS, true),
   seatConfirm: script<typeof EVENT_KEY_PARTS, [userId: string, fence: number, seatIds: Seats]>(
     EVENT_KEY_PARTS,

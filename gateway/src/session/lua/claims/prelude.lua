@@ -1,6 +1,6 @@
 -- prelude.lua: prepended to every claims script (lua/claims/*.lua) when it is loaded, so they share one
--- clock reading, the group helpers and the change log. Every claims script takes the same twelve KEYS (seat-hold.lua
--- one more, its request record), all of one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
+-- clock reading, the group helpers and the change log. Every claims script takes the same thirteen KEYS (seat-hold.lua
+-- one more, its request record's own key), all of one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
 -- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt, ver}   KEYS[2] seats set
 -- KEYS[3] holder hash seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
 -- KEYS[5] groups hash userId -> cjson {f = fence, e = expiresAt ms, s = {seatId...}}
@@ -9,11 +9,12 @@
 -- KEYS[9] queue sequence counter   KEYS[10] admitted zset userId -> admission expiresAt
 -- KEYS[11] members zset userId -> when to check next that the user's session still lives
 -- KEYS[12] change log stream: entry id `<version>-0`, fields seatId -> status (free|held|sold)
+-- KEYS[13] seat:hold records hash userId -> cmsgpack {requestId, expiresAt ms, outcome, ...} (see load_records)
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local K_DEF, K_SEATS, K_HOLDER, K_SOLD, K_GROUPS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_GEXP, K_FENCE, K_QUEUE, K_QSEQ, K_ADMITTED, K_MEMBERS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
-local K_LOG = KEYS[12]
+local K_LOG, K_REQS = KEYS[12], KEYS[13]
 
 -- The change log: every seat status change a script makes is noted here and appended by `logged` under a
 -- new version (def field `ver`), in the same script, so the log can never miss or reorder a change. Nodes
@@ -154,4 +155,41 @@ local function with_due(reply, force)
   end
   reply[#reply + 1] = {due, seq}
   return reply
+end
+
+-- The seat:hold request records (seat-hold.lua): a user's recent records in this event are one field of
+-- K_REQS, cmsgpack of a flat list {requestId, expiresAt ms, outcome, ...} (issue 15: one hash entry per user
+-- instead of a key per request). Each record keeps its own expiry; expired ones are dropped when the list is
+-- written, and by the member check (settle-members.lua: a user with live records stays a member until they
+-- expire). A request id of 32 lowercase hex digits (the SDK's) is kept as its 16 bytes after a NUL byte,
+-- which no printable id starts with.
+local RECORDS_MAX = 8
+local function record_id(id)
+  if #id == 32 and not string.find(id, '[^0-9a-f]') then
+    return '\0' .. string.gsub(id, '..', function(h) return string.char(tonumber(h, 16)) end)
+  end
+  return id
+end
+-- The user's live records (a list as stored) and whether any had expired.
+local function load_records(user)
+  local raw = redis.call('HGET', K_REQS, user)
+  local live, expired = {}, false
+  if raw then
+    local all = cmsgpack.unpack(raw)
+    for i = 1, #all, 3 do
+      if all[i + 1] > now then
+        live[#live + 1], live[#live + 2], live[#live + 3] = all[i], all[i + 1], all[i + 2]
+      else
+        expired = true
+      end
+    end
+  end
+  return live, expired
+end
+local function save_records(user, list)
+  if #list == 0 then
+    redis.call('HDEL', K_REQS, user)
+  else
+    redis.call('HSET', K_REQS, user, cmsgpack.pack(list))
+  end
 end

@@ -3,7 +3,7 @@
 -- `limit`), in one step. Idempotent: two nodes sweeping at once end each group once, and only the one that
 -- ended it reports it (so the owner is told once). Then tells the event's next due time (prelude.lua's
 -- with_due): always with `force` (the sweeper's full walk repairs the global index with it), else when it moved.
--- KEYS: the twelve event keys (see prelude.lua)
+-- KEYS: the thirteen event keys (see prelude.lua)
 -- ARGV[1] limit   ARGV[2] force 0|1
 -- Reply: {1, {ownerUserId, {freedSeat...}, ...}, {dueMember...}[, {due, dueSeq}]} | {-1} unknown event
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
