@@ -7,7 +7,7 @@ import type { EventId, UserId } from '@stayline/client-sdk/protocol';
 import { checkKeyPrefix, encodeKeyId, encodeKeyPart } from './key-id.ts';
 
 /**
- * The thirteen parts of one event, in the order every claims script takes them as KEYS (prelude.lua). `reqs`
+ * The twelve parts of one event, in the order every claims script takes them as KEYS (prelude.lua). `reqs`
  * (hash userId -> the user's recent seat:hold records in the event, each with its own expiry) is last.
  */
 export const EVENT_KEY_PARTS = [
@@ -16,7 +16,6 @@ export const EVENT_KEY_PARTS = [
   'holder',
   'sold',
   'groups',
-  'gexp',
   'fence',
   'queue',
   'qseq',

@@ -4,7 +4,7 @@
 -- section separator takes a new version and empties the change log, so every follower re-reads the map (the
 -- log has no "removed"). With a section separator the seats are kept in a sorted set (see prelude.lua's
 -- seats_sorted), else in a set; changing between the two rewrites the key.
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] requiresAdmission 0|1   ARGV[2] admissions per second (0 = only by service call)
 -- ARGV[3] maxSeats per user   ARGV[4] holdMs   ARGV[5] section separator ('' = no sections)   ARGV[6..] seat ids
 -- Reply: {1, existedBefore 0|1, seatCount} or {-1, {blockedSeatId...}}

@@ -3,7 +3,7 @@
 -- -1; every node may call it every tick: the rate bookkeeping is in the script, so nodes never add up).
 -- At most one second of unused rate is carried over, or one admission's worth (1/rate seconds) when the
 -- rate is below one per second: a one-second window would never reach one admission at 0.5/s.
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] count (-1: by rate)   ARGV[2] admission ttlMs   ARGV[3] max users per call
 -- Reply: {1, admissionExpiresAt, userId...} (in queue order; none when nobody is due) | {-1} unknown event
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end

@@ -1,6 +1,6 @@
 -- queue-join.lua: ioredis command `queueJoin`. Puts the user at the end of the event's queue, or
 -- answers their current place (joining twice is idempotent). Positions are ZRANK + 1: exact and gap-free.
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2] checkMs (when to first check the user's session)
 -- Reply: {1, position, size[, {due, dueSeq}]} | {0, admissionExpiresAt, size} when already admitted
 --      | {-1} unknown event   ({due, dueSeq}: the event's next sweep moved earlier, see prelude.lua's with_due)

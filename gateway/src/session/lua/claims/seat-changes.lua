@@ -2,7 +2,7 @@
 -- with its latest status, read from the change log (see prelude.lua). Incomplete when the log no longer
 -- reaches back that far (trimmed, emptied by a redefinition) or when more than ARGV[2] versions passed: the
 -- reader then has the whole map re-read rather than this script walking an unbounded log.
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- With a section (ARGV[3]), only the seats of that section (ids starting with `<section><sep>`) are told.
 -- ARGV[1] after version ('' = only tell the current version)   ARGV[2] most versions to read
 -- ARGV[3] section ('' = every seat)

@@ -2,7 +2,7 @@
 -- must still carry that fence and not have expired, and the user must hold every seat. Sold is final. A
 -- retried confirm (same user, seats, fence) succeeds again with nothing newly sold, and rewrites one sale
 -- as it is, so that a WAIT after the retry (REDIS_WAIT_REPLICAS) covers the first call's sale too.
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2] fence   ARGV[3..] seat ids
 -- Reply: {1, {newlySold...}} | {-5} stale fence | {-2, {unknown...}} | {-1} unknown event
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end

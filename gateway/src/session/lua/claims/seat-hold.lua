@@ -7,8 +7,8 @@
 -- of (user, requestId) found is answered as it is, changing nothing; else the outcome, whatever it is
 -- (refusals included), is recorded for ARGV[4] ms, with `lapsed` emptied (a lapse is announced once): in
 -- the user's list in K_REQS (prelude.lua's load_records; the user becomes a member, so the member check
--- drops the list once expired), or in KEYS[14], a key of its own, when the list is full or the event unknown.
--- KEYS: the thirteen event keys (see prelude.lua), then KEYS[14] the request's own key (in the event's slot)
+-- drops the list once expired), or in KEYS[13], a key of its own, when the list is full or the event unknown.
+-- KEYS: the twelve event keys (see prelude.lua), then KEYS[13] the request's own key (in the event's slot)
 -- ARGV[1] userId   ARGV[2] admitted (1 when the request carried a valid admission token)   ARGV[3] checkMs
 -- ARGV[4] how long to keep the request record, ms (0: no request id, no record)   ARGV[5] requestId ('' without)
 -- ARGV[6..] seat ids
@@ -18,7 +18,7 @@
 --      | {2, recorded} replayed: `recorded` is the first answer (one of the above, lapsed empty)
 -- where lapsed = {ownerUserId, {freedSeat...}, ...} (groups ended here because they had expired); a taken
 -- hold may end with {due, dueSeq} when the event's next sweep moved earlier (prelude.lua's with_due).
-local K_REQ = KEYS[14]
+local K_REQ = KEYS[13]
 local FIRST_SEAT = 6
 local user = ARGV[1]
 local record_ms = tonumber(ARGV[4])

@@ -2,7 +2,7 @@
 -- section's), with the change version it was read at (def field `ver`; 0 before the first change).
 -- A section is the seats whose id starts with `<section><sep>` (def field `sep`): one ZRANGEBYLEX range
 -- of the sorted seats key, then their holders and sales by HMGET, so a section read costs its own size.
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] section ('' = every seat)
 -- Reply: {1, {seat...}, {heldSeat...}, {soldSeat...}, version} | {-1} unknown event | {-7} no sections
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end

@@ -1,6 +1,6 @@
 -- seat-release.lua: ioredis command `seatRelease`. Releases seats the user holds. All-or-nothing: a seat
 -- held by someone else or sold refuses the whole call; a seat already free is ignored (idempotent retry).
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId   ARGV[2..] seat ids
 -- Reply: {1, {released...}} | {-3, {forbidden...}} | {-2, {unknown...}} | {-1} unknown event
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end

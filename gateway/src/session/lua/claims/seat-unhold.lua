@@ -2,10 +2,10 @@
 -- seat:hold whose WAIT fell short (REDIS_WAIT_REPLICAS), frees exactly the seats that call newly held, if
 -- the user's group still carries that call's fence (a later group of the user is never touched), and drops
 -- the call's request record, so a retry with the same request id acts again instead of replaying "held".
--- KEYS: the thirteen event keys (see prelude.lua), then KEYS[14] the request's own key (in the event's slot)
+-- KEYS: the twelve event keys (see prelude.lua), then KEYS[13] the request's own key (in the event's slot)
 -- ARGV[1] userId   ARGV[2] fence   ARGV[3] requestId ('' without)   ARGV[4..] seat ids the call newly held
 -- Reply: {1, {freed...}} | {-5} the group moved on (nothing freed) | {-1} unknown event
-local K_REQ = KEYS[14]
+local K_REQ = KEYS[13]
 local user = ARGV[1]
 redis.call('DEL', K_REQ)
 if ARGV[3] ~= '' then

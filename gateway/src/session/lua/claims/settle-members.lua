@@ -1,11 +1,12 @@
 -- settle-members.lua: ioredis command `settleMembers`. Applies the result of a session check of some members
 -- (read by the caller from the users' own slots): a user whose session ended loses their queue place,
--- admission and holds; a live user with nothing left here is forgotten, else checked again in checkMs.
+-- admission and holds; a live user with nothing left here is forgotten, else looked at again in checkMs
+-- (or at their hold's expiry, when earlier).
 -- A user's seat:hold records (prelude.lua's load_records) live their own time, session or not: expired ones
 -- are dropped here, and a user with live ones stays a member (checked again) until they expire.
 -- Idempotent: a user already dropped is reported with nothing freed. Then tells the event's next due time
 -- when it moved (prelude.lua's with_due).
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] checkMs   ARGV[2..] pairs userId, alive (1|0)
 -- Reply: {{droppedUserId, wasQueued 0|1, {freedSeat...}, ...}[, {due, dueSeq}]} | {-1} unknown event
 if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
@@ -20,7 +21,10 @@ for i = 2, #ARGV, 2 do
     local has = redis.call('ZSCORE', K_QUEUE, user) or redis.call('HEXISTS', K_GROUPS, user) == 1
       or (admitted and tonumber(admitted) > now) or #records > 0
     if has then
-      redis.call('ZADD', K_MEMBERS, 'XX', now + check_ms, user)
+      -- The next check, or the hold's expiry when that comes first (prelude.lua's put_group).
+      local at, g = now + check_ms, get_group(user)
+      if g and tonumber(g.e) < at then at = tonumber(g.e) end
+      redis.call('ZADD', K_MEMBERS, 'XX', at, user)
     else
       redis.call('ZREM', K_MEMBERS, user)
     end

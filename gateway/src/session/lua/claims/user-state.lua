@@ -1,7 +1,7 @@
 -- user-state.lua: ioredis command `userState`. What one user has in one event, read in one step
 -- (restore calls it once per event of the user's index, pipelined). Read-only: an expired group that the
 -- sweeper has not ended yet is reported as no hold.
--- KEYS: the thirteen event keys (see prelude.lua)
+-- KEYS: the twelve event keys (see prelude.lua)
 -- ARGV[1] userId
 -- Reply: {1, position (0 = not queued), size, fence (0 = no hold), expiresAt, {seat...}, admissionExpiresAt (0 = none)}
 --      | {-1} unknown event
