@@ -303,6 +303,31 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect((await store.seatMap('recx')).seats).toEqual({ X1: 'held', X2: 'free' });
   });
 
+  it('keeps a hold group as cmsgpack {fence, expiresAt, seats...}, and still reads the older cjson form', async () => {
+    await store.defineEvent('grp', {
+      seats: ['G1', 'G2'],
+      requiresAdmission: false,
+      admissionRatePerSecond: 0,
+      maxSeatsPerUser: 2,
+      holdSeconds: 300,
+    });
+    const held = await store.hold('g-u', 'grp', ['G1'], false);
+    if (!held.ok) throw new Error('not held');
+    const stored = await raw.hgetBuffer(eventKeys('grp').groups, 'g-u');
+    expect(stored![0]! & 0xf0).toBe(0x90); // a msgpack fixarray
+    // The same group as round 1 wrote it: read, extended and sold the same way.
+    const { fence, expiresAt } = held.hold;
+    await raw.hset(
+      eventKeys('grp').groups,
+      'g-u',
+      JSON.stringify({ f: String(fence), e: expiresAt, s: ['G1'] }),
+    );
+    expect((await store.userClaims('g-u')).holds).toEqual([held.hold]);
+    const more = await store.hold('g-u', 'grp', ['G2'], false);
+    expect(more).toMatchObject({ ok: true, hold: { fence, expiresAt, seatIds: ['G1', 'G2'] } });
+    expect(await store.confirm('g-u', 'grp', ['G1', 'G2'], fence)).toEqual(['G1', 'G2']);
+  });
+
   it('sweeps through the due index: a round visits only due events; the walk files an entry a node lost', async () => {
     const prefix = 'due:';
     const open = () =>

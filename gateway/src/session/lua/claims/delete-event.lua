@@ -11,7 +11,7 @@ if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
 -- Live groups, counted one by one (no index of hold expiries: a delete is an operator's call, not a hot path).
 local held = 0
 for _, raw in ipairs(redis.call('HVALS', K_GROUPS)) do
-  if tonumber(cjson.decode(raw).e) > now then held = held + 1 end
+  if tonumber(decode_group(raw).e) > now then held = held + 1 end
 end
 local queued = redis.call('ZCARD', K_QUEUE)
 local admitted = redis.call('ZCOUNT', K_ADMITTED, '(' .. string.format('%.0f', now), '+inf')

@@ -3,7 +3,7 @@
 -- one more, its request record's own key), all of one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
 -- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt, ver}   KEYS[2] seats set
 -- KEYS[3] holder hash seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
--- KEYS[5] groups hash userId -> cjson {f = fence, e = expiresAt ms, s = {seatId...}}
+-- KEYS[5] groups hash userId -> cmsgpack {fence, expiresAt ms, seatId...} (see decode_group)
 -- KEYS[6] last fence issued (see next_fence)   KEYS[7] queue zset userId -> seq
 -- KEYS[8] queue sequence counter   KEYS[9] admitted zset userId -> admission expiresAt
 -- KEYS[10] members zset userId -> when the sweeper looks at the user next: the earlier of the next check that
@@ -56,10 +56,21 @@ local function next_fence()
   return fence_text(f)
 end
 
+-- A group is stored as cmsgpack {fence, expiresAt, seatId...} (about half the bytes of the cjson object
+-- {f, e, s} it replaced, one per holder: issue 15); a value in that older form (`{` first, which no msgpack
+-- array starts with) is still read. The fence is a number there: exact, as fences stay under 2^53.
+local function decode_group(raw)
+  if string.sub(raw, 1, 1) == '{' then return cjson.decode(raw) end
+  local a = cmsgpack.unpack(raw)
+  local seats = {}
+  for i = 3, #a do seats[#seats + 1] = a[i] end
+  return {f = a[1], e = a[2], s = seats}
+end
+
 local function get_group(user)
   local raw = redis.call('HGET', K_GROUPS, user)
   if not raw then return nil end
-  return cjson.decode(raw)
+  return decode_group(raw)
 end
 
 -- A user with a group is a member looked at no later than the group's expiry (the sweeper ends it then); a
@@ -68,7 +79,9 @@ local function put_group(user, g)
   if #g.s == 0 then
     redis.call('HDEL', K_GROUPS, user)
   else
-    redis.call('HSET', K_GROUPS, user, cjson.encode(g))
+    local packed = {tonumber(g.f), g.e}
+    for _, seat in ipairs(g.s) do packed[#packed + 1] = seat end
+    redis.call('HSET', K_GROUPS, user, cmsgpack.pack(packed))
     redis.call('ZADD', K_MEMBERS, 'LT', g.e, user)
   end
 end
