@@ -1,6 +1,6 @@
 /**
  * The Redis claim store: every event-side change is one Lua script (lua/claims/*.lua) over one event's
- * `{event:<id>}` keys, the authority; the user's index (in the user's marks, `{u:<id>}:m`) is a separate, idempotent write
+ * `{event:<id>}` keys, the authority; the user's index (`e<eventId>` fields of the user's hash `{u:<id>}`) is a separate, idempotent write
  * in the user's slot (one command, claims-index-add.lua), issued before the script on the same connection (so
  * whenever the event side has a user's state, the index names the event). Nothing here is ever one
  * cross-slot script, so the same code runs on Redis Cluster. See claim-store.ts for the contract; the
@@ -277,11 +277,11 @@ export class RedisClaimStore implements ClaimStore {
   /** Two round trips when the index names events (HKEYS, then one user-state script per event, concurrently); one when it is empty. */
   userClaims(userId: UserId, knownEvents?: readonly EventId[]): Promise<UserClaims> {
     return this.run('userClaims', async () => {
-      const marks = { marks: this.userKeys(userId).marks };
+      const user = this.userKeys(userId);
       // The attach script already read (and extended) the index when it hands us `knownEvents`.
       const events =
         knownEvents ??
-        asStrings('claimsIndexRead', await this.scripts.claimsIndexRead(marks, this.indexTtlMs));
+        asStrings('claimsIndexRead', await this.scripts.claimsIndexRead(user, this.indexTtlMs));
       const result: UserClaims = { queues: [], holds: [], admissions: [] };
       if (events.length === 0) return result;
       const replies = await Promise.all(
@@ -299,7 +299,7 @@ export class RedisClaimStore implements ClaimStore {
       // Repair: entries naming events where the user has nothing. Not awaited; a failure only leaves them.
       if (stale.length > 0) {
         this.scripts
-          .claimsIndexDrop(marks, stale)
+          .claimsIndexDrop(user, stale)
           .catch((err: unknown) => this.log.warn({ err }, 'claim index repair failed'));
       }
       return sortEvents(result);

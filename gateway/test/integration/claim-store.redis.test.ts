@@ -22,8 +22,8 @@ const PREFIX = 'rc:';
 const eventKeys = createEventKeys(PREFIX);
 const userKeys = createUserKeys(PREFIX);
 const keys = {
-  /** The user's marks: the seen mark and the index (`e<eventId>` fields). */
-  userIndex: (u: string) => userKeys(u).marks,
+  /** The user's hash: the session, the seen mark and the index (`e<eventId>` fields). */
+  userIndex: (u: string) => userKeys(u).session,
   userSession: (u: string) => userKeys(u).session,
 };
 
@@ -54,6 +54,9 @@ afterAll(async () => {
   raw.disconnect();
   await server.stop();
 });
+
+/** Makes a session live for an hour, as the session store's scripts would (its `x`: lua/session/prelude.lua). */
+const liveSession = (key: string) => raw.hset(key, 'c', 1, 'x', Date.now() + 3_600_000);
 
 /** The user's seat:hold records in the event: ids (as sent: these tests use no 32-hex ids) and time left. */
 const records = async (eventId: string, u: string) =>
@@ -156,7 +159,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     });
     await store.joinQueue('st-dead', 'st');
     await store.hold('st-dead', 'st', ['S1'], false);
-    await raw.hset(keys.userSession('st-live'), 'createdAt', 1);
+    await liveSession(keys.userSession('st-live'));
     await store.joinQueue('st-live', 'st');
     await new Promise((r) => setTimeout(r, 300));
     const [a, b] = await Promise.all([store.sweep(), store.sweep()]);
@@ -277,8 +280,8 @@ describe('RedisClaimStore on a real redis-server', () => {
       maxSeatsPerUser: 1,
       holdSeconds: 300,
     });
-    await raw.hset(keys.userSession('rx-live'), 'c', 1);
-    await raw.hset(keys.userSession('rx-other'), 'c', 1);
+    await liveSession(keys.userSession('rx-live'));
+    await liveSession(keys.userSession('rx-other'));
     // A refusal is recorded too (the user had nothing else in the event).
     await store.hold('rx-other', 'recx', ['X1'], false);
     const refused = await store.hold('rx-live', 'recx', ['X1'], false, { requestId: 'a', resultTtlMs: 400 });
@@ -358,7 +361,7 @@ describe('RedisClaimStore on a real redis-server', () => {
       expect(await raw.zrange(dueKey, 0, -1)).toEqual([]);
       // A live owner, queued too: at the hold's expiry the sweeper also checks their session (one schedule
       // per member), and they stay a member (queued), due again at their next check.
-      await raw.hset(createUserKeys(prefix)('du').session, 'c', 1);
+      await liveSession(createUserKeys(prefix)('du').session);
       await s.joinQueue('du', 'dq7');
       await raw.zrem(dueKey, 'dq7');
       const held = await s.hold('du', 'dq7', ['A'], false);

@@ -1,6 +1,7 @@
 -- claims-index-drop.lua: ioredis command `claimsIndexDrop`. Takes events out of the user's queue/hold index
--- (stale entries found by a restore), or every event (the user's session ended); the seen mark stays.
--- KEYS[1] the user's marks (hash: `n` seen, `e<eventId>` -> '' per indexed event; see user-keys.ts)
+-- (stale entries found by a restore), or every event (the user's session ended); nothing else of the hash.
+-- KEYS[1] the user's hash (`e<eventId>` -> '' per indexed event, besides the session and the seen mark: see
+--         lua/session/prelude.lua)
 -- ARGV[1..] eventIds (none: all of them)
 -- Reply: the number of entries removed
 local fields = {}

@@ -1,6 +1,7 @@
 -- claims-index-read.lua: ioredis command `claimsIndexRead`. Lists the events of the user's queue/hold index
 -- and extends the index's lifetime (a restore or a session check reads it: it must outlive what it names).
--- KEYS[1] the user's marks (hash: `n` seen, `e<eventId>` -> '' per indexed event; see user-keys.ts)
+-- KEYS[1] the user's hash (`e<eventId>` -> '' per indexed event, besides the session and the seen mark: see
+--         lua/session/prelude.lua)
 -- ARGV[1] index ttl ms
 -- Reply: {eventId...}
 local events = {}
