@@ -12,8 +12,7 @@ import { checkKeyPrefix, encodeKeyId } from './key-id.ts';
 export interface UserKeys {
   /**
    * `<prefix>{u:<id>}`: the user's hash, one listpack (see lua/session/prelude.lua): the session (`x` its
-   * expiry: it lives while x > now; `c` createdAt, `s<socketId>` -> nodeId per socket, `r<room>` -> '' per
-   * room) and the marks that outlive it (`n` the seen mark, kept SEEN_TTL_MS; `e<eventId>` -> '' per event
+   * expiry: it lives while x > now; `s<socketId>` -> nodeId per socket, `r<room>` -> '' per room) and the marks that outlive it (`n` the seen mark, kept SEEN_TTL_MS; `e<eventId>` -> '' per event
    * the user may have queue/hold state in, the claim store's index, kept at least claimsIndexTtlMs past its
    * last write or read). The key's TTL is the longest of the three and only ever grows: one key serves all
    * three (issue 15: two keys per user fewer).

@@ -50,9 +50,10 @@ local function outcome(reply)
     local kept = {}
     for i, v in ipairs(reply) do kept[i] = v end
     if reply[1] == 1 or reply[1] == -3 or reply[1] == -4 then kept[2] = {} end
-    if reply[1] == 1 then kept[3] = fence_text(reply[3]) end
     local records = load_records(user)
     if reply[1] == -1 or #records >= RECORDS_MAX * 3 then
+      -- cjson writes numbers with 14 significant digits: the fence (16) as text.
+      if reply[1] == 1 then kept[3] = fence_text(reply[3]) end
       redis.call('SET', K_REQ, cjson.encode(kept), 'PX', record_ms)
     else
       records[#records + 1], records[#records + 2], records[#records + 3] = req_id, now + record_ms, kept

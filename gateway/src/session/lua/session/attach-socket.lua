@@ -45,10 +45,8 @@ local returnedAfterExpiry = 0
 if not lives then
   if seen then returnedAfterExpiry = 1 end
   drop_ended(fields)
-  redis.call('HSET', K_USER, 'c', now, socket, ARGV[2], 'n', 1)
-else
-  redis.call('HSET', K_USER, socket, ARGV[2], 'n', 1)
 end
+redis.call('HSET', K_USER, socket, ARGV[2], 'n', 1)
 slide(ttl)
 -- The seen mark's lifetime, or the index's when it names events and lives longer.
 local indexTtl = tonumber(ARGV[6])

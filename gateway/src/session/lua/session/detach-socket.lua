@@ -9,6 +9,6 @@ local node = redis.call('HGET', K_USER, socket)
 if node then
   redis.call('HDEL', K_USER, socket)
 end
--- `c` and `x` stay, so the session outlives its last socket (for its TTL).
+-- `x` stays, so the session outlives its last socket (for its TTL).
 slide(tonumber(ARGV[2]))
 return node

@@ -1,5 +1,5 @@
 -- join-room.lua: ioredis command `joinRoom`. Adds a room and slides the session. A join comes from a live
--- socket, so a session that ended under it starts again (createdAt now, the ended session's fields dropped).
+-- socket, so a session that ended under it starts again (without the ended session's fields).
 -- KEYS[1] the user's hash (session and marks: see prelude.lua)
 -- ARGV[1] room   ARGV[2] ttlMs   ARGV[3] maxRooms (the check and the add are one atomic step)
 -- Reply: {changed (1 when the room was added, 0 when already in), expiresAt (epoch ms), {room...}}
@@ -25,10 +25,7 @@ if not known then
   end
   changed = 1
 end
-if not lives then
-  drop_ended(fields)
-  redis.call('HSET', K_USER, 'c', now)
-end
+if not lives then drop_ended(fields) end
 if changed == 1 then
   redis.call('HSET', K_USER, room, '')
   rooms[#rooms + 1] = ARGV[1]

@@ -1,5 +1,5 @@
 -- leave-room.lua: ioredis command `leaveRoom`. Removes a room and slides the session. A leave comes from a
--- live socket, so a session that ended under it starts again (createdAt now), like join-room.lua.
+-- live socket, so a session that ended under it starts again, like join-room.lua.
 -- KEYS[1] the user's hash (session and marks: see prelude.lua)
 -- ARGV[1] room   ARGV[2] ttlMs
 -- Reply: {changed (1 when the room was removed, 0 when not in it), expiresAt (epoch ms), {room...}}
@@ -9,7 +9,6 @@ if alive() then
   changed = redis.call('HDEL', K_USER, 'r' .. ARGV[1])
 else
   drop_ended(redis.call('HKEYS', K_USER))
-  redis.call('HSET', K_USER, 'c', now)
 end
 slide(ttl)
 local rooms = {}

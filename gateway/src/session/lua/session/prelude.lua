@@ -3,8 +3,9 @@
 -- holds the session and the marks that outlive it (issue 15: one key per user instead of three):
 --   `x` the session's expiry (epoch ms): the session lives while x > now; the key itself lives on (its TTL
 --       is the longest of the session's, the seen mark's and the index's, and only ever grows)
---   `c` createdAt, `s<socketId>` -> nodeId per socket, `r<room>` -> '' per room: the session's own fields,
---       meaningful while it lives; those of a session that ended are dropped when it starts again
+--   `s<socketId>` -> nodeId per socket, `r<room>` -> '' per room: the session's own fields, meaningful
+--       while it lives; those of a session that ended are dropped when it starts again (and `c`, the
+--       createdAt nothing read, of hashes written before issue 15's round 2)
 --   `n` -> 1 the seen mark (attach-socket.lua), `e<eventId>` -> '' the claim store's index
 --       (claims-index-add.lua): not the session's, kept whether it lives or not
 local clock = redis.call('TIME')
