@@ -149,6 +149,13 @@ const kindOf = (key: string): string =>
     .replace(/^\{node:[^}]*\}/, '{node:<id>}')
     .replace(/\{node:[^}]*\}/, '{node:<id>}');
 
+/**
+ * Request records: a user's record list `{u:<id>}:q`, an event's seat:hold records `{event:<id>}:reqs` (the
+ * users' lists), and keys of one record each (`<req>` in the name).
+ */
+const isRecordKind = (kind: string): boolean =>
+  kind.includes('<req>') || kind.endsWith('}:q') || kind.endsWith('}:reqs');
+
 /** Every key, grouped by kind. */
 async function keysByKind(client: Redis): Promise<Map<string, string[]>> {
   const kinds = new Map<string, string[]>();
@@ -218,8 +225,12 @@ try {
   // Request records live REQUEST_RESULT_TTL_MS (120 s): what stays once they are gone.
   let records = 0;
   for (const [kind, keys] of kindsAfter) {
-    if (!kind.includes('<req>')) continue;
+    if (!isRecordKind(kind)) continue;
     for (let j = 0; j < keys.length; j += 1000) records += await redis.unlink(...keys.slice(j, j + 1000));
+  }
+  // UNLINK frees a big key (an event's `reqs` hash) in Redis' background thread: wait until it is done.
+  while (/lazyfree_pending_objects:(\d+)/.exec(await redis.info('memory'))?.[1] !== '0') {
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const withoutRecords = await usedMemory(redis);
   const breakdown = [...kindsAfter.keys()].sort().map((kind) => ({

@@ -5,9 +5,9 @@
  * - ClaimStore (claim-store.ts): queues, admissions, seat holds; createClaimStore (create-claim-store.ts).
  *   The memory store runs the pure per-event model (claim-event-model.ts).
  * - RequestLedger (request-ledger.ts): retried requests act once; createRequestLedger.
- * redis/ is the Redis plumbing the three share: one script registry (scripts.ts, over lua/ and lua/claims/),
- * one key module per hash-tag slot (user-keys, event-keys, node-keys), one client factory (client.ts), and
- * the reply decoding with named statuses (session-replies, claim-replies).
+ * redis/ is the Redis plumbing the three share: one script registry (scripts.ts, over lua/, lua/session/
+ * and lua/claims/), one key module per hash-tag slot (user-keys, event-keys, node-keys), one client factory
+ * (client.ts), and the reply decoding with named statuses (session-replies, claim-replies).
  * It may import config (types), errors, infra and the protocol; never auth, transport, features or
  * socket.io. Only this folder and infra/ touch ioredis.
  */

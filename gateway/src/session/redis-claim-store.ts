@@ -1,6 +1,6 @@
 /**
  * The Redis claim store: every event-side change is one Lua script (lua/claims/*.lua) over one event's
- * `{event:<id>}` keys, the authority; the user's index `{u:<id>}:c` is a separate, idempotent write
+ * `{event:<id>}` keys, the authority; the user's index (`e<eventId>` fields of the user's hash `{u:<id>}`) is a separate, idempotent write
  * in the user's slot (one command, claims-index-add.lua), issued before the script on the same connection (so
  * whenever the event side has a user's state, the index names the event). Nothing here is ever one
  * cross-slot script, so the same code runs on Redis Cluster. See claim-store.ts for the contract; the
@@ -51,7 +51,7 @@ import { createOperatorClient, whenReady } from './redis/operator-client.ts';
 import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
-import { asInt, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
+import { asInt, asStrings, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
 import {
   DurableLanes,
   notDurableError,
@@ -214,7 +214,7 @@ export class RedisClaimStore implements ClaimStore {
     );
   }
 
-  /** The request record, when asked, is kept by the hold script itself (KEYS[13] in the event's slot). */
+  /** The request record, when asked, is kept by the hold script itself (in the event's slot: `reqs`). */
   hold(
     userId: UserId,
     eventId: EventId,
@@ -233,6 +233,7 @@ export class RedisClaimStore implements ClaimStore {
             admitted ? 1 : 0,
             this.checkMs,
             request === undefined ? 0 : Math.max(1, Math.round(request.resultTtlMs)),
+            request?.requestId ?? '',
             seatIds,
           ),
         ),
@@ -243,7 +244,7 @@ export class RedisClaimStore implements ClaimStore {
       if (due) await publishDue(this.scripts, this.nodeKeys, eventId, due);
       // A refusal promises nothing: only a hold is taken back when a failover could erase it.
       if (written.durable || !result.ok) return result;
-      await this.undoHold(userId, holdKeys, result.hold.fence, result.newlyHeld);
+      await this.undoHold(userId, holdKeys, result.hold.fence, request?.requestId ?? '', result.newlyHeld);
       throw this.notDurable('hold', written.replicas);
     });
   }
@@ -295,11 +296,11 @@ export class RedisClaimStore implements ClaimStore {
   /** Two round trips when the index names events (HKEYS, then one user-state script per event, concurrently); one when it is empty. */
   userClaims(userId: UserId, knownEvents?: readonly EventId[]): Promise<UserClaims> {
     return this.run('userClaims', async () => {
-      const index = this.userKeys(userId).claims;
+      const user = this.userKeys(userId);
       // The attach script already read (and extended) the index when it hands us `knownEvents`.
       const events =
         knownEvents ??
-        (await Promise.all([this.redis.hkeys(index), this.redis.pexpire(index, this.indexTtlMs)]))[0];
+        asStrings('claimsIndexRead', await this.scripts.claimsIndexRead(user, this.indexTtlMs));
       const result: UserClaims = { queues: [], holds: [], admissions: [] };
       if (events.length === 0) return result;
       const replies = await Promise.all(
@@ -316,8 +317,8 @@ export class RedisClaimStore implements ClaimStore {
       });
       // Repair: entries naming events where the user has nothing. Not awaited; a failure only leaves them.
       if (stale.length > 0) {
-        this.redis
-          .hdel(index, ...stale)
+        this.scripts
+          .claimsIndexDrop(user, stale)
           .catch((err: unknown) => this.log.warn({ err }, 'claim index repair failed'));
       }
       return sortEvents(result);
@@ -385,8 +386,14 @@ export class RedisClaimStore implements ClaimStore {
    * record. If that fails too, the hold expires, and its record answers a retry with the same request id,
    * whose own WAIT must then succeed before the user is told.
    */
-  private async undoHold(userId: UserId, keys: HoldKeys, fence: number, seats: SeatId[]): Promise<void> {
-    await this.scripts.seatUnhold(keys, userId, fence, seats).catch((err: unknown) => {
+  private async undoHold(
+    userId: UserId,
+    keys: HoldKeys,
+    fence: number,
+    requestId: string,
+    seats: SeatId[],
+  ): Promise<void> {
+    await this.scripts.seatUnhold(keys, userId, fence, requestId, seats).catch((err: unknown) => {
       this.log.warn({ err: String(err) }, 'undoing a hold that WAIT did not confirm failed; it expires');
     });
   }

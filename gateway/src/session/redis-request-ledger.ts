@@ -1,9 +1,11 @@
 /**
- * The Redis request ledger: one key per request in the user's slot, `<prefix>{u:<id>}:q:<requestId>`,
- * holding `pending` (in flight, with the pending TTL) or `<event>\n<ack>` (done, with the result TTL; JSON
- * `{event, ack}` when the event name does not fit that form, and as entries were written before issue 15,
- * which the reader still accepts). Each call is one command (begin and abandon are scripts, so their check
- * and write are one step). See request-ledger.ts for the contract.
+ * The Redis request ledger, in the user's slot: one string per user, `<prefix>{u:<id>}:q`, the list of the
+ * user's recent entries, each with its own expiry (lua/request-begin.lua has the layout); an entry that does
+ * not fit the list (full, or a long answer) takes a key of its own, `<prefix>{u:<id>}:q:<requestId>`, as
+ * every entry did before (still read). An entry is `pending` (in flight, for the pending TTL) or
+ * `<event>\n<ack>` (done, for the result TTL; JSON `{event, ack}` when the event name does not fit that form,
+ * and as entries were written before issue 15, which the reader still accepts). Each call is one script, so
+ * its check and write are one step. See request-ledger.ts for the contract.
  */
 import type { UserId } from '@stayline/client-sdk/protocol';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
@@ -46,7 +48,11 @@ export class RedisRequestLedger implements ClosableRequestLedger {
     return this.run('beginRequest', async () => {
       const reply = asArray(
         'requestBegin',
-        await this.scripts.requestBegin(this.request(userId, requestId), Math.max(1, Math.round(pendingMs))),
+        await this.scripts.requestBegin(
+          this.keys(userId, requestId),
+          requestId,
+          Math.max(1, Math.round(pendingMs)),
+        ),
       );
       if (reply[0] === BEGIN_NEW) return { state: 'new' };
       return parseEntry(asString('requestBegin', reply[1]));
@@ -55,10 +61,10 @@ export class RedisRequestLedger implements ClosableRequestLedger {
 
   complete(userId: UserId, requestId: string, event: string, ack: string, ttlMs: number): Promise<void> {
     return this.run('completeRequest', async () => {
-      await this.redis.set(
-        this.request(userId, requestId).request,
+      await this.scripts.requestComplete(
+        this.keys(userId, requestId),
+        requestId,
         encodeEntry(event, ack),
-        'PX',
         Math.max(1, Math.round(ttlMs)),
       );
     });
@@ -66,7 +72,7 @@ export class RedisRequestLedger implements ClosableRequestLedger {
 
   abandon(userId: UserId, requestId: string): Promise<void> {
     return this.run('abandonRequest', async () => {
-      await this.scripts.requestAbandon(this.request(userId, requestId));
+      await this.scripts.requestAbandon(this.keys(userId, requestId), requestId);
     });
   }
 
@@ -76,8 +82,9 @@ export class RedisRequestLedger implements ClosableRequestLedger {
     if (this.ownsClient) await closeRedisClient(this.redis);
   }
 
-  private request(userId: UserId, requestId: string): { request: string } {
-    return { request: this.userKeys(userId).request(requestId) };
+  private keys(userId: UserId, requestId: string): { requests: string; request: string } {
+    const keys = this.userKeys(userId);
+    return { requests: keys.requests, request: keys.request(requestId) };
   }
 
   private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -89,22 +96,31 @@ export class RedisRequestLedger implements ClosableRequestLedger {
   }
 }
 
+/** What every successful ack starts with (transport/requests/idempotency.ts: `JSON.stringify({ ok: true, data })`). */
+const OK_ACK_HEAD = '{"ok":true,"data":';
+
 /**
  * A done entry: `<event>\n<ack>`, a third smaller than the JSON it replaced (no field names, no escaped
- * ack), which counts at several records per active user (issue 15). An event name that could be misread
- * (a newline in it, or `{` first) falls back to the JSON form.
+ * ack), which counts at several records per active user (issue 15); a successful ack is kept as its data
+ * alone, `<event>\r<data>` (the ack is `{"ok":true,"data":<data>}`, 19 bytes fewer per entry). An event
+ * name that could be misread (a newline or carriage return in it, or `{` first) falls back to the JSON form.
  */
 export function encodeEntry(event: string, ack: string): string {
-  if (event === '' || event.includes('\n') || event.startsWith('{')) return JSON.stringify({ event, ack });
+  if (event === '' || /[\n\r]/.test(event) || event.startsWith('{')) return JSON.stringify({ event, ack });
+  if (ack.startsWith(OK_ACK_HEAD) && ack.endsWith('}')) {
+    return `${event}\r${ack.slice(OK_ACK_HEAD.length, -1)}`;
+  }
   return `${event}\n${ack}`;
 }
 
-/** Parses an entry of either form (see encodeEntry), or `pending`. */
+/** Parses an entry of any form (see encodeEntry), or `pending`. */
 export function parseEntry(value: string): LedgerEntry {
   if (value === PENDING) return { state: 'pending' };
-  const newline = value.indexOf('\n');
-  if (!value.startsWith('{') && newline > 0) {
-    return { state: 'done', event: value.slice(0, newline), ack: value.slice(newline + 1) };
+  const end = value.search(/[\n\r]/);
+  if (!value.startsWith('{') && end > 0) {
+    const event = value.slice(0, end);
+    const rest = value.slice(end + 1);
+    return { state: 'done', event, ack: value[end] === '\r' ? `${OK_ACK_HEAD}${rest}}` : rest };
   }
   let parsed: { event?: unknown; ack?: unknown };
   try {

@@ -1,5 +1,5 @@
 /**
- * The Redis session store: every user-side operation is one Lua script (lua/*.lua), so it is atomic
+ * The Redis session store: every user-side operation is one Lua script (lua/session/*.lua), so it is atomic
  * and costs one round trip, and it touches only keys of one `{u:<id>}` hash tag, so the same scripts
  * run on Redis Cluster.
  *

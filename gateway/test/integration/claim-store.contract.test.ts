@@ -104,9 +104,10 @@ function redisHarness(): Harness {
       return opened;
     },
     async setAlive(userId, isAlive) {
+      // The session lives while its `x` (expiry, epoch ms) is ahead (lua/session/prelude.lua).
       const key = createUserKeys(prefix)(userId).session;
-      if (isAlive) await raw!.hset(key, 'c', 1);
-      else await raw!.del(key);
+      if (isAlive) await raw!.hset(key, 'c', 1, 'x', Date.now() + 3_600_000);
+      else await raw!.hset(key, 'x', 0);
     },
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
     async keysOf(eventId) {

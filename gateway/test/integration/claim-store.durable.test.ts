@@ -129,6 +129,7 @@ describe('REDIS_WAIT_REPLICAS=1 with a primary and a replica', () => {
       // request record left to replay "held".
       expect({ ...(await store.seatMap('lag')).seats }).toEqual({ B1: 'held', B2: 'free' });
       expect(await raw.exists(eventKeys('lag').holdRequest('u2', 'r-1'))).toBe(0);
+      expect(await raw.hexists(eventKeys('lag').reqs, 'u2')).toBe(0);
       // A release and a sale are not acknowledged either (the sale stays a sale; its retry confirms it).
       expect((await failure(store.release('u2', 'lag', ['B1']))).code).toBe('STORE_UNAVAILABLE');
       // That release did happen on the primary (a release is not undone), so u3 gets B1, refused the same way.

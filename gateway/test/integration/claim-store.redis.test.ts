@@ -22,7 +22,8 @@ const PREFIX = 'rc:';
 const eventKeys = createEventKeys(PREFIX);
 const userKeys = createUserKeys(PREFIX);
 const keys = {
-  userIndex: (u: string) => userKeys(u).claims,
+  /** The user's hash: the session, the seen mark and the index (`e<eventId>` fields). */
+  userIndex: (u: string) => userKeys(u).session,
   userSession: (u: string) => userKeys(u).session,
 };
 
@@ -54,6 +55,28 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** Makes a session live for an hour, as the session store's scripts would (its `x`: lua/session/prelude.lua). */
+const liveSession = (key: string) => raw.hset(key, 'c', 1, 'x', Date.now() + 3_600_000);
+
+/** The user's seat:hold records in the event: ids (as sent: these tests use no 32-hex ids) and time left. */
+const records = async (eventId: string, u: string) =>
+  (
+    (await raw.eval(
+      `local r = redis.call('HGET', KEYS[1], ARGV[1]); if not r then return {} end
+       local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+       local l, out = cmsgpack.unpack(r), {}
+       for i = 1, #l, 3 do out[#out + 1] = l[i]; out[#out + 1] = tostring(l[i + 1] - now) end
+       return out`,
+      1,
+      eventKeys(eventId).reqs,
+      u,
+    )) as string[]
+  ).flatMap((v, i, all) => (i % 2 === 0 ? [{ id: v, leftMs: Number(all[i + 1]) }] : []));
+
+/** The events the user's index names (the `e<eventId>` fields of the user's marks). */
+const indexed = async (u: string) =>
+  (await raw.hkeys(keys.userIndex(u))).filter((f) => f.startsWith('e')).map((f) => f.slice(1));
+
 const slotTag = (key: string) => /\{[^}]*\}/.exec(key)?.[0];
 
 describe('RedisClaimStore on a real redis-server', () => {
@@ -83,10 +106,10 @@ describe('RedisClaimStore on a real redis-server', () => {
       holdSeconds: 300,
     });
     await store.joinQueue('ixu', 'ix');
-    expect(await raw.hkeys(keys.userIndex('ixu'))).toEqual(['ix']);
+    expect(await indexed('ixu')).toEqual(['ix']);
     expect(await raw.pttl(keys.userIndex('ixu'))).toBeGreaterThan(60_000);
     // A stale entry (an event where the user has nothing, one that does not exist): harmless, then repaired.
-    await raw.hset(keys.userIndex('ixu'), 'gone-event', 1, 'other', 1);
+    await raw.hset(keys.userIndex('ixu'), 'egone-event', '', 'eother', '');
     await store.defineEvent('other', {
       seats: [],
       requiresAdmission: false,
@@ -96,13 +119,13 @@ describe('RedisClaimStore on a real redis-server', () => {
     });
     const claims = await store.userClaims('ixu');
     expect(claims.queues).toEqual([{ eventId: 'ix', position: 1, size: 1 }]);
-    await expect.poll(() => raw.hkeys(keys.userIndex('ixu'))).toEqual(['ix']);
+    await expect.poll(() => indexed('ixu')).toEqual(['ix']);
     // A hold refused by the event side still leaves an index entry: harmless, repaired the same way.
     await store.hold('other-user', 'ix', ['A'], false);
     await store.hold('ixu2', 'ix', ['A'], false);
-    expect(await raw.hkeys(keys.userIndex('ixu2'))).toEqual(['ix']);
+    expect(await indexed('ixu2')).toEqual(['ix']);
     expect(await store.userClaims('ixu2')).toEqual({ queues: [], holds: [], admissions: [] });
-    await expect.poll(() => raw.hkeys(keys.userIndex('ixu2'))).toEqual([]);
+    await expect.poll(() => indexed('ixu2')).toEqual([]);
   });
 
   it('reports holds it ended because they had expired (seatHold), once', async () => {
@@ -136,7 +159,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     });
     await store.joinQueue('st-dead', 'st');
     await store.hold('st-dead', 'st', ['S1'], false);
-    await raw.hset(keys.userSession('st-live'), 'createdAt', 1);
+    await liveSession(keys.userSession('st-live'));
     await store.joinQueue('st-live', 'st');
     await new Promise((r) => setTimeout(r, 300));
     const [a, b] = await Promise.all([store.sweep(), store.sweep()]);
@@ -206,7 +229,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     }
   });
 
-  it('keeps a hold request record in the event`s slot, for its result ttl', async () => {
+  it('keeps hold request records in the event`s slot, in the user`s list with their own expiry, for their result ttl', async () => {
     await store.defineEvent('recd', {
       seats: ['R1'],
       requiresAdmission: false,
@@ -215,10 +238,97 @@ describe('RedisClaimStore on a real redis-server', () => {
       holdSeconds: 300,
     });
     await store.hold('rec:u', 'recd', ['R1'], false, { requestId: 'rq:1', resultTtlMs: 30_000 });
-    const key = eventKeys('recd').holdRequest('rec:u', 'rq:1');
-    expect(key).toBe('rc:{event:recd}:req:rec%3Au:rq:1');
-    expect(await raw.pttl(key)).toBeGreaterThan(29_000);
+    const list = await records('recd', 'rec:u');
+    expect(list.map((r) => r.id)).toEqual(['rq:1']);
+    expect(list[0]!.leftMs).toBeGreaterThan(29_000);
+    expect(list[0]!.leftMs).toBeLessThanOrEqual(30_000);
+    expect(await raw.exists(eventKeys('recd').holdRequest('rec:u', 'rq:1'))).toBe(0);
     expect(await raw.exists(userKeys('rec:u').request('rq:1'))).toBe(0);
+    // The user is a member, so the member check drops the list once it expired.
+    expect(await raw.zscore(eventKeys('recd').members, 'rec:u')).not.toBeNull();
+    // A key of its own when the event is unknown, or the user's list full (8 records).
+    await expect(
+      store.hold('rec:u', 'nowhere', ['R1'], false, { requestId: 'rq:x', resultTtlMs: 30_000 }),
+    ).rejects.toMatchObject({ code: 'EVENT_UNKNOWN' });
+    expect(await raw.pttl(eventKeys('nowhere').holdRequest('rec:u', 'rq:x'))).toBeGreaterThan(29_000);
+    for (let i = 2; i <= 10; i++) {
+      await store.hold('rec:u', 'recd', ['R1'], false, { requestId: `rq:${i}`, resultTtlMs: 30_000 });
+    }
+    expect((await records('recd', 'rec:u')).map((r) => r.id)).toEqual([
+      'rq:1',
+      'rq:2',
+      'rq:3',
+      'rq:4',
+      'rq:5',
+      'rq:6',
+      'rq:7',
+      'rq:8',
+    ]);
+    expect(await raw.exists(eventKeys('recd').holdRequest('rec:u', 'rq:9'))).toBe(1);
+    // Each answers its retries, wherever it is kept.
+    for (const id of ['rq:1', 'rq:8', 'rq:10']) {
+      const again = await store.hold('rec:u', 'recd', ['R1'], false, { requestId: id, resultTtlMs: 30_000 });
+      expect(again.replayed).toBe(true);
+    }
+  });
+
+  it('drops expired hold request records at the member check, and the member with them', async () => {
+    await store.defineEvent('recx', {
+      seats: ['X1', 'X2'],
+      requiresAdmission: false,
+      admissionRatePerSecond: 0,
+      maxSeatsPerUser: 1,
+      holdSeconds: 300,
+    });
+    await liveSession(keys.userSession('rx-live'));
+    await liveSession(keys.userSession('rx-other'));
+    // A refusal is recorded too (the user had nothing else in the event).
+    await store.hold('rx-other', 'recx', ['X1'], false);
+    const refused = await store.hold('rx-live', 'recx', ['X1'], false, { requestId: 'a', resultTtlMs: 400 });
+    expect(refused.ok).toBe(false);
+    expect((await records('recx', 'rx-live')).map((r) => r.id)).toEqual(['a']);
+    // A dead user's records outlive their session for their ttl too.
+    await store.hold('rx-dead', 'recx', ['X2'], false, { requestId: 'b', resultTtlMs: 600 });
+    await expect
+      .poll(
+        async () => {
+          await store.sweep();
+          return [
+            await raw.hexists(eventKeys('recx').reqs, 'rx-live'),
+            await raw.hexists(eventKeys('recx').reqs, 'rx-dead'),
+            await raw.zscore(eventKeys('recx').members, 'rx-live'),
+            await raw.zscore(eventKeys('recx').members, 'rx-dead'),
+          ];
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toEqual([0, 0, null, null]);
+    expect((await store.seatMap('recx')).seats).toEqual({ X1: 'held', X2: 'free' });
+  });
+
+  it('keeps a hold group as cmsgpack {fence, expiresAt, seats...}, and still reads the older cjson form', async () => {
+    await store.defineEvent('grp', {
+      seats: ['G1', 'G2'],
+      requiresAdmission: false,
+      admissionRatePerSecond: 0,
+      maxSeatsPerUser: 2,
+      holdSeconds: 300,
+    });
+    const held = await store.hold('g-u', 'grp', ['G1'], false);
+    if (!held.ok) throw new Error('not held');
+    const stored = await raw.hgetBuffer(eventKeys('grp').groups, 'g-u');
+    expect(stored![0]! & 0xf0).toBe(0x90); // a msgpack fixarray
+    // The same group as round 1 wrote it: read, extended and sold the same way.
+    const { fence, expiresAt } = held.hold;
+    await raw.hset(
+      eventKeys('grp').groups,
+      'g-u',
+      JSON.stringify({ f: String(fence), e: expiresAt, s: ['G1'] }),
+    );
+    expect((await store.userClaims('g-u')).holds).toEqual([held.hold]);
+    const more = await store.hold('g-u', 'grp', ['G2'], false);
+    expect(more).toMatchObject({ ok: true, hold: { fence, expiresAt, seatIds: ['G1', 'G2'] } });
+    expect(await store.confirm('g-u', 'grp', ['G1', 'G2'], fence)).toEqual(['G1', 'G2']);
   });
 
   it('sweeps through the due index: a round visits only due events; the walk files an entry a node lost', async () => {
@@ -249,6 +359,11 @@ describe('RedisClaimStore on a real redis-server', () => {
       for (let i = 0; i < 30; i++) await s.defineEvent(`dq${i}`, { ...def, seats: ['A', 'B'] });
       await s.sweep(); // a store's first round walks every event
       expect(await raw.zrange(dueKey, 0, -1)).toEqual([]);
+      // A live owner, queued too: at the hold's expiry the sweeper also checks their session (one schedule
+      // per member), and they stay a member (queued), due again at their next check.
+      await liveSession(createUserKeys(prefix)('du').session);
+      await s.joinQueue('du', 'dq7');
+      await raw.zrem(dueKey, 'dq7');
       const held = await s.hold('du', 'dq7', ['A'], false);
       if (!held.ok) throw new Error('hold failed');
       // Filed by the hold itself, at the hold's expiry (earlier than its owner's session check).
@@ -259,8 +374,9 @@ describe('RedisClaimStore on a real redis-server', () => {
       await new Promise((r) => setTimeout(r, Math.max(0, held.hold.expiresAt - Date.now()) + 100));
       const atExpiry = await evalCalls();
       expect((await s.sweep()).lapsed).toEqual([{ eventId: 'dq7', userId: 'du', seatIds: ['A'] }]);
-      // One sweep script for the one due event, one index write: not one per defined event.
-      expect((await evalCalls()) - atExpiry).toBeLessThanOrEqual(2);
+      // One sweep script for the one due event, its owner's session check (the user's index read, one settle
+      // script) and one index write: not one per defined event (30).
+      expect((await evalCalls()) - atExpiry).toBeLessThanOrEqual(4);
       const [, next] = await raw.zrange(dueKey, 0, -1, 'WITHSCORES');
       expect(Number(next)).toBeGreaterThan(held.hold.expiresAt); // now the member's session check
       // An entry lost (a node died between the script and the index write): the next walk files it again.

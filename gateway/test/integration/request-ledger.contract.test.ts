@@ -22,8 +22,14 @@ interface Harness {
   /** `nodes` ledgers on the same data (separate connections for Redis). */
   open(nodes?: number): Promise<ClosableRequestLedger[]>;
   passTime(ms: number): Promise<void>;
-  /** The raw stored entry of (userId, requestId), Redis only. */
-  raw?: (userId: string, requestId: string) => Promise<{ value: string | null; pttl: number }>;
+  /**
+   * The raw stored entry of (userId, requestId), Redis only: `where` it is (the user's record list or a key
+   * of its own), its value and how long it has left (its own expiry in the list, the key's PTTL otherwise).
+   */
+  raw?: (
+    userId: string,
+    requestId: string,
+  ) => Promise<{ where: 'list' | 'own' | 'none'; value: string | null; pttl: number; listPttl: number }>;
   /** Stores an entry as given (e.g. in an older form), Redis only. */
   writeRaw?: (userId: string, requestId: string, value: string) => Promise<void>;
 }
@@ -84,8 +90,27 @@ function redisHarness(): Harness {
     },
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
     async raw(userId, requestId) {
-      const key = createUserKeys(prefix)(userId).request(requestId);
-      return { value: await raw!.get(key), pttl: await raw!.pttl(key) };
+      const keys = createUserKeys(prefix)(userId);
+      // The list is cmsgpack: decoded by Redis' own Lua, as the scripts read it.
+      const found = (await raw!.eval(
+        `local r = redis.call('GET', KEYS[1]); if not r then return false end
+         local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+         local id = ARGV[1]
+         if #id == 32 and not string.find(id, '[^0-9a-f]') then
+           id = '\\0' .. string.gsub(id, '..', function(h) return string.char(tonumber(h, 16)) end)
+         end
+         local l = cmsgpack.unpack(r)
+         for i = 1, #l, 3 do if l[i] == id then return {l[i + 2], tostring(l[i + 1] - now)} end end
+         return false`,
+        1,
+        keys.requests,
+        requestId,
+      )) as [string, string] | null;
+      const listPttl = await raw!.pttl(keys.requests);
+      if (found) return { where: 'list', value: found[0], pttl: Number(found[1]), listPttl };
+      const value = await raw!.get(keys.request(requestId));
+      const pttl = await raw!.pttl(keys.request(requestId));
+      return { where: value === null ? 'none' : 'own', value, pttl, listPttl };
     },
     async writeRaw(userId, requestId, value) {
       await raw!.set(createUserKeys(prefix)(userId).request(requestId), value, 'PX', 60_000);
@@ -158,14 +183,58 @@ for (const harness of [memoryHarness(), redisHarness()]) {
 
     if (harness.raw) {
       const raw = harness.raw;
-      it('keeps the entry in the user`s slot, {u:<id>}:q:<requestId>, as `<event>\\n<ack>`', async () => {
+      it('keeps the entry in the user`s record list, {u:<id>}:q, as `<event>\\n<ack>` with its own expiry', async () => {
         const [l] = await harness.open();
         await l!.begin('u1', 'keep', 5000);
-        expect(await raw('u1', 'keep')).toMatchObject({ value: 'pending' });
+        expect(await raw('u1', 'keep')).toMatchObject({ where: 'list', value: 'pending' });
         await l!.complete('u1', 'keep', 'seat:hold', '{"ok":true}', 60_000);
         const stored = await raw('u1', 'keep');
-        expect(stored.value).toBe('seat:hold\n{"ok":true}');
+        expect(stored).toMatchObject({ where: 'list', value: 'seat:hold\n{"ok":true}' });
         expect(stored.pttl).toBeGreaterThan(59_000);
+        // The key lives as long as its latest entry: a shorter entry after it does not cut it.
+        await l!.begin('u1', 'short', 5000);
+        await l!.complete('u1', 'short', 'room:join', '{"ok":true}', 1000);
+        expect((await raw('u1', 'keep')).listPttl).toBeGreaterThan(59_000);
+        expect((await raw('u1', 'short')).pttl).toBeLessThanOrEqual(1000);
+        // A successful ack is kept as its data; an SDK request id (32 hex digits) as its 16 bytes.
+        const sdkId = '0123456789abcdef0123456789abcdef';
+        await l!.begin('u1', sdkId, 5000);
+        await l!.complete('u1', sdkId, 'room:join', '{"ok":true,"data":{"room":"a"}}', 60_000);
+        expect(await raw('u1', sdkId)).toMatchObject({ where: 'list', value: 'room:join\r{"room":"a"}' });
+        expect(await l!.begin('u1', sdkId, 5000)).toEqual({
+          state: 'done',
+          event: 'room:join',
+          ack: '{"ok":true,"data":{"room":"a"}}',
+        });
+        expect(await l!.begin('u1', sdkId.toUpperCase(), 5000)).toEqual({ state: 'new' });
+      });
+
+      it('gives an entry a key of its own when the list is full or the answer long, and reads it there', async () => {
+        const [l] = await harness.open();
+        for (let i = 0; i < 20; i++) {
+          expect(await l!.begin('full', `f-${i}`, 5000)).toEqual({ state: 'new' });
+        }
+        // The list holds 16 live entries; the 17th on take keys of their own.
+        expect(await raw('full', 'f-15')).toMatchObject({ where: 'list', value: 'pending' });
+        expect(await raw('full', 'f-16')).toMatchObject({ where: 'own', value: 'pending' });
+        for (let i = 0; i < 20; i++) await l!.complete('full', `f-${i}`, 'room:join', `{"i":${i}}`, 60_000);
+        for (let i = 0; i < 20; i++) {
+          expect(await l!.begin('full', `f-${i}`, 5000)).toEqual({
+            state: 'done',
+            event: 'room:join',
+            ack: `{"i":${i}}`,
+          });
+        }
+        await l!.abandon('full', 'f-19'); // a recorded ack is never abandoned, wherever it is
+        expect(await l!.begin('full', 'f-19', 5000)).toMatchObject({ state: 'done' });
+        const long = `{"rooms":"${'x'.repeat(600)}"}`;
+        expect(await l!.begin('long', 'l-1', 5000)).toEqual({ state: 'new' });
+        await l!.complete('long', 'l-1', 'room:join', long, 60_000);
+        expect(await raw('long', 'l-1')).toMatchObject({ where: 'own', value: `room:join\n${long}` });
+        expect(await l!.begin('long', 'l-1', 5000)).toEqual({ state: 'done', event: 'room:join', ack: long });
+        await l!.begin('long', 'l-2', 5000);
+        await l!.abandon('long', 'l-2');
+        expect(await raw('long', 'l-2')).toMatchObject({ where: 'none' });
       });
 
       it('reads entries in the JSON form written before issue 15, and writes it for odd event names', async () => {
@@ -176,14 +245,12 @@ for (const harness of [memoryHarness(), redisHarness()]) {
           event: 'room:join',
           ack: '{"ok":true}',
         });
-        for (const [i, event] of ['{odd', 'two\nlines', ''].entries()) {
+        for (const [i, event] of ['{odd', 'two\nlines', 'car\rreturn', ''].entries()) {
           expect(await l!.begin('u1', `odd-${i}`, 5000)).toEqual({ state: 'new' });
-          await l!.complete('u1', `odd-${i}`, event, '{"ok":false}\n', 60_000);
-          expect(await l!.begin('u1', `odd-${i}`, 5000)).toEqual({
-            state: 'done',
-            event,
-            ack: '{"ok":false}\n',
-          });
+          for (const ack of ['{"ok":false}\n', '{"ok":true,"data":"\r\n"}']) {
+            await l!.complete('u1', `odd-${i}`, event, ack, 60_000);
+            expect(await l!.begin('u1', `odd-${i}`, 5000)).toEqual({ state: 'done', event, ack });
+          }
         }
       });
     }

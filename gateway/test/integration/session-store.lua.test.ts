@@ -14,7 +14,11 @@ import { eventually, startRedis, type RedisProcess } from '../support/redis.ts';
 const TTL_MS = 60_000;
 const keys = createNodeKeys('lua:');
 const userKeys = createUserKeys('lua:')('u1');
-const { session, seen, claims, revoked } = userKeys;
+/**
+ * `session`: the user's hash: the session (`x` its expiry, `c`, `s<socketId>`, `r<room>`), the seen mark (`n`)
+ * and the queue/hold index (`e<eventId>`), one key (lua/session/prelude.lua).
+ */
+const { session, revoked } = userKeys;
 /** The connecting token's issue time (seconds) where no revocation is made. */
 const IAT = 1_700_000_000;
 /** The seen marker's lifetime in these tests (the store uses SEEN_TTL_MS). */
@@ -42,11 +46,20 @@ afterAll(async () => {
   await server.stop();
 });
 
-/** Asserts the session hash (one key: createdAt, sockets and rooms) expires in (almost exactly) ttlMs. */
+/**
+ * Asserts the session expires in (almost exactly) ttlMs: its `x` field (the key itself lives at least that
+ * long, and longer for the marks it also carries).
+ */
 async function expectUserKeysExpireIn(ttlMs: number): Promise<void> {
-  const pttl = await redis.pttl(session);
-  expect(pttl, session).toBeGreaterThan(ttlMs - 1000);
-  expect(pttl, session).toBeLessThanOrEqual(ttlMs);
+  const left = Number(await redis.hget(session, 'x')) - nowMs();
+  expect(left, session).toBeGreaterThan(ttlMs - 1000);
+  expect(left, session).toBeLessThanOrEqual(ttlMs);
+  expect(await redis.pttl(session), session).toBeGreaterThan(ttlMs - 1000);
+}
+
+/** Ends the session as its expiry would (the key and its marks stay). */
+async function expireSession(): Promise<void> {
+  await redis.hset(session, 'x', nowMs() - 1);
 }
 
 /** The session hash's fields of one kind (`s` sockets -> node, `r` rooms), without the kind letter. */
@@ -80,14 +93,16 @@ describe('session Lua scripts on real Redis', () => {
     expect(await scripts.attachSocket(userKeys, 's3', 'B', 2, TTL_MS, SEEN_MS, 0, IAT)).toEqual([0, 2]);
     expect(await fieldsOf('s')).toEqual({ s1: 'A', s2: 'B' });
     // One hash, small enough to stay a listpack: createdAt, a field per socket, a field per room.
-    expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['c', 'rlobby', 'ss1', 'ss2']);
+    expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['n', 'rlobby', 'ss1', 'ss2', 'x']);
     expect(await redis.object('ENCODING', session)).toBe('listpack');
     await expectUserKeysExpireIn(TTL_MS);
-    expect(await redis.pttl(seen)).toBeGreaterThan(SEEN_MS - 1000);
+    // The key outlives the session for the seen mark.
+    expect(await redis.pttl(session)).toBeGreaterThan(SEEN_MS - 1000);
+    expect(await redis.hget(session, 'n')).toBe('1');
   });
 
   it('attach-socket.lua reads and extends the queue/hold index only when asked to', async () => {
-    await redis.hset(claims, 'ev1', 1, 'ev2', 1);
+    await redis.hset(session, 'eev1', '', 'eev2', '');
     const without = (await scripts.attachSocket(
       userKeys,
       's1',
@@ -99,7 +114,8 @@ describe('session Lua scripts on real Redis', () => {
       IAT,
     )) as unknown[];
     expect(without[5]).toEqual([]);
-    expect(await redis.pttl(claims)).toBe(-1);
+    // The key lives as long as the seen mark (the longer of the two), not the index's lifetime.
+    expect(await redis.pttl(session)).toBeLessThanOrEqual(SEEN_MS);
     const withIndex = (await scripts.attachSocket(
       userKeys,
       's2',
@@ -107,21 +123,47 @@ describe('session Lua scripts on real Redis', () => {
       5,
       TTL_MS,
       SEEN_MS,
-      90_000,
+      2 * SEEN_MS,
       IAT,
     )) as unknown[];
     expect([...(withIndex[5] as string[])].sort()).toEqual(['ev1', 'ev2']);
-    expect(await redis.pttl(claims)).toBeGreaterThan(89_000);
+    expect(await redis.pttl(session)).toBeGreaterThan(2 * SEEN_MS - 1000);
+    // Never shortened: a later attach keeps the longer lifetime.
+    await scripts.attachSocket(userKeys, 's3', 'A', 5, TTL_MS, SEEN_MS, 0, IAT);
+    expect(await redis.pttl(session)).toBeGreaterThan(2 * SEEN_MS - 1000);
   });
 
   it('attach-socket.lua tells a return after the session expired from a first visit', async () => {
     const first = (await scripts.attachSocket(userKeys, 's1', 'A', 2, TTL_MS, SEEN_MS, 0, IAT)) as unknown[];
     expect(first[4]).toBe(0);
-    // The session expires (its key goes), the seen marker stays.
-    await redis.del(session);
-    const back = (await scripts.attachSocket(userKeys, 's2', 'A', 2, TTL_MS, SEEN_MS, 0, IAT)) as unknown[];
+    await redis.hset(session, 'rlobby', '', 'eev1', '', 'c', 1);
+    // The session expires, the seen mark and the index stay.
+    await expireSession();
+    expect(await scripts.getSession(userKeys)).toBeNull();
+    expect(await scripts.touchSession(userKeys, TTL_MS)).toBe(0);
+    expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBeNull();
+    expect(await scripts.purgeSockets(userKeys, 'A', TTL_MS, ['s1'])).toBe(0);
+    const back = (await scripts.attachSocket(
+      userKeys,
+      's2',
+      'A',
+      2,
+      TTL_MS,
+      SEEN_MS,
+      1000,
+      IAT,
+    )) as unknown[];
     expect(back.slice(0, 2)).toEqual([1, 0]);
+    expect(back[3]).toEqual([]); // the ended session's rooms are not restored
     expect(back[4]).toBe(1);
+    expect(back[5]).toEqual(['ev1']);
+    // The ended session's own fields went (s1, rlobby, and a `c` of round 1's layout); the marks stayed.
+    expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['eev1', 'n', 'ss2', 'x']);
+    // A room join on an ended session starts it again, without the ended session's fields.
+    await scripts.joinRoom(userKeys, 'a', TTL_MS, 100);
+    await expireSession();
+    expect(await scripts.joinRoom(userKeys, 'b', TTL_MS, 100)).toEqual([1, expect.any(Number), ['b']]);
+    expect(await fieldsOf('s')).toEqual({});
   });
 
   it('attach-socket.lua refuses a token issued at or before the revocation second with {-1, revokedAt}, writing nothing', async () => {
@@ -131,7 +173,7 @@ describe('session Lua scripts on real Redis', () => {
     expect(await attach('s1', IAT)).toEqual([-1, IAT]);
     expect(await attach('s1', IAT - 86_400)).toEqual([-1, IAT]);
     // Nothing was written for the refused attaches: no session, no socket, no seen marker.
-    expect(await redis.exists(session, seen)).toBe(0);
+    expect(await redis.exists(session)).toBe(0);
     expect(((await attach('s1', IAT + 1)) as unknown[]).slice(0, 2)).toEqual([1, 0]);
     // Checked before the connection limit: at the limit, a revoked token is told so, not "limit".
     expect(await attach('s2', IAT, 1)).toEqual([-1, IAT]);
@@ -160,7 +202,7 @@ describe('session Lua scripts on real Redis', () => {
     expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBeNull();
     await expectUserKeysExpireIn(TTL_MS);
     // The session outlives its last socket.
-    expect(Object.keys(await redis.hgetall(session))).toEqual(['c']);
+    expect(Object.keys(await redis.hgetall(session)).sort()).toEqual(['n', 'x']);
     await redis.flushall();
     expect(await scripts.detachSocket(userKeys, 's1', TTL_MS)).toBeNull();
     expect(await redis.exists(session)).toBe(0);
@@ -179,7 +221,7 @@ describe('session Lua scripts on real Redis', () => {
     await expectUserKeysExpireIn(2 * TTL_MS);
   });
 
-  it('keeps sockets, rooms and createdAt apart in the one hash, whatever the ids', async () => {
+  it('keeps sockets, rooms and the session expiry apart in the one hash, whatever the ids', async () => {
     await scripts.attachSocket(userKeys, 'c', 'A', 5, TTL_MS, SEEN_MS, 0, IAT);
     await scripts.attachSocket(userKeys, 'rx', 'B', 5, TTL_MS, SEEN_MS, 0, IAT);
     expect(await scripts.joinRoom(userKeys, 'c', TTL_MS, 100)).toEqual([1, expect.any(Number), ['c']]);
@@ -191,7 +233,7 @@ describe('session Lua scripts on real Redis', () => {
     ]);
     expect(await scripts.detachSocket(userKeys, 'c', TTL_MS)).toBe('A');
     expect(await scripts.leaveRoom(userKeys, 'c', TTL_MS)).toEqual([1, expect.any(Number), ['sx']]);
-    expect(Number(await redis.hget(session, 'c'))).toBeGreaterThan(0);
+    expect(Number(await redis.hget(session, 'x'))).toBeGreaterThan(nowMs());
   });
 
   it('touch-session.lua extends an existing session (1) and leaves a missing one missing (0)', async () => {

@@ -39,7 +39,7 @@ export type SweepMode = 'due' | 'walk';
 /**
  * One round. Per round: the event list (ZRANGEBYSCORE of the due index, or SMEMBERS of every event, plus
  * the index itself to compare); one sweep script per event (concurrent), which also lists its due members;
- * one EXISTS per due member on its session key plus a TTL refresh of its index (concurrent); one settle
+ * one HGET of each due member's session expiry plus a TTL refresh of its index (concurrent); one settle
  * script per event with due members (concurrent); one index write per event whose due time moved.
  */
 export async function sweepClaims(c: SweepContext, mode: SweepMode = 'due'): Promise<SweepResult> {
@@ -71,11 +71,12 @@ export async function sweepClaims(c: SweepContext, mode: SweepMode = 'due'): Pro
     await Promise.all(
       users.map(async (u) => {
         const keys = c.userKeys(u);
-        const [exists] = await Promise.all([
-          c.redis.exists(keys.session),
-          c.redis.pexpire(keys.claims, c.indexTtlMs),
+        // The session lives while its `x` (expiry, epoch ms) is ahead of Redis' clock (lua/session/prelude.lua).
+        const [expires] = await Promise.all([
+          c.redis.hget(keys.session, 'x'),
+          c.scripts.claimsIndexRead(keys, c.indexTtlMs),
         ]);
-        alive.set(u, exists === 1);
+        alive.set(u, Number(expires ?? 0) > now);
       }),
     );
     const dropped = new Set<UserId>();
@@ -102,7 +103,7 @@ export async function sweepClaims(c: SweepContext, mode: SweepMode = 'due'): Pro
       }
     });
     // The index of a user whose session ended goes too (best effort: it would expire anyway).
-    await Promise.all([...dropped].map((u) => c.redis.del(c.userKeys(u).claims).catch(() => 0)));
+    await Promise.all([...dropped].map((u) => c.scripts.claimsIndexDrop(c.userKeys(u), []).catch(() => 0)));
   }
 
   // The walk writes only what the index has wrong; the due sweep what moved.

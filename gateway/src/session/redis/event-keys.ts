@@ -1,25 +1,28 @@
 /**
  * The keys of the `{event:<id>}` slot: everything of one event (definition, seats, holds, sales, queue,
- * admissions, members, change log) and the records of folded seat:hold requests. Every claims script touches
+ * admissions, members, change log, the records of folded seat:hold requests). Every claims script touches
  * this one slot only (see lua/claims/prelude.lua).
  */
 import type { EventId, UserId } from '@stayline/client-sdk/protocol';
 import { checkKeyPrefix, encodeKeyId, encodeKeyPart } from './key-id.ts';
 
-/** The twelve parts of one event, in the order every claims script takes them as KEYS (prelude.lua). */
+/**
+ * The twelve parts of one event, in the order every claims script takes them as KEYS (prelude.lua). `reqs`
+ * (hash userId -> the user's recent seat:hold records in the event, each with its own expiry) is last.
+ */
 export const EVENT_KEY_PARTS = [
   'def',
   'seats',
   'holder',
   'sold',
   'groups',
-  'gexp',
   'fence',
   'queue',
   'qseq',
   'admitted',
   'members',
   'log',
+  'reqs',
 ] as const;
 
 export type EventKeyPart = (typeof EVENT_KEY_PARTS)[number];
@@ -27,8 +30,9 @@ export type EventKeyPart = (typeof EVENT_KEY_PARTS)[number];
 /** One event's keys, `<prefix>{event:<id>}:<part>`, named; see prelude.lua for what each holds. */
 export type EventKeys = Readonly<Record<EventKeyPart, string>> & {
   /**
-   * `:req:<userId, `:` encoded too>:<requestId>`: the recorded outcome of one seat:hold request (the
-   * request ledger folded into the hold script, so a hold costs no extra round trip).
+   * `:req:<userId, `:` encoded too>:<requestId>`: the recorded outcome of one seat:hold request in a key of
+   * its own, when it does not go in `reqs` (the user's list there is full, or the event is unknown), and as
+   * every record was kept before issue 15 (still read).
    */
   holdRequest(userId: UserId, requestId: string): string;
 };

@@ -1,6 +1,7 @@
 /**
- * The one script registry: every Lua script of session/lua/ (user, stream and node slot) and session/lua/claims/
- * (event slot, each prefixed with claims/prelude.lua), registered with ioredis `defineCommand` (EVALSHA,
+ * The one script registry: every Lua script of session/lua/ (user, stream, node and global slots), session/lua/session/
+ * (the user's hash, each prefixed with session/prelude.lua) and session/lua/claims/ (event slot, each
+ * prefixed with claims/prelude.lua), registered with ioredis `defineCommand` (EVALSHA,
  * falling back to EVAL on NOSCRIPT, e.g. after a Redis restart) under its file's name in camelCase
  * (`claims/seat-hold.lua` is `seatHold`). Each file's header comment is the reference for its KEYS, ARGV and
  * reply; the signatures below type the call site: KEYS as an object with named fields (the registry puts
@@ -14,29 +15,33 @@ import { EVENT_KEY_PARTS } from './event-keys.ts';
 /** An argument; an array is sent as its elements (ioredis flattens one level), so long lists never spread. */
 export type ScriptArg = string | number | readonly (string | number)[];
 
+/** Where a script's file is, under lua/: a folder's scripts are each prefixed with its prelude.lua. */
+type ScriptFolder = 'claims' | 'session' | '';
+
 interface ScriptSpec<K extends readonly string[], A extends readonly ScriptArg[]> {
   /** KEYS, in the script's order. */
   readonly keys: K;
-  /** Prefixed with claims/prelude.lua (and read from lua/claims/). */
-  readonly claims: boolean;
+  /** lua/claims/ or lua/session/ (each script prefixed with that folder's prelude.lua), or lua/ itself. */
+  readonly folder: ScriptFolder;
   /** Carries the ARGV type only. */
   readonly args?: A;
 }
 
 const script = <K extends readonly string[], A extends readonly ScriptArg[]>(
   keys: K,
-  claims = false,
-): ScriptSpec<K, A> => ({ keys, claims });
+  folder: ScriptFolder | true = '',
+): ScriptSpec<K, A> => ({ keys, folder: folder === true ? 'claims' : folder });
 
 const SESSION = ['session'] as const;
-const ATTACH = ['session', 'seen', 'claims', 'revoked'] as const;
+const ATTACH = ['session', 'revoked'] as const;
+const LEDGER = ['requests', 'request'] as const;
 const HOLD = [...EVENT_KEY_PARTS, 'request'] as const;
 const STREAM = ['meta', 'log'] as const;
 type Seats = readonly string[];
 
 /** Every script: name (= file name in camelCase) -> KEYS by name, ARGV types. */
 const SCRIPTS = {
-  // User slot: the session (lua/).
+  // User slot: the session (lua/session/, with its prelude).
   attachSocket: script<
     typeof ATTACH,
     [
@@ -48,18 +53,21 @@ const SCRIPTS = {
       claimsIndexTtlMs: number,
       tokenIssuedAtSeconds: number,
     ]
-  >(ATTACH),
+  >(ATTACH, 'session'),
   revokeTokens: script<readonly ['revoked'], [keepMs: number]>(['revoked']),
-  detachSocket: script<typeof SESSION, [socketId: string, ttlMs: number]>(SESSION),
-  joinRoom: script<typeof SESSION, [room: string, ttlMs: number, maxRooms: number]>(SESSION),
-  leaveRoom: script<typeof SESSION, [room: string, ttlMs: number]>(SESSION),
-  touchSession: script<typeof SESSION, [ttlMs: number]>(SESSION),
-  getSession: script<typeof SESSION, []>(SESSION),
-  purgeSockets: script<typeof SESSION, [nodeId: string, ttlMs: number, socketIds: Seats]>(SESSION),
-  // User slot: the claim store's index and the request ledger (lua/).
-  claimsIndexAdd: script<readonly ['claims'], [eventId: string, ttlMs: number]>(['claims']),
-  requestBegin: script<readonly ['request'], [pendingMs: number]>(['request']),
-  requestAbandon: script<readonly ['request'], []>(['request']),
+  detachSocket: script<typeof SESSION, [socketId: string, ttlMs: number]>(SESSION, 'session'),
+  joinRoom: script<typeof SESSION, [room: string, ttlMs: number, maxRooms: number]>(SESSION, 'session'),
+  leaveRoom: script<typeof SESSION, [room: string, ttlMs: number]>(SESSION, 'session'),
+  touchSession: script<typeof SESSION, [ttlMs: number]>(SESSION, 'session'),
+  getSession: script<typeof SESSION, []>(SESSION, 'session'),
+  purgeSockets: script<typeof SESSION, [nodeId: string, ttlMs: number, socketIds: Seats]>(SESSION, 'session'),
+  // User slot: the claim store's index (in the user's hash) and the request ledger (lua/).
+  claimsIndexAdd: script<typeof SESSION, [eventId: string, ttlMs: number]>(SESSION),
+  claimsIndexRead: script<typeof SESSION, [ttlMs: number]>(SESSION),
+  claimsIndexDrop: script<typeof SESSION, [eventIds: readonly string[]]>(SESSION),
+  requestBegin: script<typeof LEDGER, [requestId: string, pendingMs: number]>(LEDGER),
+  requestComplete: script<typeof LEDGER, [requestId: string, entry: string, ttlMs: number]>(LEDGER),
+  requestAbandon: script<typeof LEDGER, [requestId: string]>(LEDGER),
   // Stream slot (a room's, or the user's for the user stream): message history (lua/).
   historyAppend: script<
     typeof STREAM,
@@ -105,9 +113,12 @@ const SCRIPTS = {
   ),
   seatHold: script<
     typeof HOLD,
-    [userId: string, admitted: 0 | 1, checkMs: number, recordMs: number, seatIds: Seats]
+    [userId: string, admitted: 0 | 1, checkMs: number, recordMs: number, requestId: string, seatIds: Seats]
   >(HOLD, true),
-  seatUnhold: script<typeof HOLD, [userId: string, fence: number, seatIds: Seats]>(HOLD, true),
+  seatUnhold: script<typeof HOLD, [userId: string, fence: number, requestId: string, seatIds: Seats]>(
+    HOLD,
+    true,
+  ),
   seatRelease: script<typeof EVENT_KEY_PARTS, [userId: string, seatIds: Seats]>(EVENT_KEY_PARTS, true),
   seatConfirm: script<typeof EVENT_KEY_PARTS, [userId: string, fence: number, seatIds: Seats]>(
     EVENT_KEY_PARTS,
@@ -141,13 +152,15 @@ export type Scripts = { readonly [N in ScriptName]: ScriptCall<N> };
 
 const fileOf = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) + '.lua';
 const read = (path: string): string => readFileSync(new URL(`../lua/${path}`, import.meta.url), 'utf8');
-const PRELUDE = read('claims/prelude.lua');
+const PRELUDES = { claims: read('claims/prelude.lua'), session: read('session/prelude.lua') } as const;
 
-/** Every script's full source (the prelude included), read once at module load: a missing file fails at start. */
+/** Every script's full source (its prelude included), read once at module load: a missing file fails at start. */
 export const SCRIPT_SOURCES: Readonly<Record<ScriptName, string>> = Object.fromEntries(
   Object.entries(SCRIPTS).map(([name, spec]) => [
     name,
-    spec.claims ? `${PRELUDE}\n${read(`claims/${fileOf(name)}`)}` : read(fileOf(name)),
+    spec.folder === ''
+      ? read(fileOf(name))
+      : `${PRELUDES[spec.folder]}\n${read(`${spec.folder}/${fileOf(name)}`)}`,
   ]),
 ) as Record<ScriptName, string>;
 

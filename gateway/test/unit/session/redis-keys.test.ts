@@ -35,8 +35,8 @@ describe('redis keys', () => {
   it('gives every key of one user the hash tag of that user alone, whatever the id contains', () => {
     for (const id of TRICKY_IDS) {
       const k = user(id);
-      const all = [k.session, k.seen, k.claims, k.revoked, k.request('r:1')];
-      expect(all.map(hashTag), id).toEqual(Array(5).fill(`u:${encodeKeyId(id)}`));
+      const all = [k.session, k.revoked, k.requests, k.request('r:1')];
+      expect(all.map(hashTag), id).toEqual(Array(4).fill(`u:${encodeKeyId(id)}`));
     }
     const allTags = new Set(TRICKY_IDS.map((id) => hashTag(user(id).session)));
     expect(allTags.size).toBe(TRICKY_IDS.length);
@@ -54,11 +54,10 @@ describe('redis keys', () => {
 
   it('lays out keys as <prefix>{<entity>:<id>}:<part>, the user`s short (issue 15: bytes per user)', () => {
     const k = user('u1');
-    expect([k.session, k.seen, k.claims, k.revoked, k.request('r-1')]).toEqual([
+    expect([k.session, k.revoked, k.requests, k.request('r-1')]).toEqual([
       'stayline:{u:u1}',
-      'stayline:{u:u1}:n',
-      'stayline:{u:u1}:c',
       'stayline:{u:u1}:v',
+      'stayline:{u:u1}:q',
       'stayline:{u:u1}:q:r-1',
     ]);
     expect(event('e1').def).toBe('stayline:{event:e1}:def');

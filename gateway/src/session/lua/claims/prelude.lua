@@ -1,19 +1,20 @@
 -- prelude.lua: prepended to every claims script (lua/claims/*.lua) when it is loaded, so they share one
 -- clock reading, the group helpers and the change log. Every claims script takes the same twelve KEYS (seat-hold.lua
--- one more, its request record), all of one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
+-- one more, its request record's own key), all of one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
 -- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt, ver}   KEYS[2] seats set
 -- KEYS[3] holder hash seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
--- KEYS[5] groups hash userId -> cjson {f = fence, e = expiresAt ms, s = {seatId...}}
--- KEYS[6] group expiry zset userId -> expiresAt   KEYS[7] last fence issued (see next_fence)
--- KEYS[8] queue zset userId -> seq
--- KEYS[9] queue sequence counter   KEYS[10] admitted zset userId -> admission expiresAt
--- KEYS[11] members zset userId -> when to check next that the user's session still lives
--- KEYS[12] change log stream: entry id `<version>-0`, fields seatId -> status (free|held|sold)
+-- KEYS[5] groups hash userId -> cmsgpack {fence, expiresAt ms, seatId...} (see decode_group)
+-- KEYS[6] last fence issued (see next_fence)   KEYS[7] queue zset userId -> seq
+-- KEYS[8] queue sequence counter   KEYS[9] admitted zset userId -> admission expiresAt
+-- KEYS[10] members zset userId -> when the sweeper looks at the user next: the earlier of the next check that
+--          the user's session still lives and the user's hold expiry (one entry per user does both: issue 15)
+-- KEYS[11] change log stream: entry id `<version>-0`, fields seatId -> status (free|held|sold)
+-- KEYS[12] seat:hold records hash userId -> cmsgpack {requestId, expiresAt ms, outcome, ...} (see load_records)
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local K_DEF, K_SEATS, K_HOLDER, K_SOLD, K_GROUPS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local K_GEXP, K_FENCE, K_QUEUE, K_QSEQ, K_ADMITTED, K_MEMBERS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
-local K_LOG = KEYS[12]
+local K_FENCE, K_QUEUE, K_QSEQ, K_ADMITTED, K_MEMBERS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_LOG, K_REQS = KEYS[11], KEYS[12]
 
 -- The change log: every seat status change a script makes is noted here and appended by `logged` under a
 -- new version (def field `ver`), in the same script, so the log can never miss or reorder a change. Nodes
@@ -55,19 +56,33 @@ local function next_fence()
   return fence_text(f)
 end
 
+-- A group is stored as cmsgpack {fence, expiresAt, seatId...} (about half the bytes of the cjson object
+-- {f, e, s} it replaced, one per holder: issue 15); a value in that older form (`{` first, which no msgpack
+-- array starts with) is still read. The fence is a number there: exact, as fences stay under 2^53.
+local function decode_group(raw)
+  if string.sub(raw, 1, 1) == '{' then return cjson.decode(raw) end
+  local a = cmsgpack.unpack(raw)
+  local seats = {}
+  for i = 3, #a do seats[#seats + 1] = a[i] end
+  return {f = a[1], e = a[2], s = seats}
+end
+
 local function get_group(user)
   local raw = redis.call('HGET', K_GROUPS, user)
   if not raw then return nil end
-  return cjson.decode(raw)
+  return decode_group(raw)
 end
 
+-- A user with a group is a member looked at no later than the group's expiry (the sweeper ends it then); a
+-- member whose group went stays until its next check, which forgets a user with nothing left.
 local function put_group(user, g)
   if #g.s == 0 then
     redis.call('HDEL', K_GROUPS, user)
-    redis.call('ZREM', K_GEXP, user)
   else
-    redis.call('HSET', K_GROUPS, user, cjson.encode(g))
-    redis.call('ZADD', K_GEXP, g.e, user)
+    local packed = {tonumber(g.f), g.e}
+    for _, seat in ipairs(g.s) do packed[#packed + 1] = seat end
+    redis.call('HSET', K_GROUPS, user, cmsgpack.pack(packed))
+    redis.call('ZADD', K_MEMBERS, 'LT', g.e, user)
   end
 end
 
@@ -75,7 +90,6 @@ end
 local function end_group(user)
   local g = get_group(user)
   redis.call('HDEL', K_GROUPS, user)
-  redis.call('ZREM', K_GEXP, user)
   local freed = {}
   if not g then return freed end
   for _, s in ipairs(g.s) do
@@ -100,8 +114,9 @@ local function drop_from_group(user, gone)
   put_group(user, g)
 end
 
+-- Makes the user a member looked at within check_ms (never later than already planned).
 local function add_member(user, check_ms)
-  redis.call('ZADD', K_MEMBERS, 'NX', now + check_ms, user)
+  redis.call('ZADD', K_MEMBERS, 'LT', now + check_ms, user)
 end
 
 -- The seats key is a set, or, for an event that declares sections (def field `sep`), a sorted set with every
@@ -129,18 +144,14 @@ local function unknown_seats(first)
 end
 
 -- The due index (redis/due-index.ts): def field `due` is when this event next needs the sweeper (its earliest
--- hold expiry or member check, '' when neither), `dueSeq` grows with every change of it. The global index
+-- member time: a hold expiry or a session check, '' when none), `dueSeq` grows with every change of it. The global index
 -- (another slot) is a copy the node writes after the script, applied only when its seq is not older than
 -- the one the index has, so the copy converges to the latest decision. with_due(reply, force) appends
 -- {due, seq} to `reply` when `due` changed (or always, with force), else returns it unchanged.
 local function next_due()
-  local due = nil
-  local g = redis.call('ZRANGE', K_GEXP, 0, 0, 'WITHSCORES')
-  if g[2] then due = tonumber(g[2]) end
   local m = redis.call('ZRANGE', K_MEMBERS, 0, 0, 'WITHSCORES')
-  if m[2] and (due == nil or tonumber(m[2]) < due) then due = tonumber(m[2]) end
-  if due == nil then return '' end
-  return string.format('%.0f', due)
+  if not m[2] then return '' end
+  return string.format('%.0f', tonumber(m[2]))
 end
 local function with_due(reply, force)
   local due = next_due()
@@ -154,4 +165,41 @@ local function with_due(reply, force)
   end
   reply[#reply + 1] = {due, seq}
   return reply
+end
+
+-- The seat:hold request records (seat-hold.lua): a user's recent records in this event are one field of
+-- K_REQS, cmsgpack of a flat list {requestId, expiresAt ms, outcome, ...} (issue 15: one hash entry per user
+-- instead of a key per request). Each record keeps its own expiry; expired ones are dropped when the list is
+-- written, and by the member check (settle-members.lua: a user with live records stays a member until they
+-- expire). A request id of 32 lowercase hex digits (the SDK's) is kept as its 16 bytes after a NUL byte,
+-- which no printable id starts with.
+local RECORDS_MAX = 8
+local function record_id(id)
+  if #id == 32 and not string.find(id, '[^0-9a-f]') then
+    return '\0' .. string.gsub(id, '..', function(h) return string.char(tonumber(h, 16)) end)
+  end
+  return id
+end
+-- The user's live records (a list as stored) and whether any had expired.
+local function load_records(user)
+  local raw = redis.call('HGET', K_REQS, user)
+  local live, expired = {}, false
+  if raw then
+    local all = cmsgpack.unpack(raw)
+    for i = 1, #all, 3 do
+      if all[i + 1] > now then
+        live[#live + 1], live[#live + 2], live[#live + 3] = all[i], all[i + 1], all[i + 2]
+      else
+        expired = true
+      end
+    end
+  end
+  return live, expired
+end
+local function save_records(user, list)
+  if #list == 0 then
+    redis.call('HDEL', K_REQS, user)
+  else
+    redis.call('HSET', K_REQS, user, cmsgpack.pack(list))
+  end
 end

@@ -4,11 +4,14 @@
 -- does not extend it). Groups whose expiry passed but that the sweeper has not ended yet are ended here
 -- first (and reported as lapsed), so the answer never depends on sweep timing.
 -- With a request record (ARGV[4] > 0) the request ledger is folded in, in the same atomic step: a record
--- found in KEYS[13] is answered as it is, changing nothing; else the outcome, whatever it is (refusals
--- included), is recorded there for ARGV[4] ms, with `lapsed` emptied (a lapse is announced once).
--- KEYS: the twelve event keys (see prelude.lua), then KEYS[13] the request record (in the event's slot)
+-- of (user, requestId) found is answered as it is, changing nothing; else the outcome, whatever it is
+-- (refusals included), is recorded for ARGV[4] ms, with `lapsed` emptied (a lapse is announced once): in
+-- the user's list in K_REQS (prelude.lua's load_records; the user becomes a member, so the member check
+-- drops the list once expired), or in KEYS[13], a key of its own, when the list is full or the event unknown.
+-- KEYS: the twelve event keys (see prelude.lua), then KEYS[13] the request's own key (in the event's slot)
 -- ARGV[1] userId   ARGV[2] admitted (1 when the request carried a valid admission token)   ARGV[3] checkMs
--- ARGV[4] how long to keep the request record, ms (0: no request id, no record)   ARGV[5..] seat ids
+-- ARGV[4] how long to keep the request record, ms (0: no request id, no record)   ARGV[5] requestId ('' without)
+-- ARGV[6..] seat ids
 -- Reply: {1, lapsed, fence, expiresAt, {newlyHeld...}, {groupSeat...}}
 --      | {-3, lapsed, {unavailable...}} | {-4, lapsed, limit} | {-6} admission required
 --      | {-2, {unknown...}} | {-1} unknown event
@@ -16,35 +19,54 @@
 -- where lapsed = {ownerUserId, {freedSeat...}, ...} (groups ended here because they had expired); a taken
 -- hold may end with {due, dueSeq} when the event's next sweep moved earlier (prelude.lua's with_due).
 local K_REQ = KEYS[13]
+local FIRST_SEAT = 6
+local user = ARGV[1]
 local record_ms = tonumber(ARGV[4])
+local req_id = record_id(ARGV[5])
+local replayed = function(first)
+  if first[1] == 1 then first[3] = tonumber(first[3]) end
+  return {2, first}
+end
 if record_ms > 0 then
+  local records = load_records(user)
+  for i = 1, #records, 3 do
+    if records[i] == req_id then
+      -- A write (the record as it is) so that a WAIT after this replay covers the first answer's write too.
+      redis.call('HSET', K_REQS, user, redis.call('HGET', K_REQS, user))
+      return replayed(records[i + 2])
+    end
+  end
   local recorded = redis.call('GET', K_REQ)
   if recorded then
-    local first = cjson.decode(recorded)
-    if first[1] == 1 then first[3] = tonumber(first[3]) end
-    -- A write (the same TTL again) so that a WAIT after this replay covers the first answer's write too.
     local ttl = redis.call('PTTL', K_REQ)
     if ttl > 0 then redis.call('PEXPIRE', K_REQ, ttl) end
-    return {2, first}
+    return replayed(cjson.decode(recorded))
   end
 end
--- Records the outcome (when asked) and returns it. cjson turns an empty table into `{}`, which decodes
--- back to an empty table: a replayed empty list stays an empty list.
+-- Records the outcome (when asked) and returns it. cmsgpack (and cjson) keep an empty table an empty table:
+-- a replayed empty list stays an empty list.
 local function outcome(reply)
   if record_ms > 0 then
     local kept = {}
     for i, v in ipairs(reply) do kept[i] = v end
     if reply[1] == 1 or reply[1] == -3 or reply[1] == -4 then kept[2] = {} end
-    if reply[1] == 1 then kept[3] = fence_text(reply[3]) end
-    redis.call('SET', K_REQ, cjson.encode(kept), 'PX', record_ms)
+    local records = load_records(user)
+    if reply[1] == -1 or #records >= RECORDS_MAX * 3 then
+      -- cjson writes numbers with 14 significant digits: the fence (16) as text.
+      if reply[1] == 1 then kept[3] = fence_text(reply[3]) end
+      redis.call('SET', K_REQ, cjson.encode(kept), 'PX', record_ms)
+    else
+      records[#records + 1], records[#records + 2], records[#records + 3] = req_id, now + record_ms, kept
+      save_records(user, records)
+      add_member(user, tonumber(ARGV[3]))
+    end
   end
   return reply
 end
 if redis.call('EXISTS', K_DEF) == 0 then return outcome({-1}) end
 if redis.call('HGET', K_DEF, 'requiresAdmission') == '1' and ARGV[2] ~= '1' then return outcome({-6}) end
-local unknown = unknown_seats(5)
+local unknown = unknown_seats(FIRST_SEAT)
 if #unknown > 0 then return outcome({-2, unknown}) end
-local user = ARGV[1]
 local lapsed = {}
 local function lapse(owner)
   local g = get_group(owner)
@@ -55,7 +77,7 @@ local function lapse(owner)
 end
 lapse(user)
 local busy, new, seen = {}, {}, {}
-for i = 5, #ARGV do
+for i = FIRST_SEAT, #ARGV do
   local s = ARGV[i]
   if not seen[s] then
     seen[s] = true

@@ -1,6 +1,9 @@
 -- settle-members.lua: ioredis command `settleMembers`. Applies the result of a session check of some members
 -- (read by the caller from the users' own slots): a user whose session ended loses their queue place,
--- admission and holds; a live user with nothing left here is forgotten, else checked again in checkMs.
+-- admission and holds; a live user with nothing left here is forgotten, else looked at again in checkMs
+-- (or at their hold's expiry, when earlier).
+-- A user's seat:hold records (prelude.lua's load_records) live their own time, session or not: expired ones
+-- are dropped here, and a user with live ones stays a member (checked again) until they expire.
 -- Idempotent: a user already dropped is reported with nothing freed. Then tells the event's next due time
 -- when it moved (prelude.lua's with_due).
 -- KEYS: the twelve event keys (see prelude.lua)
@@ -11,21 +14,29 @@ local check_ms = tonumber(ARGV[1])
 local out = {}
 for i = 2, #ARGV, 2 do
   local user = ARGV[i]
+  local records, expired = load_records(user)
+  if expired then save_records(user, records) end
   if ARGV[i + 1] == '1' then
     local admitted = redis.call('ZSCORE', K_ADMITTED, user)
     local has = redis.call('ZSCORE', K_QUEUE, user) or redis.call('HEXISTS', K_GROUPS, user) == 1
-      or (admitted and tonumber(admitted) > now)
+      or (admitted and tonumber(admitted) > now) or #records > 0
     if has then
-      redis.call('ZADD', K_MEMBERS, 'XX', now + check_ms, user)
+      -- The next check, or the hold's expiry when that comes first (prelude.lua's put_group).
+      local at, g = now + check_ms, get_group(user)
+      if g and tonumber(g.e) < at then at = tonumber(g.e) end
+      redis.call('ZADD', K_MEMBERS, 'XX', at, user)
     else
       redis.call('ZREM', K_MEMBERS, user)
     end
-  elseif redis.call('ZREM', K_MEMBERS, user) == 1 then
-    local queued = redis.call('ZREM', K_QUEUE, user)
-    redis.call('ZREM', K_ADMITTED, user)
-    out[#out + 1] = user
-    out[#out + 1] = queued
-    out[#out + 1] = end_group(user)
+  else
+    if redis.call('ZREM', K_MEMBERS, user) == 1 then
+      local queued = redis.call('ZREM', K_QUEUE, user)
+      redis.call('ZREM', K_ADMITTED, user)
+      out[#out + 1] = user
+      out[#out + 1] = queued
+      out[#out + 1] = end_group(user)
+    end
+    if #records > 0 then redis.call('ZADD', K_MEMBERS, now + check_ms, user) end
   end
 end
 return logged(with_due({out}, false))
