@@ -7,8 +7,9 @@
  * - `plain`: as many stock socket.io nodes with `@socket.io/redis-adapter` on the same Redis
  *   (gateway/bench/plain-server.ts: `room:join` joins, `POST /v1/publish` is `io.to(room).emit`), no
  *   Stayline code (issue 15).
- * The ratio is the gateway pass's p99 over the baseline pass's in the same round; the report gives every
- * round and the median.
+ * One short unmeasured pass of each side warms the processes up first. The ratio is the gateway pass's p99
+ * over the baseline pass's in the same round; the report gives every round and the median, and the gap
+ * waits the gateway's sequencers counted in each gateway pass (0 expected in steady state).
  */
 import { loadavg } from 'node:os';
 import { startPlain } from '../../../dev/local-cluster.ts';
@@ -27,6 +28,8 @@ interface PassRow {
   publishErrors: number;
   /** The tester's busiest worker at its peak (cores): the client side's own limit. */
   workerPeakCores: number;
+  /** Gap waits the gateway nodes counted during the pass (stayline_history_gap_waits_total). */
+  gapWaits: number | undefined;
   /** The machine's 1-minute load average at the pass's end: how shared the 2 cores were. */
   load: number;
 }
@@ -40,7 +43,28 @@ const median = (xs: number[]): number | undefined => {
 
 const round2 = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x * 100) / 100);
 
-function rowOf(round: number, side: PassRow['side'], sizes: number[], pass: FanoutPass): PassRow {
+/** The gateway nodes' stayline_history_gap_waits_total, summed; undefined when a node did not answer. */
+async function gapWaits(urls: readonly string[]): Promise<number | undefined> {
+  let sum = 0;
+  for (const url of urls) {
+    try {
+      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
+      const m = /^stayline_history_gap_waits_total (\d+)/m.exec(await res.text());
+      sum += Number(m?.[1] ?? 0);
+    } catch {
+      return undefined;
+    }
+  }
+  return sum;
+}
+
+function rowOf(
+  round: number,
+  side: PassRow['side'],
+  sizes: number[],
+  pass: FanoutPass,
+  waits: number | undefined,
+): PassRow {
   let expected = 0;
   let delivered = 0;
   let duplicates = 0;
@@ -58,6 +82,7 @@ function rowOf(round: number, side: PassRow['side'], sizes: number[], pass: Fano
     delivered,
     duplicates,
     publishErrors: pass.publishErrors,
+    gapWaits: waits,
     workerPeakCores: Math.max(0, ...pass.run.probes.samples.map((p) => p.busiestWorkerCores)),
     load: loadavg()[0] ?? 0,
   };
@@ -82,6 +107,12 @@ export async function runFanoutComparison(ctx: Context, o: FanoutOptions): Promi
     prefix: `${ctx.userPrefix}r${round}-`,
   });
 
+  // One short pass of each side first, not counted: fresh processes compile and warm up on their first
+  // messages, which would otherwise land in round 0's p99 (the first history round was always slow).
+  const warm = { ...o, durationSeconds: Math.min(3, o.durationSeconds) };
+  await fanoutPass(ctx, warm, { ...gateway(-1), prefix: `${ctx.userPrefix}warm-` });
+  await fanoutPass(ctx, warm, { ...baseline, prefix: `${baseline.prefix}warm-` });
+
   const rows: PassRow[] = [];
   let last: FanoutPass | undefined;
   for (let round = 0; round < o.rounds; round++) {
@@ -90,8 +121,12 @@ export async function runFanoutComparison(ctx: Context, o: FanoutOptions): Promi
     for (const side of order) {
       const target =
         side === 'gateway' ? gateway(round) : { ...baseline, prefix: `${baseline.prefix}r${round}-` };
+      const waitsBefore = await gapWaits(ctx.urls);
       last = await fanoutPass(ctx, o, target);
-      rows.push(rowOf(round, side, o.sizes, last));
+      const waitsAfter = await gapWaits(ctx.urls);
+      const waits =
+        waitsBefore === undefined || waitsAfter === undefined ? undefined : waitsAfter - waitsBefore;
+      rows.push(rowOf(round, side, o.sizes, last, waits));
       if (ctx.progress) {
         const l = rows.at(-1)?.latency;
         console.error(`round ${round} ${side}: p50 ${l?.p50 ?? '-'} p99 ${l?.p99 ?? '-'} ms`);
@@ -122,6 +157,7 @@ export async function runFanoutComparison(ctx: Context, o: FanoutOptions): Promi
       round2(g?.latency?.p99),
       round2(r50),
       round2(r99),
+      g?.gapWaits ?? null,
       `${round2(b?.workerPeakCores)} / ${round2(g?.workerPeakCores)}`,
       `${round2(b?.load)} / ${round2(g?.load)}`,
     ]);
@@ -170,6 +206,7 @@ export async function runFanoutComparison(ctx: Context, o: FanoutOptions): Promi
           'gateway p99 ms',
           'p50 ratio',
           'p99 ratio',
+          'gateway gap waits',
           'tester worker peak cores (baseline / gateway)',
           'load average (baseline / gateway)',
         ],
