@@ -1,8 +1,11 @@
 /**
- * The baseline of the connect benchmark and of the stock storm: a plain socket.io server with the Redis
- * adapter and no session, that emits `session:restored` on connection so the same client measures the same
- * moment. No auth, unless JWT_SECRET is set: then the hand-rolled check of a stock setup, `jwt.verify` in
- * `io.use` (HS256, the key as a KeyObject, refusals as connect_error).
+ * The baseline of the connect benchmark, of the stock storm and of the fanout comparison: a plain socket.io
+ * server with the Redis adapter and no session, that emits `session:restored` on connection so the same
+ * client measures the same moment. No auth, unless JWT_SECRET is set: then the hand-rolled check of a stock
+ * setup, `jwt.verify` in `io.use` (HS256, the key as a KeyObject, refusals as connect_error).
+ * For fanout, what a stock app writes: `room:join` `{ room }` joins the socket.io room (acked in the
+ * gateway's shape), and `POST /v1/publish` `{ room, event, data }` is `io.to(room).emit(event, data)` on
+ * every node through the adapter (202). The bearer token is not checked (a string compare at most).
  *
  *   REDIS_URL=redis://127.0.0.1:6379 [JWT_SECRET=...] node --import tsx gateway/bench/plain-server.ts
  *   (prints {"port":N})
@@ -18,7 +21,34 @@ import { Server } from 'socket.io';
 const url = process.env['REDIS_URL'];
 const pub = url ? new Redis(url) : undefined;
 const sub = pub?.duplicate();
-const httpServer = createServer();
+/** `POST /v1/publish`: the body (bounded) as JSON, then the adapter's room broadcast. */
+const httpServer = createServer((req, res) => {
+  if (req.method !== 'POST' || req.url !== '/v1/publish') {
+    res.writeHead(404).end();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= 256 * 1024) chunks.push(chunk);
+  });
+  req.on('end', () => {
+    let body: { room?: unknown; event?: unknown; data?: unknown };
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    if (size > 256 * 1024 || typeof body.room !== 'string' || typeof body.event !== 'string') {
+      res.writeHead(400).end();
+      return;
+    }
+    io.to(body.room).emit(body.event, body.data);
+    res.writeHead(202, { 'content-type': 'application/json' }).end('{"ok":true,"data":{"accepted":true}}');
+  });
+});
 const io = new Server(httpServer, {
   serveClient: false,
   ...(pub && sub ? { adapter: createAdapter(pub, sub) } : {}),
@@ -38,6 +68,12 @@ if (secret !== undefined) {
 }
 io.on('connection', (socket) => {
   socket.emit('session:restored', { recovered: false, rooms: [] });
+  socket.on('room:join', (payload: unknown, ack: unknown) => {
+    const room = (payload as { room?: unknown } | null)?.room;
+    if (typeof room !== 'string' || typeof ack !== 'function') return;
+    void socket.join(room);
+    (ack as (a: unknown) => void)({ ok: true, data: { room, rooms: [...socket.rooms].slice(1) } });
+  });
 });
 httpServer.listen(0, '127.0.0.1', () => {
   console.log(JSON.stringify({ port: (httpServer.address() as AddressInfo).port }));

@@ -177,6 +177,15 @@ common(program.command('fanout').description('room fan-out latency and delivery,
   .option('--storm-clients <n>', 'extra idle clients in the herd', '0')
   .option('--node <index>', 'node to kill (0-based)', '0')
   .option('--ramp <per-second>', 'setup connects per second', '1000')
+  .addOption(
+    new Option(
+      '--baseline <kind>',
+      'alternate passes with a baseline in one run: volatile publishes on the same nodes, or plain socket.io + redis-adapter nodes',
+    )
+      .choices(['none', 'volatile', 'plain'])
+      .default('none'),
+  )
+  .option('--rounds <n>', 'passes of each side with --baseline', '3')
   .action(action('fanout', fanoutSchema, (o) => (ctx) => runFanout(ctx, o)));
 
 common(program.command('contention').description('many users race for few seats and one queue'))

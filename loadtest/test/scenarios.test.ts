@@ -181,6 +181,38 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
     expect(r.report?.metrics['delivery-ratio']).toBe(1);
   });
 
+  it('fanout --baseline plain alternates gateway and stock socket.io passes, each delivering every message', async () => {
+    const r = await runCli([
+      'fanout',
+      '--start-cluster',
+      '2',
+      '--sizes',
+      '10,20',
+      '--rate',
+      '20',
+      '--duration',
+      '2',
+      '--baseline',
+      'plain',
+      '--rounds',
+      '1',
+    ]);
+    expect(r.code, r.output).toBe(0);
+    const c = r.report?.counts ?? {};
+    expect(c).toMatchObject({ rounds: 1, gatewayDuplicates: 0, baselineDuplicates: 0 });
+    expect(c['gatewayPublishErrors']).toBe(0);
+    expect(c['baselinePublishErrors']).toBe(0);
+    expect(c['gatewayExpected']).toBeGreaterThan(0);
+    expect(c['baselineExpected']).toBeGreaterThan(0);
+    expect(c['gatewayDelivered']).toBe(c['gatewayExpected']);
+    expect(c['baselineDelivered']).toBe(c['baselineExpected']);
+    // One row per round, with both sides' latency and a ratio.
+    const rows = r.report?.tables[0]?.rows ?? [];
+    expect(rows).toHaveLength(1);
+    for (const row of rows) expect(typeof row[6]).toBe('number');
+    // Four passes (a warm-up and a measured one per side), each connecting its own members.
+  }, 120_000);
+
   it('contention answers every racer exactly once and never gives a seat twice', async () => {
     const r = await runCli(['contention', '--start-cluster', '2', '--clients', '30', '--seats', '3']);
     expect(r.code, r.output).toBe(0);

@@ -13,6 +13,11 @@ export interface HistoryMetrics {
   readonly gaps: Counter<'reason'>;
   /** Messages this node fetched from history for its connected sockets (lost on pub/sub, or late). */
   readonly repaired: Counter<'trigger'>;
+  /**
+   * Times a stream held messages after a jump for the whole gap wait (25 ms) and then read history: in
+   * steady state on one Redis it stays 0 (a late predecessor arrives well within the wait).
+   */
+  readonly gapWaits: Counter;
   /** Messages this node received twice (pub/sub after a repair) and dropped. */
   readonly duplicates: Counter;
   /** History reads of the node's sequencer that failed (retried). */
@@ -45,6 +50,11 @@ export function createHistoryMetrics(registry: Registry): HistoryMetrics {
       name: 'stayline_history_repaired_messages_total',
       help: 'Messages this node delivered from history to its connected sockets because pub/sub lost them or they were late (trigger gap, resubscribe or read).',
       labelNames: ['trigger'],
+      registers,
+    }),
+    gapWaits: new Counter({
+      name: 'stayline_history_gap_waits_total',
+      help: 'Times a stream held messages after an offset jump for the whole gap wait, then read history for the missing ones.',
       registers,
     }),
     duplicates: new Counter({

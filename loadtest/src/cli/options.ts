@@ -162,6 +162,8 @@ export const fanoutSchema = z
     stormClients: int,
     node: int,
     ramp: positive,
+    baseline: z.enum(['none', 'volatile', 'plain']),
+    rounds: int.pipe(z.number().min(1, 'expected at least 1 round')),
   })
   .transform((o): FanoutOptions => ({
     sizes: o.sizes.map(Math.round),
@@ -172,6 +174,8 @@ export const fanoutSchema = z
     stormClients: o.stormClients,
     node: o.node,
     rampPerSecond: o.ramp,
+    baseline: o.baseline,
+    rounds: o.rounds,
   }));
 
 /** `contention`. */

@@ -5,10 +5,12 @@
  * sequence numbers each member saw, reordering from the messages' trailing positions (message history),
  * and the gaps the clients noticed from their positions too (`--client sdk`: what the SDK's `onGap`
  * reported; the handlers' view, after its dedup). With `--storm kill|drop` a storm starts mid-run, so p99
- * during the storm stands beside steady state in one run.
+ * during the storm stands beside steady state in one run. With `--baseline volatile|plain` passes alternate
+ * with a baseline in one run (fanout-compare.ts).
  */
 import type { Report, Table } from '../report/report.ts';
-import { buildReport, clientSpec, openRun, sleep, waitUntil, type Context } from './context.ts';
+import { buildReport, clientSpec, openRun, sleep, waitUntil, type Context, type Run } from './context.ts';
+import { runFanoutComparison } from './fanout-compare.ts';
 import { FANOUT_EVENT, emptyRoomTally, type ClientSpec } from '../workers/messages.ts';
 
 /** After the last publish, the longest wait for late deliveries, and the quiet time that ends it early. */
@@ -27,12 +29,56 @@ export interface FanoutOptions {
   stormClients: number;
   node: number;
   rampPerSecond: number;
+  /**
+   * `none` (default): one pass. `volatile`: passes alternate with `volatile: true` publishes on the same
+   * nodes (history's cost, same run); `plain`: with as many stock socket.io + redis-adapter nodes on the
+   * same Redis (fanout-compare.ts). Both without a storm.
+   */
+  baseline: 'none' | 'volatile' | 'plain';
+  /** Passes of each side with a baseline (they alternate, A B B A ...). */
+  rounds: number;
+}
+
+/** Where one pass publishes, and how. */
+export interface FanoutTarget {
+  /** Nodes the members connect to and publishes go to (round-robin). */
+  urls: string[];
+  /** Publishes with `volatile: true` (no history). */
+  volatile: boolean;
+  /** User ids of this pass (each pass connects its own members). */
+  prefix: string;
+}
+
+/** What one pass measured. */
+export interface FanoutPass {
+  run: Run;
+  fanout: Awaited<ReturnType<Run['finish']>>['fanout'];
+  members: number;
+  total: number;
+  sent: Map<number, number>;
+  accepted: Map<number, number>;
+  publishErrors: number;
+  publishErrorKinds: Map<string, number>;
+  /** Messages published to room `size`: answered 202, or failed for the publisher but received by anyone. */
+  published: (size: number, receivers: Map<string, Map<number, number>>) => number;
+  /** How long after the last publish the pass waited for late deliveries. */
+  settleMs: number;
 }
 
 export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report> {
   if (ctx.serviceToken === undefined)
     throw new Error('fanout publishes through /v1/publish: give --service-token (or SERVICE_TOKEN)');
   if (o.storm === 'kill' && !ctx.cluster) throw new Error('--storm kill needs --start-cluster');
+  if (o.baseline !== 'none') {
+    if (o.storm !== 'none') throw new Error('--baseline compares steady fanout: no --storm with it');
+    return runFanoutComparison(ctx, o);
+  }
+  const pass = await fanoutPass(ctx, o, { urls: ctx.urls, volatile: false, prefix: ctx.userPrefix });
+  return fanoutReport(ctx, o, pass);
+}
+
+/** Connects the members of every room, publishes for the duration (with the storm, if any), collects. */
+export async function fanoutPass(ctx: Context, o: FanoutOptions, target: FanoutTarget): Promise<FanoutPass> {
   const members = o.sizes.reduce((a, b) => a + b, 0);
   const total = members + o.stormClients;
   const run = await openRun(ctx, total);
@@ -48,19 +94,27 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
           startAt: t0 + (i * 1000) / o.rampPerSecond,
           setup: [{ event: 'room:join', payload: { room: `fanout-${size}` } }],
           reconnect: true,
+          urls: target.urls,
+          prefix: target.prefix,
         }),
       );
     }
   }
   for (let k = 0; k < o.stormClients; k++, i++)
     specs.push(
-      clientSpec(ctx, i, { label: 'idle', startAt: t0 + (i * 1000) / o.rampPerSecond, reconnect: true }),
+      clientSpec(ctx, i, {
+        label: 'idle',
+        startAt: t0 + (i * 1000) / o.rampPerSecond,
+        reconnect: true,
+        urls: target.urls,
+        prefix: target.prefix,
+      }),
     );
   run.pool.add(specs);
   await waitUntil(() => state.ready.size >= total, (total / o.rampPerSecond) * 1000 + 30_000);
   await sleep(500);
 
-  const token = ctx.serviceToken;
+  const token = ctx.serviceToken ?? '';
   const sent = new Map<number, number>(o.sizes.map((s) => [s, 0]));
   const accepted = new Map<number, number>(o.sizes.map((s) => [s, 0]));
   // Publishes not answered 202 (a timeout or reset on the killed node, a 503 after a Redis timeout): their
@@ -75,7 +129,7 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
   };
   const publishErrorKinds = new Map<string, number>();
   let phase = 'steady';
-  let urls = [...ctx.urls];
+  let urls = [...target.urls];
   const inflight = new Set<Promise<void>>();
   const publishStart = run.now();
   run.markers.push({ t: publishStart / 1000, label: 'publishing' });
@@ -116,6 +170,7 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
       room,
       event: FANOUT_EVENT,
       data: { seq, sentAt: performance.timeOrigin + performance.now(), room, phase, size },
+      ...(target.volatile ? { volatile: true } : {}),
     });
     const url = urls[n % urls.length] ?? '';
     const p = fetch(`${url}/v1/publish`, {
@@ -163,7 +218,34 @@ export async function runFanout(ctx: Context, o: FanoutOptions): Promise<Report>
   }
   const settleMs = Math.round(run.now() - publishedAt);
   const { fanout } = await run.finish();
+  return {
+    run,
+    fanout,
+    members,
+    total,
+    sent,
+    accepted,
+    publishErrors,
+    publishErrorKinds,
+    published,
+    settleMs,
+  };
+}
 
+/** The report of a single pass (no baseline). */
+function fanoutReport(ctx: Context, o: FanoutOptions, pass: FanoutPass): Report {
+  const {
+    run,
+    fanout,
+    members,
+    total,
+    sent,
+    accepted,
+    publishErrors,
+    publishErrorKinds,
+    published,
+    settleMs,
+  } = pass;
   const rows: Table['rows'] = [];
   let expected = 0;
   let failedButDelivered = 0;

@@ -243,11 +243,22 @@ export class StreamSequencer {
     if (foreign) state.catchUp = 'gap';
     if (state.catchUp !== undefined || state.pending.size >= MAX_PENDING) return this.kick(state, 'gap');
     if (state.pending.size > 0 && state.gapTimer === undefined) {
-      state.gapTimer = setTimeout(() => {
-        state.gapTimer = undefined;
-        if (state.pending.size > 0) this.kick(state, 'gap');
+      const timer = setTimeout(() => {
+        // Timers run before the poll phase: when the whole process was stalled (a busy shared machine, a
+        // long GC) the wait expires with the missing message already in a socket buffer, unread. Deciding
+        // after this iteration's poll phase (setImmediate) lets it in first, instead of a needless history
+        // read that holds back every message behind it for one more round trip and delivers the late one as
+        // a repair (its live copy then dropped as a duplicate).
+        setImmediate(() => {
+          if (state.gapTimer !== timer || this.streams.get(state.room) !== state) return; // a read started
+          state.gapTimer = undefined;
+          if (state.pending.size === 0) return;
+          this.deps.metrics.gapWaits.inc();
+          this.kick(state, 'gap');
+        });
       }, this.gapWaitMs);
-      state.gapTimer.unref();
+      state.gapTimer = timer;
+      timer.unref();
     }
   }
 

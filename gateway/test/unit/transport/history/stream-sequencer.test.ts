@@ -1,3 +1,4 @@
+import { createServer, connect, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -118,6 +119,55 @@ describe('StreamSequencer', () => {
     await new Promise((r) => setTimeout(r, 120));
     expect(reads).toBeGreaterThanOrEqual(2);
     expect(reads).toBeLessThanOrEqual(5);
+    sequencer.close();
+  });
+
+  it('a gap wait that expires during a stall takes the late message already received before reading history', async () => {
+    // The late message is in a socket buffer when the wait expires (the process was stalled): timers run
+    // before the poll phase reads it, so deciding at once would read history for a message that is there.
+    const history = new MemoryHistoryStore({ limits: { size: 100, ttlSeconds: 3600 } });
+    let reads = 0;
+    const metrics = createHistoryMetrics(new Registry());
+    const offsets: number[] = [];
+    const sequencer = new StreamSequencer({
+      history: {
+        since: (...args: Parameters<MemoryHistoryStore['since']>) => {
+          reads++;
+          return history.since(...args);
+        },
+      },
+      metrics,
+      log: pino({ level: 'silent' }),
+      hasLocal: () => true,
+      emitLocal: (_room, _except, _event, _data, position) => offsets.push(position.offset),
+      gapWaitMs: 5,
+    });
+    const messages: SequencedMessage[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await history.append({ kind: 'room', room: 'news' }, 'm', i);
+      messages.push({ room: 'r:news', epoch: p.epoch, offset: p.offset, event: 'm', data: i });
+    }
+    // A loopback connection, both ends up before the test goes on: the late message comes over it.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    client.on('data', () => sequencer.receive(messages[1]!));
+    await new Promise((resolve) => client.once('connect', resolve));
+    const peer = await accepted;
+    server.close();
+    sequencer.receive(messages[0]!);
+    sequencer.receive(messages[2]!);
+    peer.write('m2');
+    // A stall longer than the wait, with the late message delivered to the socket meanwhile.
+    const until = Date.now() + 30;
+    while (Date.now() < until);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(offsets).toEqual([1, 2, 3]);
+    expect(reads).toBe(0);
+    expect((await metrics.gapWaits.get()).values[0]?.value ?? 0).toBe(0);
+    peer.destroy();
+    client.destroy();
     sequencer.close();
   });
 });
