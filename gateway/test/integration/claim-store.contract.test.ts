@@ -4,15 +4,13 @@
  * lives: a set for the memory store, the real session key for Redis.
  */
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../src/errors/gateway-error.ts';
-import { createRedisClient } from '../../src/infra/redis.ts';
 import type { ClaimStore, ClaimStoreLimits, EventDefinition } from '../../src/session/claim-store.ts';
 import { MemoryClaimStore } from '../../src/session/memory-claim-store.ts';
 import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
 import { createUserKeys } from '../../src/session/redis/user-keys.ts';
-import { startRedis, type RedisProcess } from '../support/redis.ts';
+import { contractRedis } from '../support/contract-redis.ts';
 import { stadiumCases } from './claim-store.stadium-cases.ts';
 
 const logger = pino({ level: 'silent' });
@@ -59,62 +57,43 @@ function memoryHarness(): Harness {
 }
 
 function redisHarness(): Harness {
-  let server: RedisProcess | undefined;
-  let raw: Redis | undefined;
-  let prefix = 'c0:';
-  let n = 0;
-  const stores: ClaimStore[] = [];
+  const redis = contractRedis<ClaimStore>('c');
   return {
     name: 'redis',
-    async setup() {
-      server = await startRedis();
-      raw = new Redis(server.url);
-    },
-    async teardown() {
-      await Promise.all(stores.map((s) => s.close()));
-      raw?.disconnect();
-      await server?.stop();
-    },
-    async open(nodes = 1) {
-      prefix = `c${++n}:`;
-      const opened = Array.from(
-        { length: nodes },
-        () =>
+    setup: () => redis.setup(),
+    teardown: () => redis.teardown(),
+    open: (nodes = 1) =>
+      redis.open(
+        nodes,
+        (client, keyPrefix) =>
           new RedisClaimStore({
-            redis: createRedisClient(server!.url, { commandTimeoutMs: 2000, logger, name: 'contract' }),
+            redis: client,
             ownsClient: true,
-            keyPrefix: prefix,
+            keyPrefix,
             sessionTtlSeconds: 60,
             limits: LIMITS,
             logger,
           }),
-      );
-      stores.push(...opened);
-      for (const s of opened) {
-        for (let i = 0; ; i++) {
-          try {
-            await s.ping();
-            break;
-          } catch (err) {
-            if (i > 100) throw err;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }
-      }
-      return opened;
-    },
+        (s) => s.ping(),
+      ),
     async setAlive(userId, isAlive) {
       // The session lives while its `x` (expiry, epoch ms) is ahead (lua/session/prelude.lua).
-      const key = createUserKeys(prefix)(userId).session;
-      if (isAlive) await raw!.hset(key, 'c', 1, 'x', Date.now() + 3_600_000);
-      else await raw!.hset(key, 'x', 0);
+      const key = createUserKeys(redis.prefix)(userId).session;
+      if (isAlive) await redis.raw.hset(key, 'c', 1, 'x', Date.now() + 3_600_000);
+      else await redis.raw.hset(key, 'x', 0);
     },
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
     async keysOf(eventId) {
       const found: string[] = [];
       let cursor = '0';
       do {
-        const [next, keys] = await raw!.scan(cursor, 'MATCH', `${prefix}{event:${eventId}}*`, 'COUNT', 1000);
+        const [next, keys] = await redis.raw.scan(
+          cursor,
+          'MATCH',
+          `${redis.prefix}{event:${eventId}}*`,
+          'COUNT',
+          1000,
+        );
         cursor = next;
         found.push(...keys);
       } while (cursor !== '0');

@@ -2,17 +2,13 @@
  * The HistoryStore contract, run against both stores: the memory one on a fake clock, the Redis one on a
  * real redis-server (its two scripts run here against real Redis), two "nodes" on the same data.
  */
-import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../src/errors/gateway-error.ts';
-import { createRedisClient } from '../../src/infra/redis.ts';
 import type { HistoryLimits, HistoryStore, StreamRef } from '../../src/session/history-store.ts';
 import { MemoryHistoryStore } from '../../src/session/memory-history-store.ts';
 import { RedisHistoryStore } from '../../src/session/redis-history-store.ts';
-import { startRedis, type RedisProcess } from '../support/redis.ts';
-
-const logger = pino({ level: 'silent' });
+import { contractRedis } from '../support/contract-redis.ts';
 
 interface Harness {
   name: 'memory' | 'redis';
@@ -57,57 +53,32 @@ function memoryHarness(): Harness {
 }
 
 function redisHarness(): Harness {
-  let server: RedisProcess | undefined;
-  let raw: Redis | undefined;
-  let prefix = 'h0:';
-  let n = 0;
-  const stores: HistoryStore[] = [];
+  const redis = contractRedis<HistoryStore>('h');
   return {
     name: 'redis',
-    async setup() {
-      server = await startRedis();
-      raw = new Redis(server.url);
-    },
-    async teardown() {
-      await Promise.all(stores.map((s) => s.close()));
-      raw?.disconnect();
-      await server?.stop();
-    },
-    async open(limits, nodes = 1) {
-      prefix = `h${++n}:`;
-      const opened = Array.from({ length: nodes }, () => {
-        const redis = createRedisClient(server!.url, { commandTimeoutMs: 2000, logger, name: 'history' });
-        return new RedisHistoryStore({ redis, ownsClient: true, keyPrefix: prefix, limits });
-      });
-      stores.push(...opened);
-      for (const s of opened) {
-        for (let i = 0; ; i++) {
-          try {
-            await s.ping();
-            break;
-          } catch (err) {
-            if (i > 100) throw err;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }
-      }
-      return opened;
-    },
+    setup: () => redis.setup(),
+    teardown: () => redis.teardown(),
+    open: (limits, nodes = 1) =>
+      redis.open(
+        nodes,
+        (client, keyPrefix) => new RedisHistoryStore({ redis: client, ownsClient: true, keyPrefix, limits }),
+        (s) => s.ping(),
+      ),
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
     async loseEverything() {
-      await raw!.flushall();
+      await redis.raw.flushall();
     },
     async subscribe(channel) {
-      const sub = new Redis(server!.url);
+      const sub = new Redis(redis.url);
       const messages: string[] = [];
       sub.on('message', (_channel: string, message: string) => messages.push(message));
       await sub.subscribe(channel);
       return { messages, close: () => sub.disconnect() };
     },
     async keys(room) {
-      const names = await raw!.keys(`${prefix}*`);
+      const names = await redis.raw.keys(`${redis.prefix}*`);
       const mine = names.filter((k) => k.includes(`{room:${room}}`));
-      return Promise.all(mine.map(async (name) => ({ name, pttl: await raw!.pttl(name) })));
+      return Promise.all(mine.map(async (name) => ({ name, pttl: await redis.raw.pttl(name) })));
     },
   };
 }

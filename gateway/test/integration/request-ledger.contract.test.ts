@@ -3,15 +3,14 @@
  * real redis-server (its scripts run here against real Redis), several "nodes" on the same data.
  */
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../src/errors/gateway-error.ts';
-import { createRedisClient } from '../../src/infra/redis.ts';
 import { MemoryRequestLedger } from '../../src/session/memory-request-ledger.ts';
 import { RedisRequestLedger } from '../../src/session/redis-request-ledger.ts';
 import { createRequestLedger, type ClosableRequestLedger } from '../../src/session/request-ledger.ts';
 import { createUserKeys } from '../../src/session/redis/user-keys.ts';
-import { freePort, startRedis, type RedisProcess } from '../support/redis.ts';
+import { contractRedis } from '../support/contract-redis.ts';
+import { freePort } from '../support/redis.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -52,47 +51,22 @@ function memoryHarness(): Harness {
 }
 
 function redisHarness(): Harness {
-  let server: RedisProcess | undefined;
-  let raw: Redis | undefined;
-  let prefix = 'l0:';
-  let n = 0;
-  const ledgers: ClosableRequestLedger[] = [];
+  const redis = contractRedis<ClosableRequestLedger>('l');
   return {
     name: 'redis',
-    async setup() {
-      server = await startRedis();
-      raw = new Redis(server.url);
-    },
-    async teardown() {
-      await Promise.all(ledgers.map((l) => l.close()));
-      raw?.disconnect();
-      await server?.stop();
-    },
-    async open(nodes = 1) {
-      prefix = `l${++n}:`;
-      const opened = Array.from({ length: nodes }, () => {
-        const redis = createRedisClient(server!.url, { commandTimeoutMs: 2000, logger, name: 'ledger' });
-        return new RedisRequestLedger({ redis, ownsClient: true, keyPrefix: prefix });
-      });
-      ledgers.push(...opened);
-      for (const l of opened) {
-        for (let i = 0; ; i++) {
-          try {
-            await l.abandon('warm-up', 'warm-up');
-            break;
-          } catch (err) {
-            if (i > 100) throw err;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }
-      }
-      return opened;
-    },
+    setup: () => redis.setup(),
+    teardown: () => redis.teardown(),
+    open: (nodes = 1) =>
+      redis.open(
+        nodes,
+        (client, keyPrefix) => new RedisRequestLedger({ redis: client, ownsClient: true, keyPrefix }),
+        (l) => l.abandon('warm-up', 'warm-up'),
+      ),
     passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
     async raw(userId, requestId) {
-      const keys = createUserKeys(prefix)(userId);
+      const keys = createUserKeys(redis.prefix)(userId);
       // The list is cmsgpack: decoded by Redis' own Lua, as the scripts read it.
-      const found = (await raw!.eval(
+      const found = (await redis.raw.eval(
         `local r = redis.call('GET', KEYS[1]); if not r then return false end
          local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
          local id = ARGV[1]
@@ -106,14 +80,14 @@ function redisHarness(): Harness {
         keys.requests,
         requestId,
       )) as [string, string] | null;
-      const listPttl = await raw!.pttl(keys.requests);
+      const listPttl = await redis.raw.pttl(keys.requests);
       if (found) return { where: 'list', value: found[0], pttl: Number(found[1]), listPttl };
-      const value = await raw!.get(keys.request(requestId));
-      const pttl = await raw!.pttl(keys.request(requestId));
+      const value = await redis.raw.get(keys.request(requestId));
+      const pttl = await redis.raw.pttl(keys.request(requestId));
       return { where: value === null ? 'none' : 'own', value, pttl, listPttl };
     },
     async writeRaw(userId, requestId, value) {
-      await raw!.set(createUserKeys(prefix)(userId).request(requestId), value, 'PX', 60_000);
+      await redis.raw.set(createUserKeys(redis.prefix)(userId).request(requestId), value, 'PX', 60_000);
     },
   };
 }
