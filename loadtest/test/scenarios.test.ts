@@ -13,6 +13,18 @@ import { runCli } from './support/run-cli.ts';
 const dir = mkdtempSync(join(tmpdir(), 'stayline-trace-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A fanout run small enough for a test: two nodes, rooms of 10 and 20, 2 s of publishing. */
+const SMALL_FANOUT = [
+  'fanout',
+  '--start-cluster',
+  '2',
+  '--sizes',
+  '10,20',
+  '--rate',
+  '20',
+  '--duration',
+  '2',
+];
 describe('loadtest scenarios (tiny scale, real gateways)', () => {
   it('storm --drop restores all 50 sessions with their rooms and passes its checks', async () => {
     const r = await runCli([
@@ -158,17 +170,7 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
   });
 
   it('fanout delivers every sequence number to every member exactly once', async () => {
-    const r = await runCli([
-      'fanout',
-      '--start-cluster',
-      '2',
-      '--sizes',
-      '10,20',
-      '--rate',
-      '20',
-      '--duration',
-      '2',
-    ]);
+    const r = await runCli(SMALL_FANOUT);
     expect(r.code, r.output).toBe(0);
     const c = r.report?.counts ?? {};
     expect(c['publishesAccepted']).toBe(c['publishesSent']);
@@ -182,21 +184,7 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
   });
 
   it('fanout --baseline plain alternates gateway and stock socket.io passes, each delivering every message', async () => {
-    const r = await runCli([
-      'fanout',
-      '--start-cluster',
-      '2',
-      '--sizes',
-      '10,20',
-      '--rate',
-      '20',
-      '--duration',
-      '2',
-      '--baseline',
-      'plain',
-      '--rounds',
-      '1',
-    ]);
+    const r = await runCli([...SMALL_FANOUT, '--baseline', 'plain', '--rounds', '1']);
     expect(r.code, r.output).toBe(0);
     const c = r.report?.counts ?? {};
     expect(c).toMatchObject({ rounds: 1, gatewayDuplicates: 0, baselineDuplicates: 0 });

@@ -234,18 +234,7 @@ export async function fanoutPass(ctx: Context, o: FanoutOptions, target: FanoutT
 
 /** The report of a single pass (no baseline). */
 function fanoutReport(ctx: Context, o: FanoutOptions, pass: FanoutPass): Report {
-  const {
-    run,
-    fanout,
-    members,
-    total,
-    sent,
-    accepted,
-    publishErrors,
-    publishErrorKinds,
-    published,
-    settleMs,
-  } = pass;
+  const { run, fanout, accepted, published } = pass;
   const rows: Table['rows'] = [];
   let expected = 0;
   let failedButDelivered = 0;
@@ -285,15 +274,15 @@ function fanoutReport(ctx: Context, o: FanoutOptions, pass: FanoutPass): Report 
   return buildReport(run, {
     scenario: 'fanout',
     options: { ...o },
-    clients: total,
+    clients: pass.total,
     counts: {
-      members,
-      publishesSent: [...sent.values()].reduce((a, b) => a + b, 0),
+      members: pass.members,
+      publishesSent: [...pass.sent.values()].reduce((a, b) => a + b, 0),
       publishesAccepted: [...accepted.values()].reduce((a, b) => a + b, 0),
-      publishErrors,
+      publishErrors: pass.publishErrors,
       publishFailedButDelivered: failedButDelivered,
-      settleMs,
-      ...Object.fromEntries([...publishErrorKinds].map(([k, v]) => [`publishError:${k}`, v])),
+      settleMs: pass.settleMs,
+      ...Object.fromEntries([...pass.publishErrorKinds].map(([k, v]) => [`publishError:${k}`, v])),
       expectedDeliveries: expected,
       deliveries: unique,
       gaps: expected - unique,
