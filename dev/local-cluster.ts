@@ -52,6 +52,11 @@ export interface LocalClusterOptions {
   haproxy?: boolean | { port?: number; host?: string; bin?: string };
   /** Also start the plain socket.io + redis-adapter server on the same Redis. Default false. */
   plain?: boolean;
+  /**
+   * Run the nodes' compiled JavaScript (gateway/dist, built first) instead of the TypeScript through tsx,
+   * as production does (gateway-process.ts). Default false.
+   */
+  compiled?: boolean;
   /** Receives every output line of the nodes and HAProxy (`source` is the node id or `haproxy`). */
   onLog?: (source: string, line: string) => void;
   /** How long to wait for each node and for HAProxy to come up. Default 20 s. */
@@ -201,6 +206,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       const proc = await startGatewayProcess(
         { ...env, NODE_ID: id, HOST: '127.0.0.1', PORT: String(port) },
         timeoutMs,
+        { compiled: options.compiled === true },
       );
       processes.push(proc);
       forwardLines(proc.child.stdout, (line) => onLog(id, line));

@@ -3,7 +3,9 @@
  * rejoin, `session:restored`) beside a plain socket.io + redis-adapter server with no auth and no session,
  * both driven by the same lean client in the same run, rounds interleaved (the machine is shared and noisy).
  *
- *   node --import tsx gateway/bench/connect-restore.ts [--clients 2000] [--concurrency 50] [--rounds 3] [--json]
+ *   node --import tsx gateway/bench/connect-restore.ts [--clients 2000] [--concurrency 50] [--rounds 3] [--compiled] [--json]
+ *
+ * `--compiled` runs the gateway from gateway/dist (built first), as production does, instead of through tsx.
  *
  * Per round and server: connects/s (closed loop with `concurrency` handshakes in flight) and p50/p99 from
  * opening the TCP connection to `session:restored`. The gateway runs twice per round: fresh users (no
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
+    compiled: { type: 'boolean', default: false },
   },
 });
 const CLIENTS = Number(values.clients);
@@ -39,6 +42,9 @@ interface Phase {
   /** Server CPU (user + system, from /proc) per connect, and per close once they were all open. */
   cpuMsPerConnect: number;
   cpuMsPerClose: number;
+  /** write(2)-family system calls of the server (/proc/<pid>/io `syscw`) per connect and per close. */
+  writesPerConnect: number;
+  writesPerClose: number;
   p50Ms: number;
   p99Ms: number;
   recovered: number;
@@ -61,6 +67,14 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/**
+ * write(2)-family system calls the process has made so far (/proc/<pid>/io `syscw`). On loopback a write
+ * also costs the writer the receiver's TCP path, so writes per connect explain much of its CPU (§11).
+ */
+function writeCalls(pid: number): number {
+  return Number(/^syscw: (\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+}
+
 /** Opens `tokens.length` clients, `concurrency` at a time; keeps them open; returns them with timings. */
 async function connectAll(
   url: string,
@@ -69,6 +83,7 @@ async function connectAll(
   serverPid: number,
 ): Promise<{ phase: Phase; clients: LeanClient[] }> {
   const cpuBefore = cpuMs(serverPid);
+  const writesBefore = writeCalls(serverPid);
   const latencies: number[] = [];
   const clients: LeanClient[] = [];
   let recovered = 0;
@@ -95,6 +110,7 @@ async function connectAll(
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuMs(serverPid) - cpuBefore;
+  const writes = writeCalls(serverPid) - writesBefore;
   latencies.sort((a, b) => a - b);
   return {
     phase: {
@@ -102,6 +118,8 @@ async function connectAll(
       connectsPerSecond: latencies.length / seconds,
       cpuMsPerConnect: cpu / Math.max(1, latencies.length),
       cpuMsPerClose: NaN,
+      writesPerConnect: writes / Math.max(1, latencies.length),
+      writesPerClose: NaN,
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
       recovered,
@@ -111,16 +129,21 @@ async function connectAll(
   };
 }
 
-/** Closes every client, waits for the server to settle; returns the server's CPU ms per close. */
+/** Closes every client, waits for the server to settle; returns the server's CPU ms and writes per close. */
 async function closeAll(
   clients: LeanClient[],
   settle: () => Promise<void>,
   serverPid: number,
-): Promise<number> {
+): Promise<{ cpuMs: number; writes: number }> {
   const before = cpuMs(serverPid);
+  const writesBefore = writeCalls(serverPid);
   for (const c of clients) c.close();
   await settle();
-  return (cpuMs(serverPid) - before) / Math.max(1, clients.length);
+  const n = Math.max(1, clients.length);
+  return {
+    cpuMs: (cpuMs(serverPid) - before) / n,
+    writes: (writeCalls(serverPid) - writesBefore) / n,
+  };
 }
 
 /**
@@ -166,7 +189,7 @@ async function main(): Promise<void> {
     NODE_ID: 'bench-node',
   });
   const secret = env['JWT_SECRET'] ?? '';
-  const gateway = await startGatewayProcess(env);
+  const gateway = await startGatewayProcess(env, undefined, { compiled: values.compiled });
   const plain = await startPlain(redis.url);
   const plainPid = plain.child.pid ?? -1;
   const settleGateway = async (): Promise<void> => {
@@ -216,12 +239,16 @@ async function main(): Promise<void> {
           'plain socket.io + redis-adapter',
           plainPid,
         );
-        p.phase.cpuMsPerClose = await closeAll(p.clients, settlePlain, plainPid);
+        const closed = await closeAll(p.clients, settlePlain, plainPid);
+        p.phase.cpuMsPerClose = closed.cpuMs;
+        p.phase.writesPerClose = closed.writes;
         return p.phase;
       };
       const gatewayPhase = async (name: string): Promise<Phase> => {
         const g = await connectAll(gateway.url, tokens, name, gateway.pid);
-        g.phase.cpuMsPerClose = await closeAll(g.clients, settleGateway, gateway.pid);
+        const closed = await closeAll(g.clients, settleGateway, gateway.pid);
+        g.phase.cpuMsPerClose = closed.cpuMs;
+        g.phase.writesPerClose = closed.writes;
         return g.phase;
       };
       // The plain server goes first in even rounds and last in odd ones, so that no gateway phase always
@@ -248,6 +275,8 @@ async function main(): Promise<void> {
       p99Ms: median(rows.map((r) => r.p99Ms)),
       cpuMsPerConnect: median(rows.map((r) => r.cpuMsPerConnect)),
       cpuMsPerClose: median(rows.map((r) => r.cpuMsPerClose)),
+      writesPerConnect: median(rows.map((r) => r.writesPerConnect)),
+      writesPerClose: median(rows.map((r) => r.writesPerClose)),
       recovered: rows.reduce((a, r) => a + r.recovered, 0),
       errors: rows.reduce((a, r) => a + r.errors, 0),
       ratioVsPlain: median(
@@ -262,6 +291,7 @@ async function main(): Promise<void> {
     clients: CLIENTS,
     concurrency: CONCURRENCY,
     rounds: ROUNDS,
+    gateway: values.compiled ? 'compiled (gateway/dist)' : 'tsx (gateway/src)',
   };
   if (values.json) {
     console.log(
@@ -270,15 +300,15 @@ async function main(): Promise<void> {
     return;
   }
   console.log(
-    `connect-and-restore, ${CLIENTS} clients x ${ROUNDS} rounds, ${CONCURRENCY} in flight — ${meta.node}, ${meta.cores} x ${meta.cpu}\n`,
+    `connect-and-restore, ${CLIENTS} clients x ${ROUNDS} rounds, ${CONCURRENCY} in flight, gateway ${meta.gateway} — ${meta.node}, ${meta.cores} x ${meta.cpu}\n`,
   );
   console.log(
-    '| server | connects/s (median) | p50 ms | p99 ms | vs plain | server CPU ms/connect | ms/close | restored | errors |',
+    '| server | connects/s (median) | p50 ms | p99 ms | vs plain | server CPU ms/connect | ms/close | writes/connect | writes/close | restored | errors |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of summary) {
     console.log(
-      `| ${s.name} | ${s.connectsPerSecond.toFixed(0)} | ${s.p50Ms.toFixed(1)} | ${s.p99Ms.toFixed(1)} | ${s.ratioVsPlain.toFixed(2)}x | ${s.cpuMsPerConnect.toFixed(2)} | ${s.cpuMsPerClose.toFixed(2)} | ${s.recovered} | ${s.errors} |`,
+      `| ${s.name} | ${s.connectsPerSecond.toFixed(0)} | ${s.p50Ms.toFixed(1)} | ${s.p99Ms.toFixed(1)} | ${s.ratioVsPlain.toFixed(2)}x | ${s.cpuMsPerConnect.toFixed(2)} | ${s.cpuMsPerClose.toFixed(2)} | ${s.writesPerConnect.toFixed(2)} | ${s.writesPerClose.toFixed(2)} | ${s.recovered} | ${s.errors} |`,
     );
   }
   const total = Object.values(commandBreakdown).reduce((a, b) => a + b, 0);

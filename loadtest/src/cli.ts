@@ -45,6 +45,11 @@ function common(cmd: Command): Command {
       'also start the plain socket.io baseline server (gateway/bench/plain-server.ts)',
       false,
     )
+    .option(
+      '--compiled',
+      'run the started gateways from gateway/dist (built first), as production does, not through tsx',
+      false,
+    )
     .option('--jwt-secret <secret>', 'HS256 secret to mint tokens with (default: $JWT_SECRET)')
     .option('--tokens-file <path>', 'read tokens, one per line, instead of minting')
     .option('--token-ttl <seconds>', 'lifetime of minted tokens', '3600')
@@ -125,6 +130,11 @@ common(program.command('connect').description('open-loop connect ramp: find the 
     'ramp this plain socket.io server too (automatic with --start-cluster --plain)',
   )
   .option('--continue-after-fail', 'keep ramping after the first failing step', false)
+  .option(
+    '--warmup-seconds <s>',
+    'an unmeasured step at the first rate on each target before the ramp (0: none)',
+    '2',
+  )
   .action(
     action(
       'connect',

@@ -153,8 +153,11 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
       '1',
       '--bound-ms',
       '15000',
+      '--warmup-seconds',
+      '1',
     ]);
     expect(r.code, r.output).toBe(0);
+    // The warm-up steps (20 clients per target) are neither counted nor listed.
     expect(r.report?.counts).toMatchObject({
       gatewayKneePerSecond: 40,
       plainKneePerSecond: 40,

@@ -87,6 +87,7 @@ export async function execute(
         nodes: opts.startCluster,
         env,
         plain: opts.plain,
+        compiled: opts.compiled,
         limits: clusterLimits,
       });
       const started = cluster;

@@ -73,6 +73,7 @@ export const commonSchema = z.object({
   startCluster: int.optional(),
   clusterEnv: envPairs,
   plain: flag,
+  compiled: flag,
   jwtSecret: z.string().optional(),
   tokensFile: z.string().optional(),
   tokenTtl: int,
@@ -104,6 +105,7 @@ export const connectSchema = z
     boundMs: positive,
     plainUrl: z.string().optional(),
     continueAfterFail: flag,
+    warmupSeconds: nonNegative,
   })
   .transform((o): ConnectOptions => ({ ...o, plainUrl: o.plainUrl }));
 

@@ -1,16 +1,70 @@
 /**
- * The WebSocket server engine.io runs on, with one change from ws's default: every message is delivered in
- * its own turn of the event loop (`allowSynchronousEvents: false`). With the default, one read of 64 KB
- * carrying a thousand small frames from one client is handled as a thousand synchronous events, and every
- * other client on the node waits behind it; delivered one per turn, other sockets' reads and timers
- * interleave with a flooder's backlog (https://github.com/websockets/ws/pull/2218).
+ * The WebSocket server engine.io runs on, and what the node does to a websocket below engine.io: pauses
+ * and stops reading (the rate guards), and the connect's writes sent together.
+ *
+ * Two changes from ws's defaults:
+ * - every message is delivered in its own turn of the event loop (`allowSynchronousEvents: false`). With
+ *   the default, one read of 64 KB carrying a thousand small frames from one client is handled as a
+ *   thousand synchronous events, and every other client on the node waits behind it; delivered one per
+ *   turn, other sockets' reads and timers interleave with a flooder's backlog
+ *   (https://github.com/websockets/ws/pull/2218).
+ * - the 101 response and engine.io's open packet, written in the same turn, leave in one TCP write (the
+ *   socket is corked for the rest of the upgrade's turn). On loopback each write costs the writer the
+ *   receiver's TCP path too, and the writes of a connect were its largest cost (docs/benchmarks.md §11).
  */
-import { WebSocketServer, type ServerOptions } from 'ws';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 
 export class FairWebSocketServer extends WebSocketServer {
   constructor(options?: ServerOptions, callback?: () => void) {
     super({ ...options, allowSynchronousEvents: false }, callback);
   }
+
+  override handleUpgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    upgradeHead: Buffer,
+    callback: (client: WebSocket, request: IncomingMessage) => void,
+  ): void {
+    // ws writes the 101 now; engine.io sends its open packet a few microtasks later, in this same turn.
+    // A refused upgrade ends the socket, and end() uncorks it first.
+    socket.cork();
+    setImmediate(() => socket.uncork());
+    super.handleUpgrade(request, socket, upgradeHead, callback);
+  }
+}
+
+/** What sendTogether needs of engine.io's socket and its websocket transport (engine.io 6 internals). */
+interface EngineConnection {
+  readyState: string;
+  transport: { name?: unknown; writable?: boolean; socket?: { _socket?: Partial<Duplex> } };
+  flush(): void;
+}
+
+/**
+ * Everything engine.io is asked to send on `conn` for the rest of this turn of the event loop leaves in one
+ * websocket send and one TCP write: at a connect, socket.io's CONNECT and the gateway's `session:restored`.
+ * engine.io's websocket transport sends one batch and waits for its write to complete before the next, so
+ * two packets emitted in one turn used to take two writes (and two wake-ups of the client); here the
+ * transport is marked busy until the turn ends, then its buffer is flushed with the TCP socket corked.
+ * Polling transports batch by themselves and are left alone.
+ */
+export function sendTogether(conn: unknown): void {
+  const engine = conn as EngineConnection;
+  const transport = engine.transport;
+  const tcp = transport.socket?._socket;
+  if (transport.name !== 'websocket' || transport.writable !== true) return;
+  if (typeof tcp?.cork !== 'function' || typeof tcp.uncork !== 'function') return;
+  transport.writable = false;
+  setImmediate(() => {
+    // A batch the transport started meanwhile (none is expected) keeps its own flag and flush.
+    if (engine.transport !== transport || engine.readyState !== 'open') return;
+    tcp.cork!();
+    transport.writable = true;
+    engine.flush();
+    tcp.uncork!();
+  });
 }
 
 interface PausableWebSocket {

@@ -25,6 +25,7 @@ import { readToken, type TokenVerifier } from '../../auth/index.ts';
 import type { Restorer } from '../../session/restore.ts';
 import { AdmissionQueue } from './admission-queue.ts';
 import { clientIp } from '../engine/client-ip.ts';
+import { sendTogether } from '../engine/ws-engine.ts';
 import { Inflight } from '../requests/inflight.ts';
 import { PerIpLimiter } from './per-ip-limiter.ts';
 import { readPositions } from './read-positions.ts';
@@ -210,6 +211,9 @@ export function createHandshake(deps: HandshakeDeps): Handshake {
           socket.conn.once('close', watcher);
           socket.handshake.auth = VERIFIED_AUTH;
           deps.metrics.handshakes.inc({ result: 'ok' });
+          // The CONNECT that next() sends and the `session:restored` that follows it in this turn go as one
+          // write (ws-engine.ts).
+          sendTogether(socket.conn);
           next();
         },
         (err: unknown) => refuse(socket, next, err, ip, userId),
