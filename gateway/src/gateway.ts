@@ -309,11 +309,15 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
         );
         housekeeping.stop();
         for (const feature of features.all) feature.stop?.();
+        // The drained sockets' detaches, still in their batch, before the node forgets itself.
+        await sockets.flushDetaches();
         await store
           .removeNode(config.nodeId)
           .catch((err: unknown) => log.warn({ err }, 'removeNode failed at shutdown'));
         await closeSocketServer(sockets.io);
         http.closeConnections();
+        // Sockets the drain did not reach were detached as the server closed them.
+        await sockets.flushDetaches();
         await store.close();
         await claimStore.close();
         await ledger.close();

@@ -30,6 +30,7 @@ import type { RequestLedger } from '../session/request-ledger.ts';
 import type { Restorer } from '../session/restore.ts';
 import type { SessionStore } from '../session/session-store.ts';
 import { createConnectionHandler } from './connection.ts';
+import { DetachBatch } from './detach-batch.ts';
 import { traceConnections } from './connection-trace.ts';
 import { guardEngine } from './engine/engine-guards.ts';
 import { createHandshake } from './handshake/handshake.ts';
@@ -84,6 +85,8 @@ export interface SocketServer {
   presence: LocalPresence;
   /** Detaches that failed (store down) and are retried by the node's housekeeping. */
   pendingDetaches: Map<string, string>;
+  /** Sends the detaches still waiting in their batch now (shutdown); resolves once each was answered. */
+  flushDetaches(): Promise<void>;
   /** Ends a user's sessions on every node (the service API's kick and revoke). */
   users: UserSessions;
   /** Publishes with history and keeps this node's deliveries exact; undefined when history is off. */
@@ -92,6 +95,9 @@ export interface SocketServer {
 
 /** Engine.IO error code 4 (FORBIDDEN) makes engine.io answer a polling request with HTTP 403. */
 const ENGINE_FORBIDDEN = 4;
+
+/** How late a detach may be sent, batched with the others of a burst of closes (detach-batch.ts). */
+const DETACH_BATCH_MS = 5;
 
 /** How long a user cut off for flooding is refused new handshakes on this node (flood-cooldown.ts). */
 const FLOOD_COOLDOWN_MS = 10_000;
@@ -153,17 +159,20 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     sampled,
   });
 
-  const detach = (userId: string, socketId: string): void => {
-    deps.store.detachSocket(userId, socketId).then(
-      () => pendingDetaches.delete(socketId),
-      (err: unknown) => {
-        metrics.storeErrors.inc({ operation: 'detach' });
-        // A store outage is logged once by the outage log; anything else here.
-        if (!isGatewayError(err, 'STORE_UNAVAILABLE')) log.warn({ err }, 'detach failed; will retry');
-        pendingDetaches.set(socketId, userId);
-      },
-    );
-  };
+  const detaches = new DetachBatch(
+    (userId, socketId) =>
+      deps.store.detachSocket(userId, socketId).then(
+        () => void pendingDetaches.delete(socketId),
+        (err: unknown) => {
+          metrics.storeErrors.inc({ operation: 'detach' });
+          // A store outage is logged once by the outage log; anything else here.
+          if (!isGatewayError(err, 'STORE_UNAVAILABLE')) log.warn({ err }, 'detach failed; will retry');
+          pendingDetaches.set(socketId, userId);
+        },
+      ),
+    DETACH_BATCH_MS,
+  );
+  const detach = (userId: string, socketId: string): void => detaches.add(userId, socketId);
 
   const floodCooldown = new FloodCooldown(FLOOD_COOLDOWN_MS);
   const handshake = createHandshake({
@@ -217,5 +226,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketServerDep
     metrics,
   });
 
-  return { io, presence, pendingDetaches, users, history };
+  return {
+    io,
+    presence,
+    pendingDetaches,
+    flushDetaches: () => detaches.flush(),
+    users,
+    history,
+  };
 }
