@@ -87,13 +87,25 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(slotTag(keys.userIndex('u}1'))).toBe('{u:u%7D1}');
     expect(slotTag(userKeys('u}1').request('r'))).toBe('{u:u%7D1}');
     expect(slotTag(keys.userSession('u}1'))).toBe('{u:u%7D1}');
-    // No claims script builds a key name: every command's key is one of the KEYS it is given (K_* of prelude.lua).
+    // Every command's key is one of the KEYS a claims script is given (K_* of prelude.lua), or a bucket of
+    // one (`<K_HOLDER or K_GROUPS>:<b>`, the same hash tag) named by prelude.lua's bucket_key / bucket_keys,
+    // which alone give a value to the locals `bucket` and `buckets`.
     const claimsSources = Object.values(SCRIPT_SOURCES).filter((source) => source.includes('K_DEF'));
     expect(claimsSources).toHaveLength(14);
     for (const source of claimsSources) {
       for (const [, command, key] of source.matchAll(/redis\.call\('([A-Z]+)'(?:,\s*([^,)]+))?/g)) {
-        if (command !== 'TIME') expect(`${command} ${key}`).toMatch(/^[A-Z]+ K_[A-Z]+$/);
+        if (command !== 'TIME') {
+          expect(`${command} ${key}`).toMatch(
+            /^[A-Z]+ (K_[A-Z]+|bucket_key\((K_HOLDER|K_GROUPS|base)|bucket|unpack\(buckets)$/,
+          );
+        }
       }
+      for (const [binding] of source.matchAll(/(local|for _,) (bucket|buckets) (=|in) [^\n]*/g))
+        expect(binding).toMatch(/= bucket_key\(|= bucket_keys\(|in ipairs\(bucket_keys\(/);
+      for (const [binding] of source.matchAll(/local base(, \w+)* = [^\n]*|for _, base in [^\n]*/g))
+        expect(binding).toMatch(
+          /^(local base, field = e\[1\], e\[2\]|for _, base in ipairs\(\{K_HOLDER, K_GROUPS\}\) do)$/,
+        );
     }
   });
 
@@ -316,15 +328,16 @@ describe('RedisClaimStore on a real redis-server', () => {
     });
     const held = await store.hold('g-u', 'grp', ['G1'], false);
     if (!held.ok) throw new Error('not held');
-    const stored = await raw.hgetBuffer(eventKeys('grp').groups, 'g-u');
+    const groups = eventKeys('grp').bucket(
+      'groups',
+      'g-u',
+      Number(await raw.hget(eventKeys('grp').def, 'nb')),
+    );
+    const stored = await raw.hgetBuffer(groups, 'g-u');
     expect(stored![0]! & 0xf0).toBe(0x90); // a msgpack fixarray
     // The same group as round 1 wrote it: read, extended and sold the same way.
     const { fence, expiresAt } = held.hold;
-    await raw.hset(
-      eventKeys('grp').groups,
-      'g-u',
-      JSON.stringify({ f: String(fence), e: expiresAt, s: ['G1'] }),
-    );
+    await raw.hset(groups, 'g-u', JSON.stringify({ f: String(fence), e: expiresAt, s: ['G1'] }));
     expect((await store.userClaims('g-u')).holds).toEqual([held.hold]);
     const more = await store.hold('g-u', 'grp', ['G2'], false);
     expect(more).toMatchObject({ ok: true, hold: { fence, expiresAt, seatIds: ['G1', 'G2'] } });

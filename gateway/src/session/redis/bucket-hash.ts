@@ -3,7 +3,7 @@
  * stays a listpack (Redis keeps a hash of at most 128 short entries as one packed string: 20-40 B an entry
  * instead of the 60-100 B of a hashtable entry; issue 15). Node socket indexes use it here; the claims
  * scripts use the same function in Lua (lua/claims/prelude.lua's `bucket_of`): both must agree, and a test
- * (test/integration/bucket-hash.test.ts) checks that they do.
+ * (test/integration/claim-store.buckets.test.ts) checks that they do.
  */
 
 const utf8 = new TextEncoder();

@@ -4,10 +4,12 @@
  * this one slot only (see lua/claims/prelude.lua).
  */
 import type { EventId, UserId } from '@stayline/client-sdk/protocol';
+import { bucketOf } from './bucket-hash.ts';
 import { checkKeyPrefix, encodeKeyId, encodeKeyPart } from './key-id.ts';
 
 /**
- * The twelve parts of one event, in the order every claims script takes them as KEYS (prelude.lua). `reqs`
+ * The twelve parts of one event, in the order every claims script takes them as KEYS (prelude.lua); `holder`
+ * and `groups` are spread over buckets `:holder:<b>`, `:groups:<b>` (EventKeys.bucket). `reqs`
  * (hash userId -> the user's recent seat:hold records in the event, each with its own expiry) is last.
  */
 export const EVENT_KEY_PARTS = [
@@ -35,6 +37,13 @@ export type EventKeys = Readonly<Record<EventKeyPart, string>> & {
    * every record was kept before issue 15 (still read).
    */
   holdRequest(userId: UserId, requestId: string): string;
+  /**
+   * `:holder:<b>` or `:groups:<b>`: the bucket of that part that holds `id` (a seat id for `holder`, a user
+   * id for `groups`) when the event spreads them over `buckets` hashes (def field `nb`; the part's key itself
+   * when 0). The scripts compute the same (lua/claims/prelude.lua's bucket_key); nothing in the gateway
+   * reads these keys outside them, tests and tools do.
+   */
+  bucket(part: 'holder' | 'groups', id: string, buckets: number): string;
 };
 
 /** Builds event keys for `prefix` (e.g. `stayline:`; no braces). */
@@ -49,6 +58,7 @@ export function createEventKeys(prefix: string): (eventId: EventId) => EventKeys
     return {
       ...keys,
       holdRequest: (userId, requestId) => `${base}req:${encodeKeyPart(userId)}:${requestId}`,
+      bucket: (part, id, buckets) => (buckets === 0 ? keys[part] : `${keys[part]}:${bucketOf(id, buckets)}`),
     };
   };
 }

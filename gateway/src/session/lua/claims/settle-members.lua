@@ -18,7 +18,7 @@ for i = 2, #ARGV, 2 do
   if expired then save_records(user, records) end
   if ARGV[i + 1] == '1' then
     local admitted = redis.call('ZSCORE', K_ADMITTED, user)
-    local has = redis.call('ZSCORE', K_QUEUE, user) or redis.call('HEXISTS', K_GROUPS, user) == 1
+    local has = redis.call('ZSCORE', K_QUEUE, user) or redis.call('HEXISTS', bucket_key(K_GROUPS, user), user) == 1
       or (admitted and tonumber(admitted) > now) or #records > 0
     if has then
       -- The next check, or the hold's expiry when that comes first (prelude.lua's put_group).
