@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient } from '../../src/infra/redis.ts';
 import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
-import { createEventKeys, EVENT_KEY_PARTS } from '../../src/session/redis/event-keys.ts';
+import { createEventKeys, EVENT_KEY_PARTS, MEMBER_BUCKETS } from '../../src/session/redis/event-keys.ts';
 import { SCRIPT_SOURCES } from '../../src/session/redis/scripts.ts';
 import { createUserKeys } from '../../src/session/redis/user-keys.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
@@ -55,6 +55,10 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** A member's time in the event (its bucket: lua/claims/prelude.lua's member_set). */
+const memberTime = (eventId: string, u: string) =>
+  raw.zscore(eventKeys(eventId).bucket('members', u, MEMBER_BUCKETS), u);
+
 /** Makes a session live for an hour, as the session store's scripts would (its `x`: lua/session/prelude.lua). */
 const liveSession = (key: string) => raw.hset(key, 'c', 1, 'x', Date.now() + 3_600_000);
 
@@ -88,8 +92,8 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(slotTag(userKeys('u}1').request('r'))).toBe('{u:u%7D1}');
     expect(slotTag(keys.userSession('u}1'))).toBe('{u:u%7D1}');
     // Every command's key is one of the KEYS a claims script is given (K_* of prelude.lua), or a bucket of
-    // one (`<K_HOLDER or K_GROUPS>:<b>`, the same hash tag) named by prelude.lua's bucket_key / bucket_keys,
-    // which alone give a value to the locals `bucket` and `buckets`.
+    // one (`<K_HOLDER, K_GROUPS or K_MEMBERS>:<b>`, the same hash tag) named by prelude.lua's bucket_key,
+    // bucket_named or bucket_keys, which alone give a value to the locals `bucket` and `buckets`.
     const claimsSources = Object.values(SCRIPT_SOURCES).filter((source) => source.includes('K_DEF'));
     expect(claimsSources).toHaveLength(14);
     for (const source of claimsSources) {
@@ -101,10 +105,12 @@ describe('RedisClaimStore on a real redis-server', () => {
         }
       }
       for (const [binding] of source.matchAll(/(local|for _,) (bucket|buckets) (=|in) [^\n]*/g))
-        expect(binding).toMatch(/= bucket_key\(|= bucket_keys\(|in ipairs\(bucket_keys\(/);
+        expect(binding).toMatch(
+          /= bucket_key\(|= bucket_keys\(|= bucket_named\(|= member_bucket\(|in ipairs\(bucket_keys\(/,
+        );
       for (const [binding] of source.matchAll(/local base(, \w+)* = [^\n]*|for _, base in [^\n]*/g))
         expect(binding).toMatch(
-          /^(local base, field = e\[1\], e\[2\]|for _, base in ipairs\(\{K_HOLDER, K_GROUPS\}\) do)$/,
+          /^(local base, field = e\[1\], e\[2\]|for _, base in ipairs\(\{K_HOLDER, K_GROUPS(, K_MEMBERS)?\}\) do)$/,
         );
     }
   });
@@ -179,7 +185,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(dropped).toEqual([{ eventId: 'st', userId: 'st-dead', seatIds: ['S1'] }]);
     expect(a.droppedFromQueues + b.droppedFromQueues).toBe(1);
     expect(await raw.exists(keys.userIndex('st-dead'))).toBe(0);
-    expect(await raw.zscore(eventKeys('st').members, 'st-live')).not.toBeNull();
+    expect(await memberTime('st', 'st-live')).not.toBeNull();
     expect((await store.queuePositions('st', ['st-live', 'st-dead'])).positions).toEqual(
       new Map([['st-live', 1]]),
     );
@@ -257,7 +263,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(await raw.exists(eventKeys('recd').holdRequest('rec:u', 'rq:1'))).toBe(0);
     expect(await raw.exists(userKeys('rec:u').request('rq:1'))).toBe(0);
     // The user is a member, so the member check drops the list once it expired.
-    expect(await raw.zscore(eventKeys('recd').members, 'rec:u')).not.toBeNull();
+    expect(await memberTime('recd', 'rec:u')).not.toBeNull();
     // A key of its own when the event is unknown, or the user's list full (8 records).
     await expect(
       store.hold('rec:u', 'nowhere', ['R1'], false, { requestId: 'rq:x', resultTtlMs: 30_000 }),
@@ -308,8 +314,8 @@ describe('RedisClaimStore on a real redis-server', () => {
           return [
             await raw.hexists(eventKeys('recx').reqs, 'rx-live'),
             await raw.hexists(eventKeys('recx').reqs, 'rx-dead'),
-            await raw.zscore(eventKeys('recx').members, 'rx-live'),
-            await raw.zscore(eventKeys('recx').members, 'rx-dead'),
+            await memberTime('recx', 'rx-live'),
+            await memberTime('recx', 'rx-dead'),
           ];
         },
         { timeout: 10_000, interval: 100 },

@@ -27,6 +27,12 @@ export const EVENT_KEY_PARTS = [
   'reqs',
 ] as const;
 
+/**
+ * How many sorted sets an event with buckets (def field `nb` > 0) spreads its members over; `members` itself
+ * is then their index (lua/claims/prelude.lua's member_set, whose MEMBER_BUCKETS must be this).
+ */
+export const MEMBER_BUCKETS = 256;
+
 export type EventKeyPart = (typeof EVENT_KEY_PARTS)[number];
 
 /** One event's keys, `<prefix>{event:<id>}:<part>`, named; see prelude.lua for what each holds. */
@@ -38,12 +44,12 @@ export type EventKeys = Readonly<Record<EventKeyPart, string>> & {
    */
   holdRequest(userId: UserId, requestId: string): string;
   /**
-   * `:holder:<b>` or `:groups:<b>`: the bucket of that part that holds `id` (a seat id for `holder`, a user
-   * id for `groups`) when the event spreads them over `buckets` hashes (def field `nb`; the part's key itself
-   * when 0). The scripts compute the same (lua/claims/prelude.lua's bucket_key); nothing in the gateway
+   * `:holder:<b>`, `:groups:<b>` or `:members:<b>`: the bucket of that part that holds `id` (a seat id for
+   * `holder`, a user id for the others) when the event spreads them over `buckets` keys (def field `nb`, the
+   * part's key itself when 0; MEMBER_BUCKETS for members of an event with buckets). The scripts compute the same (lua/claims/prelude.lua's bucket_key); nothing in the gateway
    * reads these keys outside them, tests and tools do.
    */
-  bucket(part: 'holder' | 'groups', id: string, buckets: number): string;
+  bucket(part: 'holder' | 'groups' | 'members', id: string, buckets: number): string;
 };
 
 /** Builds event keys for `prefix` (e.g. `stayline:`; no braces). */

@@ -85,11 +85,19 @@ if old_nb == 0 or old_nb * BUCKET_SEATS * 1.5 < count then
       redis.call('DEL', bucket)
     end
   end
+  -- An event without buckets had its members in K_MEMBERS itself: they move into member buckets.
+  local members = {}
+  if old_nb == 0 then
+    members = redis.call('ZRANGE', K_MEMBERS, 0, -1, 'WITHSCORES')
+    redis.call('DEL', K_MEMBERS)
+  end
   nb_cached = math.max(1, math.ceil(count / BUCKET_SEATS))
+  bucket_memo = {}
   redis.call('HSET', K_DEF, 'nb', nb_cached)
   for _, e in ipairs(entries) do
     local base, field = e[1], e[2]
     redis.call('HSET', bucket_key(base, field), field, e[3])
   end
+  for i = 1, #members, 2 do member_set(members[i], members[i + 1], 'LT') end
 end
 return {1, existed, count}

@@ -24,19 +24,19 @@ for i = 2, #ARGV, 2 do
       -- The next check, or the hold's expiry when that comes first (prelude.lua's put_group).
       local at, g = now + check_ms, get_group(user)
       if g and tonumber(g.e) < at then at = tonumber(g.e) end
-      redis.call('ZADD', K_MEMBERS, 'XX', at, user)
+      member_set(user, at, 'XX')
     else
-      redis.call('ZREM', K_MEMBERS, user)
+      member_del(user)
     end
   else
-    if redis.call('ZREM', K_MEMBERS, user) == 1 then
+    if member_del(user) == 1 then
       local queued = redis.call('ZREM', K_QUEUE, user)
       redis.call('ZREM', K_ADMITTED, user)
       out[#out + 1] = user
       out[#out + 1] = queued
       out[#out + 1] = end_group(user)
     end
-    if #records > 0 then redis.call('ZADD', K_MEMBERS, now + check_ms, user) end
+    if #records > 0 then member_set(user, now + check_ms, nil) end
   end
 end
 return logged(with_due({out}, false))
