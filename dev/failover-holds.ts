@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { createEventKeys } from '../gateway/src/session/redis/event-keys.ts';
 import { LeanClient } from '../loadtest/src/lean-client.ts';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.ts';
 import { baseEnv, startGatewayProcess, type GatewayProcess } from './gateway-process.ts';
@@ -26,8 +27,8 @@ import { signToken } from './tokens.ts';
 const SERVICE_TOKEN = 'failover-holds-service-token-0123456789';
 /** Seats each user may hold per event (the service API's maximum), i.e. holds per user per event. */
 const SEATS_PER_USER = 100;
-/** Redis keys of one event's seat holders (gateway/src/session/redis/event-keys.ts, default prefix). */
-const holderKey = (eventId: string): string => `stayline:{event:${eventId}}:holder`;
+/** One event's keys (default prefix): its seat holders are in buckets of `holder` (issue 15). */
+const eventKeys = createEventKeys('stayline:');
 
 /** Options of runFailoverHolds. */
 export interface FailoverHoldsOptions {
@@ -239,8 +240,15 @@ export async function runFailoverHolds(options: FailoverHoldsOptions): Promise<F
     const newPrimary = new Redis(topology.replica.port, '127.0.0.1');
     let holders: (string | null)[];
     try {
+      // The holders' bucket count of each event (def field `nb`, fixed when the event was defined).
+      const eventIds = [...new Set(acked.map((hold) => hold.eventId))];
+      const counts = await Promise.all(eventIds.map((e) => newPrimary.hget(eventKeys(e).def, 'nb')));
+      const buckets = new Map(eventIds.map((e, i) => [e, Number(counts[i] ?? 0)]));
       const pipeline = newPrimary.pipeline();
-      for (const hold of acked) pipeline.hget(holderKey(hold.eventId), hold.seatId);
+      for (const hold of acked) {
+        const key = eventKeys(hold.eventId).bucket('holder', hold.seatId, buckets.get(hold.eventId) ?? 0);
+        pipeline.hget(key, hold.seatId);
+      }
       holders = ((await pipeline.exec()) ?? []).map(([err, value]) => {
         if (err) throw err;
         return value as string | null;

@@ -141,9 +141,10 @@ async function usedMemory(client: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1]);
 }
 
-/** A key's kind: the key with user ids, request ids and socket ids replaced. */
+/** A key's kind: the key with user ids, request ids, node ids and bucket numbers replaced. */
 const kindOf = (key: string): string =>
   key
+    .replace(/:\d+$/, ':<b>')
     .replace(/user-\d{7}/g, '<user>')
     .replace(/[0-9a-f]{32}/g, '<req>')
     .replace(/^\{node:[^}]*\}/, '{node:<id>}')

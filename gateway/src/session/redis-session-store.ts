@@ -7,19 +7,26 @@
  * share one clock, and a node with a skewed clock can neither shorten sessions nor look dead. (On Redis
  * Cluster each shard uses its own clock; shards are expected to be NTP-synced.)
  *
- * Node index: each node has a set `{node:<id>}:sockets` of the sockets it holds, used to purge a dead
- * node. A script cannot write both the user's slot and the node's slot, so the index is written by
+ * Node index: each node has an index of the sockets it holds, spread over NODE_INDEX_BUCKETS small hashes
+ * `{node:<id>}:s:<bucket>` (redis/node-keys.ts), used to purge a dead node. A script cannot write both the user's slot and the node's slot, so the index is written by
  * separate, idempotent commands next to the user script. The index may hold stale entries (a refused
- * attach whose cleanup failed, an entry whose SREM failed): harmless, because the purge only removes a
+ * attach whose cleanup failed, an entry whose HDEL failed): harmless, because the purge only removes a
  * socket still recorded on that node (purge-sockets.lua). What it must not miss is a recorded socket,
- * hence attachSocket sends the SADD before the script on the same connection (see attachSocket).
+ * hence attachSocket sends the HSET before the script on the same connection (see attachSocket).
  */
 import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
 import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
-import { createNodeKeys, nodeIndexEntry, parseNodeIndexEntry, type NodeKeys } from './redis/node-keys.ts';
+import {
+  createNodeKeys,
+  NODE_INDEX_BUCKETS,
+  nodeIndexBucket,
+  nodeIndexEntry,
+  parseNodeIndexEntry,
+  type NodeKeys,
+} from './redis/node-keys.ts';
 import { asInt, asStrings, runStoreOperation, unexpected, type ObserveCommand } from './redis/replies.ts';
 import { defineScripts, type Scripts } from './redis/scripts.ts';
 import { decodeAttach, decodeRoomChange, decodeSession } from './redis/session-replies.ts';
@@ -60,8 +67,10 @@ export interface RedisSessionStoreOptions {
   claimsIndexTtlMs?: number;
 }
 
-/** How many index entries purge handles per round trip, and how many sessions touch extends at once. */
+/** How many sessions touch extends at once. */
 const BATCH = 500;
+/** How many buckets of a dead node's index purge reads per round trip. */
+const BUCKETS_PER_READ = 32;
 /** How many dead nodes one purgeDeadNodes call handles; the rest wait for the next call. */
 const DEAD_NODES_PER_PURGE = 100;
 
@@ -96,11 +105,11 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * The index SADD and the script are issued in the same tick on the same connection, so Redis runs the
-   * SADD first (one round trip of latency): whenever the script recorded the socket, the index entry
+   * The index HSET and the script are issued in the same tick on the same connection, so Redis runs the
+   * HSET first (one round trip of latency): whenever the script recorded the socket, the index entry
    * exists too. If either fails the call rejects, and the caller must treat the socket as possibly
    * recorded and detach it when it drops it (a timed-out command may still have run).
-   * On Redis Cluster the two keys live on different shards, so nothing orders them: the SADD is awaited
+   * On Redis Cluster the two keys live on different shards, so nothing orders them: the HSET is awaited
    * first (two round trips), keeping the same guarantee.
    */
   attachSocket(
@@ -111,8 +120,8 @@ export class RedisSessionStore implements SessionStore {
     tokenIssuedAtSeconds: number,
   ): Promise<AttachResult> {
     return this.run('attachSocket', async () => {
-      const nodeKey = this.nodeKeys.nodeSockets(nodeId);
       const entry = nodeIndexEntry(userId, socketId);
+      const nodeKey = this.nodeKeys.nodeSockets(nodeId, nodeIndexBucket(entry));
       const attach = () =>
         this.scripts.attachSocket(
           this.userKeys(userId),
@@ -126,10 +135,10 @@ export class RedisSessionStore implements SessionStore {
         );
       let reply: unknown;
       if (this.redis instanceof Cluster) {
-        await this.redis.sadd(nodeKey, entry);
+        await this.redis.hset(nodeKey, entry, '');
         reply = await attach();
       } else {
-        [, reply] = await Promise.all([this.redis.sadd(nodeKey, entry), attach()]);
+        [, reply] = await Promise.all([this.redis.hset(nodeKey, entry, ''), attach()]);
       }
       const result = decodeAttach(reply, this.claimsIndexTtlMs > 0);
       if (!result.ok) await this.dropIndexEntry(nodeKey, entry);
@@ -161,9 +170,10 @@ export class RedisSessionStore implements SessionStore {
   detachSocket(userId: UserId, socketId: SocketId): Promise<void> {
     return this.run('detachSocket', async () => {
       const node = await this.scripts.detachSocket(this.userKeys(userId), socketId, this.ttlMs);
-      if (typeof node === 'string')
-        await this.dropIndexEntry(this.nodeKeys.nodeSockets(node), nodeIndexEntry(userId, socketId));
-      else if (node !== null) throw unexpected('detachSocket', node);
+      if (typeof node === 'string') {
+        const entry = nodeIndexEntry(userId, socketId);
+        await this.dropIndexEntry(this.nodeKeys.nodeSockets(node, nodeIndexBucket(entry)), entry);
+      } else if (node !== null) throw unexpected('detachSocket', node);
     });
   }
 
@@ -271,17 +281,18 @@ export class RedisSessionStore implements SessionStore {
 
   /**
    * Removes every socket the node's index lists from the users' maps (only where still recorded on that
-   * node), deleting index entries only after their users were handled. SRANDMEMBER rather than SPOP:
-   * entries popped before a crash would be lost, leaving sockets nobody purges.
+   * node), bucket by bucket, deleting index entries only after their users were handled: entries deleted
+   * before a crash would be lost, leaving sockets nobody purges.
    */
   private async drainNode(nodeId: NodeId): Promise<number> {
-    const nodeKey = this.nodeKeys.nodeSockets(nodeId);
     let removed = 0;
-    for (;;) {
-      const batch = await this.redis.srandmember(nodeKey, BATCH);
-      if (batch.length === 0) return removed;
+    for (let first = 0; first < NODE_INDEX_BUCKETS; first += BUCKETS_PER_READ) {
+      const keys = Array.from({ length: BUCKETS_PER_READ }, (_, j) =>
+        this.nodeKeys.nodeSockets(nodeId, first + j),
+      );
+      const lists = await Promise.all(keys.map((key) => this.redis.hkeys(key)));
       const byUser = new Map<UserId, SocketId[]>();
-      for (const entry of batch) {
+      for (const entry of lists.flat()) {
         const parsed = parseNodeIndexEntry(entry);
         if (parsed === undefined) {
           this.log.warn({ nodeId, entry }, 'Dropping an unreadable node index entry');
@@ -297,14 +308,18 @@ export class RedisSessionStore implements SessionStore {
         ),
       );
       for (const count of counts) removed += asInt('purgeSockets', count);
-      await this.redis.srem(nodeKey, ...batch);
+      const drop = keys.flatMap((key, j) =>
+        lists[j]!.length > 0 ? [this.redis.hdel(key, ...lists[j]!)] : [],
+      );
+      await Promise.all(drop);
     }
+    return removed;
   }
 
   /** Index cleanup is best effort: a leftover entry is harmless (see the module comment); log, go on. */
   private async dropIndexEntry(nodeKey: string, entry: string): Promise<void> {
     try {
-      await this.redis.srem(nodeKey, entry);
+      await this.redis.hdel(nodeKey, entry);
     } catch (err) {
       this.log.warn({ err, nodeKey }, 'Could not remove a node index entry; the purge will ignore it');
       this.observe?.('nodeIndexCleanup', 0, 'error');

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient } from '../../src/infra/redis.ts';
 import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
-import { createEventKeys, EVENT_KEY_PARTS } from '../../src/session/redis/event-keys.ts';
+import { createEventKeys, EVENT_KEY_PARTS, MEMBER_BUCKETS } from '../../src/session/redis/event-keys.ts';
 import { SCRIPT_SOURCES } from '../../src/session/redis/scripts.ts';
 import { createUserKeys } from '../../src/session/redis/user-keys.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
@@ -55,6 +55,10 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** A member's time in the event (its bucket: lua/claims/prelude.lua's member_set). */
+const memberTime = (eventId: string, u: string) =>
+  raw.zscore(eventKeys(eventId).bucket('members', u, MEMBER_BUCKETS), u);
+
 /** Makes a session live for an hour, as the session store's scripts would (its `x`: lua/session/prelude.lua). */
 const liveSession = (key: string) => raw.hset(key, 'c', 1, 'x', Date.now() + 3_600_000);
 
@@ -87,13 +91,27 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(slotTag(keys.userIndex('u}1'))).toBe('{u:u%7D1}');
     expect(slotTag(userKeys('u}1').request('r'))).toBe('{u:u%7D1}');
     expect(slotTag(keys.userSession('u}1'))).toBe('{u:u%7D1}');
-    // No claims script builds a key name: every command's key is one of the KEYS it is given (K_* of prelude.lua).
+    // Every command's key is one of the KEYS a claims script is given (K_* of prelude.lua), or a bucket of
+    // one (`<K_HOLDER, K_GROUPS or K_MEMBERS>:<b>`, the same hash tag) named by prelude.lua's bucket_key,
+    // bucket_named or bucket_keys, which alone give a value to the locals `bucket` and `buckets`.
     const claimsSources = Object.values(SCRIPT_SOURCES).filter((source) => source.includes('K_DEF'));
     expect(claimsSources).toHaveLength(14);
     for (const source of claimsSources) {
       for (const [, command, key] of source.matchAll(/redis\.call\('([A-Z]+)'(?:,\s*([^,)]+))?/g)) {
-        if (command !== 'TIME') expect(`${command} ${key}`).toMatch(/^[A-Z]+ K_[A-Z]+$/);
+        if (command !== 'TIME') {
+          expect(`${command} ${key}`).toMatch(
+            /^[A-Z]+ (K_[A-Z]+|bucket_key\((K_HOLDER|K_GROUPS|base)|bucket|unpack\(buckets)$/,
+          );
+        }
       }
+      for (const [binding] of source.matchAll(/(local|for _,) (bucket|buckets) (=|in) [^\n]*/g))
+        expect(binding).toMatch(
+          /= bucket_key\(|= bucket_keys\(|= bucket_named\(|= member_bucket\(|in ipairs\(bucket_keys\(/,
+        );
+      for (const [binding] of source.matchAll(/local base(, \w+)* = [^\n]*|for _, base in [^\n]*/g))
+        expect(binding).toMatch(
+          /^(local base, field = e\[1\], e\[2\]|for _, base in ipairs\(\{K_HOLDER, K_GROUPS(, K_MEMBERS)?\}\) do)$/,
+        );
     }
   });
 
@@ -167,7 +185,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(dropped).toEqual([{ eventId: 'st', userId: 'st-dead', seatIds: ['S1'] }]);
     expect(a.droppedFromQueues + b.droppedFromQueues).toBe(1);
     expect(await raw.exists(keys.userIndex('st-dead'))).toBe(0);
-    expect(await raw.zscore(eventKeys('st').members, 'st-live')).not.toBeNull();
+    expect(await memberTime('st', 'st-live')).not.toBeNull();
     expect((await store.queuePositions('st', ['st-live', 'st-dead'])).positions).toEqual(
       new Map([['st-live', 1]]),
     );
@@ -245,7 +263,7 @@ describe('RedisClaimStore on a real redis-server', () => {
     expect(await raw.exists(eventKeys('recd').holdRequest('rec:u', 'rq:1'))).toBe(0);
     expect(await raw.exists(userKeys('rec:u').request('rq:1'))).toBe(0);
     // The user is a member, so the member check drops the list once it expired.
-    expect(await raw.zscore(eventKeys('recd').members, 'rec:u')).not.toBeNull();
+    expect(await memberTime('recd', 'rec:u')).not.toBeNull();
     // A key of its own when the event is unknown, or the user's list full (8 records).
     await expect(
       store.hold('rec:u', 'nowhere', ['R1'], false, { requestId: 'rq:x', resultTtlMs: 30_000 }),
@@ -296,8 +314,8 @@ describe('RedisClaimStore on a real redis-server', () => {
           return [
             await raw.hexists(eventKeys('recx').reqs, 'rx-live'),
             await raw.hexists(eventKeys('recx').reqs, 'rx-dead'),
-            await raw.zscore(eventKeys('recx').members, 'rx-live'),
-            await raw.zscore(eventKeys('recx').members, 'rx-dead'),
+            await memberTime('recx', 'rx-live'),
+            await memberTime('recx', 'rx-dead'),
           ];
         },
         { timeout: 10_000, interval: 100 },
@@ -316,15 +334,16 @@ describe('RedisClaimStore on a real redis-server', () => {
     });
     const held = await store.hold('g-u', 'grp', ['G1'], false);
     if (!held.ok) throw new Error('not held');
-    const stored = await raw.hgetBuffer(eventKeys('grp').groups, 'g-u');
+    const groups = eventKeys('grp').bucket(
+      'groups',
+      'g-u',
+      Number(await raw.hget(eventKeys('grp').def, 'nb')),
+    );
+    const stored = await raw.hgetBuffer(groups, 'g-u');
     expect(stored![0]! & 0xf0).toBe(0x90); // a msgpack fixarray
     // The same group as round 1 wrote it: read, extended and sold the same way.
     const { fence, expiresAt } = held.hold;
-    await raw.hset(
-      eventKeys('grp').groups,
-      'g-u',
-      JSON.stringify({ f: String(fence), e: expiresAt, s: ['G1'] }),
-    );
+    await raw.hset(groups, 'g-u', JSON.stringify({ f: String(fence), e: expiresAt, s: ['G1'] }));
     expect((await store.userClaims('g-u')).holds).toEqual([held.hold]);
     const more = await store.hold('g-u', 'grp', ['G2'], false);
     expect(more).toMatchObject({ ok: true, hold: { fence, expiresAt, seatIds: ['G1', 'G2'] } });

@@ -4,10 +4,12 @@
  * this one slot only (see lua/claims/prelude.lua).
  */
 import type { EventId, UserId } from '@stayline/client-sdk/protocol';
+import { bucketOf } from './bucket-hash.ts';
 import { checkKeyPrefix, encodeKeyId, encodeKeyPart } from './key-id.ts';
 
 /**
- * The twelve parts of one event, in the order every claims script takes them as KEYS (prelude.lua). `reqs`
+ * The twelve parts of one event, in the order every claims script takes them as KEYS (prelude.lua); `holder`
+ * and `groups` are spread over buckets `:holder:<b>`, `:groups:<b>` (EventKeys.bucket). `reqs`
  * (hash userId -> the user's recent seat:hold records in the event, each with its own expiry) is last.
  */
 export const EVENT_KEY_PARTS = [
@@ -25,6 +27,12 @@ export const EVENT_KEY_PARTS = [
   'reqs',
 ] as const;
 
+/**
+ * How many sorted sets an event with buckets (def field `nb` > 0) spreads its members over; `members` itself
+ * is then their index (lua/claims/prelude.lua's member_set, whose MEMBER_BUCKETS must be this).
+ */
+export const MEMBER_BUCKETS = 256;
+
 export type EventKeyPart = (typeof EVENT_KEY_PARTS)[number];
 
 /** One event's keys, `<prefix>{event:<id>}:<part>`, named; see prelude.lua for what each holds. */
@@ -35,6 +43,13 @@ export type EventKeys = Readonly<Record<EventKeyPart, string>> & {
    * every record was kept before issue 15 (still read).
    */
   holdRequest(userId: UserId, requestId: string): string;
+  /**
+   * `:holder:<b>`, `:groups:<b>` or `:members:<b>`: the bucket of that part that holds `id` (a seat id for
+   * `holder`, a user id for the others) when the event spreads them over `buckets` keys (def field `nb`, the
+   * part's key itself when 0; MEMBER_BUCKETS for members of an event with buckets). The scripts compute the same (lua/claims/prelude.lua's bucket_key); nothing in the gateway
+   * reads these keys outside them, tests and tools do.
+   */
+  bucket(part: 'holder' | 'groups' | 'members', id: string, buckets: number): string;
 };
 
 /** Builds event keys for `prefix` (e.g. `stayline:`; no braces). */
@@ -49,6 +64,7 @@ export function createEventKeys(prefix: string): (eventId: EventId) => EventKeys
     return {
       ...keys,
       holdRequest: (userId, requestId) => `${base}req:${encodeKeyPart(userId)}:${requestId}`,
+      bucket: (part, id, buckets) => (buckets === 0 ? keys[part] : `${keys[part]}:${bucketOf(id, buckets)}`),
     };
   };
 }

@@ -5,11 +5,29 @@
  */
 import type { UserId } from '@stayline/client-sdk/protocol';
 import type { NodeId, SocketId } from '../session-store.ts';
+import { bucketOf } from './bucket-hash.ts';
 import { checkKeyPrefix, encodeKeyId } from './key-id.ts';
 
+/**
+ * How many hashes a node's socket index is spread over (by bucketOf of the entry). Fixed, so a purger
+ * knows every key of a dead node's index without a SCAN; 1024 buckets stay listpacks (≤ 128 entries
+ * each) up to ~100,000 sockets per node, and only buckets that hold an entry exist. Changing it strands
+ * the entries of the other layout: upgrade on an empty Redis or after a drain.
+ */
+export const NODE_INDEX_BUCKETS = 1024;
+
+/** The bucket of the node's socket index that holds `entry` (a nodeIndexEntry). */
+export function nodeIndexBucket(entry: string): number {
+  return bucketOf(entry, NODE_INDEX_BUCKETS);
+}
+
 export interface NodeKeys {
-  /** `<prefix>{node:<id>}:sockets`: the node's index of entries, see nodeIndexEntry. */
-  nodeSockets(nodeId: NodeId): string;
+  /**
+   * `<prefix>{node:<id>}:s:<bucket>`: bucket `bucket` (0 ≤ bucket < NODE_INDEX_BUCKETS) of the node's socket
+   * index, a hash nodeIndexEntry -> '' (see nodeIndexBucket): ~40 B an entry as a listpack, where the one set
+   * `{node:<id>}:sockets` it replaces took ~90 (issue 15).
+   */
+  nodeSockets(nodeId: NodeId, bucket: number): string;
   /** `<prefix>nodes`: sorted set of node ids scored by last heartbeat (epoch ms, Redis clock). */
   readonly nodes: string;
   /** `<prefix>events`: set of every defined event id. */
@@ -29,7 +47,7 @@ export interface NodeKeys {
 export function createNodeKeys(prefix: string): NodeKeys {
   checkKeyPrefix(prefix);
   return {
-    nodeSockets: (nodeId) => `${prefix}{node:${encodeKeyId(nodeId)}}:sockets`,
+    nodeSockets: (nodeId, bucket) => `${prefix}{node:${encodeKeyId(nodeId)}}:s:${bucket}`,
     nodes: `${prefix}nodes`,
     events: `${prefix}events`,
     ratedEvents: `${prefix}events:rated`,
@@ -41,7 +59,7 @@ export function createNodeKeys(prefix: string): NodeKeys {
 /**
  * An entry of a node's socket index. JSON keeps it unambiguous whatever characters the ids contain
  * (a space-separated "userId socketId" would not be), and JSON.stringify of two strings is deterministic,
- * so SREM finds the entry SADD wrote.
+ * so HDEL finds the entry HSET wrote (in the same bucket: nodeIndexBucket).
  */
 export function nodeIndexEntry(userId: UserId, socketId: SocketId): string {
   return JSON.stringify([userId, socketId]);

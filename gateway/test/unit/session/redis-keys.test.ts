@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createEventKeys, EVENT_KEY_PARTS } from '../../../src/session/redis/event-keys.ts';
 import { encodeKeyId, encodeKeyPart } from '../../../src/session/redis/key-id.ts';
-import { createNodeKeys, nodeIndexEntry, parseNodeIndexEntry } from '../../../src/session/redis/node-keys.ts';
+import {
+  createNodeKeys,
+  NODE_INDEX_BUCKETS,
+  nodeIndexBucket,
+  nodeIndexEntry,
+  parseNodeIndexEntry,
+} from '../../../src/session/redis/node-keys.ts';
 import { createUserKeys } from '../../../src/session/redis/user-keys.ts';
 
 /** Redis Cluster's rule: the text between the first `{` and the next `}`, if non-empty; else the whole key. */
@@ -63,11 +69,11 @@ describe('redis keys', () => {
     expect(event('e1').def).toBe('stayline:{event:e1}:def');
     expect(event('e1').log).toBe('stayline:{event:e1}:log');
     expect(event('e1').holdRequest('u1', 'r-1')).toBe('stayline:{event:e1}:req:u1:r-1');
-    expect(node.nodeSockets('gw-1')).toBe('stayline:{node:gw-1}:sockets');
+    expect(node.nodeSockets('gw-1', 7)).toBe('stayline:{node:gw-1}:s:7');
     expect(node.nodes).toBe('stayline:nodes');
     expect(node.events).toBe('stayline:events');
     expect(node.ratedEvents).toBe('stayline:events:rated');
-    expect(hashTag(node.nodeSockets('n}1'))).toBe('node:n%7D1');
+    expect(hashTag(node.nodeSockets('n}1', 0))).toBe('node:n%7D1');
   });
 
   it('keeps hold request records of different (user, request) pairs apart, even with `:` in both', () => {
@@ -99,5 +105,18 @@ describe('redis keys', () => {
     }
     for (const junk of ['u1 s1', '["u1"]', '[1,2]', '{"u":"1"}', 'null'])
       expect(parseNodeIndexEntry(junk)).toBeUndefined();
+  });
+
+  it('spreads node index entries over every bucket, each entry always in the same one', () => {
+    const counts = new Array<number>(NODE_INDEX_BUCKETS).fill(0);
+    for (let i = 0; i < 50 * NODE_INDEX_BUCKETS; i++) {
+      const entry = nodeIndexEntry(`user-${String(i % 997).padStart(7, '0')}`, `socket-${i}`);
+      const bucket = nodeIndexBucket(entry);
+      expect(bucket).toBe(nodeIndexBucket(entry));
+      counts[bucket]! += 1;
+    }
+    // 50 an entry on average: none empty, none past what a listpack holds (128).
+    expect(Math.min(...counts)).toBeGreaterThan(0);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(128);
   });
 });

@@ -2,12 +2,14 @@
 -- clock reading, the group helpers and the change log. Every claims script takes the same twelve KEYS (seat-hold.lua
 -- one more, its request record's own key), all of one event and so all in one `{event:<id>}` hash-tag slot (cluster-safe):
 -- KEYS[1] def hash {requiresAdmission, rate, maxSeats, holdMs, lastAdmitAt, ver}   KEYS[2] seats set
--- KEYS[3] holder hash seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
--- KEYS[5] groups hash userId -> cmsgpack {fence, expiresAt ms, seatId...} (see decode_group)
+-- KEYS[3] holder: hashes `<KEYS[3]>:<b>` seatId -> userId   KEYS[4] sold hash seatId -> "<fence>:<userId>"
+-- KEYS[5] groups: hashes `<KEYS[5]>:<b>` userId -> cmsgpack {fence, expiresAt ms, seatId...} (see decode_group)
+--          (both spread over def field `nb` buckets, see holder_key; KEYS[3] and KEYS[5] themselves when nb is 0)
 -- KEYS[6] last fence issued (see next_fence)   KEYS[7] queue zset userId -> seq
 -- KEYS[8] queue sequence counter   KEYS[9] admitted zset userId -> admission expiresAt
--- KEYS[10] members zset userId -> when the sweeper looks at the user next: the earlier of the next check that
---          the user's session still lives and the user's hold expiry (one entry per user does both: issue 15)
+-- KEYS[10] members: when the sweeper looks at each user next: the earlier of the next check that the
+--          user's session still lives and the user's hold expiry (one entry per user does both: issue 15), in
+--          buckets `<KEYS[10]>:<b>` indexed by KEYS[10] itself (see member_set)
 -- KEYS[11] change log stream: entry id `<version>-0`, fields seatId -> status (free|held|sold)
 -- KEYS[12] seat:hold records hash userId -> cmsgpack {requestId, expiresAt ms, outcome, ...} (see load_records)
 local clock = redis.call('TIME')
@@ -56,6 +58,120 @@ local function next_fence()
   return fence_text(f)
 end
 
+-- Buckets (issue 15): the holders and the groups are spread over def field `nb` hashes each, `<holder>:<b>`
+-- and `<groups>:<b>` with b = bucket_of(seat or user id), so each stays a listpack (~30 B an entry instead
+-- of the ~65-100 of one big hashtable). define-event.lua sizes nb so a bucket holds about BUCKET_SEATS seats
+-- at full occupancy (groups are never more than seats). These keys are named here, not in KEYS: they carry
+-- the event's hash tag, so they are in the one slot the script runs in (Redis Cluster allows that).
+-- An event with no `nb` (defined before buckets) uses KEYS[3] and KEYS[5] themselves.
+-- bucket_of is redis/bucket-hash.ts's bucketOf: both must agree (test/integration/claim-store.buckets.test.ts).
+local BUCKET_SEATS = 64
+local nb_cached = nil
+local function bucket_count()
+  if nb_cached == nil then nb_cached = tonumber(redis.call('HGET', K_DEF, 'nb') or '0') end
+  return nb_cached
+end
+local function bucket_of(id, n)
+  local h, byte = 0, string.byte
+  for i = 1, #id do h = ((h + byte(id, i)) * 48271) % 2147483647 end
+  return h % n
+end
+-- Memoised: a script asks for the same seat's or user's bucket several times (about 0.4 µs a hash). `count`
+-- is the number of buckets when not nb (the members': MEMBER_BUCKETS).
+local bucket_memo = {}
+local function bucket_key(base, id, count)
+  local n = count or bucket_count()
+  if n == 0 then return base end
+  local memo = bucket_memo[base]
+  if not memo then
+    memo = {}
+    bucket_memo[base] = memo
+  end
+  local key = memo[id]
+  if not key then
+    key = base .. ':' .. bucket_of(id, n)
+    memo[id] = key
+  end
+  return key
+end
+-- Bucket `b` of a part, and every key of a bucketed part (`base` is K_HOLDER, K_GROUPS or K_MEMBERS), for
+-- reads of the whole part and deletes. (A script names a key it did not get in KEYS only through
+-- bucket_key, bucket_named or bucket_keys: a test checks it.)
+local function bucket_named(base, b)
+  return base .. ':' .. b
+end
+local function bucket_keys(base, count)
+  local n = count or bucket_count()
+  if n == 0 then return {base} end
+  local out = {}
+  for b = 0, n - 1 do out[#out + 1] = bucket_named(base, b) end
+  return out
+end
+
+-- Members in buckets too (issue 15: ~110 B an entry in one big skiplist, ~25 in a listpack): with buckets
+-- (nb > 0) a member's time is in `<K_MEMBERS>:<b>`, b = bucket_of(user, MEMBER_BUCKETS) (fixed: members are
+-- not bounded by seats; 256 buckets stay listpacks up to ~30,000 members), and K_MEMBERS is the index
+-- b -> the earliest time in bucket b, so ZRANGE K_MEMBERS 0 0 is still the event's next due time and the due
+-- members are found bucket by bucket. Without buckets (nb 0), K_MEMBERS is userId -> time itself.
+local MEMBER_BUCKETS = 256
+local function member_bucket(user)
+  if bucket_count() == 0 then return nil end
+  return bucket_key(K_MEMBERS, user, MEMBER_BUCKETS)
+end
+-- The index entry of a member bucket after a change that may have raised its earliest time or emptied it.
+local function reindex(bucket)
+  local first = redis.call('ZRANGE', bucket, 0, 0, 'WITHSCORES')
+  local b = string.sub(bucket, #K_MEMBERS + 2)
+  if first[2] then
+    redis.call('ZADD', K_MEMBERS, first[2], b)
+  else
+    redis.call('ZREM', K_MEMBERS, b)
+  end
+end
+-- ZADD of a member's time, with `flag` 'LT' (never later than planned) or 'XX' (only if a member), or nil.
+local function member_set(user, at, flag)
+  local bucket = member_bucket(user) or K_MEMBERS
+  if flag then redis.call('ZADD', bucket, flag, at, user) else redis.call('ZADD', bucket, at, user) end
+  if bucket == K_MEMBERS then return end
+  if flag == 'LT' then
+    -- Only ever earlier: the bucket's earliest time is the index's or this one.
+    redis.call('ZADD', K_MEMBERS, 'LT', at, string.sub(bucket, #K_MEMBERS + 2))
+  else
+    reindex(bucket)
+  end
+end
+-- ZREM of a member; 1 when it was one.
+local function member_del(user)
+  local bucket = member_bucket(user) or K_MEMBERS
+  local removed = redis.call('ZREM', bucket, user)
+  if bucket ~= K_MEMBERS and removed == 1 then reindex(bucket) end
+  return removed
+end
+-- At most `limit` members whose time has come.
+local function due_members(limit)
+  if bucket_count() == 0 then
+    return redis.call('ZRANGEBYSCORE', K_MEMBERS, '-inf', now, 'LIMIT', 0, limit)
+  end
+  local out = {}
+  for _, b in ipairs(redis.call('ZRANGEBYSCORE', K_MEMBERS, '-inf', now, 'LIMIT', 0, limit)) do
+    local bucket = bucket_named(K_MEMBERS, b)
+    for _, user in ipairs(redis.call('ZRANGEBYSCORE', bucket, '-inf', now, 'LIMIT', 0, limit - #out)) do
+      out[#out + 1] = user
+    end
+    if #out >= limit then break end
+  end
+  return out
+end
+local function holder_of(seat)
+  return redis.call('HGET', bucket_key(K_HOLDER, seat), seat)
+end
+local function set_holder(seat, user)
+  redis.call('HSET', bucket_key(K_HOLDER, seat), seat, user)
+end
+local function del_holder(seat)
+  redis.call('HDEL', bucket_key(K_HOLDER, seat), seat)
+end
+
 -- A group is stored as cmsgpack {fence, expiresAt, seatId...} (about half the bytes of the cjson object
 -- {f, e, s} it replaced, one per holder: issue 15); a value in that older form (`{` first, which no msgpack
 -- array starts with) is still read. The fence is a number there: exact, as fences stay under 2^53.
@@ -68,7 +184,7 @@ local function decode_group(raw)
 end
 
 local function get_group(user)
-  local raw = redis.call('HGET', K_GROUPS, user)
+  local raw = redis.call('HGET', bucket_key(K_GROUPS, user), user)
   if not raw then return nil end
   return decode_group(raw)
 end
@@ -77,24 +193,24 @@ end
 -- member whose group went stays until its next check, which forgets a user with nothing left.
 local function put_group(user, g)
   if #g.s == 0 then
-    redis.call('HDEL', K_GROUPS, user)
+    redis.call('HDEL', bucket_key(K_GROUPS, user), user)
   else
     local packed = {tonumber(g.f), g.e}
     for _, seat in ipairs(g.s) do packed[#packed + 1] = seat end
-    redis.call('HSET', K_GROUPS, user, cmsgpack.pack(packed))
-    redis.call('ZADD', K_MEMBERS, 'LT', g.e, user)
+    redis.call('HSET', bucket_key(K_GROUPS, user), user, cmsgpack.pack(packed))
+    member_set(user, g.e, 'LT')
   end
 end
 
 -- Ends the user's whole hold group; returns the seats it freed (only those still held by the user).
 local function end_group(user)
   local g = get_group(user)
-  redis.call('HDEL', K_GROUPS, user)
+  redis.call('HDEL', bucket_key(K_GROUPS, user), user)
   local freed = {}
   if not g then return freed end
   for _, s in ipairs(g.s) do
-    if redis.call('HGET', K_HOLDER, s) == user then
-      redis.call('HDEL', K_HOLDER, s)
+    if holder_of(s) == user then
+      del_holder(s)
       freed[#freed + 1] = s
       changed(s, 'free')
     end
@@ -116,7 +232,7 @@ end
 
 -- Makes the user a member looked at within check_ms (never later than already planned).
 local function add_member(user, check_ms)
-  redis.call('ZADD', K_MEMBERS, 'LT', now + check_ms, user)
+  member_set(user, now + check_ms, 'LT')
 end
 
 -- The seats key is a set, or, for an event that declares sections (def field `sep`), a sorted set with every

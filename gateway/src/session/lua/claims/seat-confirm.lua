@@ -19,13 +19,13 @@ for i = 3, #ARGV do
   if sold then
     if sold ~= tag then return {-5} end
   elseif not selling[s] then
-    if not valid or redis.call('HGET', K_HOLDER, s) ~= user then return {-5} end
+    if not valid or holder_of(s) ~= user then return {-5} end
     selling[s] = true
     to_sell[#to_sell + 1] = s
   end
 end
 for _, s in ipairs(to_sell) do
-  redis.call('HDEL', K_HOLDER, s)
+  del_holder(s)
   redis.call('HSET', K_SOLD, s, tag)
   changed(s, 'sold')
 end

@@ -84,10 +84,10 @@ for i = FIRST_SEAT, #ARGV do
     if redis.call('HEXISTS', K_SOLD, s) == 1 then
       busy[#busy + 1] = s
     else
-      local h = redis.call('HGET', K_HOLDER, s)
+      local h = holder_of(s)
       if h and h ~= user then
         lapse(h)
-        h = redis.call('HGET', K_HOLDER, s)
+        h = holder_of(s)
       end
       if not h then
         new[#new + 1] = s
@@ -108,7 +108,7 @@ if not g then
   g = {f = next_fence(), e = now + hold_ms, s = {}}
 end
 for _, s in ipairs(new) do
-  redis.call('HSET', K_HOLDER, s, user)
+  set_holder(s, user)
   g.s[#g.s + 1] = s
   changed(s, 'held')
 end

@@ -9,14 +9,14 @@ if #unknown > 0 then return {-2, unknown} end
 local user = ARGV[1]
 local forbidden = {}
 for i = 2, #ARGV do
-  local h = redis.call('HGET', K_HOLDER, ARGV[i])
+  local h = holder_of(ARGV[i])
   if redis.call('HEXISTS', K_SOLD, ARGV[i]) == 1 or (h and h ~= user) then forbidden[#forbidden + 1] = ARGV[i] end
 end
 if #forbidden > 0 then return {-3, forbidden} end
 local released, gone = {}, {}
 for i = 2, #ARGV do
-  if redis.call('HGET', K_HOLDER, ARGV[i]) == user then
-    redis.call('HDEL', K_HOLDER, ARGV[i])
+  if holder_of(ARGV[i]) == user then
+    del_holder(ARGV[i])
     released[#released + 1] = ARGV[i]
     gone[ARGV[i]] = true
     changed(ARGV[i], 'free')

@@ -23,8 +23,8 @@ if not g or tonumber(g.f) ~= tonumber(ARGV[2]) then return {-5} end
 local freed, gone = {}, {}
 for i = 4, #ARGV do
   local s = ARGV[i]
-  if not gone[s] and redis.call('HGET', K_HOLDER, s) == user then
-    redis.call('HDEL', K_HOLDER, s)
+  if not gone[s] and holder_of(s) == user then
+    del_holder(s)
     freed[#freed + 1] = s
     gone[s] = true
     changed(s, 'free')

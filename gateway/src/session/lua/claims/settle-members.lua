@@ -18,25 +18,25 @@ for i = 2, #ARGV, 2 do
   if expired then save_records(user, records) end
   if ARGV[i + 1] == '1' then
     local admitted = redis.call('ZSCORE', K_ADMITTED, user)
-    local has = redis.call('ZSCORE', K_QUEUE, user) or redis.call('HEXISTS', K_GROUPS, user) == 1
+    local has = redis.call('ZSCORE', K_QUEUE, user) or redis.call('HEXISTS', bucket_key(K_GROUPS, user), user) == 1
       or (admitted and tonumber(admitted) > now) or #records > 0
     if has then
       -- The next check, or the hold's expiry when that comes first (prelude.lua's put_group).
       local at, g = now + check_ms, get_group(user)
       if g and tonumber(g.e) < at then at = tonumber(g.e) end
-      redis.call('ZADD', K_MEMBERS, 'XX', at, user)
+      member_set(user, at, 'XX')
     else
-      redis.call('ZREM', K_MEMBERS, user)
+      member_del(user)
     end
   else
-    if redis.call('ZREM', K_MEMBERS, user) == 1 then
+    if member_del(user) == 1 then
       local queued = redis.call('ZREM', K_QUEUE, user)
       redis.call('ZREM', K_ADMITTED, user)
       out[#out + 1] = user
       out[#out + 1] = queued
       out[#out + 1] = end_group(user)
     end
-    if #records > 0 then redis.call('ZADD', K_MEMBERS, now + check_ms, user) end
+    if #records > 0 then member_set(user, now + check_ms, nil) end
   end
 end
 return logged(with_due({out}, false))

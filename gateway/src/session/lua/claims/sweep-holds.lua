@@ -11,7 +11,7 @@ if redis.call('EXISTS', K_DEF) == 0 then return {-1} end
 local limit = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', K_ADMITTED, '-inf', now)
 local lapsed = {}
-local members = redis.call('ZRANGEBYSCORE', K_MEMBERS, '-inf', now, 'LIMIT', 0, limit)
+local members = due_members(limit)
 for _, user in ipairs(members) do
   local g = get_group(user)
   if g and tonumber(g.e) <= now then
