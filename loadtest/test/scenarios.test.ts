@@ -142,10 +142,12 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
   });
 
   it('connect ramps the gateway and the plain server in one run and reports both knees', async () => {
+    // --compiled: the node runs gateway/dist (built by the run), as production does.
     const r = await runCli([
       'connect',
       '--start-cluster',
       '1',
+      '--compiled',
       '--plain',
       '--rates',
       '20,40',
