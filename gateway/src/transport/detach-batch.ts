@@ -35,8 +35,6 @@ export class DetachBatch {
     this.timer = undefined;
     const batch = this.waiting;
     this.waiting = [];
-    return Promise.all(batch.map(([userId, socketId]) => this.send(userId, socketId))).then(
-      () => undefined,
-    );
+    return Promise.all(batch.map(([userId, socketId]) => this.send(userId, socketId))).then(() => undefined);
   }
 }
