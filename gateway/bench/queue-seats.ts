@@ -4,6 +4,11 @@
  * measured in the same run (the machine is shared and noisy: compare the ratio, not the absolute).
  *
  *   node --import tsx gateway/bench/queue-seats.ts [--clients 100] [--seats 20] [--seconds 5] [--queue 2000] [--batch 50]
+ *     [--only hold] [--profile DIR]
+ *
+ * `--only hold` runs the two gateway `seat:hold` loops and nothing else; `--profile DIR` starts the gateway
+ * with a CPU profiler (cpu-profile.ts) writing into DIR and stops it with SIGTERM (a clean exit writes the profile) instead
+ * of SIGKILL. Neither changes what a loop measures.
  *
  * - seat:hold: `clients` lean clients in a closed loop, each holding a random one of `seats` seats
  *   (one per user, so most attempts conflict) and releasing it when it got it. Hold acks are timed. Every
@@ -20,6 +25,7 @@
  *   the admit script).
  * Prints a markdown table.
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -37,6 +43,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     queue: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '50' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const CLIENTS = Number(values.clients);
@@ -44,6 +52,9 @@ const SEATS = Array.from({ length: Number(values.seats) }, (_, i) => `S${i}`);
 const DURATION_MS = Number(values.seconds) * 1000;
 const QUEUE = Number(values.queue);
 const BATCH = Number(values.batch);
+const ONLY_HOLD = values.only === 'hold';
+const PROFILE_DIR = values.profile;
+const PROFILER = fileURLToPath(new URL('./cpu-profile.ts', import.meta.url));
 const TOKEN = 'bench-service-token-0123456789abcdef';
 
 interface Row {
@@ -88,6 +99,25 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - t];
 }
 
+function printTable(rows: [Row, Row][]): void {
+  const f = (n: number, d = 0) => n.toFixed(d);
+  const lines = [
+    `| Operation | ops/s | p50 ms | p99 ms | Raw Redis baseline (same round trips) | ops/s | p50 ms | p99 ms | gateway/raw ops/s | Notes |`,
+    `|---|---:|---:|---:|---|---:|---:|---:|---:|---|`,
+  ];
+  for (const [g, r] of rows) {
+    const a = stats(g);
+    const b = stats(r);
+    lines.push(
+      `| ${g.name} | ${f(a.perSecond)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${r.name} | ${f(b.perSecond)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(a.perSecond / b.perSecond, 2)} | ${g.note}; raw: ${r.note} |`,
+    );
+  }
+  console.log(
+    `\nqueue-seats: ${CLIENTS} clients, ${SEATS.length} seats, ${DURATION_MS / 1000} s per closed loop, admission of ${QUEUE} in batches of ${BATCH}\n`,
+  );
+  console.log(lines.join('\n'));
+}
+
 async function main(): Promise<void> {
   const redisServer = await startRedis();
   const env = baseEnv({
@@ -98,7 +128,15 @@ async function main(): Promise<void> {
     HANDSHAKES_PER_SECOND: '10000',
     REDIS_COMMAND_TIMEOUT_MS: '5000',
   });
-  const gw = await startGatewayProcess({ ...env, NODE_ID: 'bench', LOG_LEVEL: 'info' });
+  const gw = await startGatewayProcess({
+    ...env,
+    NODE_ID: 'bench',
+    LOG_LEVEL: 'info',
+    // Node 20 refuses --cpu-prof in NODE_OPTIONS: a preload runs the profiler (cpu-profile.ts).
+    ...(PROFILE_DIR === undefined
+      ? {}
+      : { NODE_OPTIONS: `--import tsx --import ${PROFILER}`, CPU_PROFILE_DIR: PROFILE_DIR }),
+  });
   const raw = new Redis(redisServer.url);
   const rows: [Row, Row][] = [];
   const api = (method: string, path: string, body: unknown) =>
@@ -143,6 +181,8 @@ async function main(): Promise<void> {
     };
     // Every holder follows the event (seat:hold joins its room), so all clients watch every change; the
     // changes reach them coalesced (at most one seat:update per socket per SEAT_UPDATE_INTERVAL_MS).
+    // The profiler covers the hold loops only (cpu-profile.ts starts it on SIGUSR2).
+    if (PROFILE_DIR !== undefined) process.kill(gw.pid, 'SIGUSR2');
     const loud = await holdLoop('bench', true);
     const hold = loud.row;
     hold.name = `seat:hold with requestId, ${CLIENTS} watching (gateway)`;
@@ -150,6 +190,13 @@ async function main(): Promise<void> {
     const bare = await holdLoop('bench', false);
     bare.row.name = `seat:hold without requestId, ${CLIENTS} watching (gateway)`;
     bare.row.note = `${((100 * bare.wins) / bare.row.ops).toFixed(0)}% held`;
+    if (ONLY_HOLD) {
+      for (const c of clients) c.close();
+      const none: Row = { name: '(not run)', ops: 0, seconds: 1, latencies: [], note: '--only hold' };
+      rows.push([hold, none], [bare.row, none]);
+      printTable(rows);
+      return;
+    }
     // The claim store alone: what a hold costs in Redis once the request record is folded into the script.
     const storeClient = createRedisClient(redisServer.url, {
       commandTimeoutMs: 5000,
@@ -264,26 +311,11 @@ async function main(): Promise<void> {
     rows.push([admit, rawAdmit]);
   } finally {
     raw.disconnect();
-    await gw.kill('SIGKILL');
+    await gw.kill(PROFILE_DIR === undefined ? 'SIGKILL' : 'SIGTERM');
     await redisServer.stop();
   }
 
-  const f = (n: number, d = 0) => n.toFixed(d);
-  const lines = [
-    `| Operation | ops/s | p50 ms | p99 ms | Raw Redis baseline (same round trips) | ops/s | p50 ms | p99 ms | gateway/raw ops/s | Notes |`,
-    `|---|---:|---:|---:|---|---:|---:|---:|---:|---|`,
-  ];
-  for (const [g, r] of rows) {
-    const a = stats(g);
-    const b = stats(r);
-    lines.push(
-      `| ${g.name} | ${f(a.perSecond)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${r.name} | ${f(b.perSecond)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(a.perSecond / b.perSecond, 2)} | ${g.note}; raw: ${r.note} |`,
-    );
-  }
-  console.log(
-    `\nqueue-seats: ${CLIENTS} clients, ${SEATS.length} seats, ${DURATION_MS / 1000} s per closed loop, admission of ${QUEUE} in batches of ${BATCH}\n`,
-  );
-  console.log(lines.join('\n'));
+  printTable(rows);
 }
 
 main().then(
