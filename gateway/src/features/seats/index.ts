@@ -24,9 +24,11 @@ import {
   deleteEvent,
   holdSeats,
   releaseSeats,
+  seatHoldCheck,
   seatHoldSchema,
   seatMap,
   seatMapSchema,
+  seatReleaseCheck,
   seatReleaseSchema,
   type SeatDeps,
 } from './seat-handlers.ts';
@@ -125,12 +127,14 @@ export function createSeatsFeature(deps: SeatsFeatureDeps): SeatsFeature {
       defineRequest({
         event: 'seat:hold',
         schema: seatHoldSchema,
+        check: seatHoldCheck,
         idempotency: 'folded',
         handle: (ctx, request) => holdSeats(seatDeps, ctx, request),
       }),
       defineRequest({
         event: 'seat:release',
         schema: seatReleaseSchema,
+        check: seatReleaseCheck,
         idempotency: 'ledger',
         handle: (ctx, request) => releaseSeats(seatDeps, ctx.userId, request),
       }),
