@@ -34,7 +34,7 @@ export const patternStrings =
   (value) => {
     if (!Array.isArray(value) || value.length < bounds.min || value.length > bounds.max) return REFUSE;
     for (const item of value) if (typeof item !== 'string' || !pattern.test(item)) return REFUSE;
-    return value.slice();
+    return (value as unknown[]).slice();
   };
 
 /**
