@@ -9,48 +9,44 @@
  * the series at once); later ones are summed here. Anything else (no labels, a value prom-client would
  * refuse, exemplars) goes straight to prom-client. Imports prom-client only.
  */
-import {
-  Counter,
-  type CounterConfiguration,
-  type IncreaseDataWithExemplar,
-  type LabelValues,
-} from 'prom-client';
+import { Counter, type CounterConfiguration, type LabelValues } from 'prom-client';
 
 interface Pending<T extends string> {
   labels: LabelValues<T>;
   value: number;
 }
 
+type Inc<T extends string> = (labels?: LabelValues<T> | number, value?: number) => void;
+
 export class BufferedCounter<T extends string = string> extends Counter<T> {
   private readonly labelNamesInOrder: readonly string[];
-  private readonly buffered: boolean;
   private readonly pending = new Map<string, Pending<T>>();
+  /** prom-client's own increment. */
+  private readonly direct: Inc<T>;
 
   constructor(config: CounterConfiguration<T>) {
     super(config);
     this.labelNamesInOrder = config.labelNames ?? [];
+    // prom-client's constructor sets `inc` on the instance (to its with- or without-exemplar variant), so
+    // a method override would never be called: the instance's `inc` is replaced instead, keeping theirs.
+    this.direct = (this.inc as Inc<T>).bind(this);
     // With exemplars, `inc` takes an object of another shape: leave all of it to prom-client.
-    this.buffered = config.enableExemplars !== true && this.labelNamesInOrder.length > 0;
+    if (config.enableExemplars !== true && this.labelNamesInOrder.length > 0)
+      this.inc = this.buffered.bind(this) as Counter<T>['inc'];
   }
 
-  override inc(labels?: LabelValues<T> | number | IncreaseDataWithExemplar<T>, value?: number): void {
-    if (
-      !this.buffered ||
-      typeof labels !== 'object' ||
-      (value !== undefined && !(Number.isFinite(value) && value >= 0))
-    ) {
+  private buffered(labels?: LabelValues<T> | number, value?: number): void {
+    if (typeof labels !== 'object' || (value !== undefined && !(Number.isFinite(value) && value >= 0))) {
       // prom-client's own path: unlabelled increments, and the values it refuses (it throws).
-      super.inc(labels as LabelValues<T>, value);
+      this.direct(labels, value);
       return;
     }
-    // Exemplars are off (checked above): an object is the label values, as prom-client reads it too.
-    const values = labels as LabelValues<T>;
     let key = '';
     for (const name of this.labelNamesInOrder) {
-      const v = (values as Record<string, unknown>)[name];
+      const v = (labels as Record<string, unknown>)[name];
       // Only strings and numbers are keyed here (prom-client prints both alike); anything else goes through.
       if (typeof v !== 'string' && typeof v !== 'number') {
-        super.inc(values, value);
+        this.direct(labels, value);
         return;
       }
       key += `${v}\u0000`;
@@ -58,8 +54,8 @@ export class BufferedCounter<T extends string = string> extends Counter<T> {
     const entry = this.pending.get(key);
     if (entry === undefined) {
       // First time: prom-client validates the names and creates the series now, as a plain Counter would.
-      super.inc(values, value);
-      this.pending.set(key, { labels: { ...values }, value: 0 });
+      this.direct(labels, value);
+      this.pending.set(key, { labels: { ...labels }, value: 0 });
       return;
     }
     entry.value += value ?? 1;
@@ -69,7 +65,7 @@ export class BufferedCounter<T extends string = string> extends Counter<T> {
   private flushPending(): void {
     for (const entry of this.pending.values())
       if (entry.value > 0) {
-        super.inc(entry.labels, entry.value);
+        this.direct(entry.labels, entry.value);
         entry.value = 0;
       }
   }

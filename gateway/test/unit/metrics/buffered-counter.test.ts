@@ -42,6 +42,18 @@ describe('BufferedCounter', () => {
     expect(await same()).toContain('{code="RATE_LIMITED",event="seat:hold"} 335');
   });
 
+  it('sums later increments itself and hands them to prom-client only when read', async () => {
+    const { buffered } = pair(['code']);
+    // prom-client's own store (white box): a plain Counter writes it on every increment.
+    const store = () =>
+      Object.values((buffered as unknown as { hashMap: Record<string, { value: number }> }).hashMap);
+    buffered.inc({ code: 'A' });
+    for (let i = 0; i < 99; i++) buffered.inc({ code: 'A' });
+    expect(store().map((e) => e.value)).toEqual([1]);
+    await buffered.get();
+    expect(store().map((e) => e.value)).toEqual([100]);
+  });
+
   it('creates a series at its first increment and counts numbers and strings alike', async () => {
     const { both, same, buffered } = pair(['code']);
     both((c) => c.inc({ code: 5 }));
