@@ -4,6 +4,11 @@
  * measured in the same run (the machine is shared and noisy: compare the ratio, not the absolute).
  *
  *   node --import tsx gateway/bench/queue-seats.ts [--clients 100] [--seats 20] [--seconds 5] [--queue 2000] [--batch 50]
+ *     [--only hold] [--profile DIR]
+ *
+ * `--only hold` runs the `seat:hold` loops (gateway, claim store, raw Redis) and nothing else; `--profile DIR` starts the gateway
+ * with a CPU profiler (cpu-profile.ts) writing into DIR and stops it with SIGTERM (a clean exit writes the profile) instead
+ * of SIGKILL. Neither changes what a loop measures.
  *
  * - seat:hold: `clients` lean clients in a closed loop, each holding a random one of `seats` seats
  *   (one per user, so most attempts conflict) and releasing it when it got it. Hold acks are timed. Every
@@ -20,6 +25,8 @@
  *   the admit script).
  * Prints a markdown table.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -37,6 +44,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     queue: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '50' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const CLIENTS = Number(values.clients);
@@ -44,6 +53,9 @@ const SEATS = Array.from({ length: Number(values.seats) }, (_, i) => `S${i}`);
 const DURATION_MS = Number(values.seconds) * 1000;
 const QUEUE = Number(values.queue);
 const BATCH = Number(values.batch);
+const ONLY_HOLD = values.only === 'hold';
+const PROFILE_DIR = values.profile;
+const PROFILER = fileURLToPath(new URL('./cpu-profile.ts', import.meta.url));
 const TOKEN = 'bench-service-token-0123456789abcdef';
 
 interface Row {
@@ -88,6 +100,62 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - t];
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat, counted after the command name (which may contain spaces).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Redis' own CPU so far (INFO cpu: used_cpu_user + used_cpu_sys), in ms. */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const read = (field: string) => Number(new RegExp(`${field}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
+  return (read('used_cpu_user') + read('used_cpu_sys')) * 1000;
+}
+
+/**
+ * Redis commands per operation since the last CONFIG RESETSTAT (INFO commandstats), the costliest first:
+ * `name calls-per-op × µs-per-call`. Commands a script runs (`redis.call`) are counted too, besides its
+ * EVALSHA (whose µs include them).
+ */
+async function commandStats(redis: Redis, ops: number): Promise<string> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+),usec_per_call=([0-9.]+)/g)]
+    .filter((m) => m[1] !== 'info' && m[1] !== 'config')
+    .sort((a, b) => Number(b[3]) - Number(a[3]))
+    .slice(0, 10)
+    .map((m) => `${m[1]} ${(Number(m[2]) / Math.max(1, ops)).toFixed(2)}× ${m[4]} µs`)
+    .join(', ');
+}
+
+/** What one loop cost each process, per operation: filled in by `costOf`, printed after the table. */
+const costs: string[] = [];
+
+function printTable(rows: [Row, Row][]): void {
+  const f = (n: number, d = 0) => n.toFixed(d);
+  const lines = [
+    `| Operation | ops/s | p50 ms | p99 ms | Raw Redis baseline (same round trips) | ops/s | p50 ms | p99 ms | gateway/raw ops/s | Notes |`,
+    `|---|---:|---:|---:|---|---:|---:|---:|---:|---|`,
+  ];
+  for (const [g, r] of rows) {
+    const a = stats(g);
+    const b = stats(r);
+    lines.push(
+      `| ${g.name} | ${f(a.perSecond)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${r.name} | ${f(b.perSecond)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(a.perSecond / b.perSecond, 2)} | ${g.note}; raw: ${r.note} |`,
+    );
+  }
+  console.log(
+    `\nqueue-seats: ${CLIENTS} clients, ${SEATS.length} seats, ${DURATION_MS / 1000} s per closed loop, admission of ${QUEUE} in batches of ${BATCH}\n`,
+  );
+  console.log(lines.join('\n'));
+  console.log(
+    `\nCPU per operation (gateway process, Redis, this bench process) and Redis commands per loop:\n`,
+  );
+  console.log(costs.join('\n'));
+}
+
 async function main(): Promise<void> {
   const redisServer = await startRedis();
   const env = baseEnv({
@@ -98,9 +166,34 @@ async function main(): Promise<void> {
     HANDSHAKES_PER_SECOND: '10000',
     REDIS_COMMAND_TIMEOUT_MS: '5000',
   });
-  const gw = await startGatewayProcess({ ...env, NODE_ID: 'bench', LOG_LEVEL: 'info' });
+  const gw = await startGatewayProcess({
+    ...env,
+    NODE_ID: 'bench',
+    LOG_LEVEL: 'info',
+    // Node 20 refuses --cpu-prof in NODE_OPTIONS: a preload runs the profiler (cpu-profile.ts).
+    ...(PROFILE_DIR === undefined
+      ? {}
+      : { NODE_OPTIONS: `--import tsx --import ${PROFILER}`, CPU_PROFILE_DIR: PROFILE_DIR }),
+  });
   const raw = new Redis(redisServer.url);
   const rows: [Row, Row][] = [];
+  /**
+   * Runs one loop and records what it cost each process per operation (CPU read before and after), and
+   * Redis' per-command counts and µs per call (INFO commandstats after a CONFIG RESETSTAT): the closed
+   * loop's throughput says which process is the limit only with these beside it.
+   */
+  const costOf = async (name: string, loop: () => Promise<Row>): Promise<Row> => {
+    await raw.config('RESETSTAT');
+    const before = { gw: cpuMs(gw.pid), redis: await redisCpuMs(raw), bench: process.cpuUsage() };
+    const row = await loop();
+    const redisMs = (await redisCpuMs(raw)) - before.redis;
+    const benchUs = process.cpuUsage(before.bench);
+    const per = (ms: number) => ((1000 * ms) / Math.max(1, row.ops)).toFixed(1);
+    costs.push(
+      `- ${name}: ${row.ops} ops; µs CPU per op: gateway ${per(cpuMs(gw.pid) - before.gw)}, Redis ${per(redisMs)}, bench ${per((benchUs.user + benchUs.system) / 1000)}; Redis: ${await commandStats(raw, row.ops)}`,
+    );
+    return row;
+  };
   const api = (method: string, path: string, body: unknown) =>
     fetch(`${gw.url}${path}`, {
       method,
@@ -127,22 +220,26 @@ async function main(): Promise<void> {
     let requestSeq = 0;
     const holdLoop = async (eventId: string, withRequestId: boolean) => {
       let wins = 0;
-      const row = await closedLoop(CLIENTS, async (i) => {
-        const seat = pick();
-        const payload = withRequestId
-          ? { eventId, seatIds: [seat], requestId: `bench-${++requestSeq}` }
-          : { eventId, seatIds: [seat] };
-        const [ack, ms] = await timed(() => clients[i]!.request('seat:hold', payload));
-        if ((ack as { ok: boolean }).ok) {
-          wins += 1;
-          await clients[i]!.request('seat:release', { eventId, seatIds: [seat] });
-        }
-        return ms;
-      });
+      const row = await costOf(`seat:hold ${withRequestId ? 'with' : 'without'} requestId`, () =>
+        closedLoop(CLIENTS, async (i) => {
+          const seat = pick();
+          const payload = withRequestId
+            ? { eventId, seatIds: [seat], requestId: `bench-${++requestSeq}` }
+            : { eventId, seatIds: [seat] };
+          const [ack, ms] = await timed(() => clients[i]!.request('seat:hold', payload));
+          if ((ack as { ok: boolean }).ok) {
+            wins += 1;
+            await clients[i]!.request('seat:release', { eventId, seatIds: [seat] });
+          }
+          return ms;
+        }),
+      );
       return { row, wins };
     };
     // Every holder follows the event (seat:hold joins its room), so all clients watch every change; the
     // changes reach them coalesced (at most one seat:update per socket per SEAT_UPDATE_INTERVAL_MS).
+    // The profiler covers the hold loops only (cpu-profile.ts starts it on SIGUSR2).
+    if (PROFILE_DIR !== undefined) process.kill(gw.pid, 'SIGUSR2');
     const loud = await holdLoop('bench', true);
     const hold = loud.row;
     hold.name = `seat:hold with requestId, ${CLIENTS} watching (gateway)`;
@@ -166,32 +263,41 @@ async function main(): Promise<void> {
       logger: pino({ level: 'silent' }),
     });
     let storeWins = 0;
-    const storeHold = await closedLoop(CLIENTS, async (i) => {
-      const seat = pick();
-      const request = { requestId: `store-${++requestSeq}`, resultTtlMs: 120_000 };
-      const [result, ms] = await timed(() => store.hold(`u${i}`, 'bench', [seat], false, request));
-      if (result.ok) {
-        storeWins += 1;
-        await store.release(`u${i}`, 'bench', [seat]);
-      }
-      return ms;
-    });
+    const storeHold = await costOf('ClaimStore.hold', () =>
+      closedLoop(CLIENTS, async (i) => {
+        const seat = pick();
+        const request = { requestId: `store-${++requestSeq}`, resultTtlMs: 120_000 };
+        const [result, ms] = await timed(() => store.hold(`u${i}`, 'bench', [seat], false, request));
+        if (result.ok) {
+          storeWins += 1;
+          await store.release(`u${i}`, 'bench', [seat]);
+        }
+        return ms;
+      }),
+    );
     await store.close();
     storeHold.name = 'ClaimStore.hold with request record (in-process, no gateway)';
     storeHold.note = `${((100 * storeWins) / storeHold.ops).toFixed(0)}% held, each win released`;
     let rawWins = 0;
-    const rawHold = await closedLoop(CLIENTS, async (i) => {
-      const key = `raw:seat:${pick()}`;
-      const [got, ms] = await timed(() => raw.set(key, `u${i}`, 'PX', 300_000, 'NX'));
-      if (got === 'OK') {
-        rawWins += 1;
-        await raw.del(key);
-      }
-      return ms;
-    });
+    const rawHold = await costOf('raw SET NX / DEL', () =>
+      closedLoop(CLIENTS, async (i) => {
+        const key = `raw:seat:${pick()}`;
+        const [got, ms] = await timed(() => raw.set(key, `u${i}`, 'PX', 300_000, 'NX'));
+        if (got === 'OK') {
+          rawWins += 1;
+          await raw.del(key);
+        }
+        return ms;
+      }),
+    );
     rawHold.name = 'SET NX PX / DEL (raw Redis)';
     rawHold.note = `${((100 * rawWins) / rawHold.ops).toFixed(0)}% held`;
     rows.push([hold, rawHold], [bare.row, rawHold], [storeHold, rawHold]);
+    if (ONLY_HOLD) {
+      for (const c of clients) c.close();
+      printTable(rows);
+      return;
+    }
 
     // ---- queue join (then leave) ----
     await api('PUT', '/v1/events/benchq', { seats: [] });
@@ -264,26 +370,11 @@ async function main(): Promise<void> {
     rows.push([admit, rawAdmit]);
   } finally {
     raw.disconnect();
-    await gw.kill('SIGKILL');
+    await gw.kill(PROFILE_DIR === undefined ? 'SIGKILL' : 'SIGTERM');
     await redisServer.stop();
   }
 
-  const f = (n: number, d = 0) => n.toFixed(d);
-  const lines = [
-    `| Operation | ops/s | p50 ms | p99 ms | Raw Redis baseline (same round trips) | ops/s | p50 ms | p99 ms | gateway/raw ops/s | Notes |`,
-    `|---|---:|---:|---:|---|---:|---:|---:|---:|---|`,
-  ];
-  for (const [g, r] of rows) {
-    const a = stats(g);
-    const b = stats(r);
-    lines.push(
-      `| ${g.name} | ${f(a.perSecond)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${r.name} | ${f(b.perSecond)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(a.perSecond / b.perSecond, 2)} | ${g.note}; raw: ${r.note} |`,
-    );
-  }
-  console.log(
-    `\nqueue-seats: ${CLIENTS} clients, ${SEATS.length} seats, ${DURATION_MS / 1000} s per closed loop, admission of ${QUEUE} in batches of ${BATCH}\n`,
-  );
-  console.log(lines.join('\n'));
+  printTable(rows);
 }
 
 main().then(

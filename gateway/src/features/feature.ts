@@ -83,6 +83,11 @@ export type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents
 export interface FeatureRequest<E extends ClientEventName = ClientEventName, P = unknown> {
   readonly event: E;
   readonly schema: z.ZodType<P, z.ZodTypeDef, unknown>;
+  /**
+   * Optional fast check in front of `schema` (fast-check.ts): the parsed payload when it accepts it (only
+   * what the schema accepts, parsed the same way), undefined to let the schema decide and refuse.
+   */
+  readonly check?: (payload: unknown) => P | undefined;
   readonly idempotency: Idempotency;
   handle(ctx: RequestContext, payload: P): Promise<AckData<E>>;
 }
@@ -91,6 +96,7 @@ export interface FeatureRequest<E extends ClientEventName = ClientEventName, P =
 export interface AnyFeatureRequest {
   readonly event: ClientEventName;
   readonly schema: z.ZodType<unknown, z.ZodTypeDef, unknown>;
+  readonly check?: (payload: unknown) => unknown;
   readonly idempotency: Idempotency;
   handle(ctx: RequestContext, payload: unknown): Promise<unknown>;
 }

@@ -4,6 +4,7 @@
  * `result` is ok, noop, admitted or a wire error code.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BufferedCounter } from './buffered-counter.ts';
 
 export interface ClaimMetrics {
   readonly operations: Counter<'operation' | 'result'>;
@@ -19,7 +20,7 @@ export interface ClaimMetrics {
 export function createClaimMetrics(registry: Registry): ClaimMetrics {
   const registers = [registry];
   return {
-    operations: new Counter({
+    operations: new BufferedCounter({
       name: 'stayline_claim_operations_total',
       help: 'Queue and seat operations by operation and result (ok, noop, admitted, or a wire error code).',
       labelNames: ['operation', 'result'],
@@ -56,7 +57,7 @@ export function createClaimMetrics(registry: Registry): ClaimMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     }),
-    requestReplays: new Counter({
+    requestReplays: new BufferedCounter({
       name: 'stayline_request_replays_total',
       help: 'Requests answered from the request-id ledger instead of acting again, by protocol event.',
       labelNames: ['event'],

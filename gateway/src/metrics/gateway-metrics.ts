@@ -4,6 +4,7 @@
  * names, outcomes — never a user id, socket id or room name. Imports prom-client and the protocol only.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BufferedCounter } from './buffered-counter.ts';
 
 /** Latency buckets in seconds for handshakes, restores and Redis commands (sub-ms to seconds). */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -78,19 +79,19 @@ export function createGatewayMetrics(options: { nodeId: string; collectDefaults?
       labelNames: ['result'],
       registers,
     }),
-    eventsIn: new Counter({
+    eventsIn: new BufferedCounter({
       name: 'stayline_events_in_total',
       help: 'Client events received, by protocol event name (unknown names count as "unknown").',
       labelNames: ['event'],
       registers,
     }),
-    eventsOut: new Counter({
+    eventsOut: new BufferedCounter({
       name: 'stayline_events_out_total',
       help: 'Events sent to sockets of this node, by protocol event name ("app" for published app events).',
       labelNames: ['event'],
       registers,
     }),
-    rejections: new Counter({
+    rejections: new BufferedCounter({
       name: 'stayline_rejections_total',
       help: 'Client events refused, by wire error code (limits, validation, expiry).',
       labelNames: ['code'],

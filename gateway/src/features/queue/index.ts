@@ -12,7 +12,14 @@ import type { ClaimMetrics } from '../../metrics/claim-metrics.ts';
 import type { Admission, ClaimStore } from '../../session/claim-store.ts';
 import { defineRequest, type Delivery, type Feature } from '../feature.ts';
 import type { AdmissionTokens } from './admission-token.ts';
-import { admitUsers, joinQueue, leaveQueue, queueRequestSchema, type QueueDeps } from './queue-handlers.ts';
+import {
+  admitUsers,
+  joinQueue,
+  leaveQueue,
+  queueRequestCheck,
+  queueRequestSchema,
+  type QueueDeps,
+} from './queue-handlers.ts';
 import { QueueWatch } from './queue-watch.ts';
 
 export { admissionKey, createAdmissionTokens, type AdmissionTokens } from './admission-token.ts';
@@ -73,12 +80,14 @@ export function createQueueFeature(deps: QueueFeatureDeps): QueueFeature {
       defineRequest({
         event: 'queue:join',
         schema: queueRequestSchema,
+        check: queueRequestCheck,
         idempotency: 'ledger',
         handle: (ctx, request) => joinQueue(queueDeps, ctx.userId, request),
       }),
       defineRequest({
         event: 'queue:leave',
         schema: queueRequestSchema,
+        check: queueRequestCheck,
         idempotency: 'ledger',
         handle: (ctx, request) => leaveQueue(queueDeps, ctx.userId, request),
       }),

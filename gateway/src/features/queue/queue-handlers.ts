@@ -12,6 +12,7 @@ import type {
   UserId,
 } from '@stayline/client-sdk/protocol';
 import { requestObject } from '../../infra/bounded-schema.ts';
+import { fastObject, patternString } from '../fast-check.ts';
 import type { Admission, ClaimStore } from '../../session/claim-store.ts';
 import type { AdmissionTokens } from './admission-token.ts';
 
@@ -21,6 +22,8 @@ export const eventIdSchema = z.string().regex(EVENT_ID_PATTERN, 'invalid event i
 
 /** The payload of `queue:join` and `queue:leave` (type and fields checked before any value). */
 export const queueRequestSchema = requestObject({ eventId: eventIdSchema });
+/** Fast check of the same payload (features/fast-check.ts; undefined: the schema decides). */
+export const queueRequestCheck = fastObject<QueueRequest>({ eventId: patternString(EVENT_ID_PATTERN) });
 
 /** What the queue feature needs delivered; the transport implements it over socket.io. */
 export interface QueueNotifier {

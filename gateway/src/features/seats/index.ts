@@ -24,9 +24,11 @@ import {
   deleteEvent,
   holdSeats,
   releaseSeats,
+  seatHoldCheck,
   seatHoldSchema,
   seatMap,
   seatMapSchema,
+  seatReleaseCheck,
   seatReleaseSchema,
   type SeatDeps,
 } from './seat-handlers.ts';
@@ -86,7 +88,8 @@ export function createSeatsFeature(deps: SeatsFeatureDeps): SeatsFeature {
   // applied asynchronously), at most once per FOLLOW_CACHE_MS per user and event.
   const followed = new Map<string, number>();
   const followEvent = (userId: UserId, eventId: EventId): void => {
-    const key = JSON.stringify([userId, eventId]);
+    // Event ids cannot hold a newline (EVENT_ID_PATTERN): the key is unambiguous without JSON.
+    const key = `${eventId}\n${userId}`;
     const now = Date.now();
     if ((followed.get(key) ?? 0) > now) return delivery.joinUserHere(userId, eventRoom(eventId));
     if (followed.size > FOLLOW_CACHE_MAX) followed.clear();
@@ -125,12 +128,14 @@ export function createSeatsFeature(deps: SeatsFeatureDeps): SeatsFeature {
       defineRequest({
         event: 'seat:hold',
         schema: seatHoldSchema,
+        check: seatHoldCheck,
         idempotency: 'folded',
         handle: (ctx, request) => holdSeats(seatDeps, ctx, request),
       }),
       defineRequest({
         event: 'seat:release',
         schema: seatReleaseSchema,
+        check: seatReleaseCheck,
         idempotency: 'ledger',
         handle: (ctx, request) => releaseSeats(seatDeps, ctx.userId, request),
       }),

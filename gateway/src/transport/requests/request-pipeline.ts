@@ -50,69 +50,98 @@ export type RequestPipeline<S extends RequestSource = RequestSource> = (
   ack: AckCallback<unknown>,
 ) => void;
 
+/**
+ * The context a handler gets. A class, so a request allocates one small object and no closures: this path
+ * runs for every request (in the queue-seats bench the pipeline's closures, named by tsx's `keepNames`,
+ * were ~2 % of the node's CPU).
+ */
+class PipelineContext implements RequestContext {
+  /** Set when a folded request's outcome came from its record. */
+  wasReplayed = false;
+
+  constructor(
+    readonly userId: string,
+    readonly claims: Readonly<Record<string, unknown>>,
+    readonly requestId: string | undefined,
+  ) {}
+
+  replayed(): void {
+    this.wasReplayed = true;
+  }
+}
+
 export function createRequestPipeline<S extends RequestSource = RequestSource>(
   deps: RequestPipelineDeps,
 ): RequestPipeline<S> {
+  const { rejections } = deps.metrics;
   const run = async (source: S, request: PipelineRequest<S>, raw: unknown): Promise<Ack<unknown>> => {
     const { event } = request;
-    const toWire = (err: unknown) => edgeError(err, source.log, { event });
-    const settle = async (act: () => Promise<unknown>): Promise<Ack<unknown>> => {
-      try {
-        return { ok: true, data: await act() };
-      } catch (err) {
-        return { ok: false, error: toWire(err) };
-      }
-    };
-    let replayed = false;
     let requestId: string | undefined;
     let payload: unknown;
     try {
       ({ requestId, payload } = splitRequestId(raw));
-      payload = request.schema.parse(payload);
+      // The fast check accepts only what the schema accepts (features/fast-check.ts); the rest, refusals
+      // included, is the schema's.
+      payload = request.check?.(payload) ?? request.schema.parse(payload);
     } catch (err) {
-      return { ok: false, error: toWire(err) };
+      return { ok: false, error: edgeError(err, source.log, { event }) };
     }
-    const ctx: RequestContext = {
-      userId: source.userId,
-      claims: source.claims,
-      requestId: request.idempotency === 'folded' ? requestId : undefined,
-      replayed: () => {
-        replayed = true;
-      },
-    };
+    const ctx = new PipelineContext(
+      source.userId,
+      source.claims,
+      request.idempotency === 'folded' ? requestId : undefined,
+    );
     let ack: Ack<unknown>;
+    let replayed = false;
     if (request.idempotency === 'ledger' && requestId !== undefined) {
+      const toWire = (err: unknown) => edgeError(err, source.log, { event });
       const outcome = await runThroughLedger(deps.ledger, deps.ledgerOptions, {
         userId: source.userId,
         requestId,
         event,
-        act: () => settle(() => request.handle(ctx, payload, source)),
+        act: async () => {
+          try {
+            return { ok: true, data: await request.handle(ctx, payload, source) };
+          } catch (err) {
+            return { ok: false, error: toWire(err) };
+          }
+        },
         toWire,
       });
       ack = outcome.ack;
-      replayed ||= outcome.replayed;
+      replayed = outcome.replayed;
     } else {
-      ack = await settle(() => request.handle(ctx, payload, source));
+      try {
+        ack = { ok: true, data: await request.handle(ctx, payload, source) };
+      } catch (err) {
+        ack = { ok: false, error: edgeError(err, source.log, { event }) };
+      }
     }
-    if (replayed) deps.replays.inc({ event });
+    if (replayed || ctx.wasReplayed) deps.replays.inc({ event });
     return ack;
+  };
+
+  // One async function per request (not a promise with two callbacks): it answers exactly once.
+  const answer = async (
+    source: S,
+    request: PipelineRequest<S>,
+    payload: unknown,
+    ack: AckCallback<unknown>,
+  ): Promise<void> => {
+    let reply: Ack<unknown>;
+    try {
+      reply = await run(source, request, payload);
+    } catch (err) {
+      // Only a bug gets here (every step above settles into an ack); the client still gets its answer.
+      reply = { ok: false, error: edgeError(err, source.log, { event: request.event }) };
+    }
+    if (!reply.ok) rejections.inc({ code: reply.error.code });
+    ack(reply);
+    source.inflight.end();
   };
 
   return (source, request, payload, ack) => {
     source.inflight.begin();
-    run(source, request, payload).then(
-      (answer) => {
-        if (!answer.ok) deps.metrics.rejections.inc({ code: answer.error.code });
-        ack(answer);
-        source.inflight.end();
-      },
-      (err: unknown) => {
-        // Only a bug gets here (every step above settles into an ack); the client still gets its answer.
-        const error = edgeError(err, source.log, { event: request.event });
-        deps.metrics.rejections.inc({ code: error.code });
-        ack({ ok: false, error });
-        source.inflight.end();
-      },
-    );
+    void answer(source, request, payload, ack);
   };
 }
