@@ -52,19 +52,38 @@ export type EventKeys = Readonly<Record<EventKeyPart, string>> & {
   bucket(part: 'holder' | 'groups' | 'members', id: string, buckets: number): string;
 };
 
-/** Builds event keys for `prefix` (e.g. `stayline:`; no braces). */
+/** How many events' keys createEventKeys keeps made (the busiest events of a node are far fewer). */
+const KEYS_CACHED = 4096;
+
+/**
+ * Builds event keys for `prefix` (e.g. `stayline:`; no braces). An event's keys are made once and kept (up
+ * to KEYS_CACHED events, the oldest made dropped first): building the twelve names on every call was ~10 µs
+ * of a `seat:hold` (docs/benchmarks.md §14).
+ */
 export function createEventKeys(prefix: string): (eventId: EventId) => EventKeys {
   checkKeyPrefix(prefix);
+  const made = new Map<EventId, EventKeys>();
   return (eventId) => {
-    const base = `${prefix}{event:${encodeKeyId(eventId)}}:`;
-    const keys = Object.fromEntries(EVENT_KEY_PARTS.map((part) => [part, base + part])) as Record<
-      EventKeyPart,
-      string
-    >;
-    return {
-      ...keys,
-      holdRequest: (userId, requestId) => `${base}req:${encodeKeyPart(userId)}:${requestId}`,
-      bucket: (part, id, buckets) => (buckets === 0 ? keys[part] : `${keys[part]}:${bucketOf(id, buckets)}`),
-    };
+    let keys = made.get(eventId);
+    if (keys === undefined) {
+      if (made.size >= KEYS_CACHED) made.delete(made.keys().next().value!);
+      keys = makeEventKeys(prefix, eventId);
+      made.set(eventId, keys);
+    }
+    return keys;
   };
+}
+
+function makeEventKeys(prefix: string, eventId: EventId): EventKeys {
+  const base = `${prefix}{event:${encodeKeyId(eventId)}}:`;
+  const keys = Object.fromEntries(EVENT_KEY_PARTS.map((part) => [part, base + part])) as Record<
+    EventKeyPart,
+    string
+  >;
+  return Object.freeze({
+    ...keys,
+    holdRequest: (userId: UserId, requestId: string) => `${base}req:${encodeKeyPart(userId)}:${requestId}`,
+    bucket: (part: 'holder' | 'groups' | 'members', id: string, buckets: number) =>
+      buckets === 0 ? keys[part] : `${keys[part]}:${bucketOf(id, buckets)}`,
+  });
 }

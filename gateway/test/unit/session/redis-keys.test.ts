@@ -119,4 +119,19 @@ describe('redis keys', () => {
     expect(Math.min(...counts)).toBeGreaterThan(0);
     expect(Math.max(...counts)).toBeLessThanOrEqual(128);
   });
+
+  it("makes an event's keys once and keeps them, a bounded number of events", () => {
+    const eventKeys = createEventKeys('p:');
+    const first = eventKeys('e1');
+    expect(eventKeys('e1')).toBe(first);
+    expect(eventKeys('e2')).not.toBe(first);
+    expect(eventKeys('e2').def).toBe('p:{event:e2}:def');
+    // Past the bound the oldest made are dropped, then made again alike.
+    for (let i = 0; i < 5000; i++) eventKeys(`other-${i}`);
+    const again = eventKeys('e1');
+    expect(again).not.toBe(first);
+    expect(EVENT_KEY_PARTS.map((part) => again[part])).toEqual(EVENT_KEY_PARTS.map((part) => first[part]));
+    expect(again.holdRequest('u', 'r')).toBe(first.holdRequest('u', 'r'));
+    expect(again.bucket('holder', 'A1', 4)).toBe(first.bucket('holder', 'A1', 4));
+  });
 });
