@@ -282,7 +282,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions = {}):
           .catch((err: unknown) => log.warn({ err, eventId }, 'could not define a seed event'));
       }
       for (const feature of features.all) feature.start?.();
-      const port = await http.listen(config.http.port, config.http.host);
+      const port = await http.listen(config.http.port, config.http.host, config.http.listenBacklog);
       log.info({ port, store: store.kind }, 'gateway listening');
       return { port };
     },

@@ -12,6 +12,13 @@ export interface GatewayConfig {
   readonly http: {
     readonly port: number;
     readonly host: string;
+    /**
+     * LISTEN_BACKLOG: connections the kernel may hold accepted but not yet taken by the node (Linux caps it
+     * at net.core.somaxconn). Past it, new connections' SYNs are dropped and each client waits a 1 s
+     * retransmit: in a reconnect storm, a busy event loop with Node's default of 511 did that to the last
+     * clients (docs/benchmarks.md §6a).
+     */
+    readonly listenBacklog: number;
     readonly corsOrigins: readonly string[];
     /**
      * Development only: any `http://localhost:*` and `http://127.0.0.1:*` page may connect too (a dev server
@@ -297,6 +304,7 @@ export function loadConfig(
     http: {
       port: e.PORT,
       host: e.HOST,
+      listenBacklog: e.LISTEN_BACKLOG,
       corsOrigins: e.CORS_ORIGINS,
       allowLocalhostOrigins: e.NODE_ENV === 'development',
       trustProxy: e.TRUST_PROXY,

@@ -38,6 +38,7 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: wholeNumber.pipe(z.number().int().max(65535)).default('3000'),
   HOST: z.string().min(1).default('0.0.0.0'),
+  LISTEN_BACKLOG: positiveInt.pipe(z.number().max(65535)).default('4096'),
   NODE_ID: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -')

@@ -26,8 +26,11 @@ export interface NodeHttpServer {
   readonly server: Server;
   /** Mounts the service API, the demo page and the operator routes. Call once. */
   mount(routes: NodeRoutes): void;
-  /** Listens on `host:port` (0: any free port); resolves with the bound port, rejects on a listen error. */
-  listen(port: number, host: string): Promise<number>;
+  /**
+   * Listens on `host:port` (0: any free port) with an accept queue of `backlog` (LISTEN_BACKLOG); resolves
+   * with the bound port, rejects on a listen error.
+   */
+  listen(port: number, host: string, backlog: number): Promise<number>;
   /**
    * Ends every HTTP connection still open (keep-alive requests, long polls). Call after socket.io has
    * closed, which closes the listening server itself.
@@ -46,10 +49,10 @@ export function createHttpServer(): NodeHttpServer {
       app.use(createDemoRoute());
       app.use(routes.health);
     },
-    async listen(port, host) {
+    async listen(port, host, backlog) {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog }, () => {
           server.off('error', reject);
           resolve();
         });

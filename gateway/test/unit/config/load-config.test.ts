@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     expect(config.http).toEqual({
       port: 3000,
       host: '0.0.0.0',
+      listenBacklog: 4096,
       corsOrigins: [],
       allowLocalhostOrigins: true,
       trustProxy: undefined,
