@@ -7,47 +7,38 @@
  */
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisClient } from '../../src/infra/redis.ts';
 import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
 import { bucketOf } from '../../src/session/redis/bucket-hash.ts';
 import { createEventKeys, EVENT_KEY_PARTS } from '../../src/session/redis/event-keys.ts';
-import { startRedis, type RedisProcess } from '../support/redis.ts';
+import { contractRedis } from '../support/contract-redis.ts';
 
 const logger = pino({ level: 'silent' });
-const PREFIX = 'bk:';
-const eventKeys = createEventKeys(PREFIX);
-let server: RedisProcess;
-let raw: Redis;
+const suite = contractRedis<RedisClaimStore>('bk');
+let PREFIX = '';
+let eventKeys = createEventKeys('unset:');
 let store: RedisClaimStore;
+const raw = () => suite.raw;
 
 beforeAll(async () => {
-  server = await startRedis();
-  raw = new Redis(server.url);
-  store = new RedisClaimStore({
-    redis: createRedisClient(server.url, { commandTimeoutMs: 5000, logger, name: 'buckets' }),
-    ownsClient: true,
-    keyPrefix: PREFIX,
-    sessionTtlSeconds: 60,
-    limits: { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 60 },
-    logger,
-  });
-  for (let i = 0; ; i++) {
-    try {
-      await store.ping();
-      break;
-    } catch (err) {
-      if (i > 100) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  await suite.setup();
+  [store] = (await suite.open(
+    1,
+    (redis, prefix) =>
+      new RedisClaimStore({
+        redis,
+        ownsClient: true,
+        keyPrefix: prefix,
+        sessionTtlSeconds: 60,
+        limits: { holdSeconds: 300, admissionTtlSeconds: 60, sessionCheckSeconds: 60 },
+        logger,
+      }),
+    (s) => s.ping(),
+  )) as [RedisClaimStore];
+  PREFIX = suite.prefix;
+  eventKeys = createEventKeys(PREFIX);
 });
-afterAll(async () => {
-  await store.close();
-  raw.disconnect();
-  await server.stop();
-});
+afterAll(() => suite.teardown());
 
 const define = (eventId: string, seats: string[], maxSeatsPerUser = 4) =>
   store.defineEvent(eventId, {
@@ -58,13 +49,13 @@ const define = (eventId: string, seats: string[], maxSeatsPerUser = 4) =>
     holdSeconds: 300,
   });
 const seatIds = (n: number) => Array.from({ length: n }, (_, i) => `S${Math.floor(i / 40)}-${i % 40}`);
-const bucketCount = async (eventId: string) => Number((await raw.hget(eventKeys(eventId).def, 'nb')) ?? 0);
+const bucketCount = async (eventId: string) => Number((await raw().hget(eventKeys(eventId).def, 'nb')) ?? 0);
 /** Every key of the event's hash tag, sorted. */
 async function keysOf(eventId: string): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${PREFIX}{event:${eventId}}*`, 'COUNT', 1000);
+    const [next, keys] = await raw().scan(cursor, 'MATCH', `${PREFIX}{event:${eventId}}*`, 'COUNT', 1000);
     cursor = next;
     found.push(...keys);
   } while (cursor !== '0');
@@ -95,7 +86,7 @@ describe('holder and group buckets', () => {
     ];
     for (let i = 0; i < 200; i++) ids.push(`S${i}-${i * 7}`, `u${i}`);
     for (const buckets of [1, 7, 64, 1563]) {
-      const lua = (await raw.eval(
+      const lua = (await raw().eval(
         `${prelude}\nlocal out = {}\nfor i = 2, #ARGV do out[#out + 1] = bucket_of(ARGV[i], tonumber(ARGV[1])) end\nreturn out`,
         EVENT_KEY_PARTS.length,
         ...EVENT_KEY_PARTS.map((part) => eventKeys('hash')[part]),
@@ -122,33 +113,33 @@ describe('holder and group buckets', () => {
     const k = eventKeys('full');
     for (const [i, u] of users.entries()) {
       if (i % 97 !== 0) continue;
-      expect(await raw.hget(k.bucket('holder', seats[2 * i]!, 100), seats[2 * i]!)).toBe(u);
-      expect(await raw.hexists(k.bucket('groups', u, 100), u)).toBe(1);
+      expect(await raw().hget(k.bucket('holder', seats[2 * i]!, 100), seats[2 * i]!)).toBe(u);
+      expect(await raw().hexists(k.bucket('groups', u, 100), u)).toBe(1);
     }
     const buckets = (await keysOf('full')).filter((key) => /:(holder|groups):\d+$/.test(key));
     expect(buckets).toHaveLength(200);
-    const encodings = await Promise.all(buckets.map((key) => raw.object('ENCODING', key)));
+    const encodings = await Promise.all(buckets.map((key) => raw().object('ENCODING', key)));
     expect(new Set(encodings)).toEqual(new Set(['listpack']));
     expect(await heldSeats('full')).toEqual([...seats].sort());
     expect(await store.release('user-5', 'full', [seats[10]!, seats[11]!])).toEqual([seats[10], seats[11]]);
-    expect(await raw.hexists(k.bucket('groups', 'user-5', 100), 'user-5')).toBe(0);
+    expect(await raw().hexists(k.bucket('groups', 'user-5', 100), 'user-5')).toBe(0);
   });
 
   it('reads an event defined before buckets (no `nb`), and moves its holds into buckets when defined again', async () => {
     const seats = seatIds(200);
     await define('old', seats);
     // What an event looked like before issue 15's round 3: no `nb`, one `holder` and one `groups` hash.
-    await raw.hdel(eventKeys('old').def, 'nb');
+    await raw().hdel(eventKeys('old').def, 'nb');
     const a = await store.hold('old-a', 'old', ['S0-1', 'S0-2'], false);
     const b = await store.hold('old-b', 'old', ['S4-3'], false);
     if (!a.ok || !b.ok) throw new Error('not held');
-    expect(await raw.hlen(eventKeys('old').holder)).toBe(3);
-    expect(await raw.hlen(eventKeys('old').groups)).toBe(2);
+    expect(await raw().hlen(eventKeys('old').holder)).toBe(3);
+    expect(await raw().hlen(eventKeys('old').groups)).toBe(2);
     expect(await heldSeats('old')).toEqual(['S0-1', 'S0-2', 'S4-3']);
 
     await define('old', seats);
     expect(await bucketCount('old')).toBe(4);
-    expect(await raw.exists(eventKeys('old').holder, eventKeys('old').groups)).toBe(0);
+    expect(await raw().exists(eventKeys('old').holder, eventKeys('old').groups)).toBe(0);
     expect(await heldSeats('old')).toEqual(['S0-1', 'S0-2', 'S4-3']);
     expect((await store.userClaims('old-a')).holds).toEqual([a.hold]);
     expect(await store.hold('old-c', 'old', ['S0-2'], false)).toMatchObject({ ok: false });
@@ -168,7 +159,7 @@ describe('holder and group buckets', () => {
     expect(await bucketCount('grow')).toBe(16);
     expect(await heldSeats('grow')).toEqual(['S0-1', 'S0-39']);
     expect((await store.userClaims('g-1')).holds).toEqual([held.hold]);
-    expect(await raw.hget(eventKeys('grow').bucket('holder', 'S0-39', 16), 'S0-39')).toBe('g-1');
+    expect(await raw().hget(eventKeys('grow').bucket('holder', 'S0-39', 16), 'S0-39')).toBe('g-1');
     expect(await store.seatMap('grow')).toMatchObject({ seats: { 'S0-1': 'held', 'S1-0': 'free' } });
     // A held seat still blocks its removal, found in its bucket.
     await expect(
