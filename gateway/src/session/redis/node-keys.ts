@@ -10,11 +10,14 @@ import { checkKeyPrefix, encodeKeyId } from './key-id.ts';
 
 /**
  * How many hashes a node's socket index is spread over (by bucketOf of the entry). Fixed, so a purger
- * knows every key of a dead node's index without a SCAN; 1024 buckets stay listpacks (≤ 128 entries
- * each) up to ~100,000 sockets per node, and only buckets that hold an entry exist. Changing it strands
- * the entries of the other layout: upgrade on an empty Redis or after a drain.
+ * knows every key of a dead node's index without a SCAN; only buckets that hold an entry exist. 256
+ * buckets stay listpacks (≤ 128 entries each, Redis' default hash-max-listpack-entries) up to ~30,000
+ * sockets per node; past that the fuller buckets become hashtables (about twice the bytes per socket,
+ * nothing else changes). 1024 cost a deployment of 1,000 users ~35 B per user more in bucket keys
+ * (docs/benchmarks.md §10). Changing it strands the entries of the other layout: upgrade on an empty
+ * Redis or after a drain.
  */
-export const NODE_INDEX_BUCKETS = 1024;
+export const NODE_INDEX_BUCKETS = 256;
 
 /** The bucket of the node's socket index that holds `entry` (a nodeIndexEntry). */
 export function nodeIndexBucket(entry: string): number {
