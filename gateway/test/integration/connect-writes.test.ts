@@ -6,8 +6,13 @@
  * (docs/benchmarks.md §11): four of them before, two now. The embedded store, so that no Redis write counts.
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { io as connectClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeanClient } from '../../../loadtest/src/lean-client.ts';
+import { FairWebSocketServer, sendTogether } from '../../src/transport/engine/ws-engine.ts';
 import { baseEnv, startGatewayProcess, tokenFor, type GatewayProcess } from '../support/gateway.ts';
 
 const CLIENTS = 150;
@@ -60,4 +65,37 @@ describe.runIf(process.platform === 'linux')('the writes of a websocket connect'
     expect(perConnect).toBeGreaterThanOrEqual(2);
     expect(perConnect).toBeLessThan(2.5);
   });
+});
+
+describe('sendTogether on a connection closed politely in the same turn', () => {
+  it('still sends what it held, then the close completes (no half-closed connection)', async () => {
+    const http = createServer();
+    const server = new Server(http, { wsEngine: FairWebSocketServer, transports: ['websocket'] });
+    // As the gateway's handshake does: held before next(), so CONNECT and what follows wait for the turn's end.
+    server.use((socket, next) => {
+      sendTogether(socket.conn);
+      next();
+    });
+    server.on('connection', (socket) => {
+      socket.emit('held', 'hello');
+      // A polite close waits for the buffer to drain: the held packets must still be flushed.
+      socket.conn.close();
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const { port } = http.address() as AddressInfo;
+    const client = connectClient(`http://127.0.0.1:${port}`, {
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    try {
+      const got = new Promise<string>((resolve) => client.on('held', resolve));
+      const closed = new Promise<string>((resolve) => client.on('disconnect', resolve));
+      expect(await got).toBe('hello');
+      expect(await closed).toBe('transport close');
+      await expect.poll(() => server.engine.clientsCount, { timeout: 5000 }).toBe(0);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  }, 15_000);
 });

@@ -58,10 +58,11 @@ export function sendTogether(conn: unknown): void {
   if (typeof tcp?.cork !== 'function' || typeof tcp.uncork !== 'function') return;
   transport.writable = false;
   setImmediate(() => {
-    // A batch the transport started meanwhile (none is expected) keeps its own flag and flush.
-    if (engine.transport !== transport || engine.readyState !== 'open') return;
-    tcp.cork!();
     transport.writable = true;
+    // Flushed even when closing: a polite close (a refusal, a disconnect) waits for the buffer to drain,
+    // and without this flush that wait would never end (the connection would hang half-closed).
+    if (engine.transport !== transport || engine.readyState === 'closed') return;
+    tcp.cork!();
     engine.flush();
     tcp.uncork!();
   });
