@@ -5,7 +5,8 @@
  * whenever the event side has a user's state, the index names the event). Nothing here is ever one
  * cross-slot script, so the same code runs on Redis Cluster. See claim-store.ts for the contract; the
  * replies are decoded in redis/claim-replies.ts, the sweep is redis/claim-sweep.ts (over the due index,
- * redis/due-index.ts), the definitions (define, read, delete) redis/event-definitions.ts. REDIS_WAIT_REPLICAS:
+ * redis/due-index.ts), the definitions (define, read, delete) redis/event-definitions.ts, a user's claims at
+ * a restore redis/user-claims.ts. REDIS_WAIT_REPLICAS:
  * holds, releases and sales acked after WAIT, on lanes of their own (redis/durable-write.ts).
  */
 import type { EventId, SeatId, UserId } from '@stayline/client-sdk/protocol';
@@ -27,7 +28,7 @@ import type {
   UserClaims,
   VersionedSeatMap,
 } from './claim-store.ts';
-import { SEAT_CHANGES_MAX_VERSIONS, sortEvents } from './claim-store.ts';
+import { SEAT_CHANGES_MAX_VERSIONS } from './claim-store.ts';
 import {
   decodeAdmit,
   decodeConfirm,
@@ -37,7 +38,6 @@ import {
   decodeRelease,
   decodeSeatChanges,
   decodeSeatMap,
-  decodeUserState,
   holdDue,
 } from './redis/claim-replies.ts';
 import { publishDue } from './redis/due-index.ts';
@@ -49,9 +49,10 @@ import {
 } from './redis/event-definitions.ts';
 import { createOperatorClient, whenReady } from './redis/operator-client.ts';
 import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
+import { readUserClaims } from './redis/user-claims.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
-import { asInt, asStrings, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
+import { asInt, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
 import {
   DurableLanes,
   notDurableError,
@@ -293,36 +294,9 @@ export class RedisClaimStore implements ClaimStore {
     );
   }
 
-  /** Two round trips when the index names events (HKEYS, then one user-state script per event, concurrently); one when it is empty. */
+  /** The user's claims in every event their index names (redis/user-claims.ts). */
   userClaims(userId: UserId, knownEvents?: readonly EventId[]): Promise<UserClaims> {
-    return this.run('userClaims', async () => {
-      const user = this.userKeys(userId);
-      // The attach script already read (and extended) the index when it hands us `knownEvents`.
-      const events =
-        knownEvents ??
-        asStrings('claimsIndexRead', await this.scripts.claimsIndexRead(user, this.indexTtlMs));
-      const result: UserClaims = { queues: [], holds: [], admissions: [] };
-      if (events.length === 0) return result;
-      const replies = await Promise.all(
-        events.map((eventId) => this.scripts.userState(this.eventKeys(eventId), userId)),
-      );
-      const stale: EventId[] = [];
-      events.forEach((eventId, i) => {
-        const state = decodeUserState(eventId, replies[i]);
-        if (state.stale) return stale.push(eventId);
-        if (state.queue) result.queues.push({ eventId, ...state.queue });
-        if (state.hold) result.holds.push(state.hold);
-        if (state.admissionExpiresAt !== undefined)
-          result.admissions.push({ eventId, expiresAt: state.admissionExpiresAt });
-      });
-      // Repair: entries naming events where the user has nothing. Not awaited; a failure only leaves them.
-      if (stale.length > 0) {
-        this.scripts
-          .claimsIndexDrop(user, stale)
-          .catch((err: unknown) => this.log.warn({ err }, 'claim index repair failed'));
-      }
-      return sortEvents(result);
-    });
+    return this.run('userClaims', () => readUserClaims(this.context, this.log, userId, knownEvents));
   }
 
   /**
