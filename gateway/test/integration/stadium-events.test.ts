@@ -3,20 +3,15 @@
  * read over the wire, `seat:map` by section, compact and `since` (the first read of a follower within
  * 64 KB), and `DELETE /v1/events/:eventId` (EVENT_BUSY unless forced; followers' next read EVENT_UNKNOWN).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { toSeatMap } from '@stayline/client-sdk';
-import type {
-  Ack,
-  RestoredSession,
-  SeatHold,
-  SeatMapCompactResult,
-  SeatMapResult,
-} from '@stayline/client-sdk/protocol';
-import { baseEnv, connect, startGateway, tokenFor, type RunningGateway } from '../support/gateway.ts';
+import type { Ack, SeatHold, SeatMapCompactResult, SeatMapResult } from '@stayline/client-sdk/protocol';
+import { useGateway } from '../support/fixture.ts';
+import { baseEnv } from '../support/gateway.ts';
 import { service } from '../support/claims.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
-import { nextEvent, request } from '../support/wait.ts';
+import { request } from '../support/wait.ts';
 import { stadiumSeats } from './claim-store.stadium-cases.ts';
 
 const SERVICE_TOKEN = 'stadium-service-token-0123456789abcdef';
@@ -27,28 +22,14 @@ const wireBytes = (ack: unknown): number => Buffer.byteLength(JSON.stringify(ack
 for (const kind of ['memory', 'redis'] as const) {
   describe(`stadium-size events (${kind} store)`, () => {
     let redis: RedisProcess | undefined;
-    let gw: RunningGateway;
-    let env: Record<string, string | undefined>;
-    const sockets: Socket[] = [];
-    beforeAll(async () => {
+    // Registered first so that it runs after the gateway's own afterAll (vitest runs after-hooks as a stack).
+    afterAll(() => redis?.stop());
+    // The default MAX_OUTBOUND_BUFFER_BYTES (1 MiB): the whole map of 100,000 seats (about 2 MB) is refused.
+    const gw = useGateway(async () => {
       if (kind === 'redis') redis = await startRedis();
-      // The default MAX_OUTBOUND_BUFFER_BYTES (1 MiB): the whole map of 100,000 seats (about 2 MB) is refused.
-      env = baseEnv({ SERVICE_TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) });
-      gw = await startGateway(env);
+      return baseEnv({ SERVICE_TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) });
     });
-    afterEach(() => {
-      for (const s of sockets.splice(0)) s.close();
-    });
-    afterAll(async () => {
-      await gw.stop();
-      await redis?.stop();
-    });
-    const open = async (sub: string) => {
-      const socket = connect(gw.url, tokenFor(env, sub));
-      sockets.push(socket);
-      await nextEvent<RestoredSession>(socket, 'session:restored');
-      return socket;
-    };
+    const open = async (sub: string) => (await gw.open(sub)).socket;
     const map = (socket: Socket, payload: object) =>
       request<MapAck>(socket, 'seat:map', payload, 30_000).then((ack) => {
         if (!ack.ok) throw new Error(`seat:map refused: ${ack.error.code}`);
