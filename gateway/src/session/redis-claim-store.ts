@@ -13,7 +13,8 @@ import type { EventId, SeatId, UserId } from '@stayline/client-sdk/protocol';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
 import type { GatewayError } from '../errors/gateway-error.ts';
-import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
+import { closeRedisClient } from '../infra/redis.ts';
+import { RedisStore, type RedisStoreClient } from './redis/redis-store.ts';
 import type {
   Admission,
   ClaimStore,
@@ -52,7 +53,7 @@ import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { readUserClaims } from './redis/user-claims.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
-import { asInt, runStoreOperation, type ObserveCommand } from './redis/replies.ts';
+import { asInt } from './redis/replies.ts';
 import {
   DurableLanes,
   notDurableError,
@@ -64,16 +65,12 @@ import {
 import { defineScripts, type Scripts } from './redis/scripts.ts';
 import { claimsIndexTtlMs, createUserKeys, type UserKeys } from './redis/user-keys.ts';
 
-export interface RedisClaimStoreOptions {
-  redis: RedisLike;
-  /** Quit the client on close(). Default false. */
-  ownsClient?: boolean;
+export interface RedisClaimStoreOptions extends RedisStoreClient {
   keyPrefix: string;
   /** SESSION_TTL_SECONDS: the user index lives at least two of these past its last write or check. */
   sessionTtlSeconds: number;
   limits: ClaimStoreLimits;
   logger: Logger;
-  observeCommand?: ObserveCommand;
   /** REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS; default off. Not with a Cluster. */
   wait?: WaitPolicy;
   /** Told of each hold, release or sale refused because WAIT fell short. Must not throw. */
@@ -87,9 +84,8 @@ const MAX_ADMIT = 10_000;
 /** Every this many sweep rounds (and the first), the sweep walks every event (redis/claim-sweep.ts). */
 const WALK_EVERY_ROUNDS = 60;
 
-export class RedisClaimStore implements ClaimStore {
+export class RedisClaimStore extends RedisStore implements ClaimStore {
   readonly kind = 'redis';
-  private readonly redis: RedisLike;
   private readonly scripts: Scripts;
   private readonly eventKeys: (eventId: EventId) => EventKeys;
   private readonly userKeys: (userId: UserId) => UserKeys;
@@ -98,8 +94,6 @@ export class RedisClaimStore implements ClaimStore {
   private readonly indexTtlMs: number;
   private readonly checkMs: number;
   private readonly log: Logger;
-  private readonly observe: ObserveCommand | undefined;
-  private readonly ownsClient: boolean;
   private readonly wait: WaitPolicy;
   private readonly onWaitShort: (operation: DurableOperation) => void;
   private readonly lanes: DurableLanes | undefined;
@@ -108,10 +102,9 @@ export class RedisClaimStore implements ClaimStore {
   /** Opened on the first define or delete of an event (redis/operator-client.ts). */
   private operator: EventDefinitionContext | undefined;
   private sweepRounds = 0;
-  private closed = false;
 
   constructor(options: RedisClaimStoreOptions) {
-    this.redis = options.redis;
+    super(options, 'Claim store');
     this.scripts = defineScripts(options.redis);
     this.eventKeys = createEventKeys(options.keyPrefix);
     this.userKeys = createUserKeys(options.keyPrefix);
@@ -122,8 +115,6 @@ export class RedisClaimStore implements ClaimStore {
     const { redis, scripts, eventKeys, userKeys, nodeKeys, indexTtlMs, checkMs } = this;
     this.context = { redis, scripts, eventKeys, userKeys, nodeKeys, indexTtlMs, checkMs };
     this.log = options.logger;
-    this.observe = options.observeCommand;
-    this.ownsClient = options.ownsClient ?? false;
     this.wait = options.wait ?? { replicas: 0, timeoutMs: 0 };
     this.onWaitShort = options.onWaitShort ?? (() => undefined);
     if (this.wait.replicas > 0) {
@@ -309,18 +300,18 @@ export class RedisClaimStore implements ClaimStore {
     return this.run('sweep', () => sweepClaims(this.context, mode));
   }
 
-  ping(): Promise<void> {
+  /** The store's connection and, under REDIS_WAIT_REPLICAS, its durable lanes. */
+  override ping(): Promise<void> {
     return this.run('ping', async () => {
       await Promise.all([this.redis.ping(), this.lanes?.ping()]);
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** The durable lanes and the operator connection are the store's own, whoever owns its client. */
+  protected override async closeClients(): Promise<void> {
     await this.lanes?.close();
     if (this.operator !== undefined) await closeRedisClient(this.operator.redis);
-    if (this.ownsClient) await closeRedisClient(this.redis);
+    await super.closeClients();
   }
 
   /**
@@ -375,13 +366,5 @@ export class RedisClaimStore implements ClaimStore {
   private notDurable(operation: DurableOperation, replicas: number): GatewayError {
     this.onWaitShort(operation);
     return notDurableError(operation, replicas, this.wait.replicas);
-  }
-
-  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return runStoreOperation(
-      { closed: this.closed, name: 'Claim store', observe: this.observe },
-      operation,
-      fn,
-    );
   }
 }

@@ -4,7 +4,7 @@
  * one Lua script each (lua/history-append.lua, lua/history-since.lua). See history-store.ts for the contract.
  */
 import type { StreamPosition } from '@stayline/client-sdk/protocol';
-import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
+import { RedisStore, type RedisStoreClient } from './redis/redis-store.ts';
 import {
   judgeRead,
   type AppendBroadcast,
@@ -15,43 +15,26 @@ import {
   type StreamRef,
   type TimedMessage,
 } from './history-store.ts';
-import {
-  asArray,
-  asInt,
-  asString,
-  runStoreOperation,
-  unexpected,
-  type ObserveCommand,
-} from './redis/replies.ts';
+import { asArray, asInt, asString, unexpected } from './redis/replies.ts';
 import { defineScripts, type Scripts } from './redis/scripts.ts';
 import { createStreamKeys, type StreamKeys } from './redis/stream-keys.ts';
 
-export interface RedisHistoryStoreOptions {
-  redis: RedisLike;
-  /** Quit the client on close(). Default false (the caller owns it). */
-  ownsClient?: boolean;
+export interface RedisHistoryStoreOptions extends RedisStoreClient {
   keyPrefix: string;
   limits: HistoryLimits;
-  observeCommand?: ObserveCommand;
 }
 
-export class RedisHistoryStore implements HistoryStore {
+export class RedisHistoryStore extends RedisStore implements HistoryStore {
   readonly kind = 'redis';
-  private readonly redis: RedisLike;
   private readonly scripts: Scripts;
   private readonly keys: (stream: StreamRef) => StreamKeys;
   private readonly limits: HistoryLimits;
-  private readonly observe: ObserveCommand | undefined;
-  private readonly ownsClient: boolean;
-  private closed = false;
 
   constructor(options: RedisHistoryStoreOptions) {
-    this.redis = options.redis;
+    super(options, 'History store');
     this.scripts = defineScripts(options.redis);
     this.keys = createStreamKeys(options.keyPrefix);
     this.limits = options.limits;
-    this.observe = options.observeCommand;
-    this.ownsClient = options.ownsClient ?? false;
   }
 
   append(
@@ -100,26 +83,6 @@ export class RedisHistoryStore implements HistoryStore {
       const following = asArray('historySince', reply[4]).map(decodeEntry);
       return judgeRead(after, head, following, this.limits.ttlSeconds);
     });
-  }
-
-  ping(): Promise<void> {
-    return this.run('ping', async () => {
-      await this.redis.ping();
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.ownsClient) await closeRedisClient(this.redis);
-  }
-
-  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return runStoreOperation(
-      { closed: this.closed, name: 'History store', observe: this.observe },
-      operation,
-      fn,
-    );
   }
 }
 

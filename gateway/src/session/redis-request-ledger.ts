@@ -8,8 +8,8 @@
  * its check and write are one step. See request-ledger.ts for the contract.
  */
 import type { UserId } from '@stayline/client-sdk/protocol';
-import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
-import { asArray, asString, runStoreOperation, unexpected, type ObserveCommand } from './redis/replies.ts';
+import { RedisStore, type RedisStoreClient } from './redis/redis-store.ts';
+import { asArray, asString, unexpected } from './redis/replies.ts';
 import { defineScripts, type Scripts } from './redis/scripts.ts';
 import { createUserKeys, type UserKeys } from './redis/user-keys.ts';
 import type { ClosableRequestLedger, LedgerEntry } from './request-ledger.ts';
@@ -19,29 +19,19 @@ const PENDING = 'pending';
 /** request-begin.lua's first element when it set the marker. */
 const BEGIN_NEW = 1;
 
-export interface RedisRequestLedgerOptions {
-  redis: RedisLike;
-  /** Quit the client on close(). Default false (the caller owns it). */
-  ownsClient?: boolean;
+export interface RedisRequestLedgerOptions extends RedisStoreClient {
   keyPrefix: string;
-  observeCommand?: ObserveCommand;
 }
 
-export class RedisRequestLedger implements ClosableRequestLedger {
+export class RedisRequestLedger extends RedisStore implements ClosableRequestLedger {
   readonly kind = 'redis';
-  private readonly redis: RedisLike;
   private readonly scripts: Scripts;
   private readonly userKeys: (userId: UserId) => UserKeys;
-  private readonly observe: ObserveCommand | undefined;
-  private readonly ownsClient: boolean;
-  private closed = false;
 
   constructor(options: RedisRequestLedgerOptions) {
-    this.redis = options.redis;
+    super(options, 'Request ledger');
     this.scripts = defineScripts(options.redis);
     this.userKeys = createUserKeys(options.keyPrefix);
-    this.observe = options.observeCommand;
-    this.ownsClient = options.ownsClient ?? false;
   }
 
   begin(userId: UserId, requestId: string, pendingMs: number): Promise<LedgerEntry> {
@@ -76,23 +66,9 @@ export class RedisRequestLedger implements ClosableRequestLedger {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.ownsClient) await closeRedisClient(this.redis);
-  }
-
   private keys(userId: UserId, requestId: string): { requests: string; request: string } {
     const keys = this.userKeys(userId);
     return { requests: keys.requests, request: keys.request(requestId) };
-  }
-
-  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return runStoreOperation(
-      { closed: this.closed, name: 'Request ledger', observe: this.observe },
-      operation,
-      fn,
-    );
   }
 }
 

@@ -18,7 +18,7 @@ import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
-import { closeRedisClient, type RedisLike } from '../infra/redis.ts';
+import { RedisStore, type RedisStoreClient } from './redis/redis-store.ts';
 import {
   createNodeKeys,
   NODE_INDEX_BUCKETS,
@@ -27,7 +27,7 @@ import {
   parseNodeIndexEntry,
   type NodeKeys,
 } from './redis/node-keys.ts';
-import { asInt, asStrings, runStoreOperation, unexpected, type ObserveCommand } from './redis/replies.ts';
+import { asInt, asStrings, unexpected } from './redis/replies.ts';
 import { defineScripts, type Scripts } from './redis/scripts.ts';
 import { decodeAttach, decodeRoomChange, decodeSession } from './redis/session-replies.ts';
 import { createUserKeys, type UserKeys } from './redis/user-keys.ts';
@@ -46,11 +46,7 @@ import {
 export type { ObserveCommand } from './redis/replies.ts';
 
 /** Options of RedisSessionStore. */
-export interface RedisSessionStoreOptions {
-  /** A client from createRedisClient (fail-fast settings matter: see infra/redis.ts). */
-  redis: RedisLike;
-  /** Quit the client on close(). Default false (the caller owns it). */
-  ownsClient?: boolean;
+export interface RedisSessionStoreOptions extends RedisStoreClient {
   /** Prefix of every key, e.g. `stayline:`. */
   keyPrefix: string;
   /** Session lifetime after the last activity. Fractions allowed (tests); applied in ms. */
@@ -58,8 +54,6 @@ export interface RedisSessionStoreOptions {
   /** A node whose last heartbeat is older than this is dead. Fractions allowed (tests). */
   deadAfterSeconds: number;
   logger: Logger;
-  /** Optional latency/outcome hook, called once per store method call. */
-  observeCommand?: ObserveCommand;
   /**
    * When set, attachSocket also reads the user's queue/hold index and extends it by this many ms
    * (see SessionSnapshot.claimEvents). Default 0: the index is not read.
@@ -75,33 +69,27 @@ const BUCKETS_PER_READ = 32;
 const DEAD_NODES_PER_PURGE = 100;
 
 /** SessionStore on Redis (standalone now; written to run unchanged on Cluster: see the module comment). */
-export class RedisSessionStore implements SessionStore {
+export class RedisSessionStore extends RedisStore implements SessionStore {
   readonly kind = 'redis';
   private readonly claimsIndexTtlMs: number;
-  private readonly redis: RedisLike;
   private readonly scripts: Scripts;
   private readonly userKeys: (userId: UserId) => UserKeys;
   private readonly nodeKeys: NodeKeys;
   private readonly ttlMs: number;
   private readonly deadAfterMs: number;
   private readonly log: Logger;
-  private readonly observe: ObserveCommand | undefined;
-  private readonly ownsClient: boolean;
   /** Nodes this instance has beaten for: a later "first beat" means another node purged us as dead. */
   private readonly beating = new Set<NodeId>();
-  private closed = false;
 
   constructor(options: RedisSessionStoreOptions) {
-    this.redis = options.redis;
+    super(options, 'Session store');
     this.scripts = defineScripts(options.redis);
     this.userKeys = createUserKeys(options.keyPrefix);
     this.nodeKeys = createNodeKeys(options.keyPrefix);
     this.ttlMs = Math.round(options.sessionTtlSeconds * 1000);
     this.deadAfterMs = Math.round(options.deadAfterSeconds * 1000);
     this.log = options.logger; // bound to module 'session' by the caller
-    this.observe = options.observeCommand;
     this.claimsIndexTtlMs = Math.round(options.claimsIndexTtlMs ?? 0);
-    this.ownsClient = options.ownsClient ?? false;
   }
 
   /**
@@ -267,18 +255,6 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  ping(): Promise<void> {
-    return this.run('ping', async () => {
-      await this.redis.ping();
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.ownsClient) await closeRedisClient(this.redis);
-  }
-
   /**
    * Removes every socket the node's index lists from the users' maps (only where still recorded on that
    * node), bucket by bucket, deleting index entries only after their users were handled: entries deleted
@@ -324,14 +300,5 @@ export class RedisSessionStore implements SessionStore {
       this.log.warn({ err, nodeKey }, 'Could not remove a node index entry; the purge will ignore it');
       this.observe?.('nodeIndexCleanup', 0, 'error');
     }
-  }
-
-  /** Times the operation, reports it, and maps "Redis could not answer" to STORE_UNAVAILABLE. */
-  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return runStoreOperation(
-      { closed: this.closed, name: 'Session store', observe: this.observe },
-      operation,
-      fn,
-    );
   }
 }
