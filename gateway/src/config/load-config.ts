@@ -68,6 +68,11 @@ export interface GatewayConfig {
     readonly redisSentinel: RedisSentinelConfig | undefined;
     readonly commandTimeoutMs: number;
     /**
+     * REDIS_WRITE_GAP_MS (default 3): a busy store connection (REDIS_URL) writes at most once per this many
+     * ms, so the commands of several turns share a write. Optional for configs built by hand: absent = 0.
+     */
+    readonly writeGapMs?: number;
+    /**
      * REDIS_WAIT_REPLICAS (default 0 = off) and REDIS_WAIT_TIMEOUT_MS (default 500): holds, releases and
      * sales are acknowledged only once that many replicas have them (docs/queue-and-seats.md). Optional
      * for configs built by hand (tests, tools): absent = off.
@@ -342,6 +347,7 @@ export function loadConfig(
               sentinelTls: e.REDIS_SENTINEL_TLS ? { ca } : undefined,
             },
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      writeGapMs: e.REDIS_WRITE_GAP_MS,
       wait: { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS },
       keyPrefix: e.REDIS_KEY_PREFIX,
       sessionTtlSeconds: e.SESSION_TTL_SECONDS,

@@ -98,6 +98,8 @@ export const envSchema = z.object({
   /** A PEM file of the CA(s) to trust for REDIS_TLS and REDIS_SENTINEL_TLS; unset = Node's default CAs. */
   REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.pipe(z.number().max(60_000)).default('1000'),
+  /** Least time between two writes of a store connection to Redis when busy (infra/redis.ts coalesceWrites). */
+  REDIS_WRITE_GAP_MS: nonNegativeInt.pipe(z.number().max(50)).default('3'),
   /** Replicas that must have a hold, release or sale (Redis WAIT) before it is acknowledged; 0 = off. */
   REDIS_WAIT_REPLICAS: nonNegativeInt.pipe(z.number().max(100)).default('0'),
   /** How long that WAIT may take (positive: WAIT 0 would block forever); below REDIS_COMMAND_TIMEOUT_MS. */
@@ -123,7 +125,7 @@ export const envSchema = z.object({
   EVENTS_BURST: positiveInt.default('100'),
   MAX_CONNECTIONS_PER_USER: positiveInt.default('10'),
   MAX_OUTBOUND_BUFFER_BYTES: positiveInt.default('1048576'),
-  HANDSHAKES_PER_SECOND: positiveInt.default('1000'),
+  HANDSHAKES_PER_SECOND: positiveInt.default('2000'),
   /** Longest a handshake waits in the admission queue before it is refused (and retried by the client). */
   HANDSHAKE_QUEUE_MAX_WAIT_MS: nonNegativeInt.pipe(z.number().max(40_000)).default('10000'),
   /** Handshakes per client IP per second; 0 = off (the default: behind a proxy every client shares its IP). */

@@ -13,7 +13,7 @@ import { createRedisSentinelClient } from '../../infra/redis-sentinel.ts';
 /** What the factory reads of the configuration (`redisSentinel` may be left out: not Sentinel). */
 export type StoreClientConfig = Pick<
   GatewayConfig['store'],
-  'redisUrl' | 'redisClusterNodes' | 'commandTimeoutMs'
+  'redisUrl' | 'redisClusterNodes' | 'commandTimeoutMs' | 'writeGapMs'
 > &
   Partial<Pick<GatewayConfig['store'], 'redisSentinel'>>;
 
@@ -65,6 +65,9 @@ function pickClient(
     return { redis: createRedisClusterClient(store.redisClusterNodes, options), owned: true };
   if (store.redisSentinel !== undefined)
     return { redis: createRedisSentinelClient(store.redisSentinel, options), owned: true };
-  if (store.redisUrl !== undefined) return { redis: createRedisClient(store.redisUrl, options), owned: true };
+  if (store.redisUrl !== undefined) {
+    const writeGapMs = store.writeGapMs ?? 0;
+    return { redis: createRedisClient(store.redisUrl, { ...options, writeGapMs }), owned: true };
+  }
   return undefined;
 }

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
     expect(config.store).toEqual({
       redisUrl: undefined,
       commandTimeoutMs: 1000,
+      writeGapMs: 3,
       wait: { replicas: 0, timeoutMs: 500 },
       keyPrefix: 'stayline:',
       sessionTtlSeconds: 3600,
@@ -76,7 +77,7 @@ describe('loadConfig', () => {
       eventsBurst: 100,
       maxConnectionsPerUser: 10,
       maxOutboundBufferBytes: 1048576,
-      handshakesPerSecond: 1000,
+      handshakesPerSecond: 2000,
       handshakeQueueMaxWaitMs: 10_000,
       handshakesPerIpPerSecond: 0,
       floodDisconnectAfterRefusals: 300,
@@ -431,5 +432,12 @@ describe('loadConfig', () => {
       replicas: 0,
       timeoutMs: 5000,
     });
+  });
+
+  it('parses REDIS_WRITE_GAP_MS: 3 by default, 0 turns it off, at most 50', () => {
+    expect(loadConfig({}).store.writeGapMs).toBe(3);
+    expect(loadConfig({ REDIS_WRITE_GAP_MS: '0' }).store.writeGapMs).toBe(0);
+    expect(problemsOf(() => loadConfig({ REDIS_WRITE_GAP_MS: '51' }))[0]).toMatch(/^REDIS_WRITE_GAP_MS/);
+    expect(problemsOf(() => loadConfig({ REDIS_WRITE_GAP_MS: '1.5' }))[0]).toMatch(/^REDIS_WRITE_GAP_MS/);
   });
 });
