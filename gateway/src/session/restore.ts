@@ -4,11 +4,15 @@
  * 1. `attach` (called by the handshake): the session store's attach script records the socket, enforces
  *    revocations and MAX_CONNECTIONS_PER_USER, and returns the session (rooms, expiry) together with the
  *    events named by the user's queue/hold index (read by the same script: no extra round trip).
- * 2. `restore` (called once the socket is connected): reads the user's queues, holds and admissions in
- *    those events (ClaimStore.userClaims), runs each feature's hook on them (watch queue positions, join
- *    event rooms...), and returns the `session:restored` payload plus what to tell after it.
+ * 2. `readClaims` (called by the handshake once attached, before it lets the CONNECT go): reads the user's
+ *    queues, holds and admissions in those events (ClaimStore.userClaims). Read before the CONNECT, so
+ *    that CONNECT and `session:restored` leave in one write (transport/engine/ws-engine.ts sendTogether)
+ *    instead of `session:restored` following a round trip later in a write of its own.
+ * 3. `restore` (called once the socket is connected): runs each feature's hook on the claims (watch queue
+ *    positions, join event rooms...), and returns the `session:restored` payload plus what to tell after
+ *    it.
  *
- * 3. the replay of missed messages (issue 12): the socket's `replay` (built by transport/history/replay.ts)
+ * 4. the replay of missed messages (issue 12): the socket's `replay` (built by transport/history/replay.ts)
  *    reads history beside the claims; its gaps/gapReasons/positions go into `session:restored`, and its
  *    messages are sent right after it, before the after-hooks and before any live message.
  *
@@ -71,6 +75,8 @@ export interface PendingRestore {
   session: SessionSnapshot;
   /** performance.now() when the attach started: the restore latency is measured from here. */
   startedAt: number;
+  /** The claims readClaims read during the handshake. */
+  claims: UserClaims;
 }
 
 export interface Restorer {
@@ -80,6 +86,11 @@ export interface Restorer {
     socketId: SocketId,
     tokenIssuedAtSeconds: number,
   ): Promise<{ result: AttachResult; startedAt: number }>;
+  /**
+   * Reads the claims of an attached session (no round trip when the attach found none). Rejects (counted
+   * as a restore error) when they cannot be read: the socket must then be detached and refused.
+   */
+  readClaims(userId: UserId, session: SessionSnapshot): Promise<UserClaims>;
   /**
    * Computes `session:restored` for a connected socket and runs the features' hooks. Resolves with the
    * payload and a `sent` callback to call right after emitting it (runs the after-hooks, counts the
@@ -124,18 +135,25 @@ export function createRestorer(deps: RestorerDeps): Restorer {
       }
     },
 
+    async readClaims(userId, session) {
+      if (!deps.claims) return NO_CLAIMS;
+      try {
+        return await deps.claims.userClaims(userId, session.claimEvents);
+      } catch (err) {
+        metrics.restores.inc({ outcome: 'error' });
+        throw err;
+      }
+    },
+
     async restore(socket, pending, hooks) {
       const { session } = pending;
-      let claims: UserClaims;
+      const { claims } = pending;
       let replay: ReplayPlan;
       const after: AfterRestore[] = [];
       try {
-        // Queues and holds are computed now (the index the attach read, then the event side): zero, one
-        // or two round trips; history is read at the same time (one round trip per stream, in parallel).
-        [claims, replay] = await Promise.all([
-          deps.claims ? deps.claims.userClaims(socket.userId, session.claimEvents) : NO_CLAIMS,
-          socket.replay ? socket.replay() : NO_REPLAY,
-        ]);
+        // History is read now (one round trip per stream, in parallel); the claims were read by the
+        // handshake (readClaims).
+        replay = socket.replay ? await socket.replay() : NO_REPLAY;
         for (const hook of hooks) {
           const then = await hook(socket, { session, claims });
           if (then) after.push(then);

@@ -193,10 +193,11 @@ export function createConnectionHandler(deps: ConnectionDeps): (socket: GatewayS
   }
 
   return (socket) => {
-    const { principal, session } = socket.data;
+    const { principal, session, claims } = socket.data;
     const userId = principal.userId;
-    if (session === undefined) {
-      // Cannot happen (the handshake attached it just before this socket connected); never serve without it.
+    if (session === undefined || claims === undefined) {
+      // Cannot happen (the handshake attached it and read its claims just before this socket connected);
+      // never serve without them.
       log.error({ socketId: socket.id }, 'a socket connected without an attached session; closing');
       deps.detach(userId, socket.id);
       socket.conn.close();
@@ -241,11 +242,12 @@ export function createConnectionHandler(deps: ConnectionDeps): (socket: GatewayS
       emit: (event, payload) => (socket.emit as (e: string, p: unknown) => boolean)(event, payload),
       replay,
     };
-    const pending = { session, startedAt: socket.data.restoreStartedAt };
+    const pending = { session, startedAt: socket.data.restoreStartedAt, claims };
     deps.restorer.restore(restoring, pending, restoreHooks).then(
       ({ payload, sent }) => {
         socket.emit('session:restored', payload);
         socket.data.session = undefined;
+        socket.data.claims = undefined;
         sent();
       },
       (err: unknown) => {

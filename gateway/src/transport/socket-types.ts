@@ -11,6 +11,7 @@ import type {
   UserId,
 } from '@stayline/client-sdk/protocol';
 import type { Principal } from '../auth/index.ts';
+import type { UserClaims } from '../session/claim-store.ts';
 import type { SessionSnapshot } from '../session/session-store.ts';
 import type { ClientPositions } from './handshake/read-positions.ts';
 import type { SequencedMessage } from './history/stream-sequencer.ts';
@@ -24,6 +25,8 @@ export interface SocketData {
    * later, and an idle connection should not keep it).
    */
   session: SessionSnapshot | undefined;
+  /** The claims the handshake read for `session:restored`, until it is sent; then undefined. */
+  claims: UserClaims | undefined;
   /** The client's `auth.positions` (undefined: it sent none), for the replay of what it missed. */
   positions: ClientPositions | undefined;
   /** performance.now() when the store call of the handshake started, for the restore latency metric. */

@@ -80,6 +80,7 @@ describe('holder and group buckets', () => {
       'R12-99',
       'user-0000001',
       'ü 🙂',
+      'seat-é',
       '__proto__',
       'x'.repeat(300),
       '\u0000\u00ff',

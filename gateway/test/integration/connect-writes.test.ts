@@ -13,7 +13,9 @@ import { io as connectClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeanClient } from '../../../loadtest/src/lean-client.ts';
 import { FairWebSocketServer, sendTogether } from '../../src/transport/engine/ws-engine.ts';
+import { service } from '../support/claims.ts';
 import { baseEnv, startGatewayProcess, tokenFor, type GatewayProcess } from '../support/gateway.ts';
+import { startRedis, type RedisProcess } from '../support/redis.ts';
 
 const CLIENTS = 150;
 
@@ -64,6 +66,67 @@ describe.runIf(process.platform === 'linux')('the writes of a websocket connect'
     // the writes were sent together, this was four.
     expect(perConnect).toBeGreaterThanOrEqual(2);
     expect(perConnect).toBeLessThan(2.5);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('the writes of a restore with queues and holds (Redis)', () => {
+  const USERS = 60;
+  const SERVICE_TOKEN = 'connect-writes-service-token-0123456789';
+  let redis: RedisProcess;
+  let gw: GatewayProcess;
+  let env: Record<string, string | undefined>;
+  beforeAll(async () => {
+    redis = await startRedis();
+    env = baseEnv({ HANDSHAKES_PER_SECOND: '100000', REDIS_URL: redis.url, SERVICE_TOKEN });
+    gw = await startGatewayProcess(env);
+    const seats = Array.from({ length: USERS }, (_, i) => `S${i}`);
+    await service(gw.url, SERVICE_TOKEN).defineEvent('writes', { seats });
+  });
+  afterAll(async () => {
+    await gw.kill('SIGKILL');
+    await redis.stop();
+  });
+
+  /** Connects each user in turn, alone; returns the node's write calls per connect and the clients. */
+  const restoreAll = async (
+    prefix: string,
+  ): Promise<{ perConnect: number; clients: LeanClient[]; holds: number[] }> => {
+    const clients: LeanClient[] = [];
+    const holds: number[] = [];
+    const before = writeCalls(gw.pid);
+    for (let i = 0; i < USERS; i++) {
+      const client = new LeanClient({ url: gw.url, token: tokenFor(env, `${prefix}-${i}`) });
+      const outcome = await client.connect(10_000);
+      expect(outcome.error).toBeUndefined();
+      clients.push(client);
+      holds.push((outcome.session as { holds?: unknown[] } | undefined)?.holds?.length ?? -1);
+    }
+    return { perConnect: (writeCalls(gw.pid) - before) / USERS, clients, holds };
+  };
+  const closeAll = async (clients: LeanClient[]): Promise<void> => {
+    for (const c of clients) c.close();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the detaches are written (5 ms batches)
+  };
+
+  it('reads the claims before CONNECT: they cost one Redis write, and no websocket write of their own', async () => {
+    // Users with a held seat each (their claims index names the event), and users with nothing.
+    const setup = await restoreAll('held');
+    await Promise.all(
+      setup.clients.map((c, i) => c.request('seat:hold', { eventId: 'writes', seatIds: [`S${i}`] })),
+    );
+    await closeAll(setup.clients);
+    await closeAll((await restoreAll('plain')).clients);
+
+    const held = await restoreAll('held');
+    const plain = await restoreAll('plain');
+    // Each restored with its hold (the claims were read), the others with none.
+    expect(new Set(held.holds)).toEqual(new Set([1]));
+    expect(new Set(plain.holds)).toEqual(new Set([0]));
+    await closeAll([...held.clients, ...plain.clients]);
+    // A restore with claims makes one more Redis call (the event's user state) than one without. Were
+    // `session:restored` to wait for it after CONNECT had gone, it would cost a websocket write too (2).
+    expect(held.perConnect - plain.perConnect).toBeGreaterThan(0.5);
+    expect(held.perConnect - plain.perConnect).toBeLessThan(1.5);
   });
 });
 

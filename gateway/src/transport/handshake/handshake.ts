@@ -6,7 +6,9 @@
  *    → RATE_LIMITED; malformed `auth.positions` (read-positions.ts) → BAD_REQUEST;
  * 4. admission at HANDSHAKES_PER_SECOND: over the rate a handshake waits in a FIFO (the client just sees a
  *    slower connect); past HANDSHAKE_QUEUE_MAX_WAIT_MS → RATE_LIMITED;
- * 5. the session attach (session/restore.ts), which also enforces MAX_CONNECTIONS_PER_USER → CONNECTION_LIMIT, STORE_UNAVAILABLE.
+ * 5. the session attach (session/restore.ts), which also enforces MAX_CONNECTIONS_PER_USER → CONNECTION_LIMIT, STORE_UNAVAILABLE;
+ * 6. the read of the user's queues and holds for `session:restored` (before the CONNECT, so that both leave
+ *    in one write) → STORE_UNAVAILABLE, after detaching the socket again.
  *
  * How a refusal reaches the client depends on what the client can survive. The stock socket.io-client
  * never reconnects after a `connect_error` from middleware (../shared/MEASURED.md), so a refusal that means
@@ -36,8 +38,8 @@ type Next = (err?: Error) => void;
 
 export interface HandshakeDeps {
   verifier: TokenVerifier;
-  /** Attaches the socket to its session (step 5; session/restore.ts). */
-  restorer: Pick<Restorer, 'attach'>;
+  /** Attaches the socket to its session and reads its claims (steps 5 and 6; session/restore.ts). */
+  restorer: Pick<Restorer, 'attach' | 'readClaims'>;
   metrics: GatewayMetrics;
   log: Logger;
   /** Refused handshakes are logged through this sampler (a herd or an attacker must not flood the log). */
@@ -101,6 +103,12 @@ export function createHandshake(deps: HandshakeDeps): Handshake {
   const onOrphan = (socket: GatewaySocket): void => {
     attached.delete(socket);
     deps.onOrphan(socket);
+  };
+  /** Detaches a socket attached in the store that will not connect after all (its claims read failed). */
+  const dropAttached = (socket: GatewaySocket): void => {
+    const watcher = attached.get(socket);
+    if (watcher !== undefined) socket.conn.off('close', watcher);
+    onOrphan(socket);
   };
   const queue = new AdmissionQueue(deps.handshakesPerSecond, {
     maxWaitMs: deps.handshakeQueueMaxWaitMs,
@@ -209,12 +217,23 @@ export function createHandshake(deps: HandshakeDeps): Handshake {
           const watcher = orphanWatcher(socket, onOrphan);
           attached.set(socket, watcher);
           socket.conn.once('close', watcher);
-          socket.handshake.auth = VERIFIED_AUTH;
-          deps.metrics.handshakes.inc({ result: 'ok' });
-          // The CONNECT that next() sends and the `session:restored` that follows it in this turn go as one
-          // write (ws-engine.ts).
-          sendTogether(socket.conn);
-          next();
+          void deps.restorer.readClaims(userId, result.session).then(
+            (claims) => {
+              // Closed meanwhile: the watcher has detached it.
+              if (socket.conn.readyState !== 'open') return;
+              socket.data.claims = claims;
+              socket.handshake.auth = VERIFIED_AUTH;
+              deps.metrics.handshakes.inc({ result: 'ok' });
+              // The CONNECT that next() sends and the `session:restored` that follows it in this turn go
+              // as one write (ws-engine.ts).
+              sendTogether(socket.conn);
+              next();
+            },
+            (err: unknown) => {
+              dropAttached(socket);
+              refuse(socket, next, err, ip, userId);
+            },
+          );
         },
         (err: unknown) => refuse(socket, next, err, ip, userId),
       );
