@@ -13,8 +13,9 @@
  *    it.
  *
  * 4. the replay of missed messages (issue 12): the socket's `replay` (built by transport/history/replay.ts)
- *    reads history beside the claims; its gaps/gapReasons/positions go into `session:restored`, and its
- *    messages are sent right after it, before the after-hooks and before any live message.
+ *    reads history in `restore` (after the claims: the handshake read those); its gaps/gapReasons/positions
+ *    go into `session:restored`, and its messages are sent right after it, before the after-hooks and
+ *    before any live message.
  *
  * A restore that cannot read the truth fails (the caller closes the connection and the client retries):
  * never an empty answer in place of the user's state. Imports session types, metrics and the protocol.
@@ -146,8 +147,7 @@ export function createRestorer(deps: RestorerDeps): Restorer {
     },
 
     async restore(socket, pending, hooks) {
-      const { session } = pending;
-      const { claims } = pending;
+      const { session, claims } = pending;
       let replay: ReplayPlan;
       const after: AfterRestore[] = [];
       try {
