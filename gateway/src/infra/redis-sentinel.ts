@@ -8,6 +8,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisSentinelConfig } from '../config/index.ts';
 import {
+  coalesceWrites,
   failFastOptions,
   parseRedisSeed,
   redisReconnectDelayMs,
@@ -78,6 +79,8 @@ export function createRedisSentinelClient(sentinel: RedisSentinelConfig, options
     }),
   });
   watchConnection(redis, options);
+  // The primary's connection is re-patched on every (re)connect, so a promotion keeps the batching.
+  coalesceWrites(redis, options.writeGapMs ?? 0);
   const log = options.logger.child({ redisClient: options.name });
   redis.on('sentinelError', (err: unknown) => log.debug({ err }, 'a sentinel did not answer'));
   return redis;

@@ -1,14 +1,23 @@
 /**
- * REDIS_WRITE_GAP_MS (infra/redis.ts coalesceWrites), on a real redis-server: an idle store connection
+ * REDIS_WRITE_GAP_MS (infra/redis.ts coalesceWrites), on real redis-servers: an idle store connection
  * writes a command at the end of the turn it was issued in; a busy one (it wrote less than the gap ago)
  * holds what it is given until the gap has passed and sends all of it in one write. Writes are counted on
- * the connection's socket (net.Socket's `_write`/`_writev`, what a Writable calls once per flush).
+ * the connection's socket (net.Socket's `_write`/`_writev`, what a Writable calls once per flush). The same
+ * for a connection by REDIS_URL, that connection after a reconnect (a new socket), and the primary's
+ * connection of a Sentinel client.
  */
 import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisClient, type Redis } from '../../src/infra/redis.ts';
-import { eventually, startRedis, type RedisProcess } from '../support/redis.ts';
+import { createRedisClient, type Redis, type RedisClientOptions } from '../../src/infra/redis.ts';
+import { createRedisSentinelClient } from '../../src/infra/redis-sentinel.ts';
+import {
+  eventually,
+  startRedis,
+  startSentinelTopology,
+  type RedisProcess,
+  type SentinelTopology,
+} from '../support/redis.ts';
 
 let server: RedisProcess;
 const clients: Redis[] = [];
@@ -21,15 +30,15 @@ afterAll(async () => {
   await server.stop();
 });
 
-/** A client with `writeGapMs`, ready, and the times (performance.now) of its socket's writes from now on. */
-async function countedClient(writeGapMs: number): Promise<{ redis: Redis; writes: number[] }> {
-  const redis = createRedisClient(server.url, {
-    commandTimeoutMs: 2000,
-    logger: pino({ level: 'silent' }),
-    name: 'write-gap-test',
-    writeGapMs,
-  });
-  clients.push(redis);
+const options = (writeGapMs: number): RedisClientOptions => ({
+  commandTimeoutMs: 2000,
+  logger: pino({ level: 'silent' }),
+  name: 'write-gap-test',
+  writeGapMs,
+});
+
+/** Waits until `redis` answers; then the times (performance.now) of its current socket's writes. */
+async function countWrites(redis: Redis): Promise<number[]> {
   await eventually(() => redis.ping());
   const socket = redis.stream as Socket & {
     _write: (...args: unknown[]) => void;
@@ -43,40 +52,59 @@ async function countedClient(writeGapMs: number): Promise<{ redis: Redis; writes
       original(...args);
     };
   }
-  return { redis, writes };
+  return writes;
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Idle, one command leaves at the end of its turn; then, busy, three commands issued in three later turns
+ * wait for the gap and leave together in one write.
+ */
+async function expectGap(redis: Redis, writes: number[], gapMs: number, prefix: string): Promise<void> {
+  await sleep(gapMs + 50); // idle: the connection's last write is older than the gap
+  const before = writes.length;
+
+  const first = redis.set(`${prefix}:a`, '1');
+  await nextTurn();
+  expect(writes).toHaveLength(before + 1); // idle: sent at the end of its turn, no wait
+  await first;
+
+  // Busy now (the last write is younger than the gap): three commands from three turns wait for it.
+  const held: Promise<unknown>[] = [redis.set(`${prefix}:b`, '2')];
+  await nextTurn();
+  held.push(redis.incr(`${prefix}:n`));
+  await nextTurn();
+  held.push(redis.get(`${prefix}:a`));
+  await nextTurn();
+  expect(writes).toHaveLength(before + 1);
+
+  expect(await Promise.all(held)).toEqual(['OK', 1, '1']);
+  expect(writes).toHaveLength(before + 2); // all three in one write
+  // setTimeout may round the wait down by a fraction of a millisecond, never more.
+  expect(writes[before + 1]! - writes[before]!).toBeGreaterThanOrEqual(gapMs - 2);
+}
+
 describe('REDIS_WRITE_GAP_MS', () => {
-  it('writes at once when idle, then holds the commands of later turns until the gap has passed, in one write', async () => {
-    const gapMs = 200;
-    const { redis, writes } = await countedClient(gapMs);
-    await sleep(gapMs + 50); // idle: the connection's last write is older than the gap
+  const GAP_MS = 200;
 
-    const first = redis.set('gap:a', '1');
-    await nextTurn();
-    expect(writes).toHaveLength(1); // idle: sent at the end of its turn, no wait
-    await first;
+  it('writes at once when idle, then holds the commands of later turns until the gap has passed, in one write; again after a reconnect', async () => {
+    const redis = createRedisClient(server.url, options(GAP_MS));
+    clients.push(redis);
+    await expectGap(redis, await countWrites(redis), GAP_MS, 'url');
 
-    // Busy now (the last write is < 200 ms old): three commands from three turns wait for the gap.
-    const held: Promise<unknown>[] = [redis.set('gap:b', '2')];
-    await nextTurn();
-    held.push(redis.incr('gap:n'));
-    await nextTurn();
-    held.push(redis.get('gap:a'));
-    await nextTurn();
-    expect(writes).toHaveLength(1);
-
-    expect(await Promise.all(held)).toEqual(['OK', 1, '1']);
-    expect(writes).toHaveLength(2); // all three in one write
-    // setTimeout may round the wait down by a fraction of a millisecond, never more.
-    expect(writes[1]! - writes[0]!).toBeGreaterThanOrEqual(gapMs - 2);
+    // A reconnect opens a new socket: it is batched too.
+    const reconnected = new Promise((resolve) => redis.once('ready', resolve));
+    redis.disconnect(true);
+    await reconnected;
+    await expectGap(redis, await countWrites(redis), GAP_MS, 'again');
   });
 
   it('with a gap of 0 writes once per turn of the event loop, as before the gap existed', async () => {
-    const { redis, writes } = await countedClient(0);
+    const redis = createRedisClient(server.url, options(0));
+    clients.push(redis);
+    const writes = await countWrites(redis);
     const sameTurn = [redis.set('zero:a', '1'), redis.set('zero:b', '2')];
     await nextTurn();
     expect(writes).toHaveLength(1); // one turn's commands share a write
@@ -84,5 +112,28 @@ describe('REDIS_WRITE_GAP_MS', () => {
     await nextTurn();
     expect(writes).toHaveLength(2); // the next turn's command is not held
     expect(await Promise.all([...sameTurn, laterTurn])).toEqual(['OK', 'OK', '1']);
+  });
+
+  describe('through Sentinel', () => {
+    let topology: SentinelTopology;
+    beforeAll(async () => {
+      topology = await startSentinelTopology();
+    }, 60_000);
+    afterAll(async () => {
+      await topology?.stop();
+    });
+
+    it('batches the writes to the primary the sentinels name the same way', async () => {
+      const sentinel = {
+        sentinels: topology.sentinels,
+        name: topology.name,
+        sentinelPassword: undefined,
+        password: undefined,
+      };
+      const redis = createRedisSentinelClient(sentinel, options(GAP_MS));
+      clients.push(redis);
+      await expectGap(redis, await countWrites(redis), GAP_MS, 'sentinel');
+      expect(await redis.role()).toContain('master');
+    });
   });
 });

@@ -63,11 +63,10 @@ function pickClient(
   const options = { commandTimeoutMs: store.commandTimeoutMs, logger: deps.logger, name };
   if (store.redisClusterNodes !== undefined)
     return { redis: createRedisClusterClient(store.redisClusterNodes, options), owned: true };
+  // Standalone connections (a URL, or the primary the sentinels name) batch their writes.
+  const batched = { ...options, writeGapMs: store.writeGapMs ?? 0 };
   if (store.redisSentinel !== undefined)
-    return { redis: createRedisSentinelClient(store.redisSentinel, options), owned: true };
-  if (store.redisUrl !== undefined) {
-    const writeGapMs = store.writeGapMs ?? 0;
-    return { redis: createRedisClient(store.redisUrl, { ...options, writeGapMs }), owned: true };
-  }
+    return { redis: createRedisSentinelClient(store.redisSentinel, batched), owned: true };
+  if (store.redisUrl !== undefined) return { redis: createRedisClient(store.redisUrl, batched), owned: true };
   return undefined;
 }
