@@ -68,8 +68,9 @@ export interface GatewayConfig {
     readonly redisSentinel: RedisSentinelConfig | undefined;
     readonly commandTimeoutMs: number;
     /**
-     * REDIS_WRITE_GAP_MS (default 3): a busy store connection (REDIS_URL) writes at most once per this many
-     * ms, so the commands of several turns share a write. Optional for configs built by hand: absent = 0.
+     * REDIS_WRITE_GAP_MS (default 3): a busy store connection (REDIS_URL or Sentinel) writes at most once
+     * per this many ms, so the commands of several turns share a write. Optional for configs built by hand:
+     * absent = 0.
      */
     readonly writeGapMs?: number;
     /**
