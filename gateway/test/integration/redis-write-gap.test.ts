@@ -13,22 +13,12 @@ import { createRedisClient, type Redis, type RedisClientOptions } from '../../sr
 import { createRedisSentinelClient } from '../../src/infra/redis-sentinel.ts';
 import {
   eventually,
-  startRedis,
   startSentinelTopology,
-  type RedisProcess,
+  useRedisServer,
   type SentinelTopology,
 } from '../support/redis.ts';
 
-let server: RedisProcess;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(async () => {
-  for (const client of clients) client.disconnect();
-  await server.stop();
-});
+const server = useRedisServer();
 
 const options = (writeGapMs: number): RedisClientOptions => ({
   commandTimeoutMs: 2000,
@@ -90,8 +80,7 @@ describe('REDIS_WRITE_GAP_MS', () => {
   const GAP_MS = 200;
 
   it('writes at once when idle, then holds the commands of later turns until the gap has passed, in one write; again after a reconnect', async () => {
-    const redis = createRedisClient(server.url, options(GAP_MS));
-    clients.push(redis);
+    const redis = server.track(createRedisClient(server.url, options(GAP_MS)));
     await expectGap(redis, await countWrites(redis), GAP_MS, 'url');
 
     // A reconnect opens a new socket: it is batched too.
@@ -102,8 +91,7 @@ describe('REDIS_WRITE_GAP_MS', () => {
   });
 
   it('with a gap of 0 writes once per turn of the event loop, as before the gap existed', async () => {
-    const redis = createRedisClient(server.url, options(0));
-    clients.push(redis);
+    const redis = server.track(createRedisClient(server.url, options(0)));
     const writes = await countWrites(redis);
     const sameTurn = [redis.set('zero:a', '1'), redis.set('zero:b', '2')];
     await nextTurn();
@@ -130,8 +118,7 @@ describe('REDIS_WRITE_GAP_MS', () => {
         sentinelPassword: undefined,
         password: undefined,
       };
-      const redis = createRedisSentinelClient(sentinel, options(GAP_MS));
-      clients.push(redis);
+      const redis = server.track(createRedisSentinelClient(sentinel, options(GAP_MS)));
       await expectGap(redis, await countWrites(redis), GAP_MS, 'sentinel');
       expect(await redis.role()).toContain('master');
     });

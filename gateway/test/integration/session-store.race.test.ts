@@ -5,10 +5,10 @@
  * the harness can tell. Check-then-create: the connection limit under concurrent attaches, store vs naive.
  */
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisClient, type Redis } from '../../src/infra/redis.ts';
 import { RedisSessionStore } from '../../src/session/index.ts';
-import { startRedis, eventually, type RedisProcess } from '../support/redis.ts';
+import { eventually, useRedisServer } from '../support/redis.ts';
 
 /** Far above what these tests join: the room limit has its own test. */
 const MAX_ROOMS = 10_000;
@@ -19,20 +19,10 @@ const IAT = 1_700_000_000;
 const logger = pino({ level: 'silent' });
 const ROOMS_PER_NODE = 500;
 
-let server: RedisProcess;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(async () => {
-  for (const client of clients) client.disconnect();
-  await server.stop();
-});
+const server = useRedisServer();
 
 async function connect(name: string): Promise<Redis> {
-  const client = createRedisClient(server.url, { commandTimeoutMs: 5000, logger, name });
-  clients.push(client);
+  const client = server.track(createRedisClient(server.url, { commandTimeoutMs: 5000, logger, name }));
   await eventually(() => client.ping());
   return client;
 }
