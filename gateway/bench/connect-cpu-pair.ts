@@ -12,10 +12,10 @@
  * A run whose ramp failed a step (p99 over 1 s: the machine was busy) stops early and is left out: an
  * overloaded node's CPU per connect is not the setting's.
  */
-import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { processCpuMs, redisCpuMs } from './cpu-usage.ts';
 import { baseEnv, startGatewayProcess, type GatewayProcess } from '../../dev/gateway-process.ts';
 import { startRedis } from '../../dev/redis.ts';
 
@@ -38,21 +38,10 @@ const envOf = (spec: string): Record<string, string> =>
       .filter((kv) => kv.includes('='))
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
-const processCpuMs = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
-};
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
 
 const redis = await startRedis();
 const probe = new Redis(redis.url);
-const redisCpuMs = async (): Promise<number> => {
-  const info = await probe.info('cpu');
-  const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]);
-  const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
-  return (user + sys) * 1000;
-};
 const common = baseEnv({ REDIS_URL: redis.url, HANDSHAKES_PER_SECOND: '1000000', CORS_ORIGINS: '*' });
 const sides: Record<'A' | 'B', GatewayProcess> = {
   A: await startGatewayProcess({ ...common, NODE_ID: 'a', ...envOf(values.a) }, undefined, {
@@ -69,7 +58,7 @@ try {
   for (let round = 0; round <= Number(values.rounds); round++) {
     for (const side of round % 2 === 1 ? (['B', 'A'] as const) : (['A', 'B'] as const)) {
       const gw = sides[side];
-      const [cpu0, redis0] = [processCpuMs(gw.pid), await redisCpuMs()];
+      const [cpu0, redis0] = [processCpuMs(gw.pid), await redisCpuMs(probe)];
       const out = spawnSync(
         'npm',
         [
@@ -94,7 +83,7 @@ try {
       ).stdout;
       const connects = Number(/connects=(\d+)/.exec(out)?.[1] ?? NaN);
       const nodeMs = (processCpuMs(gw.pid) - cpu0) / connects;
-      const redisMs = ((await redisCpuMs()) - redis0) / connects;
+      const redisMs = ((await redisCpuMs(probe)) - redis0) / connects;
       const complete = connects === STEPS * STEP_SECONDS * Number(values.rate);
       const counted = round > 0 && complete;
       if (counted) {

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { processCpuMs } from './cpu-usage.ts';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
 import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
 import { startPlain } from '../../dev/local-cluster.ts';
@@ -59,14 +60,6 @@ const median = (xs: number[]): number =>
     0.5,
   );
 
-/** CPU time (user + system) the process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  // Fields 14 and 15 of /proc/<pid>/stat, counted after the command name (which may contain spaces).
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 /**
  * write(2)-family system calls the process has made so far (/proc/<pid>/io `syscw`). On loopback a write
  * also costs the writer the receiver's TCP path, so writes per connect explain much of its CPU (§11).
@@ -82,7 +75,7 @@ async function connectAll(
   name: string,
   serverPid: number,
 ): Promise<{ phase: Phase; clients: LeanClient[] }> {
-  const cpuBefore = cpuMs(serverPid);
+  const cpuBefore = processCpuMs(serverPid);
   const writesBefore = writeCalls(serverPid);
   const latencies: number[] = [];
   const clients: LeanClient[] = [];
@@ -109,7 +102,7 @@ async function connectAll(
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
-  const cpu = cpuMs(serverPid) - cpuBefore;
+  const cpu = processCpuMs(serverPid) - cpuBefore;
   const writes = writeCalls(serverPid) - writesBefore;
   latencies.sort((a, b) => a - b);
   return {
@@ -135,13 +128,13 @@ async function closeAll(
   settle: () => Promise<void>,
   serverPid: number,
 ): Promise<{ cpuMs: number; writes: number }> {
-  const before = cpuMs(serverPid);
+  const before = processCpuMs(serverPid);
   const writesBefore = writeCalls(serverPid);
   for (const c of clients) c.close();
   await settle();
   const n = Math.max(1, clients.length);
   return {
-    cpuMs: (cpuMs(serverPid) - before) / n,
+    cpuMs: (processCpuMs(serverPid) - before) / n,
     writes: (writeCalls(serverPid) - writesBefore) / n,
   };
 }

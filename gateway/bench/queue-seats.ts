@@ -25,11 +25,11 @@
  *   the admit script).
  * Prints a markdown table.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { processCpuMs, redisCpuMs } from './cpu-usage.ts';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
 import { createRedisClient } from '../src/infra/redis.ts';
 import { RedisClaimStore } from '../src/session/redis-claim-store.ts';
@@ -98,21 +98,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
   const value = await fn();
   return [value, performance.now() - t];
-}
-
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  // Fields 14 and 15 of /proc/<pid>/stat, counted after the command name (which may contain spaces).
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** Redis' own CPU so far (INFO cpu: used_cpu_user + used_cpu_sys), in ms. */
-async function redisCpuMs(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const read = (field: string) => Number(new RegExp(`${field}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
-  return (read('used_cpu_user') + read('used_cpu_sys')) * 1000;
 }
 
 /**
@@ -184,13 +169,13 @@ async function main(): Promise<void> {
    */
   const costOf = async (name: string, loop: () => Promise<Row>): Promise<Row> => {
     await raw.config('RESETSTAT');
-    const before = { gw: cpuMs(gw.pid), redis: await redisCpuMs(raw), bench: process.cpuUsage() };
+    const before = { gw: processCpuMs(gw.pid), redis: await redisCpuMs(raw), bench: process.cpuUsage() };
     const row = await loop();
     const redisMs = (await redisCpuMs(raw)) - before.redis;
     const benchUs = process.cpuUsage(before.bench);
     const per = (ms: number) => ((1000 * ms) / Math.max(1, row.ops)).toFixed(1);
     costs.push(
-      `- ${name}: ${row.ops} ops; µs CPU per op: gateway ${per(cpuMs(gw.pid) - before.gw)}, Redis ${per(redisMs)}, bench ${per((benchUs.user + benchUs.system) / 1000)}; Redis: ${await commandStats(raw, row.ops)}`,
+      `- ${name}: ${row.ops} ops; µs CPU per op: gateway ${per(processCpuMs(gw.pid) - before.gw)}, Redis ${per(redisMs)}, bench ${per((benchUs.user + benchUs.system) / 1000)}; Redis: ${await commandStats(raw, row.ops)}`,
     );
     return row;
   };

@@ -15,6 +15,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
+import { redisCpuMs } from './cpu-usage.ts';
 import { startRedis } from '../../dev/redis.ts';
 import { createRedisClient } from '../src/infra/redis.ts';
 import { RedisClaimStore } from '../src/session/redis-claim-store.ts';
@@ -82,20 +83,20 @@ async function inBatches(n: number, fn: (i: number) => Promise<unknown>): Promis
   for (let i = 0; i < n; i += 500)
     await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, j) => fn(i + j)));
 }
-async function redisCpuMs(): Promise<number> {
-  const info = await raw.info('cpu');
-  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return (field('used_cpu_sys') + field('used_cpu_user')) * 1000;
-}
 async function round(
   mode: SweepMode,
 ): Promise<{ ms: number; commands: number; redisMs: number; lapsed: number }> {
-  const cpu = await redisCpuMs();
+  const cpu = await redisCpuMs(raw);
   const before = sent;
   const started = performance.now();
   const result = await sweepClaims(context, mode);
   const ms = performance.now() - started;
-  return { ms, commands: sent - before, redisMs: (await redisCpuMs()) - cpu, lapsed: result.lapsed.length };
+  return {
+    ms,
+    commands: sent - before,
+    redisMs: (await redisCpuMs(raw)) - cpu,
+    lapsed: result.lapsed.length,
+  };
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 async function idle(mode: SweepMode) {
