@@ -53,7 +53,7 @@ import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { readUserClaims } from './redis/user-claims.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
-import { asInt } from './redis/replies.ts';
+import { asArray, asInt, unexpected } from './redis/replies.ts';
 import {
   DurableLanes,
   notDurableError,
@@ -81,6 +81,11 @@ type HoldKeys = Parameters<Scripts['seatUnhold']>[0];
 
 /** Users one admit call may admit. */
 const MAX_ADMIT = 10_000;
+/**
+ * Users per queuePositions script: each costs Redis one ZRANK (~1 µs), so one call holds Redis for about a
+ * millisecond at most, while a node watching 5,000 queued users sends 5 commands instead of 5,001.
+ */
+const POSITIONS_PER_CALL = 1000;
 /** Every this many sweep rounds (and the first), the sweep walks every event (redis/claim-sweep.ts). */
 const WALK_EVERY_ROUNDS = 60;
 
@@ -176,18 +181,24 @@ export class RedisClaimStore extends RedisStore implements ClaimStore {
     userIds: readonly UserId[],
   ): Promise<{ size: number; positions: Map<UserId, number> }> {
     return this.run('queuePositions', async () => {
-      const queue = this.eventKeys(eventId).queue;
-      // One pipeline: ZCARD and a ZRANK per user, one round trip whatever the count.
-      const pipeline = this.redis.pipeline();
-      pipeline.zcard(queue);
-      for (const userId of userIds) pipeline.zrank(queue, userId);
-      const replies = (await pipeline.exec()) ?? [];
+      const queue = { queue: this.eventKeys(eventId).queue };
+      // One script per POSITIONS_PER_CALL users, all sent at once: one round trip whatever the count.
+      const chunks: (readonly UserId[])[] = [];
+      for (let i = 0; i < userIds.length; i += POSITIONS_PER_CALL)
+        chunks.push(userIds.slice(i, i + POSITIONS_PER_CALL));
+      if (chunks.length === 0) chunks.push([]);
+      const replies = await Promise.all(chunks.map((ids) => this.scripts.queuePositions(queue, ids)));
       const positions = new Map<UserId, number>();
       let size = 0;
-      replies.forEach(([err, value], i) => {
-        if (err) throw err;
-        if (i === 0) size = asInt('zcard', value);
-        else if (typeof value === 'number') positions.set(userIds[i - 1]!, value + 1);
+      replies.forEach((reply, c) => {
+        const values = asArray('queuePositions', reply);
+        const ids = chunks[c]!;
+        if (values.length !== ids.length + 1) throw unexpected('queuePositions', reply);
+        if (c === 0) size = asInt('queuePositions', values[0]);
+        ids.forEach((userId, i) => {
+          const position = asInt('queuePositions', values[i + 1]);
+          if (position > 0) positions.set(userId, position);
+        });
       });
       return { size, positions };
     });

@@ -167,6 +167,26 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       expect(await codeOf(s!.joinQueue('u1', 'missing'))).toBe('EVENT_UNKNOWN');
     });
 
+    it('reads the positions of thousands of users at once, the same in both stores', async () => {
+      // More users than one Redis queuePositions script takes (1,000), so the batches must line up.
+      const [s] = await harness.open();
+      await s!.defineEvent('big', def());
+      const queued = Array.from({ length: 2500 }, (_, i) => `b${i}`);
+      for (const userId of queued) await s!.joinQueue(userId, 'big');
+      await s!.leaveQueue('b0', 'big');
+      await s!.leaveQueue('b1999', 'big');
+      const asked = [...queued.slice().reverse(), 'nobody', '__proto__'];
+      const { size, positions } = await s!.queuePositions('big', asked);
+      expect(size).toBe(2498);
+      expect(positions.size).toBe(2498);
+      expect(positions.get('b1')).toBe(1);
+      expect(positions.get('b1998')).toBe(1998);
+      expect(positions.get('b2000')).toBe(1999);
+      expect(positions.get('b2499')).toBe(2498);
+      expect(positions.has('b0') || positions.has('b1999') || positions.has('nobody')).toBe(false);
+      expect((await s!.queuePositions('big', [])).size).toBe(2498);
+    });
+
     it('admits in queue order by count; an admitted user who joins again is told the admission', async () => {
       const [s] = await harness.open();
       await s!.defineEvent('a', def());

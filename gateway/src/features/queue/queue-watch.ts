@@ -1,6 +1,6 @@
 /**
  * The throttled `queue:position` pushes of one node. The node watches only its own locally connected
- * queued users; once per interval, per event, it reads their positions in one pipelined round trip and
+ * queued users; once per interval, per event, it reads their positions in one round trip and
  * pushes (to this node's sockets only) just the positions that changed. So a user hears at most one
  * `queue:position` per event per interval, and a 10,000-person queue costs each node one round trip per
  * event per interval, sized by its own share of the queue.
@@ -53,7 +53,7 @@ export class QueueWatch {
   }
 
   /**
-   * One round: per watched event, one pipelined read; `push` is called for each changed position. Users no
+   * One round: per watched event, one read (one round trip); `push` is called for each changed position. Users no
    * longer queued (admitted, left elsewhere, dropped) stop being watched. Returns the number of pushes.
    */
   async tick(store: ClaimStore, push: (userId: UserId, place: QueuePlace) => void): Promise<number> {

@@ -135,6 +135,8 @@ const SCRIPTS = {
     [checkMs: number, userAlivePairs: readonly (string | number)[]]
   >(EVENT_KEY_PARTS, true),
   userState: script<typeof EVENT_KEY_PARTS, [userId: string]>(EVENT_KEY_PARTS, true),
+  // Event slot, the queue alone (lua/): the positions the queue feature pushes.
+  queuePositions: script<readonly ['queue'], [userIds: Seats]>(['queue']),
 };
 
 type Specs = typeof SCRIPTS;
