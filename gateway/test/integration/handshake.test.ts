@@ -126,6 +126,19 @@ describe('handshake', () => {
     expect(after).toMatch(/stayline_nodejs_eventloop_lag_seconds/);
     expect(after).not.toMatch(/metrics-user/);
   });
+
+  it('serves only the named families with ?name[]=, and refuses a bad filter with BAD_REQUEST', async () => {
+    const res = await fetch(
+      `${gw.url}/metrics?name[]=stayline_handshakes_total&name[]=stayline_process_cpu_seconds_total`,
+    );
+    expect(res.status).toBe(200);
+    const families = [...(await res.text()).matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
+    expect(families).toEqual(['stayline_process_cpu_seconds_total', 'stayline_handshakes_total']);
+    const tooMany = Array.from({ length: 65 }, (_, i) => `name[]=m${i}`).join('&');
+    const refused = await fetch(`${gw.url}/metrics?${tooMany}`);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+  });
 });
 
 describe('origin check', () => {

@@ -1,12 +1,15 @@
 /**
  * The operator routes of a node, no token needed: `GET /healthz` (alive), `GET /readyz` (200 when ready,
- * 503 with the failing checks otherwise: readiness.ts) and `GET /metrics` (Prometheus text).
+ * 503 with the failing checks otherwise: readiness.ts) and `GET /metrics` (Prometheus text; `?name[]=` for
+ * some families only).
  */
 import express, { type Router } from 'express';
+import { wireError } from '@stayline/client-sdk/protocol';
 import type { Logger } from '../../infra/logger.ts';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.ts';
 import type { Readiness } from './readiness.ts';
-import { serviceErrorHandler } from './service-errors.ts';
+import { scrapeFilter, scrapeText } from '../../metrics/scrape.ts';
+import { sendWireError, serviceErrorHandler } from './service-errors.ts';
 
 export interface HealthRoutesDeps {
   metrics: GatewayMetrics;
@@ -31,8 +34,11 @@ export function createHealthRoutes(deps: HealthRoutesDeps): Router {
     }, next);
   });
 
-  router.get('/metrics', (_req, res, next) => {
-    deps.metrics.registry.metrics().then((text) => {
+  // `?name[]=...` reads only those families (metrics/scrape.ts): a cheap scrape for frequent pollers.
+  router.get('/metrics', (req, res, next) => {
+    const filter = scrapeFilter(new URL(req.originalUrl, 'http://localhost').searchParams);
+    if ('error' in filter) return sendWireError(res, wireError('BAD_REQUEST', filter.error));
+    scrapeText(deps.metrics.registry, filter.names).then((text) => {
       res.type(deps.metrics.registry.contentType).send(text);
     }, next);
   });
