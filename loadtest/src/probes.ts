@@ -37,9 +37,9 @@ export interface Limiter {
 }
 
 /**
- * The three families read below, asked for by name: a full scrape costs a node with 5,000 sockets ~30 ms of
- * CPU (prom-client lists every open fd and handle), once a second, which the stock nodes of a baseline do not
- * pay (docs/benchmarks.md §6a). A gateway that predates the filter ignores it and sends everything.
+ * The three families read below, asked for by name: a full scrape costs a node with 5,000 sockets ~10 ms of
+ * CPU (prom-client lists every open fd and handle; gateway/bench/scrape-cost.ts), once a second, which the
+ * stock nodes of a baseline do not pay. A gateway that predates the filter ignores it and sends everything.
  */
 const SCRAPED = [
   'stayline_handshakes_total',
