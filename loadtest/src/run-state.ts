@@ -13,6 +13,11 @@ export class RunState {
   readonly connectLatency = new LatencyByLabel();
   /** Drop noticed (or storm caused) → session:restored again. */
   readonly restoreLatency = new Latency();
+  /**
+   * The attempt that restored a dropped client: its start → session:restored. What the herd adds to each
+   * connect, apart from the backoff wait before it (drop → restored is both).
+   */
+  readonly reconnectLatency = new Latency();
   readonly ackLatency = new LatencyByLabel();
   readonly errors = new Map<string, number>();
   readonly mismatches = new Map<MismatchKind, number>();
@@ -71,7 +76,10 @@ export class RunState {
           this.timeline.connected(r.t, r.ms, r.closing !== true);
         } else {
           this.timeline.connected(r.t, since ?? r.ms);
-          if (since !== undefined) this.restoreLatency.record(since);
+          if (since !== undefined) {
+            this.restoreLatency.record(since);
+            this.reconnectLatency.record(r.ms);
+          }
           this.restoredAt.set(r.id, r.t);
         }
         this.downSince.delete(r.id);

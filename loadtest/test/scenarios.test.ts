@@ -47,6 +47,10 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
       mismatches: 0,
     });
     expect(r.report?.latency['drop → session:restored']?.count).toBe(50);
+    // The attempt that came back starts after the drop, so it never takes longer than drop → restored.
+    const reconnect = r.report?.latency['reconnect after the storm (attempt → session:restored)'];
+    expect(reconnect?.count).toBe(50);
+    expect(reconnect?.max).toBeLessThanOrEqual(r.report?.latency['drop → session:restored']?.max ?? 0);
     expect(r.report?.latency['ack room:join']?.count).toBe(100);
     expect(r.report?.slo.pass).toBe(true);
     expect(r.html).toContain('<svg');

@@ -23,6 +23,8 @@ export interface StockStormResult {
   t100?: number;
   /** Per client, drop → ready. */
   latency: LatencySummary;
+  /** Per client, the attempt that came back: its start → ready. */
+  reconnect: LatencySummary;
 }
 
 export async function runStockStorm(
@@ -95,6 +97,7 @@ export async function runStockStorm(
       ...(t99 === undefined ? {} : { t99 }),
       ...(t100 === undefined ? {} : { t100 }),
       latency: state.restoreLatency.summary(),
+      reconnect: state.reconnectLatency.summary(),
     };
   } finally {
     stopNodes();
