@@ -1,8 +1,8 @@
 /**
  * Benchmark helper, preloaded into a gateway under measurement (`NODE_OPTIONS='--import tsx --import <this
  * file>'`, as mem-probe.ts): Node 20 refuses `--cpu-prof` in NODE_OPTIONS, so this starts the V8 profiler
- * itself on SIGUSR2 and, when the process exits (a SIGTERM drain ends in `process.exit`), writes a `.cpuprofile` (the
- * format Chrome DevTools and speedscope read) to CPU_PROFILE_DIR. Diagnosis only.
+ * itself on SIGUSR2 and, on a second SIGUSR2 or when the process exits (a SIGTERM drain ends in `process.exit`),
+ * writes a `.cpuprofile` (the format Chrome DevTools and speedscope read) to CPU_PROFILE_DIR. Diagnosis only.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -16,12 +16,21 @@ if (dir !== undefined) {
   session.post('Profiler.setSamplingInterval', { interval: 100 });
   session.post('Profiler.enable');
   // Started on SIGUSR2 rather than at load: starting it while tsx's loader is still compiling the gateway
-  // hung the start (seen here), and a profile of just the measured loop is what we want anyway.
-  process.once('SIGUSR2', () => session.post('Profiler.start'));
-  // An in-thread session answers synchronously, so this completes inside the 'exit' handler.
-  process.on('exit', () => {
+  // hung the start (seen here), and a profile of just the measured loop is what we want anyway. A second
+  // SIGUSR2 stops it and writes the profile (the load tester's storm ends its window that way).
+  let running = false;
+  const write = (): void => {
+    if (!running) return;
+    running = false;
+    // An in-thread session answers synchronously, so this also completes inside the 'exit' handler.
     session.post('Profiler.stop', (err, result) => {
       if (err === null) writeFileSync(join(dir, `${process.pid}.cpuprofile`), JSON.stringify(result.profile));
     });
+  };
+  process.on('SIGUSR2', () => {
+    if (running) return write();
+    running = true;
+    session.post('Profiler.start');
   });
+  process.on('exit', write);
 }

@@ -50,6 +50,10 @@ function common(cmd: Command): Command {
       'run the started gateways from gateway/dist (built first), as production does, not through tsx',
       false,
     )
+    .option(
+      '--profile-nodes <dir>',
+      'with --start-cluster: the gateways can write CPU profiles to <dir> (a storm profiles its survivors from the kill until every client is back)',
+    )
     .option('--jwt-secret <secret>', 'HS256 secret to mint tokens with (default: $JWT_SECRET)')
     .option('--tokens-file <path>', 'read tokens, one per line, instead of minting')
     .option('--token-ttl <seconds>', 'lifetime of minted tokens', '3600')

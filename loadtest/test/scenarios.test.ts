@@ -57,12 +57,33 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
   });
 
   it('storm --kill drops exactly the third of the clients on the killed node and restores them elsewhere', async () => {
-    const r = await runCli(['storm', '--start-cluster', '3', '--clients', '60', '--kill', '--no-baseline']);
+    const profiles = join(dir, 'profiles');
+    const r = await runCli([
+      'storm',
+      '--start-cluster',
+      '3',
+      '--clients',
+      '60',
+      '--kill',
+      '--no-baseline',
+      '--profile-nodes',
+      profiles,
+    ]);
     expect(r.code, r.output).toBe(0);
     // Client i starts on node i % 3; node 0 is killed.
     expect(r.report?.counts).toMatchObject({ dropped: 20, restored: 20, neverRestored: 0, mismatches: 0 });
     // Read from the two survivors' own /metrics, not from the tester's attempts.
     expect(r.report?.counts['peakHandshakesPerSecondServedBySurvivors']).toBeGreaterThan(0);
+    // --profile-nodes: each survivor wrote a CPU profile of the storm window, named by its pid.
+    const note = r.report?.notes.find((n) => n.startsWith('CPU profiles of nodes '));
+    const pids = /nodes ([\d, ]+):/.exec(note ?? '')?.[1]?.split(', ') ?? [];
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) {
+      const profile = JSON.parse(readFileSync(join(profiles, `${pid}.cpuprofile`), 'utf8')) as {
+        samples: number[];
+      };
+      expect(profile.samples.length).toBeGreaterThan(0);
+    }
   });
 
   it('storm --drain (SIGTERM) moves the drained node’s sessions elsewhere with their rooms', async () => {

@@ -5,6 +5,9 @@
  * Ctrl-C, and the whole run is bounded by --max-seconds.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultPolicy } from '../backoff.ts';
 import { startLocalCluster, type LocalCluster } from '../../../dev/local-cluster.ts';
 import { writeHtml } from '../report/html.ts';
@@ -13,6 +16,19 @@ import { parseSlo } from '../report/slo.ts';
 import type { Context } from '../scenarios/context.ts';
 import { tokenSourceFromFile, type TokenSource } from '../tokens.ts';
 import type { CommonOptions } from './options.ts';
+
+/**
+ * The environment that preloads gateway/bench/cpu-profile.ts into the started gateways (Node 20 refuses
+ * `--cpu-prof` in NODE_OPTIONS): each starts V8's profiler on its first SIGUSR2 and writes
+ * `<dir>/<pid>.cpuprofile` on the second, or when it exits.
+ */
+function profilingEnv(dir: string): Record<string, string> {
+  const absolute = resolve(dir);
+  mkdirSync(absolute, { recursive: true });
+  const preload = fileURLToPath(new URL('../../../gateway/bench/cpu-profile.ts', import.meta.url));
+  // tsx resolves from the gateways' working directory, the repository root.
+  return { NODE_OPTIONS: `--import tsx --import ${preload}`, CPU_PROFILE_DIR: absolute };
+}
 
 /** Load only ever targets this machine: 127.0.0.0/8, ::1 or localhost. */
 export function isLoopback(host: string): boolean {
@@ -82,6 +98,7 @@ export async function execute(
       const env: Record<string, string> = { ...opts.clusterEnv };
       if (opts.pingIntervalMs !== undefined) env['PING_INTERVAL_MS'] = String(opts.pingIntervalMs);
       if (opts.pingTimeoutMs !== undefined) env['PING_TIMEOUT_MS'] = String(opts.pingTimeoutMs);
+      if (opts.profileNodes !== undefined) Object.assign(env, profilingEnv(opts.profileNodes));
       if (!opts.quiet) console.error(`starting redis-server and ${opts.startCluster} gateway node(s)...`);
       cluster = await startLocalCluster({
         nodes: opts.startCluster,
@@ -123,6 +140,7 @@ export async function execute(
       progress: !opts.quiet,
       thresholds: parseSlo(opts.slo),
       command: `npm run loadtest -- ${process.argv.slice(2).join(' ')}`,
+      profileNodes: opts.profileNodes !== undefined && cluster !== undefined,
       onCleanup: (fn) => cleanups.push(fn),
     };
     const report = await runner(ctx, { plainUrl });

@@ -74,6 +74,7 @@ export const commonSchema = z.object({
   clusterEnv: envPairs,
   plain: flag,
   compiled: flag,
+  profileNodes: z.string().optional(),
   jwtSecret: z.string().optional(),
   tokensFile: z.string().optional(),
   tokenTtl: int,

@@ -36,6 +36,11 @@ export interface Context {
   progress: boolean;
   thresholds: Map<SloMetric, number>;
   command: string;
+  /**
+   * The started gateways carry the CPU-profile preload (`--profile-nodes`): SIGUSR2 starts a node's
+   * profiler, a second SIGUSR2 writes the profile.
+   */
+  profileNodes?: boolean;
   /** Register a cleanup (ends processes by pid) for errors and Ctrl-C. */
   onCleanup(fn: () => void | Promise<void>): void;
 }

@@ -107,10 +107,12 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
   state.stormAt = stormAt;
   run.markers.push({ t: stormAt / 1000, label: o.mode });
   let survivors = ctx.urls;
+  let profiled: number[] = [];
   if (o.mode === 'kill' || o.mode === 'drain') {
     const node = ctx.cluster?.nodes[o.node];
     if (!node) throw new Error(`no node ${o.node}`);
     void node.kill(o.mode === 'kill' ? 'SIGKILL' : 'SIGTERM');
+    if (ctx.profileNodes) profiled = signalOthers(ctx.cluster, node.pid);
     survivors = ctx.urls.filter((u) => u !== node.url);
     ctx.urls = survivors; // probes stop scraping the dead node
   } else {
@@ -121,6 +123,10 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
     () => run.now() - stormAt > quietMs && state.droppedIds.size > 0 && state.downSince.size === 0,
     o.restoreTimeoutSeconds * 1000 + quietMs,
   );
+  // Every client is back (or the wait is over): the survivors' profiles end here (--profile-nodes).
+  for (const pid of profiled) signal(pid, 'SIGUSR2');
+  if (profiled.length > 0)
+    notes.push(`CPU profiles of nodes ${profiled.join(', ')}: from the kill until all were back`);
   const dropped = [...state.droppedIds];
   const restoredTimes = dropped
     .map((id) => state.restoredAt.get(id))
@@ -313,4 +319,20 @@ function peakServedAfter(samples: readonly ProbeSample[], fromMs: number, untilM
 
 function peakAfter(samples: { t: number; handshakes: number }[], fromMs: number): number {
   return Math.max(0, ...samples.filter((s) => s.t >= Math.floor(fromMs / 1000)).map((s) => s.handshakes));
+}
+
+/** Sends SIGUSR2 (start the CPU profiler) to every started node but `except`; returns their pids. */
+function signalOthers(cluster: Context['cluster'], except: number): number[] {
+  const pids = (cluster?.nodes ?? []).map((n) => n.pid).filter((pid) => pid !== except);
+  for (const pid of pids) signal(pid, 'SIGUSR2');
+  return pids;
+}
+
+/** A node that already exited cannot be profiled: nothing to do. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone
+  }
 }
