@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
+import { SCRAPED_QUERY } from '../../loadtest/src/probes.ts';
 import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
 import { startRedis } from '../../dev/redis.ts';
 import { signToken } from '../../dev/tokens.ts';
@@ -19,13 +20,6 @@ const { values } = parseArgs({
 });
 const clients = Number(values.clients);
 const scrapes = Number(values.scrapes);
-const FILTER = [
-  'stayline_handshakes_total',
-  'stayline_nodejs_eventloop_lag_p99_seconds',
-  'stayline_process_cpu_seconds_total',
-]
-  .map((name) => `name[]=${name}`)
-  .join('&');
 
 const redis = await startRedis();
 const env = baseEnv({ REDIS_URL: redis.url, HANDSHAKES_PER_SECOND: '1000000', LOG_LEVEL: 'info' });
@@ -59,7 +53,7 @@ try {
   };
   for (let round = 1; round <= 2; round++) {
     const full = await perScrape('');
-    const filtered = await perScrape(`?${FILTER}`);
+    const filtered = await perScrape(`?${SCRAPED_QUERY}`);
     console.log(
       `round ${round}, ${open.length} sockets: full scrape ${full.cpuMs.toFixed(1)} ms CPU (${full.bytes} bytes), filtered ${filtered.cpuMs.toFixed(1)} ms (${filtered.bytes} bytes)`,
     );

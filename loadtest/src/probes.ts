@@ -41,7 +41,7 @@ export interface Limiter {
  * CPU (prom-client lists every open fd and handle; gateway/bench/scrape-cost.ts), once a second, which the
  * stock nodes of a baseline do not pay. A gateway that predates the filter ignores it and sends everything.
  */
-const SCRAPED = [
+export const SCRAPED_QUERY = [
   'stayline_handshakes_total',
   'stayline_nodejs_eventloop_lag_p99_seconds',
   'stayline_process_cpu_seconds_total',
@@ -51,7 +51,7 @@ const SCRAPED = [
 
 async function scrape(url: string): Promise<{ lag: number; cpu: number; handshakes: number } | undefined> {
   try {
-    const res = await fetch(`${url}/metrics?${SCRAPED}`, { signal: AbortSignal.timeout(800) });
+    const res = await fetch(`${url}/metrics?${SCRAPED_QUERY}`, { signal: AbortSignal.timeout(800) });
     const text = await res.text();
     const num = (name: string): number =>
       Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
