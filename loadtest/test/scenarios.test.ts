@@ -86,6 +86,41 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
     }
   });
 
+  it('storm --kill --stock storms stock Socket.IO nodes the same way and reports the ratio and both attempts', async () => {
+    const r = await runCli([
+      'storm',
+      '--start-cluster',
+      '3',
+      '--clients',
+      '30',
+      '--ramp',
+      '200',
+      '--kill',
+      '--no-baseline',
+      '--policy',
+      'socketio',
+      '--stock',
+      'none',
+    ]);
+    expect(r.code, r.output).toBe(0);
+    // Node 0 of each cluster holds clients 0, 3, 6...: ten dropped on each side, all back.
+    expect(r.report?.counts).toMatchObject({
+      dropped: 10,
+      restored: 10,
+      stockDropped: 10,
+      stockRestored: 10,
+      stockNeverReady: 0,
+    });
+    const latency = r.report?.latency ?? {};
+    const stockDrop = latency['stock Socket.IO drop → ready (no auth)'];
+    const stockAttempt = latency['stock Socket.IO reconnect (attempt → ready)'];
+    expect(stockAttempt?.count).toBe(10);
+    expect(stockAttempt?.max).toBeLessThanOrEqual(stockDrop?.max ?? 0);
+    const ratio = r.report?.metrics['p99-restore-vs-stock'];
+    const restoreP99 = latency['drop → session:restored']?.p99 ?? NaN;
+    expect(ratio).toBe(Math.round((restoreP99 / (stockDrop?.p99 ?? NaN)) * 100) / 100);
+  });
+
   it('storm --drain (SIGTERM) moves the drained node’s sessions elsewhere with their rooms', async () => {
     const r = await runCli(['storm', '--start-cluster', '2', '--clients', '30', '--drain', '--no-baseline']);
     expect(r.code, r.output).toBe(0);
