@@ -25,18 +25,13 @@ const SMALL_FANOUT = [
   '--duration',
   '2',
 ];
+/** `storm` against `nodes` gateways it starts itself, with `clients` sessions and the given flags. */
+const clusterStorm = (nodes: number, clients: number, ...flags: string[]) =>
+  runCli(['storm', '--start-cluster', String(nodes), '--clients', String(clients), ...flags]);
+
 describe('loadtest scenarios (tiny scale, real gateways)', () => {
   it('storm --drop restores all 50 sessions with their rooms and passes its checks', async () => {
-    const r = await runCli([
-      'storm',
-      '--start-cluster',
-      '2',
-      '--clients',
-      '50',
-      '--drop',
-      '--rooms-per-client',
-      '2',
-    ]);
+    const r = await clusterStorm(2, 50, '--drop', '--rooms-per-client', '2');
     expect(r.code, r.output).toBe(0);
     expect(r.report?.counts).toMatchObject({
       clients: 50,
@@ -58,17 +53,7 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
 
   it('storm --kill drops exactly the third of the clients on the killed node and restores them elsewhere', async () => {
     const profiles = join(dir, 'profiles');
-    const r = await runCli([
-      'storm',
-      '--start-cluster',
-      '3',
-      '--clients',
-      '60',
-      '--kill',
-      '--no-baseline',
-      '--profile-nodes',
-      profiles,
-    ]);
+    const r = await clusterStorm(3, 60, '--kill', '--no-baseline', '--profile-nodes', profiles);
     expect(r.code, r.output).toBe(0);
     // Client i starts on node i % 3; node 0 is killed.
     expect(r.report?.counts).toMatchObject({ dropped: 20, restored: 20, neverRestored: 0, mismatches: 0 });
@@ -87,12 +72,9 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
   });
 
   it('storm --kill --stock storms stock Socket.IO nodes the same way and reports the ratio and both attempts', async () => {
-    const r = await runCli([
-      'storm',
-      '--start-cluster',
-      '3',
-      '--clients',
-      '30',
+    const r = await clusterStorm(
+      3,
+      30,
       '--ramp',
       '200',
       '--kill',
@@ -101,7 +83,7 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
       'socketio',
       '--stock',
       'none',
-    ]);
+    );
     expect(r.code, r.output).toBe(0);
     // Node 0 of each cluster holds clients 0, 3, 6...: ten dropped on each side, all back.
     expect(r.report?.counts).toMatchObject({
@@ -122,26 +104,23 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
   });
 
   it('storm --drain (SIGTERM) moves the drained node’s sessions elsewhere with their rooms', async () => {
-    const r = await runCli(['storm', '--start-cluster', '2', '--clients', '30', '--drain', '--no-baseline']);
+    const r = await clusterStorm(2, 30, '--drain', '--no-baseline');
     expect(r.code, r.output).toBe(0);
     // Client i starts on node i % 2; node 0 drains.
     expect(r.report?.counts).toMatchObject({ dropped: 15, restored: 15, neverRestored: 0, mismatches: 0 });
   });
 
   it('storm --blackhole is noticed by heartbeats only and every session comes back', async () => {
-    const r = await runCli([
-      'storm',
-      '--start-cluster',
-      '1',
-      '--clients',
-      '30',
+    const r = await clusterStorm(
+      1,
+      30,
       '--blackhole',
       '--no-baseline',
       '--ping-interval-ms',
       '1000',
       '--ping-timeout-ms',
       '1000',
-    ]);
+    );
     expect(r.code, r.output).toBe(0);
     expect(r.report?.counts).toMatchObject({
       dropped: 30,
@@ -285,17 +264,14 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
   const replayed = { users: 21, connectsInTrace: 41, attempts: 41, sessionsRestored: 41, errors: 0 };
 
   it('replay re-runs the connects of a trace the gateway wrote (CONNECTION_TRACE_FILE)', async () => {
-    const recorded = await runCli([
-      'storm',
-      '--start-cluster',
-      '1',
-      '--clients',
-      '20',
+    const recorded = await clusterStorm(
+      1,
+      20,
       '--drop',
       '--no-baseline',
       '--cluster-env',
       `CONNECTION_TRACE_FILE=${trace}`,
-    ]);
+    );
     expect(recorded.code, recorded.output).toBe(0);
     const lines = readFileSync(trace, 'utf8')
       .trim()
