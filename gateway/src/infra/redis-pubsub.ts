@@ -4,7 +4,12 @@
  *   SUBSCRIBE waits for the connection, and ioredis re-subscribes by itself after a reconnect);
  * - the adapter never catches a failed `publish`, and a fail-fast client rejects while Redis is down; that
  *   would be an unhandled rejection that kills Node. The publisher handed to the adapter catches, logs and
- *   counts each failed publish instead (the broadcast is lost, as it would be with any pub/sub outage).
+ *   counts each failed publish instead (the broadcast is lost, as it would be with any pub/sub outage);
+ * - nor a failed (un)subscribe: the subscriber's offline queue holds them while Redis is unreachable, and
+ *   closing the connection then rejects every one of them ("Connection is closed."), the adapter's
+ *   SUBSCRIBEs from its constructor and UNSUBSCRIBEs from its close() alike. A node that could not reach
+ *   Redis and was then stopped ended on unhandled rejections (the Sentinel TLS test without its CA caught
+ *   it, one run in four). The subscriber handed to the adapter catches and logs them.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisSentinelConfig } from '../config/index.ts';
@@ -16,6 +21,7 @@ import { sentinelOptions } from './redis-sentinel.ts';
 export interface PubSubClients {
   /** The publisher to hand to the adapter (publish never rejects unhandled). */
   pub: Redis | Cluster;
+  /** The subscriber to hand to the adapter ((un)subscribes never reject unhandled). */
   sub: Redis | Cluster;
   /** True on Redis Cluster: use the sharded adapter (SPUBLISH/SSUBSCRIBE, Redis 7+). */
   sharded: boolean;
@@ -34,10 +40,28 @@ export interface PubSubClients {
   close(): Promise<void>;
 }
 
-/** Wraps `client` so that its publish commands never reject unhandled: each failure is caught and counted. */
-function guardPublishes<T extends Redis | Cluster>(client: T, onError: (err: unknown) => void): T {
+/** The commands the adapter sends and never catches, by connection. */
+const PUBLISHES = ['publish', 'spublish'] as const;
+const SUBSCRIPTIONS = [
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+] as const;
+
+/**
+ * Wraps `client` so that the commands `names` never reject unhandled: each failure is caught and handed to
+ * `onError` (the promise the caller gets still rejects, for a caller that awaits it).
+ */
+function guardCommands<T extends Redis | Cluster>(
+  client: T,
+  names: readonly (keyof Redis & keyof Cluster)[],
+  onError: (err: unknown) => void,
+): T {
   const guarded = new Map<PropertyKey, unknown>();
-  for (const name of ['publish', 'spublish'] as const) {
+  for (const name of names) {
     guarded.set(name, (...args: unknown[]) => {
       const result = (client[name] as (...a: unknown[]) => Promise<unknown>)(...args);
       result.catch(onError);
@@ -186,9 +210,16 @@ function assemble<T extends Redis | Cluster>(
     options.onResubscribe();
     options.log.info('adapter subscriber reconnected and subscribed again');
   });
-  const pub = guardPublishes(rawPub, (err: unknown) => {
+  const pub = guardCommands(rawPub, PUBLISHES, (err: unknown) => {
     options.onPublishError();
     options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fanout publish failed');
+  });
+  let closing = false;
+  const adapterSub = guardCommands(sub, SUBSCRIPTIONS, (err: unknown) => {
+    // On close every pending (un)subscribe fails with the connection: expected, not worth a warning.
+    const message = err instanceof Error ? err.message : String(err);
+    if (closing) options.log.debug({ err: message }, 'adapter (un)subscribe dropped on close');
+    else options.log.warn({ err: message }, 'adapter (un)subscribe failed');
   });
   const listen = (channel: string, onMessage: (message: Buffer) => void): void => {
     const target = Buffer.from(channel);
@@ -204,7 +235,7 @@ function assemble<T extends Redis | Cluster>(
   };
   return {
     pub,
-    sub,
+    sub: adapterSub,
     sharded,
     listen: sharded ? undefined : listen,
     checkSubscriber() {
@@ -218,6 +249,7 @@ function assemble<T extends Redis | Cluster>(
           );
     },
     close() {
+      closing = true;
       rawPub.disconnect();
       sub.disconnect();
       return Promise.resolve();
