@@ -39,7 +39,9 @@ describe('the adapter over an unreachable Redis', () => {
           onResubscribe: () => undefined,
         },
       );
-      const io = new Server(createServer(), { adapter: createClusterAdapter(pubsub, 'test:') });
+      const adapter = createClusterAdapter(pubsub, 'test:');
+      if (adapter === undefined) throw new Error('Redis pub/sub clients give an adapter');
+      const io = new Server(createServer(), { adapter });
       // A few refused connects, while the adapter's SUBSCRIBEs wait in the offline queue.
       await new Promise((resolve) => setTimeout(resolve, 300));
       // As the gateway stops: socket.io first (the adapter unsubscribes), then the connections.
