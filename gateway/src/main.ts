@@ -86,29 +86,37 @@ async function main(): Promise<void> {
     config,
     config.auth.generatedDevSecret ? { seedEvents: demoEvents(config) } : {},
   );
-  const { port } = await gateway.listen();
+  const listening = gateway.listen();
+
+  // Installed before the node listens: a SIGTERM right after the "gateway listening" line (a rollout that
+  // stops a pod as it starts) used to find no handler and end the process without a drain. A signal during
+  // the start waits for the listen to settle, then closes.
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    gateway.log.info({ signal }, 'shutting down');
+    listening
+      .catch(() => undefined)
+      .then(() => gateway.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          gateway.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  const { port } = await listening;
   // Which code this node runs: the compiled gateway/dist (production, the image) or the sources via tsx.
   gateway.log.info(
     { entry: fileURLToPath(import.meta.url), compiled: import.meta.url.endsWith('.js') },
     'gateway code',
   );
   if (config.auth.generatedDevSecret) announceDevSecret(config, gateway.log, port);
-
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    if (closing) return;
-    closing = true;
-    gateway.log.info({ signal }, 'shutting down');
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        gateway.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((err: unknown) => {

@@ -3,7 +3,7 @@
  * factory, and the bounded zod building blocks of every request schema (bounded-schema.ts). It imports
  * config and errors only (and zod).
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { destination, pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -25,7 +25,17 @@ const REDACT_PATHS = [
   '*.sentinelPassword',
 ];
 
-/** A JSON logger bound to this node's id; child loggers add a `module` binding. */
+/**
+ * A JSON logger bound to this node's id; child loggers add a `module` binding. Without a destination it
+ * writes stdout synchronously, one write per line. Why not pino's default (asynchronous) stdout: it
+ * flushes what is still buffered from an 'exit' handler, retrying every failed write, and when stdout's
+ * reader is gone (a closed pipe: EPIPE) that retry never ends, so a node stopped by SIGTERM hung for good
+ * with its event loop blocked (`node gateway/dist/main.js | head -2`, then SIGTERM; sonic-boom's
+ * flushSync retries any error). Written synchronously, a failed line is known at once (pino then stops
+ * writing to the broken pipe) and nothing is left to flush at exit; a crash cannot lose its last lines
+ * either. At the default level the node logs a few lines per minute (refusals are sampled), so a write
+ * per line costs nothing measurable.
+ */
 export function createLogger(options: {
   level: string;
   nodeId: string;
@@ -37,7 +47,7 @@ export function createLogger(options: {
       base: { nodeId: options.nodeId },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
-    options.destination,
+    options.destination ?? destination({ dest: 1, sync: true }),
   );
   return base;
 }
