@@ -13,9 +13,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const gateway = join(root, 'gateway');
 const quiet = process.argv.includes('--quiet');
 const say = (line) => quiet || console.log(line);
-const run = (label, args) => {
+const run = (label, args, onFailure = () => undefined) => {
   const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
+    onFailure();
     console.error(`build failed: ${label}`);
     process.exit(1);
   }
@@ -34,7 +35,11 @@ if (!process.argv.includes('--gateway-only')) {
 const stage = join(gateway, `.dist-${process.pid}`);
 rmSync(stage, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-run('gateway (tsc)', [tsc, '-p', join(gateway, 'tsconfig.build.json'), '--outDir', stage]);
+// tsc writes its output even when it finds type errors: a failed build must not leave that stage behind
+// (lint and the tests' file globs would then find a stray copy of the gateway).
+run('gateway (tsc)', [tsc, '-p', join(gateway, 'tsconfig.build.json'), '--outDir', stage], () =>
+  rmSync(stage, { recursive: true, force: true }),
+);
 const walk = (dir) =>
   readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
