@@ -71,6 +71,12 @@ export interface LeanClientOptions {
 export interface ConnectOutcome {
   /** Milliseconds from opening the TCP connection to `session:restored` (or to the refusal). */
   ms: number;
+  /**
+   * Milliseconds from opening the TCP connection to the server's Engine.IO open packet: the node accepted
+   * the connection, read the upgrade and answered. In a herd, the part of `ms` spent waiting for the node
+   * to take the connection at all (its accept queue), apart from the Socket.IO CONNECT and the restore.
+   */
+  openMs?: number;
   /** The session:restored payload, or undefined when refused. */
   session?: unknown;
   /** The connect_error data, when refused. */
@@ -96,6 +102,7 @@ export class LeanClient {
    */
   connect(timeoutMs = 30_000): Promise<ConnectOutcome> {
     const started = performance.now();
+    let openMs: number | undefined;
     const wsUrl = `${this.options.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
     const ws = new WebSocket(wsUrl, {
       perMessageDeflate: false,
@@ -115,7 +122,7 @@ export class LeanClient {
         if (outcome instanceof Error) {
           ws.terminate();
           reject(outcome);
-        } else resolve(outcome);
+        } else resolve(openMs === undefined ? outcome : { ...outcome, openMs });
       };
       ws.on('message', (raw: WebSocket.RawData) => {
         const frame = Buffer.isBuffer(raw)
@@ -128,6 +135,7 @@ export class LeanClient {
           return ws.send(EIO_PONG);
         }
         if (type === EIO_OPEN) {
+          openMs = performance.now() - started;
           const open = JSON.parse(frame.slice(1)) as { pingInterval?: number; pingTimeout?: number };
           this.heartbeatMs = (open.pingInterval ?? 25_000) + (open.pingTimeout ?? 20_000);
           this.opened = true;

@@ -18,6 +18,11 @@ export class RunState {
    * connect, apart from the backoff wait before it (drop → restored is both).
    */
   readonly reconnectLatency = new Latency();
+  /**
+   * Of that attempt, its start → the node's Engine.IO open packet: how long the node took to accept and
+   * upgrade the connection (its accept queue, in a herd) before the CONNECT and the restore (lean client).
+   */
+  readonly reconnectOpenLatency = new Latency();
   readonly ackLatency = new LatencyByLabel();
   readonly errors = new Map<string, number>();
   readonly mismatches = new Map<MismatchKind, number>();
@@ -79,6 +84,7 @@ export class RunState {
           if (since !== undefined) {
             this.restoreLatency.record(since);
             this.reconnectLatency.record(r.ms);
+            if (r.openMs !== undefined) this.reconnectOpenLatency.record(r.openMs);
           }
           this.restoredAt.set(r.id, r.t);
         }

@@ -25,6 +25,8 @@ export interface StockStormResult {
   latency: LatencySummary;
   /** Per client, the attempt that came back: its start → ready. */
   reconnect: LatencySummary;
+  /** Of that attempt, its start → the node's Engine.IO open packet (the node accepted and upgraded it). */
+  reconnectOpen: LatencySummary;
 }
 
 export async function runStockStorm(
@@ -98,6 +100,7 @@ export async function runStockStorm(
       ...(t100 === undefined ? {} : { t100 }),
       latency: state.restoreLatency.summary(),
       reconnect: state.reconnectLatency.summary(),
+      reconnectOpen: state.reconnectOpenLatency.summary(),
     };
   } finally {
     stopNodes();

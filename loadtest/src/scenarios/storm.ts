@@ -226,6 +226,9 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
       'first connect (attempt → session:restored)': state.connectLatency.get('storm').summary(),
       'drop → session:restored': restore,
       'reconnect after the storm (attempt → session:restored)': state.reconnectLatency.summary(),
+      ...(state.reconnectOpenLatency.count === 0
+        ? {}
+        : { 'reconnect after the storm (attempt → engine open)': state.reconnectOpenLatency.summary() }),
       ...Object.fromEntries([...state.ackLatency.byLabel].map(([k, v]) => [`ack ${k}`, v.summary()])),
       ...(baseline ? { 'fresh baseline connect': state.connectLatency.get('baseline').summary() } : {}),
       ...(stock === undefined
@@ -234,6 +237,7 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
             [`stock Socket.IO drop → ready (${stock.auth === 'jwt' ? 'JWT in io.use' : 'no auth'})`]:
               stock.latency,
             'stock Socket.IO reconnect (attempt → ready)': stock.reconnect,
+            'stock Socket.IO reconnect (attempt → engine open)': stock.reconnectOpen,
           }),
     },
     metrics: {

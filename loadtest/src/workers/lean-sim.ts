@@ -128,7 +128,7 @@ export class LeanSim extends SimBase {
       this.attempt = 0;
       // Rooms named in `gaps` lost messages for good (older gateways send no gaps).
       for (const gap of this.positions.restored(outcome.session as RestoredSession)) onFanoutGap(gap.room);
-      await this.sessionUp(outcome.session, nowMs() - started);
+      await this.sessionUp(outcome.session, nowMs() - started, outcome.openMs);
     } catch (err) {
       if (this.finished) return;
       record({ k: 'err', ...this.base(), code: errorCode(err), stage: 'connect' });

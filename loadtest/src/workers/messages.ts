@@ -81,6 +81,8 @@ export type ClientRecord =
       label: string;
       /** Attempt start → session:restored. */
       ms: number;
+      /** Attempt start → the server's Engine.IO open packet (lean client only). */
+      openMs?: number;
       first: boolean;
       recovered: boolean;
       /** The client closes politely right away (connect ramps): it never counts as connected. */

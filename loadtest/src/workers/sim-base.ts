@@ -60,8 +60,11 @@ export abstract class SimBase {
     return { t: nowMs(), id: this.spec.id, label: this.spec.label };
   }
 
-  /** A session arrived `ms` after the attempt started: record it, check it, and run setup the first time. */
-  protected async sessionUp(session: unknown, ms: number): Promise<void> {
+  /**
+   * A session arrived `ms` after the attempt started (its engine opened `openMs` after, when the client can
+   * tell): record it, check it, and run setup the first time.
+   */
+  protected async sessionUp(session: unknown, ms: number, openMs?: number): Promise<void> {
     const first = !this.restoredOnce;
     this.restoredOnce = true;
     const s = session as Partial<RestoredSession> | undefined;
@@ -70,6 +73,7 @@ export abstract class SimBase {
       k: 'up',
       ...this.base(),
       ms,
+      ...(openMs === undefined ? {} : { openMs }),
       first,
       recovered: s?.recovered === true,
       ...(seats.length > 0 ? { seats } : {}),
