@@ -12,6 +12,8 @@ const NEEDS = [
   { bin: 'haproxy', pkg: 'haproxy' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'nginx', pkg: 'nginx-light' },
+  // connect-writes.test.ts reads each connection's TCP segment count with `ss -ti`.
+  { bin: 'ss', pkg: 'iproute2' },
 ];
 
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
