@@ -5,8 +5,9 @@
  * (transport/engine/ws-engine.ts). On loopback every write also costs the writer the receiver's TCP path,
  * and these writes were the largest cost of a connect (docs/benchmarks.md §11): four of them before, two
  * now. Counted per connection, not as the process's write system calls (/proc/<pid>/io `syscw`, as this
- * test first did): those also count the wake-ups libuv writes to its eventfd, and on a fresh clone, where
- * tsx's loader thread was still at work, they put 6.4 "writes" on a connect that sent 2.
+ * test first did): those also count writes that are not the connection's (libuv's eventfd wake-ups among
+ * them), and a fresh-clone CI run read 6.39 per connect that way, more than the 4 of a connect with no
+ * batching at all.
  */
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
