@@ -285,7 +285,7 @@ export class EventModel {
     return (seat) => seat.startsWith(prefix);
   }
 
-  /** What the user has here now (user-state.lua): an expired group counts as no hold. */
+  /** What the user has here now (user-states.lua): an expired group counts as no hold. */
   userState(
     userId: UserId,
     now: number,

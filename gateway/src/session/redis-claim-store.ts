@@ -51,6 +51,7 @@ import {
 import { createOperatorClient, whenReady } from './redis/operator-client.ts';
 import { sweepClaims, type SweepContext } from './redis/claim-sweep.ts';
 import { readUserClaims } from './redis/user-claims.ts';
+import { UserStateReads } from './redis/user-state-reads.ts';
 import { createEventKeys, type EventKeys } from './redis/event-keys.ts';
 import { createNodeKeys, type NodeKeys } from './redis/node-keys.ts';
 import { asArray, asInt, unexpected } from './redis/replies.ts';
@@ -107,6 +108,8 @@ export class RedisClaimStore extends RedisStore implements ClaimStore {
   /** Opened on the first define or delete of an event (redis/operator-client.ts). */
   private operator: EventDefinitionContext | undefined;
   private sweepRounds = 0;
+  /** The restores' user-state reads of a turn, one script call per event. */
+  private readonly userStateReads: UserStateReads;
 
   constructor(options: RedisClaimStoreOptions) {
     super(options, 'Claim store');
@@ -119,6 +122,9 @@ export class RedisClaimStore extends RedisStore implements ClaimStore {
     this.indexTtlMs = claimsIndexTtlMs(options.sessionTtlSeconds, options.limits.holdSeconds);
     const { redis, scripts, eventKeys, userKeys, nodeKeys, indexTtlMs, checkMs } = this;
     this.context = { redis, scripts, eventKeys, userKeys, nodeKeys, indexTtlMs, checkMs };
+    this.userStateReads = new UserStateReads((eventId, userIds) =>
+      scripts.userStates(eventKeys(eventId), userIds),
+    );
     this.log = options.logger;
     this.wait = options.wait ?? { replicas: 0, timeoutMs: 0 };
     this.onWaitShort = options.onWaitShort ?? (() => undefined);
@@ -298,7 +304,9 @@ export class RedisClaimStore extends RedisStore implements ClaimStore {
 
   /** The user's claims in every event their index names (redis/user-claims.ts). */
   userClaims(userId: UserId, knownEvents?: readonly EventId[]): Promise<UserClaims> {
-    return this.run('userClaims', () => readUserClaims(this.context, this.log, userId, knownEvents));
+    return this.run('userClaims', () =>
+      readUserClaims(this.context, this.userStateReads, this.log, userId, knownEvents),
+    );
   }
 
   /**

@@ -12,12 +12,13 @@
  * separate, idempotent commands next to the user script. The index may hold stale entries (a refused
  * attach whose cleanup failed, an entry whose HDEL failed): harmless, because the purge only removes a
  * socket still recorded on that node (purge-sockets.lua). What it must not miss is a recorded socket,
- * hence attachSocket sends the HSET before the script on the same connection (see attachSocket).
+ * hence attachSocket sends the index write before the script on the same connection (see attachSocket).
  */
 import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
+import { AttachIndexWrites } from './redis/attach-index.ts';
 import { RedisStore, type RedisStoreClient } from './redis/redis-store.ts';
 import {
   createNodeKeys,
@@ -80,6 +81,8 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   private readonly log: Logger;
   /** Nodes this instance has beaten for: a later "first beat" means another node purged us as dead. */
   private readonly beating = new Set<NodeId>();
+  /** The node-index writes of a turn's attaches, one command per turn (redis/attach-index.ts). */
+  private readonly indexWrites: AttachIndexWrites;
 
   constructor(options: RedisSessionStoreOptions) {
     super(options, 'Session store');
@@ -90,15 +93,21 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     this.deadAfterMs = Math.round(options.deadAfterSeconds * 1000);
     this.log = options.logger; // bound to module 'session' by the caller
     this.claimsIndexTtlMs = Math.round(options.claimsIndexTtlMs ?? 0);
+    const { scripts } = this;
+    this.indexWrites = new AttachIndexWrites(
+      (keys, countsAndEntries) => scripts.nodeIndexAdd(keys, countsAndEntries),
+      !(this.redis instanceof Cluster),
+    );
   }
 
   /**
-   * The index HSET and the script are issued in the same tick on the same connection, so Redis runs the
-   * HSET first (one round trip of latency): whenever the script recorded the socket, the index entry
-   * exists too. If either fails the call rejects, and the caller must treat the socket as possibly
-   * recorded and detach it when it drops it (a timed-out command may still have run).
-   * On Redis Cluster the two keys live on different shards, so nothing orders them: the HSET is awaited
-   * first (two round trips), keeping the same guarantee.
+   * The node-index entry is written first, with the entries of the other attaches of this turn in one
+   * command (redis/attach-index.ts), and the script is issued right behind it on the same connection, so
+   * Redis runs the write first (one round trip of latency): whenever the script recorded the socket, the
+   * index entry exists too. If either fails the call rejects, and the caller must treat the socket as
+   * possibly recorded and detach it when it drops it (a timed-out command may still have run).
+   * On Redis Cluster the two keys live on different shards, so nothing orders them: the index write is
+   * awaited first (two round trips), keeping the same guarantee.
    */
   attachSocket(
     userId: UserId,
@@ -110,7 +119,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     return this.run('attachSocket', async () => {
       const entry = nodeIndexEntry(userId, socketId);
       const nodeKey = this.nodeKeys.nodeSockets(nodeId, nodeIndexBucket(entry));
-      const attach = () =>
+      const reply = await this.indexWrites.writeThen(nodeId, nodeKey, entry, () =>
         this.scripts.attachSocket(
           this.userKeys(userId),
           socketId,
@@ -120,14 +129,8 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
           SEEN_TTL_MS,
           this.claimsIndexTtlMs,
           Math.floor(tokenIssuedAtSeconds),
-        );
-      let reply: unknown;
-      if (this.redis instanceof Cluster) {
-        await this.redis.hset(nodeKey, entry, '');
-        reply = await attach();
-      } else {
-        [, reply] = await Promise.all([this.redis.hset(nodeKey, entry, ''), attach()]);
-      }
+        ),
+      );
       const result = decodeAttach(reply, this.claimsIndexTtlMs > 0);
       if (!result.ok) await this.dropIndexEntry(nodeKey, entry);
       return result;

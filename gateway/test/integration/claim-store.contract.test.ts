@@ -445,6 +445,36 @@ for (const harness of [memoryHarness(), redisHarness()]) {
       });
     });
 
+    it('reads the claims of many users at once, each their own (the Redis store gathers them per event)', async () => {
+      const [s] = await harness.open();
+      const seats = Array.from({ length: 300 }, (_, i) => `S${i}`);
+      await s!.defineEvent('many1', def({ seats, maxSeatsPerUser: 1 }));
+      await s!.defineEvent('many2', def());
+      await s!.defineEvent('many3', def());
+      // 450 users: more than one script call's worth in one event; every third holds a seat, every
+      // fifth is also queued in a second event, and user 0 is in an event that is then deleted.
+      const users = Array.from({ length: 450 }, (_, i) => `m${i}`);
+      for (const [i, u] of users.entries()) {
+        await s!.joinQueue(u, 'many1');
+        if (i % 3 === 0 && !(await s!.hold(u, 'many1', [`S${i / 3}`], false)).ok)
+          throw new Error('hold failed');
+        if (i % 5 === 0) await s!.joinQueue(u, 'many2');
+      }
+      await s!.joinQueue('m0', 'many3');
+      await s!.deleteEvent('many3', { force: true });
+      const claims = await Promise.all([...users, 'nobody', 'm7'].map((u) => s!.userClaims(u)));
+      expect(claims.at(-2)).toEqual({ queues: [], holds: [], admissions: [] });
+      expect(claims.at(-1)).toEqual(claims[7]);
+      users.forEach((u, i) => {
+        const queues = [{ eventId: 'many1', position: i + 1, size: 450 }];
+        if (i % 5 === 0) queues.push({ eventId: 'many2', position: i / 5 + 1, size: 90 });
+        expect(claims[i]!.queues).toEqual(queues);
+        expect(claims[i]!.holds.map((h) => [h.eventId, h.seatIds])).toEqual(
+          i % 3 === 0 ? [['many1', [`S${i / 3}`]]] : [],
+        );
+      });
+    });
+
     it('answers a retried hold with its first outcome, changing nothing; another request id acts', async () => {
       const [s] = await harness.open();
       await s!.defineEvent('rp', def({ maxSeatsPerUser: 2 }));

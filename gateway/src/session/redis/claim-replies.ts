@@ -190,7 +190,7 @@ function asSeatStatus(value: unknown): SeatStatus {
   throw unexpected('seatChanges', value);
 }
 
-/** What user-state.lua found: nothing (`stale`: the index entry may go), or the user's state there. */
+/** What user-states.lua found for one user: nothing (`stale`: the index entry may go), or their state there. */
 export type UserEventState =
   | { stale: true }
   | {
@@ -200,22 +200,42 @@ export type UserEventState =
       admissionExpiresAt: number | undefined;
     };
 
-export function decodeUserState(eventId: EventId, reply: unknown): UserEventState {
-  const r = asArray('userState', reply);
-  if (r[0] === CLAIM_STATUS.unknownEvent) return { stale: true };
-  const position = asInt('userState', r[1]);
-  const fence = asInt('userState', r[3]);
-  const admitted = asInt('userState', r[6]);
-  if (position === 0 && fence === 0 && admitted === 0) return { stale: true };
-  return {
-    stale: false,
-    queue: position > 0 ? { position, size: asInt('userState', r[2]) } : undefined,
-    hold:
-      fence > 0
-        ? { eventId, fence, expiresAt: asInt('userState', r[4]), seatIds: sortedStrings('userState', r[5]) }
-        : undefined,
-    admissionExpiresAt: admitted > 0 ? admitted : undefined,
-  };
+const STALE: UserEventState = Object.freeze({ stale: true });
+
+/**
+ * user-states.lua: `{1, size, {position, fence, expiresAt, {seat...}, admissionExpiresAt} per user}`, in the
+ * order of `userIds`; `{-1}` (unknown event) makes every user's entry stale.
+ */
+export function decodeUserStates(
+  eventId: EventId,
+  userIds: readonly UserId[],
+  reply: unknown,
+): UserEventState[] {
+  const r = asArray('userStates', reply);
+  if (r[0] === CLAIM_STATUS.unknownEvent) return userIds.map(() => STALE);
+  if (r[0] !== CLAIM_STATUS.ok || r.length !== userIds.length + 2) throw unexpected('userStates', reply);
+  const size = asInt('userStates', r[1]);
+  return userIds.map((_, i) => {
+    const u = asArray('userStates', r[i + 2]);
+    const position = asInt('userStates', u[0]);
+    const fence = asInt('userStates', u[1]);
+    const admitted = asInt('userStates', u[4]);
+    if (position === 0 && fence === 0 && admitted === 0) return STALE;
+    return {
+      stale: false,
+      queue: position > 0 ? { position, size } : undefined,
+      hold:
+        fence > 0
+          ? {
+              eventId,
+              fence,
+              expiresAt: asInt('userStates', u[2]),
+              seatIds: sortedStrings('userStates', u[3]),
+            }
+          : undefined,
+      admissionExpiresAt: admitted > 0 ? admitted : undefined,
+    };
+  });
 }
 
 /** sweep-holds.lua: the holds it ended, the members due for a check, the event's due update; null: no event. */

@@ -5,7 +5,8 @@
  * falling back to EVAL on NOSCRIPT, e.g. after a Redis restart) under its file's name in camelCase
  * (`claims/seat-hold.lua` is `seatHold`). Each file's header comment is the reference for its KEYS, ARGV and
  * reply; the signatures below type the call site: KEYS as an object with named fields (the registry puts
- * them in the script's order), ARGV as a labelled tuple. Replies stay `unknown` here: they are decoded,
+ * them in the script's order; or, for a script over a variable number of keys of one slot, a list: the
+ * registry sends its length as EVAL's numkeys), ARGV as a labelled tuple. Replies stay `unknown` here: they are decoded,
  * checked and named in session-replies.ts and claim-replies.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -18,8 +19,11 @@ export type ScriptArg = string | number | readonly (string | number)[];
 /** Where a script's file is, under lua/: a folder's scripts are each prefixed with its prelude.lua. */
 type ScriptFolder = 'claims' | 'session' | '';
 
-interface ScriptSpec<K extends readonly string[], A extends readonly ScriptArg[]> {
-  /** KEYS, in the script's order. */
+/** The KEYS of a script that takes any number of keys (all of one slot), given as a list at each call. */
+const ANY_KEYS = 'any' as const;
+
+interface ScriptSpec<K extends readonly string[] | typeof ANY_KEYS, A extends readonly ScriptArg[]> {
+  /** KEYS, in the script's order, or ANY_KEYS. */
   readonly keys: K;
   /** lua/claims/ or lua/session/ (each script prefixed with that folder's prelude.lua), or lua/ itself. */
   readonly folder: ScriptFolder;
@@ -27,7 +31,7 @@ interface ScriptSpec<K extends readonly string[], A extends readonly ScriptArg[]
   readonly args?: A;
 }
 
-const script = <K extends readonly string[], A extends readonly ScriptArg[]>(
+const script = <K extends readonly string[] | typeof ANY_KEYS, A extends readonly ScriptArg[]>(
   keys: K,
   folder: ScriptFolder | true = '',
 ): ScriptSpec<K, A> => ({ keys, folder: folder === true ? 'claims' : folder });
@@ -61,6 +65,8 @@ const SCRIPTS = {
   touchSession: script<typeof SESSION, [ttlMs: number]>(SESSION, 'session'),
   getSession: script<typeof SESSION, []>(SESSION, 'session'),
   purgeSockets: script<typeof SESSION, [nodeId: string, ttlMs: number, socketIds: Seats]>(SESSION, 'session'),
+  // Node slot (lua/): buckets of one node's socket index.
+  nodeIndexAdd: script<typeof ANY_KEYS, [countsAndEntries: Seats]>(ANY_KEYS),
   // User slot: the claim store's index (in the user's hash) and the request ledger (lua/).
   claimsIndexAdd: script<typeof SESSION, [eventId: string, ttlMs: number]>(SESSION),
   claimsIndexRead: script<typeof SESSION, [ttlMs: number]>(SESSION),
@@ -134,7 +140,7 @@ const SCRIPTS = {
     typeof EVENT_KEY_PARTS,
     [checkMs: number, userAlivePairs: readonly (string | number)[]]
   >(EVENT_KEY_PARTS, true),
-  userState: script<typeof EVENT_KEY_PARTS, [userId: string]>(EVENT_KEY_PARTS, true),
+  userStates: script<typeof EVENT_KEY_PARTS, [userIds: readonly string[]]>(EVENT_KEY_PARTS, true),
   // Event slot, the queue alone (lua/): the positions the queue feature pushes.
   queuePositions: script<readonly ['queue'], [userIds: Seats]>(['queue']),
 };
@@ -142,11 +148,16 @@ const SCRIPTS = {
 type Specs = typeof SCRIPTS;
 export type ScriptName = keyof Specs;
 type KeysOf<S> = S extends ScriptSpec<infer K, readonly ScriptArg[]> ? K : never;
-type ArgsOf<S> = S extends ScriptSpec<readonly string[], infer A> ? A : never;
+type ArgsOf<S> = S extends ScriptSpec<readonly string[] | typeof ANY_KEYS, infer A> ? A : never;
 
-/** A script's caller: its KEYS by name (extra fields are ignored), then its ARGV; resolves with the raw reply. */
+/**
+ * A script's caller: its KEYS by name (extra fields are ignored), or the list of keys of an ANY_KEYS script,
+ * then its ARGV; resolves with the raw reply.
+ */
 export type ScriptCall<N extends ScriptName> = (
-  keys: Readonly<Record<KeysOf<Specs[N]>[number], string>>,
+  keys: KeysOf<Specs[N]> extends readonly string[]
+    ? Readonly<Record<KeysOf<Specs[N]>[number], string>>
+    : readonly string[],
   ...args: ArgsOf<Specs[N]>
 ) => Promise<unknown>;
 
@@ -172,12 +183,20 @@ export const SCRIPT_SOURCES: Readonly<Record<ScriptName, string>> = Object.fromE
  */
 export function defineScripts(redis: RedisLike): Scripts {
   const entries = (Object.keys(SCRIPTS) as ScriptName[]).map((name) => {
-    const keyNames: readonly string[] = SCRIPTS[name].keys;
-    redis.defineCommand(name, { numberOfKeys: keyNames.length, lua: SCRIPT_SOURCES[name] });
+    const keyNames: readonly string[] | typeof ANY_KEYS = SCRIPTS[name].keys;
+    // Without numberOfKeys, ioredis takes the call's first argument as EVAL's numkeys.
+    redis.defineCommand(name, {
+      ...(keyNames === ANY_KEYS ? {} : { numberOfKeys: keyNames.length }),
+      lua: SCRIPT_SOURCES[name],
+    });
     // defineCommand adds a method named after the script; ioredis' types cannot know it.
     const command = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[name]!;
-    const call = (keys: Readonly<Record<string, string>>, ...args: ScriptArg[]): Promise<unknown> =>
-      command.call(redis, ...keyNames.map((k) => keys[k]!), ...args);
+    const call =
+      keyNames === ANY_KEYS
+        ? (keys: readonly string[], ...args: ScriptArg[]): Promise<unknown> =>
+            command.call(redis, keys.length, ...keys, ...args)
+        : (keys: Readonly<Record<string, string>>, ...args: ScriptArg[]): Promise<unknown> =>
+            command.call(redis, ...keyNames.map((k) => keys[k]!), ...args);
     return [name, call];
   });
   return Object.fromEntries(entries) as Scripts;

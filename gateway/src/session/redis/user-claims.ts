@@ -1,22 +1,24 @@
 /**
  * The Redis claim store's read of one user's claims at a restore: their queue places, holds and admissions
- * in every event their claims index names, read with one script per event (each event's own slot), all
- * at once. Index entries that name an event where the user has nothing are dropped in passing.
+ * in every event their claims index names, one read per event (each event's own slot), all at once; the
+ * reads of a turn's restores share one script call per event (user-state-reads.ts). Index entries that name
+ * an event where the user has nothing are dropped in passing.
  */
 import type { EventId, UserId } from '@stayline/client-sdk/protocol';
 import type { Logger } from '../../infra/logger.ts';
 import { sortEvents, type UserClaims } from '../claim-store.ts';
-import { decodeUserState } from './claim-replies.ts';
 import type { SweepContext } from './claim-sweep.ts';
 import { asStrings } from './replies.ts';
+import type { UserStateReads } from './user-state-reads.ts';
 
 /**
- * Two round trips when the index names events (the index, then one user-state script per event,
+ * Two round trips when the index names events (the index, then one user-state read per event,
  * concurrently); one when it is empty; one fewer when the attach script already read the index and hands
  * over `knownEvents`.
  */
 export async function readUserClaims(
-  c: Pick<SweepContext, 'scripts' | 'eventKeys' | 'userKeys' | 'indexTtlMs'>,
+  c: Pick<SweepContext, 'scripts' | 'userKeys' | 'indexTtlMs'>,
+  reads: UserStateReads,
   log: Logger,
   userId: UserId,
   knownEvents: readonly EventId[] | undefined,
@@ -26,12 +28,10 @@ export async function readUserClaims(
     knownEvents ?? asStrings('claimsIndexRead', await c.scripts.claimsIndexRead(user, c.indexTtlMs));
   const result: UserClaims = { queues: [], holds: [], admissions: [] };
   if (events.length === 0) return result;
-  const replies = await Promise.all(
-    events.map((eventId) => c.scripts.userState(c.eventKeys(eventId), userId)),
-  );
+  const states = await Promise.all(events.map((eventId) => reads.get(eventId, userId)));
   const stale: EventId[] = [];
   events.forEach((eventId, i) => {
-    const state = decodeUserState(eventId, replies[i]);
+    const state = states[i]!;
     if (state.stale) return stale.push(eventId);
     if (state.queue) result.queues.push({ eventId, ...state.queue });
     if (state.hold) result.holds.push(state.hold);

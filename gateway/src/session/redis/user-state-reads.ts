@@ -1,0 +1,77 @@
+/**
+ * The user-state reads of restores (user-claims.ts), gathered per event over one turn of the event loop
+ * and sent as one user-states.lua call per event. In an on-sale herd every reconnecting user is in the same
+ * event, and a node restores tens to hundreds of them per turn: one script call per user cost the node a
+ * command (ioredis builds, writes and parses each) and Redis a script run with twelve keys, per restore.
+ * The price is one `setImmediate` of latency, inside the turn whose writes infra/redis.ts corks anyway.
+ */
+import type { EventId, UserId } from '@stayline/client-sdk/protocol';
+import { decodeUserStates, type UserEventState } from './claim-replies.ts';
+
+/**
+ * Users per user-states.lua call: each costs Redis a ZRANK, an HGET with its msgpack decode and a ZSCORE
+ * (a few µs), so one call holds Redis well under a millisecond.
+ */
+export const USERS_PER_STATE_READ = 200;
+
+interface Waiter {
+  userId: UserId;
+  resolve: (state: UserEventState) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Reads users' states in one event (user-states.lua through the store's scripts), raw reply. */
+export type ReadUserStates = (eventId: EventId, userIds: readonly UserId[]) => Promise<unknown>;
+
+export class UserStateReads {
+  private waiting = new Map<EventId, Waiter[]>();
+  private scheduled = false;
+
+  constructor(
+    private readonly read: ReadUserStates,
+    private readonly usersPerCall: number = USERS_PER_STATE_READ,
+  ) {}
+
+  /** The user's state in the event, read with the other reads of this turn. Rejects as the call does. */
+  get(eventId: EventId, userId: UserId): Promise<UserEventState> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.waiting.get(eventId);
+      if (waiters === undefined) this.waiting.set(eventId, [{ userId, resolve, reject }]);
+      else waiters.push({ userId, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.waiting;
+    this.waiting = new Map();
+    for (const [eventId, waiters] of batch) {
+      for (let i = 0; i < waiters.length; i += this.usersPerCall) {
+        this.send(eventId, waiters.slice(i, i + this.usersPerCall));
+      }
+    }
+  }
+
+  private send(eventId: EventId, waiters: readonly Waiter[]): void {
+    const userIds = waiters.map((w) => w.userId);
+    this.read(eventId, userIds).then(
+      (reply) => {
+        let states: UserEventState[];
+        try {
+          states = decodeUserStates(eventId, userIds, reply);
+        } catch (err) {
+          for (const w of waiters) w.reject(err);
+          return;
+        }
+        waiters.forEach((w, i) => w.resolve(states[i]!));
+      },
+      (err: unknown) => {
+        for (const w of waiters) w.reject(err);
+      },
+    );
+  }
+}
