@@ -9,6 +9,7 @@
  * or once the write is acknowledged (Cluster: the two keys live on different shards). The price is one
  * `setImmediate` of latency per attach, inside the turn whose writes infra/redis.ts corks anyway.
  */
+import { TurnBatches } from '../../infra/turn-batches.ts';
 import type { NodeId } from '../session-store.ts';
 
 /** Entries per node-index-add.lua call (each an HSET field; one call holds Redis well under a millisecond). */
@@ -29,8 +30,7 @@ interface Waiting {
 }
 
 export class AttachIndexWrites {
-  private waiting = new Map<NodeId, Waiting[]>();
-  private scheduled = false;
+  private readonly batches: TurnBatches<NodeId, Waiting>;
 
   /**
    * `ordered`: true when commands sent one after the other on the client are run by Redis in that order
@@ -39,8 +39,10 @@ export class AttachIndexWrites {
   constructor(
     private readonly write: WriteIndexEntries,
     private readonly ordered: boolean,
-    private readonly entriesPerCall: number = ENTRIES_PER_INDEX_WRITE,
-  ) {}
+    entriesPerCall: number = ENTRIES_PER_INDEX_WRITE,
+  ) {
+    this.batches = new TurnBatches((_nodeId, items) => this.send(items), entriesPerCall);
+  }
 
   /**
    * Writes `entry` into `bucketKey` (a bucket of `nodeId`'s index) with the other entries of this turn,
@@ -48,26 +50,9 @@ export class AttachIndexWrites {
    * when the write or `next` fails.
    */
   writeThen<T>(nodeId: NodeId, bucketKey: string, entry: string, next: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const item: Waiting = { bucketKey, entry, next, resolve: resolve as (v: unknown) => void, reject };
-      const list = this.waiting.get(nodeId);
-      if (list === undefined) this.waiting.set(nodeId, [item]);
-      else list.push(item);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    const batch = this.waiting;
-    this.waiting = new Map();
-    for (const items of batch.values()) {
-      for (let i = 0; i < items.length; i += this.entriesPerCall)
-        this.send(items.slice(i, i + this.entriesPerCall));
-    }
+    return new Promise<T>((resolve, reject) =>
+      this.batches.add(nodeId, { bucketKey, entry, next, resolve: resolve as (v: unknown) => void, reject }),
+    );
   }
 
   private send(items: readonly Waiting[]): void {

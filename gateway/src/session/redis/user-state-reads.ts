@@ -6,6 +6,7 @@
  * The price is one `setImmediate` of latency, inside the turn whose writes infra/redis.ts corks anyway.
  */
 import type { EventId, UserId } from '@stayline/client-sdk/protocol';
+import { TurnBatches } from '../../infra/turn-batches.ts';
 import { decodeUserStates, type UserEventState } from './claim-replies.ts';
 
 /**
@@ -24,36 +25,18 @@ interface Waiter {
 export type ReadUserStates = (eventId: EventId, userIds: readonly UserId[]) => Promise<unknown>;
 
 export class UserStateReads {
-  private waiting = new Map<EventId, Waiter[]>();
-  private scheduled = false;
+  private readonly batches: TurnBatches<EventId, Waiter>;
 
   constructor(
     private readonly read: ReadUserStates,
-    private readonly usersPerCall: number = USERS_PER_STATE_READ,
-  ) {}
+    usersPerCall: number = USERS_PER_STATE_READ,
+  ) {
+    this.batches = new TurnBatches((eventId, waiters) => this.send(eventId, waiters), usersPerCall);
+  }
 
   /** The user's state in the event, read with the other reads of this turn. Rejects as the call does. */
   get(eventId: EventId, userId: UserId): Promise<UserEventState> {
-    return new Promise((resolve, reject) => {
-      const waiters = this.waiting.get(eventId);
-      if (waiters === undefined) this.waiting.set(eventId, [{ userId, resolve, reject }]);
-      else waiters.push({ userId, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    const batch = this.waiting;
-    this.waiting = new Map();
-    for (const [eventId, waiters] of batch) {
-      for (let i = 0; i < waiters.length; i += this.usersPerCall) {
-        this.send(eventId, waiters.slice(i, i + this.usersPerCall));
-      }
-    }
+    return new Promise((resolve, reject) => this.batches.add(eventId, { userId, resolve, reject }));
   }
 
   private send(eventId: EventId, waiters: readonly Waiter[]): void {
