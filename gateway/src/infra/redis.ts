@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from './logger.ts';
+import { atEndOfTurn } from './end-of-turn.ts';
 
 export type { Cluster, Redis };
 
@@ -170,8 +171,9 @@ const COALESCED = Symbol('stayline.coalescedWrites');
  * reply.
  *
  * When the uncork happens:
- * - at the end of the turn (`setImmediate`), so every command issued by the I/O callbacks of that turn
- *   (the attaches of all the handshakes read in it) leaves together;
+ * - at the end of the turn (end-of-turn.ts, after the batchers that gather this turn's requests into
+ *   commands), so every command issued in that turn (the attaches of all the handshakes read in it)
+ *   leaves together;
  * - but never sooner than `minGapMs` after the previous write (REDIS_WRITE_GAP_MS): an idle connection
  *   writes at once, a busy one at most once per gap. At a thousand or more connects a second, a turn
  *   carries one or two handshakes, so per-turn writes still cost a write per connect; with a gap of a few
@@ -196,7 +198,7 @@ export function coalesceWrites(redis: Redis, minGapMs = 0): void {
         socket.cork();
         const waitMs = lastWriteAt + minGapMs - performance.now();
         if (waitMs > 0) setTimeout(uncork, waitMs);
-        else setImmediate(uncork);
+        else atEndOfTurn('write', uncork);
       }
       return write(...args);
     };

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient, type Redis, type RedisClientOptions } from '../../src/infra/redis.ts';
 import { createRedisSentinelClient } from '../../src/infra/redis-sentinel.ts';
+import { TurnBatches } from '../../src/infra/turn-batches.ts';
 import {
   eventually,
   startSentinelTopology,
@@ -100,6 +101,22 @@ describe('REDIS_WRITE_GAP_MS', () => {
     await nextTurn();
     expect(writes).toHaveLength(2); // the next turn's command is not held
     expect(await Promise.all([...sameTurn, laterTurn])).toEqual(['OK', 'OK', '1']);
+  });
+
+  it('sends what a turn batch made of the turn in the same write as the turn’s other commands, not a turn later', async () => {
+    const redis = server.track(createRedisClient(server.url, options(0)));
+    const writes = await countWrites(redis);
+    const replies: Promise<unknown>[] = [];
+    // As a herd's restores do: requests gathered over the turn, one command made of them at its end.
+    const batches = new TurnBatches<string, string>((key, values) => {
+      replies.push(redis.rpush(key, ...values));
+    }, 100);
+    const direct = redis.set('batched:direct', '1');
+    for (const value of ['a', 'b', 'c']) batches.add('batched:list', value);
+    await nextTurn();
+    await nextTurn(); // a command left for a later turn would have been written by now
+    expect(writes).toHaveLength(1);
+    expect(await Promise.all([direct, ...replies])).toEqual(['OK', 3]);
   });
 
   describe('through Sentinel', () => {

@@ -6,8 +6,9 @@
  * Order: an attach must never be recorded in the user's hash before its node-index entry is on its way
  * (redis-session-store.ts, module comment), so the batch runs each attach itself, after the write: right
  * behind it on the same connection (standalone and Sentinel: Redis runs a connection's commands in order),
- * or once the write is acknowledged (Cluster: the two keys live on different shards). The price is one
- * `setImmediate` of latency per attach, inside the turn whose writes infra/redis.ts corks anyway.
+ * or once the write is acknowledged (Cluster: the two keys live on different shards). No latency is added:
+ * the batch is sent at the end of the turn, in the write that sends the turn's other commands
+ * (infra/end-of-turn.ts).
  */
 import { TurnBatches } from '../../infra/turn-batches.ts';
 import type { NodeId } from '../session-store.ts';

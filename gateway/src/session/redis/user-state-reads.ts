@@ -3,7 +3,8 @@
  * and sent as one user-states.lua call per event. In an on-sale herd every reconnecting user is in the same
  * event, and a node restores tens to hundreds of them per turn: one script call per user cost the node a
  * command (ioredis builds, writes and parses each) and Redis a script run with twelve keys, per restore.
- * The price is one `setImmediate` of latency, inside the turn whose writes infra/redis.ts corks anyway.
+ * No latency is added: the calls are made at the end of the turn, and leave in the write that sends the
+ * turn's other commands (infra/end-of-turn.ts).
  */
 import type { EventId, UserId } from '@stayline/client-sdk/protocol';
 import { TurnBatches } from '../../infra/turn-batches.ts';
