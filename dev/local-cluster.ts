@@ -142,6 +142,13 @@ export function startPlain(
 }
 
 /** The nodes' environment: local defaults, then the limits, then what the caller gave. */
+/** The admission limits of `limits: 'relaxed'`: far above what one node can serve. */
+export const RELAXED_LIMITS = {
+  HANDSHAKES_PER_SECOND: '1000000',
+  EVENTS_PER_SECOND: '1000',
+  EVENTS_BURST: '1000',
+} as const;
+
 function nodeEnv(options: LocalClusterOptions, redisUrl: string): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {
     NODE_ENV: 'test',
@@ -149,9 +156,7 @@ function nodeEnv(options: LocalClusterOptions, redisUrl: string): Record<string,
     NODE_HEARTBEAT_SECONDS: '1',
     NODE_DEAD_AFTER_SECONDS: '3',
     DRAIN_SECONDS: '5',
-    ...(options.limits === 'relaxed'
-      ? { HANDSHAKES_PER_SECOND: '1000000', EVENTS_PER_SECOND: '1000', EVENTS_BURST: '1000' }
-      : {}),
+    ...(options.limits === 'relaxed' ? RELAXED_LIMITS : {}),
     ...options.env,
   };
   env['JWT_SECRET'] ??= newSecret();

@@ -45,6 +45,9 @@ describe('loadtest abuse (tiny scale, a real gateway)', () => {
     expect(r.code, r.output).toBe(1);
     expect(report.slo.checks).toMatchObject([{ metric: 'p99-ratio', threshold: 0.001, pass: false }]);
     expect(report.metrics['p99-ratio']).toBeGreaterThan(0.001);
+    // The abuse scenario's nodes keep the gateway's own limits: nothing relaxed, nothing to warn about.
+    expect(report.target.localCluster?.limits).toEqual({});
+    expect(report.notes.join(' ')).not.toContain('relaxed admission');
 
     const phases = report.tables[0]?.rows ?? [];
     expect(phases.map((row) => row[0])).toEqual([

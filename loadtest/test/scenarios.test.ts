@@ -53,6 +53,13 @@ describe('loadtest scenarios (tiny scale, real gateways)', () => {
     expect(r.report?.latency['ack room:join']?.count).toBe(100);
     expect(r.report?.slo.pass).toBe(true);
     expect(r.html).toContain('<svg');
+    // The nodes ran with the tester's relaxed admission, and the report says so.
+    expect(r.report?.target.localCluster?.limits).toEqual({
+      HANDSHAKES_PER_SECOND: '1000000',
+      EVENTS_PER_SECOND: '1000',
+      EVENTS_BURST: '1000',
+    });
+    expect(r.report?.notes.join(' ')).toContain("the load tester's relaxed admission");
   });
 
   it('storm --kill drops exactly the third of the clients on the killed node and restores them elsewhere', async () => {

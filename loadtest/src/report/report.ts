@@ -20,7 +20,14 @@ export interface Report {
   command: string;
   startedAt: string;
   durationSeconds: number;
-  target: { urls: string[]; localCluster: { nodes: number } | null };
+  target: {
+    urls: string[];
+    /**
+     * Nodes started with --start-cluster, and the admission limits they ran with (a value absent: the
+     * gateway's own default). --start-cluster relaxes them unless --cluster-env names them.
+     */
+    localCluster: { nodes: number; limits: Partial<Record<AdmissionLimit, string>> } | null;
+  };
   options: Record<string, unknown>;
   clients: { total: number; workers: number; peakConcurrent: number };
   /** Scenario counts (restored, neverRestored, mismatches ...). */
@@ -80,3 +87,7 @@ export function summaryText(report: Report): string {
   for (const n of report.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
 }
+
+/** The gateway settings that decide how fast a node admits handshakes and events. */
+export const ADMISSION_LIMITS = ['HANDSHAKES_PER_SECOND', 'EVENTS_PER_SECOND', 'EVENTS_BURST'] as const;
+export type AdmissionLimit = (typeof ADMISSION_LIMITS)[number];

@@ -4,9 +4,9 @@
  */
 import { cpus } from 'node:os';
 import type { BackoffPolicy } from '../backoff.ts';
-import type { LocalCluster } from '../../../dev/local-cluster.ts';
+import { RELAXED_LIMITS, type LocalCluster } from '../../../dev/local-cluster.ts';
 import { Probes } from '../probes.ts';
-import type { Report, Table } from '../report/report.ts';
+import { ADMISSION_LIMITS, type AdmissionLimit, type Report, type Table } from '../report/report.ts';
 import { checkSlo, type SloMetric } from '../report/slo.ts';
 import type { LatencySummary } from '../report/stats.ts';
 import { RunState } from '../run-state.ts';
@@ -198,7 +198,12 @@ export function buildReport(
     command: ctx.command,
     startedAt: run.startedAt.toISOString(),
     durationSeconds: run.now() / 1000,
-    target: { urls: ctx.urls, localCluster: ctx.cluster ? { nodes: ctx.cluster.nodes.length } : null },
+    target: {
+      urls: ctx.urls,
+      localCluster: ctx.cluster
+        ? { nodes: ctx.cluster.nodes.length, limits: clusterLimits(ctx.cluster.env) }
+        : null,
+    },
     options: {
       policy: ctx.policy,
       client: ctx.client,
@@ -222,8 +227,30 @@ export function buildReport(
     limiter: run.probes.verdict({ perPair: Math.ceil(state.peakUp / pairs) }),
     tables: parts.tables ?? [],
     markers: run.markers,
-    notes: [...(parts.notes ?? []), ...gatewayErrors(ctx)],
+    notes: [...(parts.notes ?? []), ...relaxedLimitsNote(ctx), ...gatewayErrors(ctx)],
   };
+}
+
+/** The admission limits the started nodes were given (absent: the gateway's default). */
+function clusterLimits(
+  env: Readonly<Record<string, string | undefined>>,
+): Partial<Record<AdmissionLimit, string>> {
+  return Object.fromEntries(ADMISSION_LIMITS.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+}
+
+/**
+ * Says so when the started nodes ran with the load tester's relaxed admission (HANDSHAKES_PER_SECOND
+ * 1,000,000): a figure read from such a run is the path's, not the shipped settings'. Storm figures were
+ * once reported as "defaults" that were not (docs/benchmarks.md §6a, correction).
+ */
+function relaxedLimitsNote(ctx: Context): string[] {
+  if (!ctx.cluster) return [];
+  const limits = clusterLimits(ctx.cluster.env);
+  if (limits.HANDSHAKES_PER_SECOND !== RELAXED_LIMITS.HANDSHAKES_PER_SECOND) return [];
+  const given = ADMISSION_LIMITS.map((k) => `${k}=${limits[k] ?? '(default)'}`).join(', ');
+  return [
+    `the started nodes ran with the load tester's relaxed admission (${given}), not the gateway's shipped limits: pass --cluster-env HANDSHAKES_PER_SECOND=2000 (and the others) to measure those`,
+  ];
 }
 
 /** The first error lines the started gateways logged (pino level 50+), so an INTERNAL has a cause. */
