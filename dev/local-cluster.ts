@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTokenSigner } from '../gateway/src/auth/index.ts';
 import { loadConfig } from '../gateway/src/config/index.ts';
+import { envSchema } from '../gateway/src/config/schema.ts';
 import { forwardLines, killAtExit, stopChild } from './child-process.ts';
 import { newSecret, startGatewayProcess, type GatewayProcess } from './gateway-process.ts';
 import { findHaproxy, localHaproxyMaxconn, renderHaproxyConfig, startHaproxy } from './haproxy.ts';
@@ -148,6 +149,13 @@ export const RELAXED_LIMITS = {
   EVENTS_PER_SECOND: '1000',
   EVENTS_BURST: '1000',
 } as const;
+
+/** The same limits as the gateway ships them (its config schema's defaults), to say what to pass instead. */
+export const SHIPPED_LIMITS: Readonly<Record<keyof typeof RELAXED_LIMITS, string>> = {
+  HANDSHAKES_PER_SECOND: String(envSchema.shape.HANDSHAKES_PER_SECOND.parse(undefined)),
+  EVENTS_PER_SECOND: String(envSchema.shape.EVENTS_PER_SECOND.parse(undefined)),
+  EVENTS_BURST: String(envSchema.shape.EVENTS_BURST.parse(undefined)),
+};
 
 function nodeEnv(options: LocalClusterOptions, redisUrl: string): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {

@@ -3,11 +3,11 @@
  * phases: every `gather` callback first (batchers that turn the requests of the turn into commands:
  * turn-batches.ts), then every `write` callback (the Redis connections' uncork: redis.ts coalesceWrites).
  *
- * Why one queue: a callback of a `setImmediate` that schedules another `setImmediate` waits for the next
- * turn. If a batcher flushed in a `setImmediate` of its own, the commands it issued would cork the
- * connection after this turn's uncork had run, and leave a whole turn later; in a herd a turn takes
- * hundreds of milliseconds, and a restore that waits two of them (the attach, then its claims read) more
- * than its stock counterpart. Callbacks added while the queue runs run in the same pass, in their phase.
+ * Why one queue: a `setImmediate` scheduled from inside another `setImmediate` callback waits for the next
+ * turn. A batcher flushing in a `setImmediate` of its own issued its commands after this turn's uncork had
+ * run, so they left a whole turn later; in a herd a turn takes hundreds of milliseconds, and each restore
+ * waited two of them more (the attach, then its claims read). Callbacks added while the queue runs (an
+ * uncork registered by a batch's first command) run in the same pass, in their phase.
  */
 type Phase = 'gather' | 'write';
 
@@ -25,8 +25,8 @@ export function atEndOfTurn(phase: Phase, fn: () => void): void {
 
 function runQueues(): void {
   try {
-    // A `write` callback may issue commands that gather (a reply callback never runs here: replies are
-    // I/O), so the loop only repeats when one added work to either queue.
+    // Until both queues are empty: a gather callback may add a write callback (and, in principle, the
+    // other way round).
     while (queues.gather.length > 0 || queues.write.length > 0) {
       const phase: Phase = queues.gather.length > 0 ? 'gather' : 'write';
       const fn = queues[phase].shift()!;

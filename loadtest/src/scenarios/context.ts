@@ -4,7 +4,7 @@
  */
 import { cpus } from 'node:os';
 import type { BackoffPolicy } from '../backoff.ts';
-import { RELAXED_LIMITS, type LocalCluster } from '../../../dev/local-cluster.ts';
+import { RELAXED_LIMITS, SHIPPED_LIMITS, type LocalCluster } from '../../../dev/local-cluster.ts';
 import { Probes } from '../probes.ts';
 import { ADMISSION_LIMITS, type AdmissionLimit, type Report, type Table } from '../report/report.ts';
 import { checkSlo, type SloMetric } from '../report/slo.ts';
@@ -248,8 +248,9 @@ function relaxedLimitsNote(ctx: Context): string[] {
   const limits = clusterLimits(ctx.cluster.env);
   if (limits.HANDSHAKES_PER_SECOND !== RELAXED_LIMITS.HANDSHAKES_PER_SECOND) return [];
   const given = ADMISSION_LIMITS.map((k) => `${k}=${limits[k] ?? '(default)'}`).join(', ');
+  const shipped = ADMISSION_LIMITS.map((k) => `${k}=${SHIPPED_LIMITS[k]}`).join(',');
   return [
-    `the started nodes ran with the load tester's relaxed admission (${given}), not the gateway's shipped limits: pass --cluster-env HANDSHAKES_PER_SECOND=2000 (and the others) to measure those`,
+    `the started nodes ran with the load tester's relaxed admission (${given}), not the gateway's shipped limits: pass --cluster-env ${shipped} to measure those`,
   ];
 }
 

@@ -5,9 +5,9 @@
  * falling back to EVAL on NOSCRIPT, e.g. after a Redis restart) under its file's name in camelCase
  * (`claims/seat-hold.lua` is `seatHold`). Each file's header comment is the reference for its KEYS, ARGV and
  * reply; the signatures below type the call site: KEYS as an object with named fields (the registry puts
- * them in the script's order; or, for a script over a variable number of keys of one slot, a list: the
- * registry sends its length as EVAL's numkeys), ARGV as a labelled tuple. Replies stay `unknown` here: they are decoded,
- * checked and named in session-replies.ts and claim-replies.ts.
+ * them in the script's order; for an ANY_KEYS script, over any number of keys of one slot, a list whose
+ * length the registry sends as EVAL's numkeys), ARGV as a labelled tuple. Replies stay `unknown` here: they
+ * are decoded, checked and named in session-replies.ts and claim-replies.ts.
  */
 import { readFileSync } from 'node:fs';
 import type { RedisLike } from '../../infra/redis.ts';
