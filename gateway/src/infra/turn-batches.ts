@@ -1,7 +1,7 @@
 /**
  * Items gathered per key over one turn of the event loop, handed over at its end in chunks of at most
  * `maxPerChunk` per key, in the order they came: what a herd of requests sends Redis as one command per key
- * per turn instead of one each (session/redis/user-state-reads.ts, attach-index.ts). Handed over before the
+ * per turn instead of one each (session/redis/user-state-reads.ts, attach-batches.ts). Handed over before the
  * Redis connections write what the turn issued (end-of-turn.ts), so the commands made from a chunk leave in
  * that same write: gathering costs a request no latency.
  */

@@ -8,17 +8,19 @@
  * Cluster each shard uses its own clock; shards are expected to be NTP-synced.)
  *
  * Node index: each node has an index of the sockets it holds, spread over NODE_INDEX_BUCKETS small hashes
- * `{node:<id>}:s:<bucket>` (redis/node-keys.ts), used to purge a dead node. A script cannot write both the user's slot and the node's slot, so the index is written by
- * separate, idempotent commands next to the user script. The index may hold stale entries (a refused
- * attach whose cleanup failed, an entry whose HDEL failed): harmless, because the purge only removes a
- * socket still recorded on that node (purge-sockets.lua). What it must not miss is a recorded socket,
- * hence attachSocket sends the index write before the script on the same connection (see attachSocket).
+ * `{node:<id>}:s:<bucket>` (redis/node-keys.ts), used to purge a dead node. What it must not miss is a
+ * recorded socket. On a single Redis the attach script writes the entry itself (attach-sockets.lua, the
+ * attaches of a turn in one call); on Cluster a script cannot write both the user's slot and the node's,
+ * so the entry is written by a separate, idempotent command, acknowledged before the attach is sent (see
+ * attachSocket). The index may hold stale entries (a refused attach whose cleanup failed, an entry whose HDEL
+ * failed): harmless, because the purge only removes a socket still recorded on that node
+ * (purge-sockets.lua).
  */
 import type { RoomName, UserId } from '@stayline/client-sdk/protocol';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Cluster } from 'ioredis';
-import { AttachIndexWrites } from './redis/attach-index.ts';
+import { AttachBatches } from './redis/attach-batches.ts';
 import { RedisStore, type RedisStoreClient } from './redis/redis-store.ts';
 import {
   createNodeKeys,
@@ -81,8 +83,10 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   private readonly log: Logger;
   /** Nodes this instance has beaten for: a later "first beat" means another node purged us as dead. */
   private readonly beating = new Set<NodeId>();
-  /** The node-index writes of a turn's attaches, one command per turn (redis/attach-index.ts). */
-  private readonly indexWrites: AttachIndexWrites;
+  /** The attaches of a turn, with their node-index entries (redis/attach-batches.ts). */
+  private readonly attaches: AttachBatches;
+  /** A Redis Cluster: the attach's index entry is a command of its own, taken back by this store. */
+  private readonly cluster: boolean;
 
   constructor(options: RedisSessionStoreOptions) {
     super(options, 'Session store');
@@ -93,21 +97,43 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     this.deadAfterMs = Math.round(options.deadAfterSeconds * 1000);
     this.log = options.logger; // bound to module 'session' by the caller
     this.claimsIndexTtlMs = Math.round(options.claimsIndexTtlMs ?? 0);
-    const { scripts } = this;
-    this.indexWrites = new AttachIndexWrites(
-      (keys, countsAndEntries) => scripts.nodeIndexAdd(keys, countsAndEntries),
-      !(this.redis instanceof Cluster),
+    const { scripts, ttlMs, claimsIndexTtlMs } = this;
+    this.cluster = this.redis instanceof Cluster;
+    this.attaches = new AttachBatches(
+      {
+        attachSockets: (nodeId, attaches) =>
+          scripts.attachSockets(
+            attaches.flatMap((a) => [a.user.session, a.user.revoked, a.bucketKey]),
+            nodeId,
+            ttlMs,
+            SEEN_TTL_MS,
+            claimsIndexTtlMs,
+            attaches.flatMap((a) => [a.socketId, a.maxSockets, Math.floor(a.issuedAtSeconds), a.entry]),
+          ),
+        nodeIndexAdd: (keys, countsAndEntries) => scripts.nodeIndexAdd(keys, countsAndEntries),
+        attachSocket: (nodeId, a) =>
+          scripts.attachSocket(
+            a.user,
+            a.socketId,
+            nodeId,
+            a.maxSockets,
+            ttlMs,
+            SEEN_TTL_MS,
+            claimsIndexTtlMs,
+            Math.floor(a.issuedAtSeconds),
+          ),
+      },
+      this.cluster,
     );
   }
 
   /**
-   * The node-index entry is written first, with the entries of the other attaches of this turn in one
-   * command (redis/attach-index.ts), and the script is issued right behind it on the same connection, so
-   * Redis runs the write first (one round trip of latency): whenever the script recorded the socket, the
-   * index entry exists too. If either fails the call rejects, and the caller must treat the socket as
-   * possibly recorded and detach it when it drops it (a timed-out command may still have run).
-   * On Redis Cluster the two keys live on different shards, so nothing orders them: the index write is
-   * awaited first (two round trips), keeping the same guarantee.
+   * Sent with the other attaches of this turn (redis/attach-batches.ts), with the socket's node-index entry:
+   * on a single Redis in the same script, written with the attach and taken back if it is refused; on Redis
+   * Cluster the two keys live on different shards, so the entry is written first and acknowledged before the
+   * attach is sent (two round trips), and taken back here if the attach is refused. Either way, whenever the
+   * socket is recorded, its index entry exists. If the call fails it rejects, and the caller must treat the
+   * socket as possibly recorded and detach it when it drops it (a timed-out command may still have run).
    */
   attachSocket(
     userId: UserId,
@@ -118,21 +144,17 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   ): Promise<AttachResult> {
     return this.run('attachSocket', async () => {
       const entry = nodeIndexEntry(userId, socketId);
-      const nodeKey = this.nodeKeys.nodeSockets(nodeId, nodeIndexBucket(entry));
-      const reply = await this.indexWrites.writeThen(nodeId, nodeKey, entry, () =>
-        this.scripts.attachSocket(
-          this.userKeys(userId),
-          socketId,
-          nodeId,
-          maxSockets,
-          this.ttlMs,
-          SEEN_TTL_MS,
-          this.claimsIndexTtlMs,
-          Math.floor(tokenIssuedAtSeconds),
-        ),
-      );
+      const bucketKey = this.nodeKeys.nodeSockets(nodeId, nodeIndexBucket(entry));
+      const reply = await this.attaches.attach(nodeId, {
+        user: this.userKeys(userId),
+        socketId,
+        maxSockets,
+        issuedAtSeconds: tokenIssuedAtSeconds,
+        bucketKey,
+        entry,
+      });
       const result = decodeAttach(reply, this.claimsIndexTtlMs > 0);
-      if (!result.ok) await this.dropIndexEntry(nodeKey, entry);
+      if (!result.ok && this.cluster) await this.dropIndexEntry(bucketKey, entry);
       return result;
     });
   }

@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisClient, type Redis } from '../../src/infra/redis.ts';
-import { createNodeKeys } from '../../src/session/redis/node-keys.ts';
+import { createNodeKeys, nodeIndexBucket, nodeIndexEntry } from '../../src/session/redis/node-keys.ts';
 import { defineScripts, type Scripts } from '../../src/session/redis/scripts.ts';
 import { createUserKeys } from '../../src/session/redis/user-keys.ts';
 import { eventually, startRedis, type RedisProcess } from '../support/redis.ts';
@@ -179,6 +179,95 @@ describe('session Lua scripts on real Redis', () => {
     expect(await attach('s2', IAT, 1)).toEqual([-1, IAT]);
     expect(await attach('s2', IAT + 1, 1)).toEqual([0, 1]);
     expect(await fieldsOf('s')).toEqual({ s1: 'A' });
+  });
+
+  describe('attach-sockets.lua (a turn of attaches on a single Redis)', () => {
+    const userKeysOf = createUserKeys('lua:');
+    /** One attach of the call: its three keys and four arguments, as the store sends them. */
+    const attachOf = (userId: string, socketId: string, maxSockets: number, iat = IAT) => {
+      const entry = nodeIndexEntry(userId, socketId);
+      const user = userKeysOf(userId);
+      const bucket = keys.nodeSockets('A', nodeIndexBucket(entry));
+      return {
+        keys: [user.session, user.revoked, bucket],
+        args: [socketId, maxSockets, iat, entry],
+        bucket,
+        entry,
+      };
+    };
+    const attachSockets = (attaches: ReturnType<typeof attachOf>[], indexTtlMs = 0) =>
+      scripts.attachSockets(
+        attaches.flatMap((a) => a.keys),
+        'A',
+        TTL_MS,
+        SEEN_MS,
+        indexTtlMs,
+        attaches.flatMap((a) => a.args),
+      ) as Promise<unknown[]>;
+    const indexed = async (a: ReturnType<typeof attachOf>): Promise<boolean> =>
+      (await redis.hexists(a.bucket, a.entry)) === 1;
+
+    it('answers each attach as attach-socket.lua would, and indexes exactly the sockets it recorded', async () => {
+      // full: at its limit of 1; revoked: tokens issued at or before IAT refused; back: a live session with a
+      // room and an event in its index; fresh: nothing yet.
+      await scripts.attachSocket(userKeysOf('full'), 's0', 'B', 1, TTL_MS, SEEN_MS, 0, IAT);
+      await redis.set(userKeysOf('revoked').revoked, String(IAT));
+      await scripts.attachSocket(userKeysOf('back'), 's0', 'B', 5, TTL_MS, SEEN_MS, 0, IAT);
+      await redis.hset(userKeysOf('back').session, 'rlobby', '', 'eev1', '');
+      const calls = [
+        attachOf('full', 's1', 1),
+        attachOf('revoked', 's2', 5),
+        attachOf('back', 's3', 5),
+        attachOf('fresh', 's4', 5),
+      ];
+      const replies = await attachSockets(calls, 2 * SEEN_MS);
+      expect(replies).toEqual([
+        [0, 1],
+        [-1, IAT],
+        [1, 1, expect.any(Number), ['lobby'], 0, ['ev1']],
+        [1, 0, expect.any(Number), [], 0, []],
+      ]);
+      expect(await Promise.all(calls.map(indexed))).toEqual([false, false, true, true]);
+      expect(await redis.hget(userKeysOf('back').session, 'ss3')).toBe('A');
+      expect(await redis.hget(userKeysOf('fresh').session, 'ss4')).toBe('A');
+      expect(await redis.hexists(userKeysOf('full').session, 'ss1')).toBe(0);
+      expect(await redis.exists(userKeysOf('revoked').session)).toBe(0);
+      // The claims index was read and extended for the user who has one.
+      expect(await redis.pttl(userKeysOf('back').session)).toBeGreaterThan(2 * SEEN_MS - 1000);
+    });
+
+    it('counts the attaches of one call against the limit in order, like attaches one after the other', async () => {
+      const replies = await attachSockets([
+        attachOf('u', 'a', 2),
+        attachOf('u', 'b', 2),
+        attachOf('u', 'c', 2),
+      ]);
+      expect(replies.map((r) => (r as unknown[])[0])).toEqual([1, 1, 0]);
+      expect((replies[2] as unknown[])[1]).toBe(2);
+      expect(
+        Object.keys(await redis.hgetall(userKeysOf('u').session)).filter((f) => f.startsWith('s')),
+      ).toEqual(['sa', 'sb']);
+    });
+
+    it('keeps the index entry of a socket an earlier attach recorded when its re-attach is refused', async () => {
+      const first = attachOf('u', 's1', 5);
+      expect(((await attachSockets([first]))[0] as unknown[])[0]).toBe(1);
+      await redis.set(userKeysOf('u').revoked, String(IAT));
+      expect(await attachSockets([first])).toEqual([[-1, IAT]]);
+      // Still recorded from the first attach, so still indexed: a purge must find it.
+      expect(await redis.hget(userKeysOf('u').session, 'ss1')).toBe('A');
+      expect(await indexed(first)).toBe(true);
+    });
+
+    it("fails only the attach whose command Redis refused, with Redis' message", async () => {
+      await redis.set(userKeysOf('broken').session, 'not a hash');
+      const calls = [attachOf('ok1', 's1', 5), attachOf('broken', 's2', 5), attachOf('ok2', 's3', 5)];
+      const replies = await attachSockets(calls);
+      expect(replies[1]).toEqual([-2, expect.stringMatching(/^WRONGTYPE/)]);
+      expect((replies[0] as unknown[])[0]).toBe(1);
+      expect((replies[2] as unknown[])[0]).toBe(1);
+      expect(await Promise.all(calls.map(indexed))).toEqual([true, true, true]);
+    });
   });
 
   it('revoke-tokens.lua records the Redis second, keeps it keepMs, and never moves it back', async () => {

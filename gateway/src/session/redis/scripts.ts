@@ -5,8 +5,9 @@
  * falling back to EVAL on NOSCRIPT, e.g. after a Redis restart) under its file's name in camelCase
  * (`claims/seat-hold.lua` is `seatHold`). Each file's header comment is the reference for its KEYS, ARGV and
  * reply; the signatures below type the call site: KEYS as an object with named fields (the registry puts
- * them in the script's order; for an ANY_KEYS script, over any number of keys of one slot, a list whose
- * length the registry sends as EVAL's numkeys), ARGV as a labelled tuple. Replies stay `unknown` here: they
+ * them in the script's order; for an ANY_KEYS script, over any number of keys, a list whose length the
+ * registry sends as EVAL's numkeys: of one slot, except attachSockets, which the store sends only to a single
+ * Redis), ARGV as a labelled tuple. Replies stay `unknown` here: they
  * are decoded, checked and named in session-replies.ts and claim-replies.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ export type ScriptArg = string | number | readonly (string | number)[];
 /** Where a script's file is, under lua/: a folder's scripts are each prefixed with its prelude.lua. */
 type ScriptFolder = 'claims' | 'session' | '';
 
-/** The KEYS of a script that takes any number of keys (all of one slot), given as a list at each call. */
+/** The KEYS of a script that takes any number of keys, given as a list at each call. */
 const ANY_KEYS = 'any' as const;
 
 interface ScriptSpec<K extends readonly string[] | typeof ANY_KEYS, A extends readonly ScriptArg[]> {
@@ -58,6 +59,17 @@ const SCRIPTS = {
       tokenIssuedAtSeconds: number,
     ]
   >(ATTACH, 'session'),
+  // A single Redis only (standalone, Sentinel): the attaches of a turn, over many users' slots and the node's.
+  attachSockets: script<
+    typeof ANY_KEYS,
+    [
+      nodeId: string,
+      ttlMs: number,
+      seenTtlMs: number,
+      claimsIndexTtlMs: number,
+      perAttach: readonly (string | number)[],
+    ]
+  >(ANY_KEYS, 'session'),
   revokeTokens: script<readonly ['revoked'], [keepMs: number]>(['revoked']),
   detachSocket: script<typeof SESSION, [socketId: string, ttlMs: number]>(SESSION, 'session'),
   joinRoom: script<typeof SESSION, [room: string, ttlMs: number, maxRooms: number]>(SESSION, 'session'),
