@@ -4,6 +4,7 @@
  * one line naming the flag, exit 2), and hands the run to cli/execute.ts, which starts what is needed,
  * writes the reports and ends every process it started.
  */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { z } from 'zod';
 import { execute, type Runner } from './cli/execute.ts';
@@ -20,6 +21,7 @@ import {
   stormSchema,
   type CommonOptions,
 } from './cli/options.ts';
+import { formatSeries, readStormRun, summarizeSeries, type StormRun } from './report/storm-series.ts';
 import { ATTACKS, runAbuse } from './scenarios/abuse.ts';
 import { runConnect } from './scenarios/connect.ts';
 import { runContention } from './scenarios/contention.ts';
@@ -263,5 +265,31 @@ common(
   .option('--max-p99-ratio <x>', 'exit 1 when an attack phase’s control p99 is over x × the baseline p99')
   .option('--event-id <id>', 'the event the oversized seat:hold names (need not exist)', 'abuse-event')
   .action(action('abuse', abuseSchema, (o) => (ctx) => runAbuse(ctx, o), 'gateway'));
+
+program
+  .command('summarize')
+  .description(
+    'read kill-storm JSON reports (--json, with --stock) back: the p99 ratio to stock over the series',
+  )
+  .argument('<reports...>', 'storm reports, one file per run')
+  .option('--target <x>', 'the ratio to judge the series against', '1.2')
+  .option('--exit-code', 'exit 1 when the series does not show the target met', false)
+  .action((files: string[], raw: { target: string; exitCode: boolean }) => {
+    const target = Number(raw.target);
+    if (!(target > 0)) {
+      console.error(`loadtest summarize: --target must be a positive number, got ${raw.target}`);
+      process.exit(2);
+    }
+    let runs: StormRun[];
+    try {
+      runs = files.map((file) => readStormRun(JSON.parse(readFileSync(file, 'utf8')) as unknown, file));
+    } catch (err) {
+      console.error(`loadtest summarize: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(2);
+    }
+    const summary = summarizeSeries(runs, target);
+    console.log(formatSeries(runs, summary).join('\n'));
+    if (raw.exitCode && !summary.met) process.exitCode = 1;
+  });
 
 await program.parseAsync(process.argv);

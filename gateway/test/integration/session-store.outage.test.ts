@@ -3,6 +3,7 @@
  * never a "no session" answer), must not replay failed commands later, and must heal by itself, on the
  * same instance, when Redis is back.
  */
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../src/errors/gateway-error.ts';
@@ -170,6 +171,28 @@ describe('Redis session store during an outage', () => {
     await eventually(() => store.ping(), 10_000);
     // A replay would have been sent on reconnect, before this ping, on the same connection.
     expect(await store.getSession('u-replay')).toBeNull();
+  });
+
+  it('rejects each attach of a turn with STORE_UNAVAILABLE while Redis refuses writes (maxmemory), recording none', async () => {
+    const admin = new Redis(server.url);
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      // One turn: the store sends both in one attach-sockets.lua call, which fails each attach alone.
+      const settled = await Promise.allSettled([
+        store.attachSocket('u2', 's1', 'A', 5, IAT),
+        store.attachSocket('u3', 's1', 'A', 5, IAT),
+      ]);
+      for (const r of settled)
+        expect(r).toMatchObject({ status: 'rejected', reason: { code: 'STORE_UNAVAILABLE' } });
+      await admin.config('SET', 'maxmemory', '0');
+      expect(await store.getSession('u2')).toBeNull();
+      expect(await store.getSession('u3')).toBeNull();
+      expect(await store.attachSocket('u2', 's1', 'A', 5, IAT)).toMatchObject({ ok: true });
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
   });
 
   it('rejects with STORE_UNAVAILABLE at once when Redis was never reachable', async () => {
