@@ -1,7 +1,9 @@
 /**
  * The Redis session store: every user-side operation is one Lua script (lua/session/*.lua), so it is atomic
  * and costs one round trip, and it touches only keys of one `{u:<id>}` hash tag, so the same scripts
- * run on Redis Cluster.
+ * run on Redis Cluster. The one exception, attach-sockets.lua (the attaches of a turn, many users' keys and
+ * the node's index in one script), is only ever sent to a single Redis; on Cluster the store sends
+ * attach-socket.lua per user instead (see attachSocket).
  *
  * Time: scripts read Redis' own clock (TIME) for TTLs, `expiresAt` and heartbeats. All gateway nodes then
  * share one clock, and a node with a skewed clock can neither shorten sessions nor look dead. (On Redis
