@@ -1,12 +1,15 @@
 /**
  * What one request costs in Redis through the whole gateway (socket -> pipeline -> feature -> store), seen
  * by Redis itself (MONITOR): a `seat:hold` with a request id sends two commands (the user's index write and
- * the hold script, which keeps the request record), nothing for the request ledger.
+ * the hold script, which keeps the request record), nothing for the request ledger; and on a single Redis
+ * the attaches of connecting clients go only through attach-sockets.lua (a turn's attaches in one call).
  */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import type { Ack, RestoredSession, SeatHold } from '@stayline/client-sdk/protocol';
+import { SCRIPT_SOURCES } from '../../src/session/redis/scripts.ts';
 import { baseEnv, connect, startGateway, tokenFor, type RunningGateway } from '../support/gateway.ts';
 import { service } from '../support/claims.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
@@ -22,9 +25,11 @@ describe('the Redis cost of a request through the gateway', () => {
   let socket: Socket;
   let monitorClient: Redis;
   let probe: Redis;
+  let env: NodeJS.ProcessEnv;
+  const herd: Socket[] = [];
   beforeAll(async () => {
     redis = await startRedis();
-    const env = baseEnv({ SERVICE_TOKEN, REDIS_URL: redis.url });
+    env = baseEnv({ SERVICE_TOKEN, REDIS_URL: redis.url });
     gw = await startGateway(env);
     await service(gw.url, SERVICE_TOKEN).defineEvent('cost', { seats: ['A1', 'A2', 'A3'] });
     socket = connect(gw.url, tokenFor(env, USER));
@@ -34,6 +39,7 @@ describe('the Redis cost of a request through the gateway', () => {
   });
   afterAll(async () => {
     socket.close();
+    for (const c of herd) c.close();
     monitorClient.disconnect();
     probe.disconnect();
     await gw.stop();
@@ -86,6 +92,34 @@ describe('the Redis cost of a request through the gateway', () => {
     });
     expect(again).toEqual(first);
     expect(retried).toEqual(['evalsha', 'evalsha']);
+  });
+
+  it('sends the attaches of clients connecting at once only as attach-sockets.lua calls on a single Redis', async () => {
+    const script = (name: 'attachSockets' | 'attachSocket') => {
+      const source = SCRIPT_SOURCES[name];
+      return { source, sha: createHash('sha1').update(source).digest('hex') };
+    };
+    const [batch, single] = [script('attachSockets'), script('attachSocket')];
+    const is = (args: string[], s: { source: string; sha: string }): boolean =>
+      /^eval(sha)?$/i.test(String(args[0])) && (args[1] === s.sha || args[1] === s.source);
+    const monitor = await monitorClient.monitor();
+    const batches: number[] = [];
+    let singles = 0;
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua') return;
+      if (is(args, batch)) batches.push(Number(args[2]) / 3); // three keys per attach
+      if (is(args, single)) singles += 1;
+    });
+    // They stay connected until afterAll: their closes would send detaches while the next test starts its
+    // MONITOR, and commands streaming in as MONITOR starts can confuse ioredis' reply queue.
+    herd.push(...Array.from({ length: 40 }, (_, i) => connect(gw.url, tokenFor(env, `${USER}-herd-${i}`))));
+    try {
+      await Promise.all(herd.map((c) => nextEvent<RestoredSession>(c, 'session:restored')));
+      await expect.poll(() => batches.reduce((a, b) => a + b, 0), { timeout: 10_000 }).toBe(40);
+      expect(singles).toBe(0);
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   it('runs other requests with a request id through the ledger (begin, act, record)', async () => {
