@@ -1,6 +1,7 @@
 -- node-index-add.lua: ioredis command `nodeIndexAdd`. Adds socket entries to buckets of one node's socket
--- index (redis/node-keys.ts), for all the attaches of one turn of the node's event loop at once
--- (redis/attach-index.ts): one command per turn instead of one HSET per attach.
+-- index (redis/node-keys.ts), for all the attaches of one turn of the node's event loop at once, on Redis
+-- Cluster (redis/attach-batches.ts; a single Redis writes them in attach-sockets.lua): one command per turn
+-- instead of one HSET per attach.
 -- KEYS    buckets of one node's index (`{node:<id>}:s:<b>`, one slot), each once
 -- ARGV    for each key in order: how many entries, then the entries (each stored with the value '')
 -- Reply: the number of entries that were new
