@@ -6,6 +6,9 @@
  * For fanout, what a stock app writes: `room:join` `{ room }` joins the socket.io room (acked in the
  * gateway's shape), and `POST /v1/publish` `{ room, event, data }` is `io.to(room).emit(event, data)` on
  * every node through the adapter (202). The bearer token is not checked (a string compare at most).
+ * For the seat-hold comparison (queue-seats.ts), what a hand-rolled stock app writes: `seat:hold`
+ * `{ eventId, seatIds: [seat] }` is one `SET seat NX PX` (acked `{ ok }`), `seat:release` one `DEL`; the holder
+ * is the socket id (no auth per request, no validation, no request record, no seat map, no followers).
  *
  *   REDIS_URL=redis://127.0.0.1:6379 [JWT_SECRET=...] node --import tsx gateway/bench/plain-server.ts
  *   (prints {"port":N})
@@ -73,6 +76,30 @@ io.on('connection', (socket) => {
     if (typeof room !== 'string' || typeof ack !== 'function') return;
     void socket.join(room);
     (ack as (a: unknown) => void)({ ok: true, data: { room, rooms: [...socket.rooms].slice(1) } });
+  });
+  if (pub === undefined) return;
+  const seatKey = (payload: unknown): string | undefined => {
+    const p = payload as { eventId?: unknown; seatIds?: unknown } | null;
+    const seat = Array.isArray(p?.seatIds) ? (p.seatIds[0] as unknown) : undefined;
+    return typeof p?.eventId === 'string' && typeof seat === 'string'
+      ? `plain:${p.eventId}:${seat}`
+      : undefined;
+  };
+  socket.on('seat:hold', (payload: unknown, ack: unknown) => {
+    const key = seatKey(payload);
+    if (key === undefined || typeof ack !== 'function') return;
+    pub.set(key, socket.id, 'PX', 300_000, 'NX').then(
+      (got) => (ack as (a: unknown) => void)({ ok: got === 'OK' }),
+      () => (ack as (a: unknown) => void)({ ok: false }),
+    );
+  });
+  socket.on('seat:release', (payload: unknown, ack: unknown) => {
+    const key = seatKey(payload);
+    if (key === undefined || typeof ack !== 'function') return;
+    pub.del(key).then(
+      () => (ack as (a: unknown) => void)({ ok: true }),
+      () => (ack as (a: unknown) => void)({ ok: false }),
+    );
   });
 });
 httpServer.listen(0, '127.0.0.1', () => {

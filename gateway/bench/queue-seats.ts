@@ -6,9 +6,9 @@
  *   node --import tsx gateway/bench/queue-seats.ts [--clients 100] [--seats 20] [--seconds 5] [--queue 2000] [--batch 50]
  *     [--only hold] [--profile DIR]
  *
- * `--only hold` runs the `seat:hold` loops (gateway, claim store, raw Redis) and nothing else; `--profile DIR` starts the gateway
- * with a CPU profiler (cpu-profile.ts) writing into DIR and stops it with SIGTERM (a clean exit writes the profile) instead
- * of SIGKILL. Neither changes what a loop measures.
+ * `--only hold` runs the `seat:hold` loops (gateway, claim store, raw Redis, stock Socket.IO) and nothing else;
+ * `--profile DIR` starts the gateway with a CPU profiler (cpu-profile.ts) writing into DIR and stops it with
+ * SIGTERM (a clean exit writes the profile) instead of SIGKILL. Neither changes what a loop measures.
  *
  * - seat:hold: `clients` lean clients in a closed loop, each holding a random one of `seats` seats
  *   (one per user, so most attempts conflict) and releasing it when it got it. Hold acks are timed. Every
@@ -18,6 +18,10 @@
  *   request record folded in (two commands, one round trip), the same loop.
  *   Baseline: the same loops on one raw ioredis connection, `SET seat NX PX` then `DEL` when acquired
  *   (one round trip each, like the hold and the release).
+ *   Then the ceiling of any Socket.IO server here, the same number of lean clients against stock Socket.IO
+ *   (plain-server.ts, same Redis): an ack with no Redis work (`room:join`), and a hand-rolled hold, one
+ *   `SET NX PX` (then `DEL` when acquired) with no auth per request, no validation, no request record, no
+ *   seat map and no followers. The gateway's holds are also shown against that hand-rolled hold.
  * - queue:join: the same clients, join then leave one queue in a loop; join acks timed. Baseline: ZADD NX +
  *   ZRANK pipelined (one round trip), then ZREM.
  * - admission: `queue` users wait in a queue; `POST /v1/events/:id/admit { count: batch }` in a loop until
@@ -33,7 +37,9 @@ import { processCpuMs, redisCpuMs } from './cpu-usage.ts';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
 import { createRedisClient } from '../src/infra/redis.ts';
 import { RedisClaimStore } from '../src/session/redis-claim-store.ts';
+import { stopChild } from '../../dev/child-process.ts';
 import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
+import { startPlain } from '../../dev/local-cluster.ts';
 import { startRedis } from '../../dev/redis.ts';
 import { signToken } from '../../dev/tokens.ts';
 
@@ -121,14 +127,14 @@ const costs: string[] = [];
 function printTable(rows: [Row, Row][]): void {
   const f = (n: number, d = 0) => n.toFixed(d);
   const lines = [
-    `| Operation | ops/s | p50 ms | p99 ms | Raw Redis baseline (same round trips) | ops/s | p50 ms | p99 ms | gateway/raw ops/s | Notes |`,
+    `| Operation | ops/s | p50 ms | p99 ms | Baseline in the same run | ops/s | p50 ms | p99 ms | ops/s ÷ baseline's | Notes |`,
     `|---|---:|---:|---:|---|---:|---:|---:|---:|---|`,
   ];
   for (const [g, r] of rows) {
     const a = stats(g);
     const b = stats(r);
     lines.push(
-      `| ${g.name} | ${f(a.perSecond)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${r.name} | ${f(b.perSecond)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(a.perSecond / b.perSecond, 2)} | ${g.note}; raw: ${r.note} |`,
+      `| ${g.name} | ${f(a.perSecond)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${r.name} | ${f(b.perSecond)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(a.perSecond / b.perSecond, 2)} | ${g.note}; baseline: ${r.note} |`,
     );
   }
   console.log(
@@ -167,15 +173,15 @@ async function main(): Promise<void> {
    * Redis' per-command counts and µs per call (INFO commandstats after a CONFIG RESETSTAT): the closed
    * loop's throughput says which process is the limit only with these beside it.
    */
-  const costOf = async (name: string, loop: () => Promise<Row>): Promise<Row> => {
+  const costOf = async (name: string, loop: () => Promise<Row>, server = gw.pid): Promise<Row> => {
     await raw.config('RESETSTAT');
-    const before = { gw: processCpuMs(gw.pid), redis: await redisCpuMs(raw), bench: process.cpuUsage() };
+    const before = { gw: processCpuMs(server), redis: await redisCpuMs(raw), bench: process.cpuUsage() };
     const row = await loop();
     const redisMs = (await redisCpuMs(raw)) - before.redis;
     const benchUs = process.cpuUsage(before.bench);
     const per = (ms: number) => ((1000 * ms) / Math.max(1, row.ops)).toFixed(1);
     costs.push(
-      `- ${name}: ${row.ops} ops; µs CPU per op: gateway ${per(processCpuMs(gw.pid) - before.gw)}, Redis ${per(redisMs)}, bench ${per((benchUs.user + benchUs.system) / 1000)}; Redis: ${await commandStats(raw, row.ops)}`,
+      `- ${name}: ${row.ops} ops; µs CPU per op: server ${per(processCpuMs(server) - before.gw)}, Redis ${per(redisMs)}, bench ${per((benchUs.user + benchUs.system) / 1000)}; Redis: ${await commandStats(raw, row.ops)}`,
     );
     return row;
   };
@@ -278,6 +284,54 @@ async function main(): Promise<void> {
     rawHold.name = 'SET NX PX / DEL (raw Redis)';
     rawHold.note = `${((100 * rawWins) / rawHold.ops).toFixed(0)}% held`;
     rows.push([hold, rawHold], [bare.row, rawHold], [storeHold, rawHold]);
+
+    // ---- the ceiling: stock Socket.IO, same clients, same machine ----
+    // What any Socket.IO server can do with these clients here: an ack with no Redis at all (`room:join`),
+    // and a hand-rolled hold (`SET NX PX`, then `DEL`; plain-server.ts) with no auth check per request, no
+    // validation, no request record, no seat map and no followers. A gateway hold cannot beat the first.
+    const plain = await startPlain(redisServer.url);
+    try {
+      const pid = plain.child.pid!;
+      const plainClients = await Promise.all(
+        clients.map(async () => {
+          const c = new LeanClient({ url: plain.url });
+          await c.connect();
+          return c;
+        }),
+      );
+      const echo = await costOf(
+        'stock Socket.IO ack (room:join, no Redis)',
+        () =>
+          closedLoop(CLIENTS, async (i) => {
+            const [, ms] = await timed(() => plainClients[i]!.request('room:join', { room: 'r' }));
+            return ms;
+          }),
+        pid,
+      );
+      echo.name = 'stock Socket.IO: an ack, no Redis (`room:join`)';
+      echo.note = 'the ceiling of any request over Socket.IO with these clients';
+      let plainWins = 0;
+      const plainHold = await costOf(
+        'stock Socket.IO seat:hold (SET NX PX / DEL)',
+        () =>
+          closedLoop(CLIENTS, async (i) => {
+            const payload = { eventId: 'plain', seatIds: [pick()] };
+            const [ack, ms] = await timed(() => plainClients[i]!.request('seat:hold', payload));
+            if ((ack as { ok: boolean }).ok) {
+              plainWins += 1;
+              await plainClients[i]!.request('seat:release', payload);
+            }
+            return ms;
+          }),
+        pid,
+      );
+      plainHold.name = 'stock Socket.IO: hand-rolled `seat:hold` (`SET NX PX` / `DEL`)';
+      plainHold.note = `${((100 * plainWins) / plainHold.ops).toFixed(0)}% held; no auth, validation, record, map or followers`;
+      rows.push([echo, rawHold], [plainHold, rawHold], [hold, plainHold], [bare.row, plainHold]);
+      for (const c of plainClients) c.close();
+    } finally {
+      await stopChild(plain.child, 'SIGTERM', 5000);
+    }
     if (ONLY_HOLD) {
       for (const c of clients) c.close();
       printTable(rows);

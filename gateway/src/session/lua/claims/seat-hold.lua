@@ -27,8 +27,10 @@ local replayed = function(first)
   if first[1] == 1 then first[3] = tonumber(first[3]) end
   return {2, first}
 end
+-- The user's live records, read once: nothing before `outcome` writes K_REQS, so it saves this list.
+local records = {}
 if record_ms > 0 then
-  local records = load_records(user)
+  records = load_records(user)
   for i = 1, #records, 3 do
     if records[i] == req_id then
       -- A write (the record as it is) so that a WAIT after this replay covers the first answer's write too.
@@ -50,7 +52,6 @@ local function outcome(reply)
     local kept = {}
     for i, v in ipairs(reply) do kept[i] = v end
     if reply[1] == 1 or reply[1] == -3 or reply[1] == -4 then kept[2] = {} end
-    local records = load_records(user)
     if reply[1] == -1 or #records >= RECORDS_MAX * 3 then
       -- cjson writes numbers with 14 significant digits: the fence (16) as text.
       if reply[1] == 1 then kept[3] = fence_text(reply[3]) end
