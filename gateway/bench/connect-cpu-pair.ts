@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { processCpuMs, redisCpuMs } from './cpu-usage.ts';
 import { baseEnv, startGatewayProcess, type GatewayProcess } from '../../dev/gateway-process.ts';
 import { startRedis } from '../../dev/redis.ts';
+import { median } from './median.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +39,6 @@ const envOf = (spec: string): Record<string, string> =>
       .filter((kv) => kv.includes('='))
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
 
 const redis = await startRedis();
 const probe = new Redis(redis.url);

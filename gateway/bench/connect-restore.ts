@@ -23,6 +23,7 @@ import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
 import { startPlain } from '../../dev/local-cluster.ts';
 import { startRedis } from '../../dev/redis.ts';
 import { signToken } from '../../dev/tokens.ts';
+import { median } from './median.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,11 +55,6 @@ interface Phase {
 
 const quantile = (sorted: number[], q: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-const median = (xs: number[]): number =>
-  quantile(
-    [...xs].sort((a, b) => a - b),
-    0.5,
-  );
 
 /**
  * write(2)-family system calls the process has made so far (/proc/<pid>/io `syscw`). On loopback a write

@@ -22,6 +22,7 @@ import type { ClaimStore } from '../src/session/claim-store.ts';
 import type * as RedisInfraModule from '../src/infra/redis.ts';
 import type * as ClaimStoreModule from '../src/session/redis-claim-store.ts';
 import { redisCpuMs } from './cpu-usage.ts';
+import { median } from './median.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,6 @@ type Side = (typeof SIDES)[number];
 
 const here = resolve(new URL('../..', import.meta.url).pathname);
 const roots: Record<Side, string> = { A: resolve(values['a-root'] ?? here), B: here };
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
 const silent = pino({ level: 'silent' });
 
 const redis = await startRedis();

@@ -21,6 +21,7 @@ import { startRedis } from '../../dev/redis.ts';
 import { signToken } from '../../dev/tokens.ts';
 import { processCpuMs, redisCpuMs } from './cpu-usage.ts';
 import type * as GatewayProcessModule from '../../dev/gateway-process.ts';
+import { median } from './median.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,6 @@ const here = resolve(new URL('../..', import.meta.url).pathname);
 const roots: Record<Side, string> = { A: resolve(values['a-root'] ?? here), B: here };
 const launcher = async (root: string): Promise<typeof GatewayProcessModule> =>
   (await import(pathToFileURL(`${root}/dev/gateway-process.ts`).href)) as typeof GatewayProcessModule;
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** Runs `count` tasks, `concurrency` at a time. */
 async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {

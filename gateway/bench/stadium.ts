@@ -15,6 +15,7 @@ import { LeanClient } from '../../loadtest/src/lean-client.ts';
 import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
 import { startRedis } from '../../dev/redis.ts';
 import { signToken } from '../../dev/tokens.ts';
+import { median } from './median.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +36,6 @@ const seatsOf = (prefix: string, sections: number) =>
     const i = k % PER_SECTION;
     return `${prefix}${pad(s, 3)}-R${pad(Math.floor(i / 50), 2)}-${pad(i % 50, 2)}`;
   });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const redisServer = await startRedis();
 const env = baseEnv({

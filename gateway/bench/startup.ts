@@ -18,6 +18,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../dev/gateway-process.ts';
+import { median } from './median.ts';
 
 const { values } = parseArgs({
   options: {
@@ -80,11 +81,6 @@ async function once(variant: Variant): Promise<{ startMs: number; idleRssMiB: nu
   await exited;
   return { startMs, idleRssMiB };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-};
 
 const variants = Object.keys(VARIANTS) as Variant[];
 const samples = Object.fromEntries(variants.map((v) => [v, []])) as unknown as Record<

@@ -24,6 +24,7 @@ import { createEventKeys } from '../src/session/redis/event-keys.ts';
 import { createNodeKeys } from '../src/session/redis/node-keys.ts';
 import { defineScripts } from '../src/session/redis/scripts.ts';
 import { createUserKeys } from '../src/session/redis/user-keys.ts';
+import { median } from './median.ts';
 
 const { values } = parseArgs({
   options: {
@@ -98,7 +99,6 @@ async function round(
     lapsed: result.lapsed.length,
   };
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 async function idle(mode: SweepMode) {
   const rounds = [];
   for (let i = 0; i < ROUNDS; i++) rounds.push(await round(mode));
