@@ -7,8 +7,9 @@
  * gateway's shape), and `POST /v1/publish` `{ room, event, data }` is `io.to(room).emit(event, data)` on
  * every node through the adapter (202). The bearer token is not checked (a string compare at most).
  * For the seat-hold comparison (queue-seats.ts), what a hand-rolled stock app writes: `seat:hold`
- * `{ eventId, seatIds: [seat] }` is one `SET seat NX PX` (acked `{ ok }`), `seat:release` one `DEL`; the holder
- * is the socket id (no auth per request, no validation, no request record, no seat map, no followers).
+ * `{ eventId, seatIds: [seat] }` is one `SET seat NX PX` (acked `{ ok }`), `seat:release` one `DEL` (no owner
+ * check: the bench releases only what it won); the holder is the socket id (no auth per request, no
+ * validation, no request record, no seat map, no followers). The cheapest hold a stock app could write.
  *
  *   REDIS_URL=redis://127.0.0.1:6379 [JWT_SECRET=...] node --import tsx gateway/bench/plain-server.ts
  *   (prints {"port":N})
