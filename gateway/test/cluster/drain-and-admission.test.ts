@@ -136,7 +136,15 @@ describe('storm admission control', () => {
     expect(admittedAt).toHaveLength(CLIENTS);
     // Admitted at the cap: 240 at 40 per second take at least 5 s.
     expect(Math.max(...admittedAt) - Math.min(...admittedAt)).toBeGreaterThan(4_000);
-    // The cap plus its 10 % burst, with a little slack for timer granularity.
-    expect(peakPerWindow(admittedAt)).toBeLessThanOrEqual(Math.ceil(RATE * 1.25));
+    // The cap plus its 10 % burst, over 3 s windows. Any window takes, beyond its own slots, the slots
+    // that passed while the node's event loop was held up just before it: the queue admits those at
+    // once when its timer fires late (admission-queue.ts). And these are the clients' arrival times of
+    // `session:restored`, which bunch behind the node's latency. A 300 ms stall on a busy machine put 52
+    // in one 1 s window against a bound of 50; over 3 s the same bound (1.25x) leaves room for ~650 ms,
+    // while an uncapped node (all 240 within 1-2 s) or one at 1.5x the cap (180) still fails it.
+    const windowMs = 3_000;
+    expect(peakPerWindow(admittedAt, windowMs)).toBeLessThanOrEqual(
+      Math.ceil((RATE * 1.25 * windowMs) / 1000),
+    );
   });
 });
