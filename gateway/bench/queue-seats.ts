@@ -175,13 +175,13 @@ async function main(): Promise<void> {
    */
   const costOf = async (name: string, loop: () => Promise<Row>, server = gw.pid): Promise<Row> => {
     await raw.config('RESETSTAT');
-    const before = { gw: processCpuMs(server), redis: await redisCpuMs(raw), bench: process.cpuUsage() };
+    const before = { server: processCpuMs(server), redis: await redisCpuMs(raw), bench: process.cpuUsage() };
     const row = await loop();
     const redisMs = (await redisCpuMs(raw)) - before.redis;
     const benchUs = process.cpuUsage(before.bench);
     const per = (ms: number) => ((1000 * ms) / Math.max(1, row.ops)).toFixed(1);
     costs.push(
-      `- ${name}: ${row.ops} ops; µs CPU per op: server ${per(processCpuMs(server) - before.gw)}, Redis ${per(redisMs)}, bench ${per((benchUs.user + benchUs.system) / 1000)}; Redis: ${await commandStats(raw, row.ops)}`,
+      `- ${name}: ${row.ops} ops; µs CPU per op: server ${per(processCpuMs(server) - before.server)}, Redis ${per(redisMs)}, bench ${per((benchUs.user + benchUs.system) / 1000)}; Redis: ${await commandStats(raw, row.ops)}`,
     );
     return row;
   };
