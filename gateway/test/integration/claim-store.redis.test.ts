@@ -11,6 +11,7 @@ import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
 import { createEventKeys, EVENT_KEY_PARTS, MEMBER_BUCKETS } from '../../src/session/redis/event-keys.ts';
 import { SCRIPT_SOURCES } from '../../src/session/redis/scripts.ts';
 import { createUserKeys } from '../../src/session/redis/user-keys.ts';
+import { startMonitor } from '../support/redis-monitor.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
 
 const logger = pino({ level: 'silent' });
@@ -201,9 +202,8 @@ describe('RedisClaimStore on a real redis-server', () => {
     });
     // Warm up: the first call of a script after a start is answered NOSCRIPT and sent again as EVAL.
     await store.hold('cost-warm', 'cost', ['C4'], false, { requestId: 'warm', resultTtlMs: 60_000 });
-    const monitor = await raw.monitor();
     const seen: { source: string; command: string }[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    const monitor = await startMonitor(server.url, ({ args, source }) => {
       seen.push({ source, command: String(args[0]).toLowerCase() });
     });
     try {
@@ -243,7 +243,7 @@ describe('RedisClaimStore on a real redis-server', () => {
         expect(ran.map((c) => c.command)).toEqual(['evalsha', 'evalsha']);
       }
     } finally {
-      monitor.disconnect();
+      monitor.stop();
     }
   });
 

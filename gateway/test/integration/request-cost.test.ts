@@ -13,6 +13,7 @@ import { SCRIPT_SOURCES } from '../../src/session/redis/scripts.ts';
 import { baseEnv, connect, startGateway, tokenFor, type RunningGateway } from '../support/gateway.ts';
 import { service } from '../support/claims.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
+import { startMonitor } from '../support/redis-monitor.ts';
 import { nextEvent, request } from '../support/wait.ts';
 
 const SERVICE_TOKEN = 'request-cost-service-token-0123456789';
@@ -23,7 +24,6 @@ describe('the Redis cost of a request through the gateway', () => {
   let redis: RedisProcess;
   let gw: RunningGateway;
   let socket: Socket;
-  let monitorClient: Redis;
   let probe: Redis;
   let env: NodeJS.ProcessEnv;
   const herd: Socket[] = [];
@@ -34,13 +34,11 @@ describe('the Redis cost of a request through the gateway', () => {
     await service(gw.url, SERVICE_TOKEN).defineEvent('cost', { seats: ['A1', 'A2', 'A3'] });
     socket = connect(gw.url, tokenFor(env, USER));
     await nextEvent<RestoredSession>(socket, 'session:restored');
-    monitorClient = new Redis(redis.url);
     probe = new Redis(redis.url);
   });
   afterAll(async () => {
     socket.close();
     for (const c of herd) c.close();
-    monitorClient.disconnect();
     probe.disconnect();
     await gw.stop();
     await redis.stop();
@@ -48,9 +46,8 @@ describe('the Redis cost of a request through the gateway', () => {
 
   /** The commands (outside Lua) that name USER while `act` runs, in the order Redis ran them. */
   const commandsFor = async (act: () => Promise<unknown>): Promise<string[]> => {
-    const monitor = await monitorClient.monitor();
     const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    const monitor = await startMonitor(redis.url, ({ args, source }) => {
       if (source !== 'lua' && args.some((a) => a.includes(USER))) seen.push(String(args[0]).toLowerCase());
       if (args[0]?.toLowerCase() === 'echo' && args[1] === 'cost-end') seen.push('end');
     });
@@ -61,7 +58,7 @@ describe('the Redis cost of a request through the gateway', () => {
       await expect.poll(() => seen.includes('end')).toBe(true);
       return seen.filter((c) => c !== 'end');
     } finally {
-      monitor.disconnect();
+      monitor.stop();
     }
   };
 
@@ -102,23 +99,21 @@ describe('the Redis cost of a request through the gateway', () => {
     const [batch, single] = [script('attachSockets'), script('attachSocket')];
     const is = (args: string[], s: { source: string; sha: string }): boolean =>
       /^eval(sha)?$/i.test(String(args[0])) && (args[1] === s.sha || args[1] === s.source);
-    const monitor = await monitorClient.monitor();
     const batches: number[] = [];
     let singles = 0;
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    const monitor = await startMonitor(redis.url, ({ args, source }) => {
       if (source === 'lua') return;
       if (is(args, batch)) batches.push(Number(args[2]) / 3); // three keys per attach
       if (is(args, single)) singles += 1;
     });
-    // They stay connected until afterAll: their closes would send detaches while the next test starts its
-    // MONITOR, and commands streaming in as MONITOR starts can confuse ioredis' reply queue.
+    // They stay connected until afterAll: their closes would send detaches while the next test runs.
     herd.push(...Array.from({ length: 40 }, (_, i) => connect(gw.url, tokenFor(env, `${USER}-herd-${i}`))));
     try {
       await Promise.all(herd.map((c) => nextEvent<RestoredSession>(c, 'session:restored')));
       await expect.poll(() => batches.reduce((a, b) => a + b, 0), { timeout: 10_000 }).toBe(40);
       expect(singles).toBe(0);
     } finally {
-      monitor.disconnect();
+      monitor.stop();
     }
   });
 
