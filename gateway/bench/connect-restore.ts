@@ -16,7 +16,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { processCpuMs } from './cpu-usage.ts';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
 import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
@@ -24,6 +23,7 @@ import { startPlain } from '../../dev/local-cluster.ts';
 import { startRedis } from '../../dev/redis.ts';
 import { signToken } from '../../dev/tokens.ts';
 import { median } from './median.ts';
+import { startMonitor } from '../../dev/redis-monitor.ts';
 
 const { values } = parseArgs({
   options: {
@@ -145,13 +145,10 @@ async function countRestoreCommands(
   tokens: string[],
   gatewayPid: number,
 ): Promise<Record<string, number>> {
-  // monitor() opens a second connection; both must be closed or the process never exits.
-  const admin = new Redis(redisUrl);
-  const monitor = await admin.monitor();
   const counts: Record<string, number> = {};
   let capturing = true;
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (!capturing || source.endsWith('lua') || source.startsWith('lua')) return;
+  const monitor = await startMonitor(redisUrl, ({ args, source }) => {
+    if (!capturing || source === 'lua') return;
     const name = (args[0] ?? '').toLowerCase();
     if (['zadd', 'zrangebyscore', 'ping', 'info', 'monitor', 'client', 'publish'].includes(name)) return; // heartbeat / adapter / ours
     counts[name] = (counts[name] ?? 0) + 1;
@@ -159,8 +156,7 @@ async function countRestoreCommands(
   const { clients } = await connectAll(gatewayUrl, tokens, 'monitored', gatewayPid);
   capturing = false;
   for (const c of clients) c.close();
-  monitor.disconnect();
-  admin.disconnect();
+  monitor.stop();
   return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / tokens.length]));
 }
 

@@ -11,7 +11,7 @@ import { RedisClaimStore } from '../../src/session/redis-claim-store.ts';
 import { createEventKeys, EVENT_KEY_PARTS, MEMBER_BUCKETS } from '../../src/session/redis/event-keys.ts';
 import { SCRIPT_SOURCES } from '../../src/session/redis/scripts.ts';
 import { createUserKeys } from '../../src/session/redis/user-keys.ts';
-import { startMonitor } from '../support/redis-monitor.ts';
+import { startMonitor } from '../../../dev/redis-monitor.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
 
 const logger = pino({ level: 'silent' });

@@ -1,12 +1,12 @@
 /**
- * The tests' MONITOR helper (support/redis-monitor.ts) against a real Redis: arguments come back exactly as
+ * The tests' and benchmarks' MONITOR helper (dev/redis-monitor.ts) against a real Redis: arguments come back exactly as
  * sent, whatever bytes they hold, and starting MONITOR while another connection floods Redis with commands
  * never mistakes a command line for a reply (what ioredis' `monitor()` does when one shares a packet with
  * MONITOR's +OK).
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMonitor, type MonitoredCommand } from '../support/redis-monitor.ts';
+import { startMonitor, type MonitoredCommand } from '../../../dev/redis-monitor.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
 
 describe('the tests` MONITOR helper', () => {

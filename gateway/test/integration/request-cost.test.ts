@@ -13,7 +13,7 @@ import { SCRIPT_SOURCES } from '../../src/session/redis/scripts.ts';
 import { baseEnv, connect, startGateway, tokenFor, type RunningGateway } from '../support/gateway.ts';
 import { service } from '../support/claims.ts';
 import { startRedis, type RedisProcess } from '../support/redis.ts';
-import { startMonitor } from '../support/redis-monitor.ts';
+import { startMonitor } from '../../../dev/redis-monitor.ts';
 import { nextEvent, request } from '../support/wait.ts';
 
 const SERVICE_TOKEN = 'request-cost-service-token-0123456789';

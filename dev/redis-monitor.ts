@@ -1,5 +1,6 @@
 /**
- * Redis MONITOR for tests, over a plain TCP connection. Not ioredis' `monitor()`: ioredis enters its
+ * Redis MONITOR for tests and benchmarks (which commands a request or a restore sends), over a plain TCP
+ * connection. Not ioredis' `monitor()`: ioredis enters its
  * monitoring state in a promise callback after MONITOR's `+OK`, so a command line that arrives in the same
  * packet as that `+OK` is taken for the reply to a command nobody sent, and ioredis throws "Command queue
  * state error" from its socket's data handler. It did in CI, when the gateway's periodic reads ran just as
