@@ -4,7 +4,7 @@
  * itself on SIGUSR2 and, on a second SIGUSR2 or when the process exits (a SIGTERM drain ends in `process.exit`),
  * writes a `.cpuprofile` (the format Chrome DevTools and speedscope read) to CPU_PROFILE_DIR. Diagnosis only.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 
@@ -24,7 +24,11 @@ if (dir !== undefined) {
     running = false;
     // An in-thread session answers synchronously, so this also completes inside the 'exit' handler.
     session.post('Profiler.stop', (err, result) => {
-      if (err === null) writeFileSync(join(dir, `${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+      if (err !== null) return;
+      // Written aside, then renamed: whoever waits for the file (the load tester's storm) sees it whole.
+      const file = join(dir, `${process.pid}.cpuprofile`);
+      writeFileSync(`${file}.partial`, JSON.stringify(result.profile));
+      renameSync(`${file}.partial`, file);
     });
   };
   process.on('SIGUSR2', () => {

@@ -140,7 +140,9 @@ export async function execute(
       progress: !opts.quiet,
       thresholds: parseSlo(opts.slo),
       command: `npm run loadtest -- ${process.argv.slice(2).join(' ')}`,
-      profileNodes: opts.profileNodes !== undefined && cluster !== undefined,
+      ...(opts.profileNodes !== undefined && cluster !== undefined
+        ? { profileNodes: resolve(opts.profileNodes) }
+        : {}),
       onCleanup: (fn) => cleanups.push(fn),
     };
     const report = await runner(ctx, { plainUrl });

@@ -38,9 +38,9 @@ export interface Context {
   command: string;
   /**
    * The started gateways carry the CPU-profile preload (`--profile-nodes`): SIGUSR2 starts a node's
-   * profiler, a second SIGUSR2 writes the profile.
+   * profiler, a second SIGUSR2 writes the profile as `<pid>.cpuprofile` into this directory (absolute).
    */
-  profileNodes?: boolean;
+  profileNodes?: string;
   /** Register a cleanup (ends processes by pid) for errors and Ctrl-C. */
   onCleanup(fn: () => void | Promise<void>): void;
 }

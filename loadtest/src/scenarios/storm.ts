@@ -5,6 +5,8 @@
  * reconnects with the chosen policy; its restored session is compared with its snapshot. Optionally the
  * same number of fresh users then connect with the same arrival profile, for comparison.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { timeToFraction } from '../report/stats.ts';
 import type { Report } from '../report/report.ts';
 import type { ClientAction } from '../workers/messages.ts';
@@ -22,6 +24,9 @@ import { userToken } from '../tokens.ts';
 import type { Features } from './features.ts';
 import type { ProbeSample } from '../probes.ts';
 import { runStockStorm, type StockAuth, type StockStormResult } from './stock-storm.ts';
+
+/** How long the storm waits for the profiled nodes to write their profiles (a few MB of JSON each). */
+const PROFILE_WRITE_TIMEOUT_MS = 15_000;
 
 export type StormMode = 'kill' | 'drain' | 'drop' | 'blackhole';
 
@@ -123,10 +128,19 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
     () => run.now() - stormAt > quietMs && state.droppedIds.size > 0 && state.downSince.size === 0,
     o.restoreTimeoutSeconds * 1000 + quietMs,
   );
-  // Every client is back (or the wait is over): the survivors' profiles end here (--profile-nodes).
+  // Every client is back (or the wait is over): the survivors' profiles end here (--profile-nodes). A
+  // node writes its profile when it gets to the signal; wait for the files, as the cluster is SIGKILLed
+  // at the end of the run (a node killed first would leave none).
   for (const pid of profiled) signal(pid, 'SIGUSR2');
-  if (profiled.length > 0)
-    notes.push(`CPU profiles of nodes ${profiled.join(', ')}: from the kill until all were back`);
+  if (profiled.length > 0 && ctx.profileNodes !== undefined) {
+    const files = profiled.map((pid) => join(ctx.profileNodes!, `${pid}.cpuprofile`));
+    const written = await waitUntil(() => files.every((f) => existsSync(f)), PROFILE_WRITE_TIMEOUT_MS);
+    notes.push(
+      written
+        ? `CPU profiles of nodes ${profiled.join(', ')}: from the kill until all were back`
+        : `CPU profiles of nodes ${profiled.join(', ')}: not all written within ${PROFILE_WRITE_TIMEOUT_MS / 1000} s`,
+    );
+  }
   const dropped = [...state.droppedIds];
   const restoredTimes = dropped
     .map((id) => state.restoredAt.get(id))
