@@ -20,10 +20,10 @@ import { processCpuMs } from './cpu-usage.ts';
 import { LeanClient } from '../../loadtest/src/lean-client.ts';
 import { baseEnv, startGatewayProcess } from '../../dev/gateway-process.ts';
 import { startPlain } from '../../dev/local-cluster.ts';
+import { startMonitor } from '../../dev/redis-monitor.ts';
 import { startRedis } from '../../dev/redis.ts';
 import { signToken } from '../../dev/tokens.ts';
 import { median } from './median.ts';
-import { startMonitor } from '../../dev/redis-monitor.ts';
 
 const { values } = parseArgs({
   options: {

@@ -132,8 +132,9 @@ export async function runStorm(ctx: Context, o: StormOptions): Promise<Report> {
   // node writes its profile when it gets to the signal; wait for the files, as the cluster is SIGKILLed
   // at the end of the run (a node killed first would leave none).
   for (const pid of profiled) signal(pid, 'SIGUSR2');
-  if (profiled.length > 0 && ctx.profileNodes !== undefined) {
-    const files = profiled.map((pid) => join(ctx.profileNodes!, `${pid}.cpuprofile`));
+  const profileDir = ctx.profileNodes;
+  if (profiled.length > 0 && profileDir !== undefined) {
+    const files = profiled.map((pid) => join(profileDir, `${pid}.cpuprofile`));
     const written = await waitUntil(() => files.every((f) => existsSync(f)), PROFILE_WRITE_TIMEOUT_MS);
     notes.push(
       written
